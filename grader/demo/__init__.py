@@ -1,0 +1,1 @@
+"""The product's demo job (``beras-grader demo``)."""

@@ -1,0 +1,201 @@
+"""The building blocks: Tensor, Variable, Callable, Weighted and Diffable.
+
+Everything a student builds is a ``Callable`` (it has a ``forward``). A ``Diffable`` is a
+callable that can also say how its output changes with its inputs and weights; when it
+runs inside a ``GradientTape`` it records each call on the tape, so that
+``tape.gradient`` can walk back from the loss.
+
+The gradient methods every Diffable offers:
+
+* ``get_input_gradients()``: the *local* derivative of the output with respect to each
+  input, in the form the layer documents (elementwise layers: an array shaped like the
+  input; Dense: the kernel ``w``; losses, whose output is a scalar: the full gradient).
+  One array per input; inputs that are not trainable (labels) get zeros.
+* ``get_weight_gradients()``: the same for each weight, in ``self.weights`` order.
+* ``compose_input_gradients(J)``: given ``J``, the gradient of the final loss with respect
+  to this layer's output (same shape as the output), return the gradient of the loss with
+  respect to each input (the chain rule, a vector-Jacobian product). The default
+  multiplies elementwise, which is right for elementwise layers and for losses.
+* ``compose_weight_gradients(J)``: the same for each weight.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, ABCMeta, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from beras import backend
+
+
+class _TensorBehaviour:
+    """What every Tensor has on either backend: a ``trainable`` flag that views inherit."""
+
+    trainable: bool
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.trainable = getattr(obj, "trainable", True)
+
+
+class Tensor(_TensorBehaviour, np.ndarray, metaclass=ABCMeta):
+    """An array with a ``trainable`` flag; the tape tracks tensors by identity.
+
+    ``Tensor(t)`` returns ``t`` itself when ``t`` already is a Tensor (or Variable), so
+    wrapping never breaks the identity the tape relies on. Otherwise it views the data
+    without copying. On the CuPy backend the result is the GPU twin of this class (see
+    ``beras.backend``); ``isinstance(t, Tensor)`` holds for both.
+    """
+
+    _device_mixin = _TensorBehaviour
+
+    def __new__(cls, input_array: Any, dtype: Any = None) -> "Tensor":
+        if isinstance(input_array, cls) and dtype is None:
+            return input_array
+        if backend.is_gpu():
+            obj = backend.xp().asarray(input_array, dtype=dtype).view(backend.device_class(cls))
+        else:
+            obj = np.asarray(input_array, dtype=dtype).view(cls)
+        obj.trainable = True
+        return obj
+
+
+class _VariableBehaviour(_TensorBehaviour):
+    """What a Variable adds on either backend: ``assign`` writes new values in place."""
+
+    def assign(self, value: Any) -> "Variable":
+        """Overwrite this variable's values in place and return it.
+
+        Raises:
+            ValueError: when ``value``'s shape differs from the variable's.
+        """
+        value_shape = tuple(getattr(value, "shape", np.shape(value)))
+        if value_shape != tuple(self.shape):
+            raise ValueError(
+                f"Variable.assign expects a value of shape {tuple(self.shape)}. "
+                f"Received: shape {value_shape}"
+            )
+        self[...] = backend.to_device(value) if backend.is_gpu() else value
+        return self
+
+
+class Variable(_VariableBehaviour, Tensor):
+    """A Tensor that holds state (weights): it owns a copy of its data and can ``assign``."""
+
+    _device_mixin = _VariableBehaviour
+
+    def __new__(cls, initial_value: Any, trainable: bool = True, dtype: Any = None) -> "Variable":
+        module = backend.xp()
+        data = module.array(backend.to_device(initial_value), dtype=dtype, copy=True)
+        target = backend.device_class(cls) if backend.is_gpu() else cls
+        obj = data.view(target)
+        obj.trainable = bool(trainable)
+        return obj
+
+
+def as_output(value: Any) -> Tensor:
+    """Wrap a forward result as a Tensor.
+
+    Math on a Variable (``x @ self.w``) yields a Variable-typed array under numpy's
+    subclass rules; an output is not state, so it is re-viewed as a plain Tensor.
+    """
+    if isinstance(value, Variable):
+        value = backend.asarray(value)
+    return Tensor(value)
+
+
+class Callable(ABC):
+    """Anything with a ``forward``; calling it runs ``forward`` and wraps the result."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        return as_output(self.forward(*args, **kwargs))
+
+    @abstractmethod
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Compute the output from the inputs."""
+
+
+class Weighted(ABC):
+    """Something that owns weights (Variables)."""
+
+    @property
+    def weights(self) -> list:
+        """All weights, in a fixed order (Dense and Conv2D: ``[kernel, bias]``)."""
+        return []
+
+    @property
+    def trainable_variables(self) -> list:
+        """The weights whose ``trainable`` flag is set."""
+        return [w for w in self.weights if getattr(w, "trainable", True)]
+
+    @property
+    def non_trainable_variables(self) -> list:
+        """The weights whose ``trainable`` flag is cleared."""
+        return [w for w in self.weights if not getattr(w, "trainable", True)]
+
+    @property
+    def trainable(self) -> bool:
+        """True when at least one weight is trainable."""
+        return any(getattr(w, "trainable", True) for w in self.weights)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for w in self.weights:
+            w.trainable = bool(value)
+
+
+class Diffable(Callable, Weighted):
+    """A callable whose gradients are known; calls inside a GradientTape are recorded.
+
+    After a call, ``self.inputs`` holds the inputs (in ``forward``'s parameter order) and
+    ``self.outputs`` the output, which is what the gradient methods read.
+    """
+
+    gradient_tape = None  # the active GradientTape, set by its ``with`` block
+
+    _signatures: dict[type, inspect.Signature] = {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        self.inputs = self._ordered_inputs(args, kwargs)
+        output = as_output(self.forward(*args, **kwargs))
+        self.outputs = [output]
+        tape = Diffable.gradient_tape
+        if tape is not None:
+            tape.record(self, list(self.inputs), output)
+        return output
+
+    def _ordered_inputs(self, args: tuple, kwargs: dict) -> list:
+        if not kwargs:
+            return list(args)
+        sig = self._signatures.get(type(self))
+        if sig is None:
+            sig = self._signatures[type(self)] = inspect.signature(self.forward)
+        return list(sig.bind(*args, **kwargs).arguments.values())
+
+    def get_input_gradients(self) -> list:
+        """Local derivative of the output with respect to each input (see module doc)."""
+        raise NotImplementedError(f"{type(self).__name__}.get_input_gradients")
+
+    def get_weight_gradients(self) -> list:
+        """Local derivative of the output with respect to each weight."""
+        return [backend.xp().zeros_like(w) for w in self.weights]
+
+    def compose_input_gradients(self, J: Any = None) -> list:
+        """Chain rule for the inputs: upstream gradient ``J`` → one gradient per input.
+
+        The default multiplies ``J`` elementwise with each local gradient, which is
+        right for elementwise layers and for scalar losses. ``J=None`` returns the local
+        gradients themselves.
+        """
+        grads = self.get_input_gradients()
+        if J is None:
+            return grads
+        return [J * g for g in grads]
+
+    def compose_weight_gradients(self, J: Any = None) -> list:
+        """Chain rule for the weights: upstream gradient ``J`` → one gradient per weight."""
+        grads = self.get_weight_gradients()
+        if J is None:
+            return grads
+        return [J * g for g in grads]

@@ -1,0 +1,118 @@
+"""Losses: called ``loss(y_pred, y_true)``, each returns a scalar.
+
+================================  ================================================  ==========================================
+loss                              value                                             dL/dy_pred
+================================  ================================================  ==========================================
+MeanSquaredError                  mean((y_pred - y_true)**2) over *all* elements     2 * (y_pred - y_true) / size
+CategoricalCrossEntropy           -mean over batch of sum_c y_true * log(p)          -y_true / (batch * p), 0 where clipped
+BinaryCrossEntropy                -mean(y log p + (1 - y) log(1 - p))                (p - y) / (p (1 - p) size), 0 where clipped
+================================  ================================================  ==========================================
+
+``p`` is ``y_pred`` clipped to ``[epsilon, 1 - epsilon]`` so that ``log`` stays finite;
+where the clip was active the gradient is 0 (the clip's own derivative). Labels are not
+trained: their gradient is zeros.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from beras import backend
+from beras.core import Diffable
+
+EPSILON = 1e-7
+
+
+class Loss(Diffable):
+    """Base class: two inputs (predictions, labels), one scalar output, no weights."""
+
+    def _pair(self, y_pred: Any, y_true: Any) -> tuple:
+        if tuple(y_pred.shape) != tuple(y_true.shape):
+            raise ValueError(
+                f"{type(self).__name__} expects y_pred and y_true of the same shape. "
+                f"Received: y_pred {tuple(y_pred.shape)}, y_true {tuple(y_true.shape)}"
+            )
+        return backend.asarray(y_pred), backend.asarray(y_true)
+
+
+class MeanSquaredError(Loss):
+    """Mean of the squared errors over every element."""
+
+    def forward(self, y_pred: Any, y_true: Any) -> Any:
+        """Return ``mean((y_pred - y_true) ** 2)``."""
+        y_pred, y_true = self._pair(y_pred, y_true)
+        # BEGIN SOLUTION
+        return ((y_pred - y_true) ** 2).mean()
+        # END SOLUTION
+
+    def get_input_gradients(self) -> list:
+        """``[2 * (y_pred - y_true) / size, zeros]``."""
+        # BEGIN SOLUTION
+        xp = backend.xp()
+        y_pred, y_true = (backend.asarray(t) for t in self.inputs)
+        return [2 * (y_pred - y_true) / y_pred.size, xp.zeros_like(y_true, dtype=y_pred.dtype)]
+        # END SOLUTION
+
+
+class CategoricalCrossEntropy(Loss):
+    """Cross-entropy between one-hot (or soft) labels and predicted probabilities.
+
+    Args:
+        epsilon: predictions are clipped to ``[epsilon, 1 - epsilon]``.
+    """
+
+    def __init__(self, epsilon: float = EPSILON) -> None:
+        self.epsilon = float(epsilon)
+
+    def forward(self, y_pred: Any, y_true: Any) -> Any:
+        """Return ``-mean over the batch of sum_c y_true * log(clip(y_pred))``."""
+        y_pred, y_true = self._pair(y_pred, y_true)
+        # BEGIN SOLUTION
+        xp = backend.xp()
+        p = xp.clip(y_pred, self.epsilon, 1 - self.epsilon)
+        batch = y_pred.shape[0] if y_pred.ndim > 1 else 1
+        return -(y_true * xp.log(p)).sum() / batch
+        # END SOLUTION
+
+    def get_input_gradients(self) -> list:
+        """``[-y_true / (batch * p) where not clipped else 0, zeros]``."""
+        # BEGIN SOLUTION
+        xp = backend.xp()
+        y_pred, y_true = (backend.asarray(t) for t in self.inputs)
+        inside = (y_pred >= self.epsilon) & (y_pred <= 1 - self.epsilon)
+        p = xp.clip(y_pred, self.epsilon, 1 - self.epsilon)
+        batch = y_pred.shape[0] if y_pred.ndim > 1 else 1
+        grad = xp.where(inside, -y_true / (batch * p), 0.0).astype(p.dtype, copy=False)
+        return [grad, xp.zeros_like(y_true, dtype=p.dtype)]
+        # END SOLUTION
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy averaged over every element.
+
+    Args:
+        epsilon: predictions are clipped to ``[epsilon, 1 - epsilon]``.
+    """
+
+    def __init__(self, epsilon: float = EPSILON) -> None:
+        self.epsilon = float(epsilon)
+
+    def forward(self, y_pred: Any, y_true: Any) -> Any:
+        """Return ``-mean(y log p + (1 - y) log(1 - p))`` with ``p = clip(y_pred)``."""
+        y_pred, y_true = self._pair(y_pred, y_true)
+        # BEGIN SOLUTION
+        xp = backend.xp()
+        p = xp.clip(y_pred, self.epsilon, 1 - self.epsilon)
+        return -(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p)).mean()
+        # END SOLUTION
+
+    def get_input_gradients(self) -> list:
+        """``[(p - y) / (p (1 - p) size) where not clipped else 0, zeros]``."""
+        # BEGIN SOLUTION
+        xp = backend.xp()
+        y_pred, y_true = (backend.asarray(t) for t in self.inputs)
+        inside = (y_pred >= self.epsilon) & (y_pred <= 1 - self.epsilon)
+        p = xp.clip(y_pred, self.epsilon, 1 - self.epsilon)
+        grad = xp.where(inside, (p - y_true) / (p * (1 - p) * y_pred.size), 0.0)
+        return [grad.astype(p.dtype, copy=False), xp.zeros_like(y_true, dtype=p.dtype)]
+        # END SOLUTION
