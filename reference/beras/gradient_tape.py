@@ -102,7 +102,7 @@ class GradientTape:
         # BEGIN SOLUTION
         xp = backend.xp()
         live = self._depends_on(sources)
-        grads: dict[int, Any] = {id(target): xp.ones(xp.shape(target), dtype=_float(target))}
+        grads: dict[int, Any] = {id(target): xp.ones(target.shape, dtype=_float(target))}
         latest_state = {}
         for rec in reversed(self.records):
             upstream = grads.get(id(rec.output))

@@ -34,6 +34,9 @@ from beras.core import Diffable, Variable
 from beras.initializers import initialize
 from beras.layers import _checks
 
+# Below this many input channels, im2col runs channel-major (see Conv2D._channel_major).
+CHANNEL_MAJOR_BELOW = 16
+
 
 class Conv2D(Diffable):
     """2-D convolution layer with weights ``[kernel, bias]`` (``[kernel]`` without bias).
@@ -137,11 +140,11 @@ class Conv2D(Diffable):
         x = backend.asarray(x)
         xpad, (out_h, out_w) = self._padded(x)
         kmat = self._kernel_matrix(x.dtype)
-        n = x.shape[0]
-        out = xp.empty((n, out_h, out_w, self.filters), kmat.dtype)
+        major = self._channel_major(x.shape[-1])
+        out = xp.empty((x.shape[0], out_h, out_w, self.filters), kmat.dtype)
         for start, stop, cols in self._column_chunks(xpad, out_h, out_w, kmat.dtype):
             rows = (stop - start) * out_h * out_w
-            xp.matmul(cols.reshape(rows, -1), kmat, out=out[start:stop].reshape(rows, -1))
+            xp.matmul(self._as_rows(cols, rows, major), kmat, out=out[start:stop].reshape(rows, -1))
         if self.use_bias:
             out += backend.asarray(self.bias).astype(out.dtype, copy=False)
         return out
@@ -204,49 +207,94 @@ class Conv2D(Diffable):
             dtype = xp.dtype(backend.floatx())
         return kernel.reshape(-1, self.filters).astype(dtype, copy=False)
 
-    def _window(self, padded: Any, i: int, j: int, out_h: int, out_w: int) -> Any:
-        """The input pixels that kernel offset ``(i, j)`` sees, one per output pixel."""
+    def _channel_major(self, channels: int) -> bool:
+        """Few channels: build columns channel-major, so each copy moves a whole output row.
+
+        NHWC columns copy runs of ``in_channels`` values (3 for RGB), which is slow;
+        channel-major columns copy runs of ``out_w`` values instead.
+        """
+        return channels < CHANNEL_MAJOR_BELOW
+
+    def _window(self, padded: Any, i: int, j: int, out_h: int, out_w: int, axis: int = 1) -> Any:
+        """The input pixels kernel offset ``(i, j)`` sees, one per output pixel.
+
+        ``axis`` is the position of the height axis: 1 for NHWC, 2 for channel-major
+        ``(C, N, H, W)``.
+        """
         (sh, sw), (dh, dw) = self.strides, self.dilation_rate
         top, left = i * dh, j * dw
-        return padded[:, top : top + sh * (out_h - 1) + 1 : sh, left : left + sw * (out_w - 1) + 1 : sw, :]
+        rows = slice(top, top + sh * (out_h - 1) + 1, sh)
+        cols = slice(left, left + sw * (out_w - 1) + 1, sw)
+        index = (slice(None),) * axis + (rows, cols)
+        return padded[index]
+
+    @staticmethod
+    def _as_rows(cols: Any, rows: int, major: bool) -> Any:
+        """Columns as a ``(rows, fh * fw * in_channels)`` matrix (a transposed view if channel-major)."""
+        return cols.reshape(-1, rows).T if major else cols.reshape(rows, -1)
 
     def _column_chunks(self, xpad: Any, out_h: int, out_w: int, dtype: Any):
         """Yield ``(start, stop, cols)``: im2col columns for batch items ``start:stop``.
 
-        ``cols`` has shape ``(stop - start, out_h, out_w, fh, fw, in_channels)``; the
-        buffer is reused between chunks, so use it before asking for the next.
+        NHWC layout: ``cols`` is ``(b, out_h, out_w, fh, fw, C)``. Channel-major layout:
+        ``(fh, fw, C, b, out_h, out_w)``. The buffer is reused between chunks, so use
+        ``cols`` before asking for the next chunk.
         """
         xp = backend.xp()
         fh, fw = self.kernel_size
         n, channels = xpad.shape[0], xpad.shape[-1]
+        major = self._channel_major(channels)
         per_item = out_h * out_w * fh * fw * channels * xp.dtype(dtype).itemsize
         chunk = max(1, min(n, backend.conv_chunk_bytes() // max(per_item, 1)))
-        buffer = xp.empty((chunk, out_h, out_w, fh, fw, channels), dtype)
+        buffer = xp.empty(chunk * out_h * out_w * fh * fw * channels, dtype)
+        source = xp.ascontiguousarray(xpad.transpose(3, 0, 1, 2)) if major else xpad
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
-            cols = buffer[: stop - start]
-            part = xpad[start:stop]
-            for i in range(fh):
-                for j in range(fw):
-                    cols[:, :, :, i, j, :] = self._window(part, i, j, out_h, out_w)
+            b = stop - start
+            if major:
+                cols = buffer[: buffer.size // chunk * b].reshape(fh, fw, channels, b, out_h, out_w)
+                part = source[:, start:stop]
+                for i in range(fh):
+                    for j in range(fw):
+                        cols[i, j] = self._window(part, i, j, out_h, out_w, axis=2)
+            else:
+                cols = buffer[: buffer.size // chunk * b].reshape(b, out_h, out_w, fh, fw, channels)
+                part = source[start:stop]
+                for i in range(fh):
+                    for j in range(fw):
+                        cols[:, :, :, i, j, :] = self._window(part, i, j, out_h, out_w)
             yield start, stop, cols
 
     def _backward(self, J: Any, need_input: bool) -> tuple:
         """Return ``(dx or None, dkernel, dbias or None)`` for the upstream gradient ``J``."""
         xp = backend.xp()
         x = backend.asarray(self.inputs[0])
+        n, height, width, channels = x.shape
         xpad, (out_h, out_w) = self._padded(x)
         kmat = self._kernel_matrix(x.dtype)
         J = backend.asarray(J).astype(kmat.dtype, copy=False)
         fh, fw = self.kernel_size
+        major = self._channel_major(channels)
         dkmat = xp.zeros_like(kmat)
-        dxpad = xp.zeros(xpad.shape, kmat.dtype) if need_input else None
+        dxpad = None
+        if need_input:
+            shape = (channels, n) + xpad.shape[1:3] if major else xpad.shape
+            dxpad = xp.zeros(shape, kmat.dtype)
         for start, stop, cols in self._column_chunks(xpad, out_h, out_w, kmat.dtype):
             rows = (stop - start) * out_h * out_w
             j_rows = J[start:stop].reshape(rows, self.filters)
-            dkmat += cols.reshape(rows, -1).T @ j_rows
-            if need_input:
-                # reuse the column buffer for dL/dcols, then scatter it back (col2im)
+            as_rows = self._as_rows(cols, rows, major)
+            dkmat += as_rows.T @ j_rows
+            if not need_input:
+                continue
+            # reuse the column buffer for dL/dcols, then scatter it back (col2im)
+            if major:
+                xp.matmul(kmat, j_rows.T, out=cols.reshape(-1, rows))
+                target = dxpad[:, start:stop]
+                for i in range(fh):
+                    for j in range(fw):
+                        self._window(target, i, j, out_h, out_w, axis=2)[...] += cols[i, j]
+            else:
                 xp.matmul(j_rows, kmat.T, out=cols.reshape(rows, -1))
                 target = dxpad[start:stop]
                 for i in range(fh):
@@ -254,8 +302,11 @@ class Conv2D(Diffable):
                         self._window(target, i, j, out_h, out_w)[...] += cols[:, :, :, i, j, :]
         dx = None
         if need_input:
-            (top, _), (left, _) = self.output_geometry(x.shape[1], x.shape[2])[2:]
-            dx = dxpad[:, top : top + x.shape[1], left : left + x.shape[2], :]
+            (top, _), (left, _) = self.output_geometry(height, width)[2:]
+            if major:
+                dx = dxpad[:, :, top : top + height, left : left + width].transpose(1, 2, 3, 0)
+            else:
+                dx = dxpad[:, top : top + height, left : left + width, :]
             dx = xp.ascontiguousarray(dx)
         dbias = J.sum(axis=(0, 1, 2)) if self.use_bias else None
         return dx, dkmat.reshape(self.kernel.shape), dbias
