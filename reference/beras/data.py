@@ -13,6 +13,7 @@ reads the IDX format (plain or gzip) in which MNIST is distributed:
 from __future__ import annotations
 
 import gzip
+import zlib
 import os
 from typing import Any
 
@@ -82,7 +83,7 @@ def read_idx(path: str | os.PathLike, expect_ndim: int | None = None) -> np.ndar
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise IdxError(f"{name}: the gzip stream is damaged ({exc})") from exc
     if len(raw) < 4:
         raise IdxError(f"{name}: too short for an IDX header (4 bytes); it has {len(raw)}")

@@ -40,12 +40,14 @@ class BasicOptimizer:
                 f"{type(self).__name__}.apply_gradients expects one gradient per parameter. "
                 f"Received: {len(params)} parameters and {len(grads)} gradients"
             )
+        # check every pair before touching any parameter: an error must change nothing
         for index, (param, grad) in enumerate(zip(params, grads)):
             if tuple(param.shape) != tuple(grad.shape):
                 raise ValueError(
                     f"{type(self).__name__}: gradient #{index} has shape {tuple(grad.shape)}, "
                     f"its parameter {tuple(param.shape)}"
                 )
+        for param, grad in zip(params, grads):
             state = self._state.setdefault(id(param), (param, {}))[1]
             w = backend.asarray(param)
             w[...] = self.step(w, backend.asarray(grad), state)

@@ -13,6 +13,7 @@ import beras
 
 RTOL, ATOL = 1e-9, 1e-10
 FILTERS = 2
+torch.set_num_threads(1)  # tiny tensors: avoid thread oversubscription on small CPUs
 
 
 # --- independent oracles -------------------------------------------------------------

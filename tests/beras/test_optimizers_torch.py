@@ -170,3 +170,11 @@ def test_mismatched_gradient_shape_raises(float64, rng, name):
     message = str(info.value)
     assert "(4, 3)" in message and "(3, 4)" in message
     np.testing.assert_array_equal(beras.to_numpy(w), before)
+
+
+def test_shape_error_on_a_later_parameter_changes_nothing():
+    first, second = beras.Variable(np.ones(2)), beras.Variable(np.ones(3))
+    with pytest.raises(ValueError, match=r"gradient #1 has shape \(2,\)"):
+        beras.BasicOptimizer(0.5).apply_gradients([first, second], [np.ones(2), np.ones(2)])
+    np.testing.assert_array_equal(beras.to_numpy(first), np.ones(2))
+    np.testing.assert_array_equal(beras.to_numpy(second), np.ones(3))
