@@ -132,6 +132,34 @@ def test_grid_matches_torch(float64, rng, ksize, stride, dilation, padding, in_c
         close(got, expected)
 
 
+# Conv2D switches its column layout on the channel count (beras.layers.conv.CHANNEL_MAJOR_BELOW)
+# and takes dL/dx by correlation for stride 1: cover every combination of the paths.
+LAYOUTS = [(20, 2), (20, 18), (2, 18)]  # (in_channels, filters)
+
+
+@pytest.mark.parametrize("in_ch,filters", LAYOUTS, ids=lambda v: str(v))
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("dilation", [1, 2])
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("ksize", [1, 2, 3, 4])
+def test_channel_layouts_match_torch(float64, rng, ksize, stride, dilation, padding, in_ch, filters):
+    layer = beras.Conv2D(filters, ksize, strides=stride, padding=padding, dilation_rate=dilation,
+                         input_channels=in_ch)
+    k, b = rng.standard_normal(layer.kernel.shape), rng.standard_normal(filters)
+    layer.kernel.assign(k)
+    layer.bias.assign(b)
+    x = beras.Tensor(rng.standard_normal((2, 7, 9, in_ch)))
+    out = layer(x)
+    y, leaves = torch_conv(x, k, b, stride, dilation, padding, ksize)
+    close(out, y.detach().numpy())
+    R = rng.standard_normal(out.shape)
+    want = torch_grads(y, leaves, (y * torch.tensor(R)).sum())
+    (dx,) = layer.compose_input_gradients(R)
+    dk, db = layer.compose_weight_gradients(R)
+    for got, expected in zip([dx, dk, db], want):
+        close(got, expected)
+
+
 TAPE_CASES = [  # (image, batch, in_ch, ksize, stride, dilation, padding)
     ((7, 9), 2, 3, 2, 1, 1, "same"),   # odd total padding on both axes
     ((10, 6), 2, 3, 3, 2, 2, "same"),

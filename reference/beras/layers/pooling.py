@@ -87,7 +87,8 @@ class MaxPool2D(Diffable):
         for i in range(self.pool_size[0]):
             for j in range(self.pool_size[1]):
                 hit = (self._window(xpad, i, j, out_h, out_w) == out) & ~taken
-                self._window(dxpad, i, j, out_h, out_w)[...] += J * hit
+                window = self._window(dxpad, i, j, out_h, out_w)
+                xp.add(window, J * hit, out=window)
                 taken |= hit
         (top, _), (left, _) = self.output_geometry(x.shape[1], x.shape[2])[2:]
         return [xp.ascontiguousarray(dxpad[:, top : top + x.shape[1], left : left + x.shape[2], :])]
