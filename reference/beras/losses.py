@@ -35,6 +35,23 @@ class Loss(Diffable):
         return backend.asarray(y_pred), backend.asarray(y_true)
 
 
+class ClippedLoss(Loss):
+    """A loss on probabilities, clipped to ``[epsilon, 1 - epsilon]`` so ``log`` stays finite.
+
+    Args:
+        epsilon: the clip margin.
+    """
+
+    def __init__(self, epsilon: float = EPSILON) -> None:
+        self.epsilon = float(epsilon)
+
+    def _clipped(self, y_pred: Any) -> tuple:
+        """Return ``(p, inside)``: the clipped predictions and where the clip was inactive."""
+        xp = backend.xp()
+        inside = (y_pred >= self.epsilon) & (y_pred <= 1 - self.epsilon)
+        return xp.clip(y_pred, self.epsilon, 1 - self.epsilon), inside
+
+
 class MeanSquaredError(Loss):
     """Mean of the squared errors over every element."""
 
@@ -54,22 +71,15 @@ class MeanSquaredError(Loss):
         # END SOLUTION
 
 
-class CategoricalCrossEntropy(Loss):
-    """Cross-entropy between one-hot (or soft) labels and predicted probabilities.
-
-    Args:
-        epsilon: predictions are clipped to ``[epsilon, 1 - epsilon]``.
-    """
-
-    def __init__(self, epsilon: float = EPSILON) -> None:
-        self.epsilon = float(epsilon)
+class CategoricalCrossEntropy(ClippedLoss):
+    """Cross-entropy between one-hot (or soft) labels and predicted probabilities."""
 
     def forward(self, y_pred: Any, y_true: Any) -> Any:
         """Return ``-mean over the batch of sum_c y_true * log(clip(y_pred))``."""
         y_pred, y_true = self._pair(y_pred, y_true)
         # BEGIN SOLUTION
         xp = backend.xp()
-        p = xp.clip(y_pred, self.epsilon, 1 - self.epsilon)
+        p, _ = self._clipped(y_pred)
         batch = y_pred.shape[0] if y_pred.ndim > 1 else 1
         return -(y_true * xp.log(p)).sum() / batch
         # END SOLUTION
@@ -79,30 +89,22 @@ class CategoricalCrossEntropy(Loss):
         # BEGIN SOLUTION
         xp = backend.xp()
         y_pred, y_true = (backend.asarray(t) for t in self.inputs)
-        inside = (y_pred >= self.epsilon) & (y_pred <= 1 - self.epsilon)
-        p = xp.clip(y_pred, self.epsilon, 1 - self.epsilon)
+        p, inside = self._clipped(y_pred)
         batch = y_pred.shape[0] if y_pred.ndim > 1 else 1
         grad = xp.where(inside, -y_true / (batch * p), 0.0).astype(p.dtype, copy=False)
         return [grad, xp.zeros_like(y_true, dtype=p.dtype)]
         # END SOLUTION
 
 
-class BinaryCrossEntropy(Loss):
-    """Binary cross-entropy averaged over every element.
-
-    Args:
-        epsilon: predictions are clipped to ``[epsilon, 1 - epsilon]``.
-    """
-
-    def __init__(self, epsilon: float = EPSILON) -> None:
-        self.epsilon = float(epsilon)
+class BinaryCrossEntropy(ClippedLoss):
+    """Binary cross-entropy averaged over every element."""
 
     def forward(self, y_pred: Any, y_true: Any) -> Any:
         """Return ``-mean(y log p + (1 - y) log(1 - p))`` with ``p = clip(y_pred)``."""
         y_pred, y_true = self._pair(y_pred, y_true)
         # BEGIN SOLUTION
         xp = backend.xp()
-        p = xp.clip(y_pred, self.epsilon, 1 - self.epsilon)
+        p, _ = self._clipped(y_pred)
         return -(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p)).mean()
         # END SOLUTION
 
@@ -111,8 +113,7 @@ class BinaryCrossEntropy(Loss):
         # BEGIN SOLUTION
         xp = backend.xp()
         y_pred, y_true = (backend.asarray(t) for t in self.inputs)
-        inside = (y_pred >= self.epsilon) & (y_pred <= 1 - self.epsilon)
-        p = xp.clip(y_pred, self.epsilon, 1 - self.epsilon)
+        p, inside = self._clipped(y_pred)
         grad = xp.where(inside, (p - y_true) / (p * (1 - p) * y_pred.size), 0.0)
         return [grad.astype(p.dtype, copy=False), xp.zeros_like(y_true, dtype=p.dtype)]
         # END SOLUTION

@@ -33,6 +33,7 @@ from beras import backend
 from beras.core import Diffable, Variable
 from beras.initializers import initialize
 from beras.layers import _checks
+from beras.layers.geometry import axis_geometry
 
 # Below this many input channels, im2col runs channel-major (see Conv2D._channel_major).
 CHANNEL_MAJOR_BELOW = 16
@@ -101,19 +102,11 @@ class Conv2D(Diffable):
 
     def output_geometry(self, in_h: int, in_w: int) -> tuple:
         """Return ``(out_h, out_w, (pad_top, pad_bottom), (pad_left, pad_right))``."""
-        # BEGIN SOLUTION
-        sizes, pads = [], []
-        for n, f_eff, s in zip((in_h, in_w), self.effective_kernel_size, self.strides):
-            if self.padding == "valid":
-                sizes.append((n - f_eff) // s + 1)
-                pads.append((0, 0))
-            else:
-                out = -(-n // s)
-                total = max((out - 1) * s + f_eff - n, 0)
-                sizes.append(out)
-                pads.append((total // 2, total - total // 2))
-        return sizes[0], sizes[1], pads[0], pads[1]
-        # END SOLUTION
+        (out_h, pad_h), (out_w, pad_w) = (
+            axis_geometry(n, f_eff, s, self.padding)
+            for n, f_eff, s in zip((in_h, in_w), self.effective_kernel_size, self.strides)
+        )
+        return out_h, out_w, pad_h, pad_w
 
     def _check_input(self, x: Any) -> None:
         _checks.rank("Conv2D", x, 4, "(batch, height, width, in_channels)")

@@ -13,6 +13,7 @@ from typing import Any
 from beras import backend
 from beras.core import Diffable
 from beras.layers import _checks
+from beras.layers.geometry import axis_geometry
 
 
 class MaxPool2D(Diffable):
@@ -33,19 +34,11 @@ class MaxPool2D(Diffable):
 
     def output_geometry(self, in_h: int, in_w: int) -> tuple:
         """Return ``(out_h, out_w, (pad_top, pad_bottom), (pad_left, pad_right))``."""
-        # BEGIN SOLUTION
-        sizes, pads = [], []
-        for n, f, s in zip((in_h, in_w), self.pool_size, self.strides):
-            if self.padding == "valid":
-                sizes.append((n - f) // s + 1)
-                pads.append((0, 0))
-            else:
-                out = -(-n // s)
-                total = max((out - 1) * s + f - n, 0)
-                sizes.append(out)
-                pads.append((total // 2, total - total // 2))
-        return sizes[0], sizes[1], pads[0], pads[1]
-        # END SOLUTION
+        (out_h, pad_h), (out_w, pad_w) = (
+            axis_geometry(n, f, s, self.padding)
+            for n, f, s in zip((in_h, in_w), self.pool_size, self.strides)
+        )
+        return out_h, out_w, pad_h, pad_w
 
     def forward(self, x: Any) -> Any:
         """Return the window maxima, shape ``(batch, out_h, out_w, channels)``."""
