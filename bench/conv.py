@@ -40,19 +40,6 @@ def timed(fn, repeats: int, sync=lambda: None) -> float:
     return samples[len(samples) // 2]
 
 
-def torch_pads(size: tuple, k: int, s: int, padding: str) -> tuple:
-    """TF padding (left, right, top, bottom) for F.pad on NCHW."""
-    if padding == "valid":
-        return (0, 0, 0, 0)
-    out = []
-    for n in size:
-        o = -(-n // s)
-        total = max((o - 1) * s + k - n, 0)
-        out.append((total // 2, total - total // 2))
-    (top, bottom), (left, right) = out
-    return (left, right, top, bottom)
-
-
 def bench_shape(np, torch, beras, device: str, shape, filters, k, s, padding, repeats) -> dict:
     n, h, w, c = shape
     gen = np.random.default_rng(0)
@@ -72,9 +59,11 @@ def bench_shape(np, torch, beras, device: str, shape, filters, k, s, padding, re
     kernel = beras.to_numpy(layer.kernel)
     tw = torch.tensor(kernel.transpose(3, 2, 0, 1).copy(), device=device, requires_grad=True)
     tb = torch.zeros(filters, device=device, requires_grad=True)
-    pads = torch_pads((h, w), k, s, padding)
+    # pad torch's input exactly as the layer pads (TF rule), then both run an unpadded conv
+    (top, bottom), (left, right) = layer.output_geometry(h, w)[2:]
+    pads = (left, right, top, bottom)
     F = torch.nn.functional
-    sync_t = (lambda: torch.cuda.synchronize()) if device == "cuda" else (lambda: None)
+    sync_t = torch_sync(torch, device)
     results = {}
     for layout in ("nchw", "channels_last"):
         tx = torch.tensor(x_host.transpose(0, 3, 1, 2).copy(), device=device)
@@ -99,6 +88,11 @@ def bench_shape(np, torch, beras, device: str, shape, filters, k, s, padding, re
         "torch_fwd": t_fwd_best,
         "torch_fb": t_fb_best,
     }
+
+
+def torch_sync(torch, device: str):
+    """A function that waits for torch's queued GPU work (a no-op on the CPU)."""
+    return torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
 
 def beras_sync(beras):
@@ -139,8 +133,7 @@ def training_throughput(np, torch, beras, device: str, batch: int, seconds: floa
         opt.step()
         float(loss.detach())  # as beras' batch_step, bring the loss to the host each step
 
-    sync_t = (lambda: torch.cuda.synchronize()) if device == "cuda" else (lambda: None)
-    t_steps = _steps_per_second(t_step, seconds, sync_t)
+    t_steps = _steps_per_second(t_step, seconds, torch_sync(torch, device))
     return steps * batch, t_steps * batch
 
 

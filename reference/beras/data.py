@@ -13,8 +13,8 @@ reads the IDX format (plain or gzip) in which MNIST is distributed:
 from __future__ import annotations
 
 import gzip
-import zlib
 import os
+import zlib
 from typing import Any
 
 import numpy as np

@@ -40,6 +40,15 @@ def check_against_fd(loss_fn, sources, grads):
         )
 
 
+def tape_matches_fd(loss_fn, sources):
+    """Record ``loss_fn`` on a tape, check its gradients by finite differences; return both."""
+    with beras.GradientTape() as tape:
+        loss = loss_fn()
+    grads = tape.gradient(loss, sources)
+    check_against_fd(loss_fn, sources, grads)
+    return loss, grads
+
+
 def dense(rng, n_in, n_out):
     layer = beras.Dense(n_in, n_out, initializer="xavier")
     layer.b.assign(rng.normal(0, 0.3, size=n_out))
@@ -67,12 +76,8 @@ def test_two_layer_mlp_matches_finite_differences(float64, rng, activation):
     def loss_fn():
         return loss_layer(softmax(d2(act(d1(x)))), y)
 
-    with beras.GradientTape() as tape:
-        loss = loss_fn()
-    sources = [d1.w, d1.b, d2.w, d2.b, x]
-    grads = tape.gradient(loss, sources)
+    _, grads = tape_matches_fd(loss_fn, [d1.w, d1.b, d2.w, d2.b, x])
     assert all(g.dtype == np.float64 for g in grads)
-    check_against_fd(loss_fn, sources, grads)
 
 
 def test_residual_add_sums_both_paths(float64, rng):
@@ -84,11 +89,7 @@ def test_residual_add_sums_both_paths(float64, rng):
         h = d1(x)
         return mse(add(d2(tanh(h)), h), target)
 
-    with beras.GradientTape() as tape:
-        loss = loss_fn()
-    sources = [d1.w, d1.b, d2.w, d2.b, x]
-    grads = tape.gradient(loss, sources)
-    check_against_fd(loss_fn, sources, grads)
+    tape_matches_fd(loss_fn, [d1.w, d1.b, d2.w, d2.b, x])
 
 
 def test_residual_gradient_differs_from_skip_path_alone(float64, rng):
@@ -115,11 +116,7 @@ def test_shared_layer_gets_both_contributions(float64, rng):
     def loss_fn():
         return mse(shared(tanh(shared(x))), target)
 
-    with beras.GradientTape() as tape:
-        loss = loss_fn()
-    sources = [shared.w, shared.b, x]
-    grads = tape.gradient(loss, sources)
-    check_against_fd(loss_fn, sources, grads)
+    loss, grads = tape_matches_fd(loss_fn, [shared.w, shared.b, x])
 
     # the same graph with two untied copies gives each use's contribution separately
     inner, outer = beras.Dense(5, 5), beras.Dense(5, 5)
@@ -144,11 +141,7 @@ def test_tensor_feeding_two_layers_gets_sum_of_paths(float64, rng):
         h = d0(x)  # h feeds d1 and d2; x feeds d0 only
         return mse(add(tanh(d1(h)), sigmoid(d2(h))), target)
 
-    with beras.GradientTape() as tape:
-        loss = loss_fn()
-    sources = [d0.w, d0.b, d1.w, d2.w, x]
-    grads = tape.gradient(loss, sources)
-    check_against_fd(loss_fn, sources, grads)
+    tape_matches_fd(loss_fn, [d0.w, d0.b, d1.w, d2.w, x])
 
 
 def test_input_used_directly_by_two_layers(float64, rng):
@@ -159,9 +152,7 @@ def test_input_used_directly_by_two_layers(float64, rng):
     def loss_fn():
         return mse(add(tanh(d1(x)), d2(x)), target)
 
-    with beras.GradientTape() as tape:
-        loss = loss_fn()
-    check_against_fd(loss_fn, [x], tape.gradient(loss, [x]))
+    tape_matches_fd(loss_fn, [x])
 
 
 def test_nested_tape_raises_and_outer_tape_keeps_working(float64, rng):
@@ -265,12 +256,8 @@ def test_conv_relu_pool_dense_chain_matches_finite_differences(float64, rng):
     def loss_fn():
         return cce(softmax(head(flatten(pool(relu(conv(x)))))), y)
 
-    with beras.GradientTape() as tape:
-        loss = loss_fn()
-    sources = [conv.kernel, conv.bias, x, head.w]
-    grads = tape.gradient(loss, sources)
+    _, grads = tape_matches_fd(loss_fn, [conv.kernel, conv.bias, x, head.w])
     assert [tuple(g.shape) for g in grads] == [(3, 3, 2, 3), (3,), (2, 4, 4, 2), (12, 4)]
-    check_against_fd(loss_fn, sources, grads)
 
 
 def test_gradient_is_repeatable_and_leaves_layer_state_alone(float64, rng):

@@ -33,7 +33,7 @@ from beras import backend
 from beras.core import Diffable, Variable
 from beras.initializers import initialize
 from beras.layers import _checks
-from beras.layers.geometry import axis_geometry
+from beras.layers.geometry import axis_geometry, strided_window
 
 # Below this many input channels, im2col runs channel-major (see Conv2D._channel_major).
 CHANNEL_MAJOR_BELOW = 16
@@ -214,12 +214,8 @@ class Conv2D(Diffable):
         ``axis`` is the position of the height axis: 1 for NHWC, 2 for channel-major
         ``(C, N, H, W)``.
         """
-        (sh, sw), (dh, dw) = self.strides, self.dilation_rate
-        top, left = i * dh, j * dw
-        rows = slice(top, top + sh * (out_h - 1) + 1, sh)
-        cols = slice(left, left + sw * (out_w - 1) + 1, sw)
-        index = (slice(None),) * axis + (rows, cols)
-        return padded[index]
+        (dh, dw) = self.dilation_rate
+        return strided_window(padded, i * dh, j * dw, out_h, out_w, self.strides, axis)
 
     @staticmethod
     def _as_rows(cols: Any, rows: int, major: bool) -> Any:
@@ -291,12 +287,14 @@ class Conv2D(Diffable):
         J = backend.asarray(J).astype(kmat.dtype, copy=False)
         fh, fw = self.kernel_size
         major = self._channel_major(channels)
-        by_correlation = need_input and not major and self.strides == (1, 1)
-        if by_correlation:
-            need_input, dx = False, self._input_gradient_by_correlation(J, x.shape, kmat.dtype)
+        # stride 1 with many channels: dL/dx by correlation; otherwise scatter dL/dcols (col2im)
+        scatter = need_input and (major or self.strides != (1, 1))
+        dx = None
+        if need_input and not scatter:
+            dx = self._input_gradient_by_correlation(J, x.shape, kmat.dtype)
         dkmat = xp.zeros_like(kmat)
         dxpad = None
-        if need_input:
+        if scatter:
             shape = (channels, n) + xpad.shape[1:3] if major else xpad.shape
             dxpad = xp.zeros(shape, kmat.dtype)
         for start, stop, cols in self._column_chunks(xpad, out_h, out_w, kmat.dtype):
@@ -304,7 +302,7 @@ class Conv2D(Diffable):
             j_rows = J[start:stop].reshape(rows, self.filters)
             as_rows = self._as_rows(cols, rows, major)
             dkmat += as_rows.T @ j_rows
-            if not need_input:
+            if not scatter:
                 continue
             # reuse the column buffer for dL/dcols, then scatter it back (col2im)
             if major:
@@ -322,9 +320,7 @@ class Conv2D(Diffable):
                         # add(out=) rather than `view[...] +=`, which copies the sum onto itself again
                         window = self._window(target, i, j, out_h, out_w)
                         xp.add(window, cols[:, :, :, i, j, :], out=window)
-        if not by_correlation:
-            dx = None
-        if need_input:
+        if scatter:
             (top, _), (left, _) = self.output_geometry(height, width)[2:]
             if major:
                 dx = dxpad[:, :, top : top + height, left : left + width].transpose(1, 2, 3, 0)

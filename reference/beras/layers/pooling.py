@@ -13,7 +13,7 @@ from typing import Any
 from beras import backend
 from beras.core import Diffable
 from beras.layers import _checks
-from beras.layers.geometry import axis_geometry
+from beras.layers.geometry import axis_geometry, strided_window
 
 
 class MaxPool2D(Diffable):
@@ -98,6 +98,5 @@ class MaxPool2D(Diffable):
         return x, (out_h, out_w)
 
     def _window(self, padded: Any, i: int, j: int, out_h: int, out_w: int) -> Any:
-        sh, sw = self.strides
-        return padded[:, i : i + sh * (out_h - 1) + 1 : sh, j : j + sw * (out_w - 1) + 1 : sw, :]
+        return strided_window(padded, i, j, out_h, out_w, self.strides)
     # END SOLUTION
