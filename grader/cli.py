@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
 from grader import __version__
@@ -40,3 +43,36 @@ def demo(
     from grader.demo.digits import run_demo
 
     run_demo(epochs_mlp=epochs_mlp, epochs_cnn=epochs_cnn, seed=seed)
+
+
+@app.command()
+def release(
+    assignment: str = typer.Argument(..., help="Assignment name (a folder of --assignments-dir) or its path."),
+    out: Path = typer.Option(..., "--out", help="Folder for <name>-starter.zip and <name>-autograder/."),
+    seed: Optional[int] = typer.Option(None, help="Seed of the gate's test runs (default: random)."),
+    assignments_dir: Path = typer.Option(Path("assignments"), help="Folder holding every assignment."),
+    reference: Path = typer.Option(Path("reference/beras"), help="The marked reference package."),
+    keep_stage: Optional[Path] = typer.Option(None, help="Keep the staged release here, to inspect it."),
+) -> None:
+    """Run the release gate on an assignment and, if every check passes, write its release."""
+    from grader.authoring.config import AssignmentConfigError
+    from grader.authoring.release import release as do_release
+
+    folder = Path(assignment) if "/" in assignment or Path(assignment).is_absolute() else assignments_dir / assignment
+    if not (folder / "assignment.toml").is_file():
+        typer.echo(f"error: no assignment at {folder} (expected {folder / 'assignment.toml'}); "
+                   "run from the repository root or pass --assignments-dir", err=True)
+        raise typer.Exit(2)
+    if not (reference / "__init__.py").is_file():
+        typer.echo(f"error: no reference package at {reference} (expected {reference / '__init__.py'}); "
+                   "pass --reference", err=True)
+        raise typer.Exit(2)
+    try:
+        outcome = do_release(folder, out, reference_package=reference, seed=seed, stage_dir=keep_stage)
+    except AssignmentConfigError as error:
+        typer.echo("error: the assignment's configuration is invalid:\n" + "\n".join(error.problems), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(outcome.report.format())
+    if not outcome.report.ok:
+        raise typer.Exit(1)
+    typer.echo(f"wrote {outcome.starter_zip}\nwrote {outcome.autograder_dir}/ (version {outcome.version})")

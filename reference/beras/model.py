@@ -88,7 +88,7 @@ class Model(Callable, Weighted):
         """Return the mean loss and accuracy over the data, without training."""
         self._require_compiled("evaluate")
         _check_batch(x, y, batch_size)
-        totals = {"loss": 0.0, "acc": 0.0}
+        totals = dict.fromkeys(("loss", "acc"), 0.0)
         for start in range(0, len(x), batch_size):
             stats = self.batch_step(x[start : start + batch_size], y[start : start + batch_size], training=False)
             count = len(x[start : start + batch_size])

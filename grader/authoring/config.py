@@ -1,0 +1,563 @@
+"""The assignment.toml schema: loading, validation with readable errors, and points per test id."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import Enum, StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import annotated_types as at
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+
+CONFIG_FILE = "assignment.toml"
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ERROR = "assignment_config"  # pydantic error type of the problems this module's validators raise
+
+
+class Queue(StrEnum):
+    """The worker pool that grades submissions."""
+
+    CPU = "cpu"
+    GPU = "gpu"
+
+
+class GpuVariant(StrEnum):
+    """Whether the same suite may also run on the gpu queue under CuPy."""
+
+    NONE = "none"
+    OPTIONAL = "optional"
+
+
+class Visibility(StrEnum):
+    """When students see a test's result."""
+
+    VISIBLE = "visible"
+    AFTER_DUE_DATE = "after_due_date"
+    HIDDEN = "hidden"
+    VISIBLE_UNTIL_DUE_DATE = "visible_until_due_date"
+
+
+# ---- field checks; each raises a problem whose message is shown as is after the key ------------------------
+
+def _problem(message: str) -> PydanticCustomError:
+    return PydanticCustomError(_ERROR, "{message}", {"message": message})
+
+
+def _context(info: ValidationInfo, key: str) -> Any:
+    return (info.context or {}).get(key)
+
+
+def _relative(value: str, inside: str) -> str:
+    """Check that ``value`` is a POSIX path inside ``inside``."""
+    if "\\" in value or value.startswith("/") or {"", ".", ".."} & set(value.split("/")):
+        raise _problem(f"expected a relative path inside {inside} with '/' between folders and no empty, "
+                       f"'.' or '..' parts, received {value!r}")
+    return value
+
+
+def _package_file(value: str, info: ValidationInfo) -> str:
+    _relative(value, "the package")
+    if not value.endswith(".py"):
+        raise _problem(f"expected a .py file of the package, e.g. 'layers/dense.py', received {value!r}")
+    reference = _context(info, "reference_root")
+    if reference is not None and not (reference / value).is_file():
+        hint = "; paths start inside the package: drop the 'beras/'" if value.startswith("beras/") else ""
+        raise _problem(f"{value!r} is not a file of the reference package "
+                       f"({_shown(reference / value)} does not exist){hint}")
+    return value
+
+
+def _suite_folder(value: str, info: ValidationInfo) -> str:
+    _relative(value, "the assignment folder")
+    root = _context(info, "root")
+    if root is not None and not (root / value).is_dir():
+        raise _problem(f"folder {value!r} not found (expected {_shown(root / value)}/)")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise _problem(f"expected a non-empty string, received {value!r}")
+    return value
+
+
+def _assignment_name(value: str, info: ValidationInfo) -> str:
+    if not _NAME.fullmatch(value):
+        raise _problem(f"expected lowercase letters, digits and '-', e.g. 'beras-mlp', received {value!r}")
+    root = _context(info, "root")
+    if root is not None and value != root.name:
+        raise _problem(f"expected the assignment's folder name {root.name!r}, received {value!r}")
+    return value
+
+
+def _unique(values: Iterable[str], what: str) -> None:
+    values = list(values)
+    twice = sorted({value for value in values if values.count(value) > 1})
+    if twice:
+        raise _problem(f"{what} listed more than once: {', '.join(map(repr, twice))}")
+
+
+_Text = Annotated[str, AfterValidator(_not_blank)]
+_PackageFile = Annotated[str, AfterValidator(_package_file)]
+_PackageGlob = Annotated[str, AfterValidator(lambda value: _relative(value, "the package"))]
+_SuiteFolder = Annotated[str, AfterValidator(_suite_folder)]
+_PositiveInt = Annotated[int, Field(gt=0)]
+_NonNegativeInt = Annotated[int, Field(ge=0)]
+_PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+_NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+_Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+@lru_cache(maxsize=1024)
+def _pattern(pattern: str, path_glob: bool) -> re.Pattern[str]:
+    """Compile a wildcard pattern; everything but the wildcards is literal (``[`` and ``]`` included).
+
+    Test ids (``path_glob`` false): ``*`` matches any run of characters, ``?`` one character.
+    Path globs: ``**`` spans folders, ``*`` and ``?`` stay inside one path part.
+    """
+    if path_glob:
+        wild = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    else:
+        wild = {"**/": ".*/", "**": ".*", "*": ".*", "?": "."}
+    tokens = re.findall(r"\*\*/|\*\*|.", pattern, re.DOTALL)
+    return re.compile("".join(wild.get(token, re.escape(token)) for token in tokens), re.DOTALL)
+
+
+# ---- the schema -------------------------------------------------------------------------------------------
+
+class Files(BaseModel):
+    """``[files]``: the reference files students write, and those shipped complete."""
+
+    model_config = _STRICT
+    owned: tuple[_PackageFile, ...] = Field(strict=False, min_length=1)
+    complete: tuple[_PackageGlob, ...] = Field(("**",), strict=False)
+    solutions_released: tuple[_PackageFile, ...] = Field((), strict=False)
+
+    @field_validator("owned", "solutions_released")
+    @classmethod
+    def _no_duplicates(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
+        _unique(paths, "file")
+        return paths
+
+    @field_validator("solutions_released")
+    @classmethod
+    def _not_owned(cls, paths: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        both = [path for path in paths if path in info.data.get("owned", ())]
+        if both:
+            raise _problem(f"{', '.join(map(repr, both))} also in files.owned: a file is written by this "
+                           "assignment's students or ships complete, not both")
+        return paths
+
+    def is_complete(self, path: str) -> bool:
+        """Whether the package file ``path`` ships complete: not owned, and matched by a ``complete`` glob."""
+        return path not in self.owned and any(_pattern(glob, True).fullmatch(path) for glob in self.complete)
+
+
+class SuiteFolders(BaseModel):
+    """``[tests]``: the public and hidden test folders inside the assignment folder."""
+
+    model_config = _STRICT
+    public: _SuiteFolder = Field("public_tests", validate_default=True)
+    hidden: _SuiteFolder = Field("hidden_tests", validate_default=True)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SuiteFolders:
+        if self.public == self.hidden:
+            raise _problem(f"public and hidden must be different folders, both are {self.public!r}")
+        return self
+
+
+class PointsGroup(BaseModel):
+    """One ``[[points]]`` table: the tests of a group, their points and when students see them."""
+
+    model_config = _STRICT
+    group: _Text
+    tests: tuple[_Text, ...] = Field(strict=False, min_length=1)
+    points: _NonNegativeFloat | None = None
+    points_each: _NonNegativeFloat | None = None
+    visibility: Visibility = Field(Visibility.AFTER_DUE_DATE, strict=False)
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> PointsGroup:
+        if (self.points is None) == (self.points_each is None):
+            got = "neither is set" if self.points is None else "both are set"
+            raise _problem(f"expected exactly one of points (the group's total, split evenly) or points_each "
+                           f"(per test), but {got} in group {self.group!r}")
+        return self
+
+    def matches(self, test_id: str) -> bool:
+        """Whether one of the group's patterns matches the whole of ``test_id``."""
+        return any(_pattern(pattern, False).fullmatch(test_id) for pattern in self.tests)
+
+
+class Limits(BaseModel):
+    """``[limits]``: the resources of one grading run."""
+
+    model_config = _STRICT
+    wall_time_s: _PositiveFloat = 600.0
+    call_time_s: _PositiveFloat = 30.0
+    memory_mb: _PositiveInt = 2048
+    cpus: _PositiveFloat = 2.0
+    pids: _PositiveInt = 256
+    output_kb: _PositiveInt = 1024
+
+
+class Schedule(BaseModel):
+    """``[schedule]``: the due date and the late policy."""
+
+    model_config = _STRICT
+    due: AwareDatetime
+    late_penalty_per_day: _Fraction = 0.0
+    last_late_day: _NonNegativeInt = 0
+
+    @property
+    def closes_at(self) -> datetime:
+        """The last moment a submission is accepted: the due date plus ``last_late_day`` days."""
+        return self.due + timedelta(days=self.last_late_day)
+
+
+class Submissions(BaseModel):
+    """``[submissions]``: the rate limit per student."""
+
+    model_config = _STRICT
+    rate_limit_count: _PositiveInt = 10
+    rate_limit_window_minutes: _PositiveInt = 60
+
+
+class Assignment(BaseModel):
+    """A validated assignment.toml; ``root`` is the assignment folder (not read from the file)."""
+
+    model_config = _STRICT
+    name: Annotated[str, AfterValidator(_assignment_name)]
+    title: _Text
+    queue: Queue = Field(Queue.CPU, strict=False)
+    gpu_variant: GpuVariant = Field(GpuVariant.NONE, strict=False)
+    free_points: _NonNegativeFloat = 0.0
+    files: Files
+    tests: SuiteFolders = Field(default_factory=SuiteFolders)
+    points: tuple[PointsGroup, ...] = Field(strict=False, min_length=1)
+    limits: Limits = Field(default_factory=Limits)
+    schedule: Schedule | None = None
+    submissions: Submissions = Field(default_factory=Submissions)
+    root: Path = Field(exclude=True)
+
+    @field_validator("points")
+    @classmethod
+    def _unique_groups(cls, groups: tuple[PointsGroup, ...]) -> tuple[PointsGroup, ...]:
+        _unique((group.group for group in groups), "group")
+        return groups
+
+    @property
+    def config_path(self) -> Path:
+        """The assignment.toml in ``root``."""
+        return self.root / CONFIG_FILE
+
+    @property
+    def public_dir(self) -> Path:
+        """The public test folder."""
+        return self.root / self.tests.public
+
+    @property
+    def hidden_dir(self) -> Path:
+        """The hidden test folder."""
+        return self.root / self.tests.hidden
+
+    def total_points(self, test_ids: Iterable[str]) -> float:
+        """The points of all of ``test_ids`` together; raises PointsError as assign_points does."""
+        return sum(entry.points for entry in assign_points(self, test_ids).values())
+
+
+class _Problems(ValueError):
+    """Problems found in one file; str() lists them one per line."""
+
+    def __init__(self, path: Path | str, problems: Iterable[str]) -> None:
+        self.path = Path(path)
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class AssignmentConfigError(_Problems):
+    """All problems found in one assignment.toml; str() lists them one per line."""
+
+
+class PointsError(_Problems):
+    """Test ids and [[points]] groups that do not pair up one to one; str() lists them one per line."""
+
+
+@dataclass(frozen=True)
+class TestPoints:
+    """The points one test is worth, the group that gives them, and when students see the result."""
+
+    __test__ = False  # not a pytest test class
+    test_id: str
+    group: str
+    points: float
+    visibility: Visibility
+
+
+# ---- loading and scoring ----------------------------------------------------------------------------------
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it lies inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()) if path.is_absolute() else path)
+    except ValueError:
+        return str(path)
+
+
+def load_assignment(path: Path | str, *, reference_root: Path | str | None = None) -> Assignment:
+    """Read and validate an assignment's assignment.toml, reporting every problem at once.
+
+    Args:
+        path: the assignment folder, or its assignment.toml.
+        reference_root: the folder of the reference package's files (e.g. ``reference/beras``); when
+            given, every owned and released file must exist there.
+
+    Returns:
+        The assignment, with ``root`` the resolved assignment folder.
+
+    Raises:
+        AssignmentConfigError: the file is missing, is not TOML, or breaks the schema; its ``problems``
+            each name the file, the key and what was expected and received.
+    """
+    path = Path(path)
+    is_file = path.is_file() or path.name == CONFIG_FILE
+    folder, file = (path.parent, path) if is_file else (path, path / CONFIG_FILE)
+    if not file.is_file():
+        gone = "" if folder.is_dir() else f"; {_shown(folder)} does not exist"
+        raise AssignmentConfigError(file, [f"{_shown(folder)}: no {CONFIG_FILE} found "
+                                           f"(expected {_shown(file)}){gone}"])
+    shown = _shown(file)
+    try:
+        data = tomllib.loads(file.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise AssignmentConfigError(file, [f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) \
+            from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AssignmentConfigError(file, [f"{shown}: TOML syntax error: {exc}"]) from None
+    except OSError as exc:
+        raise AssignmentConfigError(file, [f"{shown}: cannot read the file ({exc.strerror})"]) from None
+    problems = []
+    if "root" in data:
+        problems.append(f"{shown}: root: {_unknown_key(('root',))}")
+        del data["root"]
+    reference = None if reference_root is None else Path(reference_root)
+    if reference is not None and not reference.is_dir():
+        problems.append(f"{shown}: files: cannot check the owned files: the reference package folder "
+                        f"{_shown(reference)} does not exist")
+        reference = None
+    data.setdefault("tests", {})  # so that missing default test folders are reported too
+    root = folder.resolve()
+    context = {"root": root, "reference_root": reference}
+    try:
+        assignment = Assignment.model_validate({**data, "root": root}, context=context)
+    except ValidationError as exc:
+        explained = ((error["loc"], _explain(error)) for error in exc.errors())
+        problems += [f"{shown}: {_dotted(loc)}: {text}" for loc, text in explained if text]
+    if problems:
+        raise AssignmentConfigError(file, problems)
+    return assignment
+
+
+def discover_assignments(root: Path | str) -> dict[str, Path]:
+    """Find the assignments under ``root`` (folders holding an assignment.toml; nothing is parsed).
+
+    Returns:
+        Folder name -> folder, sorted by name.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{_shown(root)}: no such folder of assignments")
+    return {sub.name: sub for sub in sorted(root.iterdir()) if sub.is_dir() and (sub / CONFIG_FILE).is_file()}
+
+
+def assign_points(
+    assignment: Assignment, test_ids: Iterable[str], *, every_group_used: bool = True
+) -> dict[str, TestPoints]:
+    """Pair each test id with exactly one [[points]] group and give it its points.
+
+    A group's ``points`` is split evenly across the ids it matches; ``points_each`` goes to each of them.
+
+    Args:
+        assignment: the loaded assignment.
+        test_ids: pytest ids as ``<folder>/<file>::<test name with params>``; repeats count once.
+
+    Returns:
+        Test id -> its points, group and visibility, in the order of ``test_ids``.
+
+        every_group_used: report groups that match no id (False for a run of one suite only).
+
+    Raises:
+        PointsError: ids matched by no group or by several, and groups matching no id, all listed.
+    """
+    groups = assignment.points
+    owners = {tid: [group for group in groups if group.matches(tid)] for tid in dict.fromkeys(test_ids)}
+    counts = {group.group: sum(group in found for found in owners.values()) for group in groups}
+    shown, problems = _shown(assignment.config_path), []
+    for tid, found in owners.items():
+        if len(found) != 1:
+            problems.append(f"{shown}: test {tid!r} is matched by " + (
+                "no [[points]] group" if not found else
+                f"several [[points]] groups: {', '.join(repr(group.group) for group in found)}"))
+    for group in groups:
+        if every_group_used and not counts[group.group]:
+            problems.append(f"{shown}: group {group.group!r} matches no test "
+                            f"(tests = [{', '.join(map(repr, group.tests))}])")
+    if problems:
+        raise PointsError(assignment.config_path, problems)
+    result = {}
+    for tid, (group,) in owners.items():
+        each = group.points_each if group.points_each is not None else group.points / counts[group.group]
+        result[tid] = TestPoints(tid, group.group, each, group.visibility)
+    return result
+
+
+# ---- pydantic's errors as lines a TA can act on -----------------------------------------------------------
+
+_QUIET = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number", "too_short",
+          "string_too_short", "timezone_aware"}  # a value of the right type: no "(a string)" after it
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    """('points', 1, 'visibility') -> 'points[1].visibility'."""
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return text.lstrip(".") or "(top level)"
+
+
+def _unwrap(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
+    """Strip Optional and Annotated from ``annotation``, adding their constraints to ``metadata``."""
+    while get_origin(annotation) in (Annotated, Union, types.UnionType):
+        if get_origin(annotation) is Annotated:
+            annotation, *extra = get_args(annotation)
+            for item in extra:
+                metadata = metadata + (item.metadata if isinstance(item, FieldInfo) else [item])
+        else:
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+    return annotation, metadata
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _item(annotation: Any) -> Any:
+    """The item type of ``tuple[X, ...]``, without Annotated."""
+    return _unwrap(get_args(annotation)[0], [])[0]
+
+
+def _field_at(loc: tuple[str | int, ...]) -> tuple[Any, list[Any]]:
+    """The annotation and constraints of the value at ``loc`` in Assignment; (None, []) if there is none."""
+    annotation, metadata = Assignment, []
+    for part in loc:
+        annotation, _ = _unwrap(annotation, [])
+        if isinstance(part, int) and get_origin(annotation) is tuple:
+            annotation, metadata = get_args(annotation)[0], []
+        elif _is_model(annotation) and part in annotation.model_fields:
+            field = annotation.model_fields[part]
+            annotation, metadata = field.annotation, field.metadata
+        else:
+            return None, []
+    return _unwrap(annotation, list(metadata))
+
+
+def _unknown_key(loc: tuple[str | int, ...]) -> str:
+    model, _ = _field_at(loc[:-1])
+    allowed = sorted(key for key in model.model_fields if key != "root") if _is_model(model) else []
+    table = loc[:-1]
+    where = ("at the top level" if not table else
+             f"in [[{_dotted(table[:-1])}]]" if isinstance(table[-1], int) else f"in [{_dotted(table)}]")
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key (allowed {where}: {', '.join(allowed)}){guess}"
+
+
+def _describe(annotation: Any, metadata: list[Any]) -> str:
+    """What a valid value looks like, in words: 'an integer > 0', "one of 'cpu', 'gpu'"."""
+    non_empty = "non-empty " if any(isinstance(m, at.MinLen) for m in metadata) else ""
+    if get_origin(annotation) is tuple:
+        return f"a {non_empty}list of {'tables' if _is_model(_item(annotation)) else 'strings'}"
+    if annotation is AwareDatetime:
+        return "a date-time with a UTC offset, e.g. 2026-12-04T23:59:00-05:00"
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "one of " + ", ".join(repr(member.value) for member in annotation)
+    if _is_model(annotation) or annotation is str:
+        return "a table" if _is_model(annotation) else f"a {non_empty}string"
+    bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in metadata
+              if isinstance(m, (at.Gt, at.Ge, at.Lt, at.Le))}
+    base = {int: "an integer", float: "a number"}.get(annotation, getattr(annotation, "__name__", "a value"))
+    if "Ge" in bounds and "Le" in bounds:
+        return f"{base} between {bounds['Ge']:g} and {bounds['Le']:g}"
+    signs = {"Gt": ">", "Ge": ">=", "Lt": "<", "Le": "<="}
+    return next((f"{base} {signs[key]} {bound:g}" for key, bound in bounds.items()), base)
+
+
+def _render(value: Any) -> str:
+    """``value`` roughly as TOML writes it, cut to a readable length."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (datetime, date, time)):
+        text = value.isoformat()
+    elif isinstance(value, (list, tuple)):
+        text = "[" + ", ".join(map(_render, value)) + "]"
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{key} = {_render(item)}" for key, item in value.items()) + "}"
+    else:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+          (datetime, "a date-time"), (date, "a date without a time"), (time, "a time"), (list, "a list"),
+          (dict, "a table"))
+_NUMBER = re.compile(r"\s*[-+]?[\d_.]+(e[-+]?\d+)?\s*", re.IGNORECASE)
+
+
+def _kind(value: Any, annotation: Any) -> str:
+    """The TOML type of ``value``, plus the fix of a common slip ("write numbers without quotes")."""
+    kind = next((name for cls, name in _KINDS if isinstance(value, cls)), type(value).__name__)
+    if isinstance(value, str) and annotation in (int, float) and _NUMBER.fullmatch(value):
+        kind += "; write numbers without quotes"
+    elif isinstance(value, str) and annotation is AwareDatetime:
+        kind += "; write the date-time without quotes"
+    elif isinstance(value, dict) and get_origin(annotation) is tuple:
+        kind += "; write each table as [[...]] with double brackets"
+    return kind
+
+
+def _explain(error: dict[str, Any]) -> str | None:
+    """One pydantic error as 'expected ..., received ...' (the text after the key); None to leave it out."""
+    kind, loc, value = error["type"], error["loc"], error.get("input")
+    if kind == _ERROR:
+        return error["msg"]
+    if kind == "extra_forbidden":
+        return _unknown_key(loc)
+    if kind == "too_short" and isinstance(value, list) and len(value) >= error["ctx"]["min_length"]:
+        return None  # pydantic's echo of item errors already reported ("at least 1 item after validation")
+    annotation, metadata = _field_at(loc)
+    if kind == "missing":
+        if _is_model(annotation):
+            return f"required key is missing (add a [{_dotted(loc)}] table)"
+        if get_origin(annotation) is tuple and _is_model(_item(annotation)):
+            return f"required key is missing (add at least one [[{_dotted(loc)}]] table)"
+        return "required key is missing"
+    if annotation is None:
+        return f"{error['msg']}, received {_render(value)}"
+    received = _render(value) + (" (no offset)" if kind == "timezone_aware" else "")
+    if kind not in _QUIET and not (kind == "enum" and isinstance(value, str)):
+        received += f" ({_kind(value, annotation)})"
+    return f"expected {_describe(annotation, metadata)}, received {received}"

@@ -1,0 +1,239 @@
+"""The release gate: six checks that prove a release before anything ships.
+
+1. every stub parses and the stubbed package imports;
+2. the reference scores full marks on the public and hidden tests;
+3. the untouched starter scores nothing on the hidden tests (beyond declared free points);
+4. nothing of a solution or of the hidden tests is in the starter zip;
+5. every function a student writes runs in some hidden test (run against the reference);
+6. two runs of the reference with the same seed give identical results.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.authoring import leaks
+from grader.authoring.build import Trees
+from grader.authoring.config import Assignment, PointsError, assign_points
+from grader.authoring.suite import SuiteRun, collect_ids, run_suite
+
+_IMPORT_ALL = """
+import importlib, pkgutil, sys
+root = sys.argv[1]
+sys.path.insert(0, root)
+import beras
+assert beras.__file__.startswith(root), f"beras was imported from {beras.__file__}, not from the starter"
+names = [m.name for m in pkgutil.walk_packages(beras.__path__, "beras.")]
+for name in names:
+    importlib.import_module(name)
+print(len(names) + 1)
+"""
+
+
+@dataclass
+class Check:
+    """One check's verdict, its headline figure, and the details behind a failure."""
+
+    number: int
+    title: str
+    ok: bool
+    figure: str
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Layout:
+    """Where the staged release lives while the gate runs."""
+
+    starter_root: Path  # holds beras/ (as shipped), public_tests/, the student's README
+    assignment_dir: Path  # the autograder's copy of the assignment folder (toml and both suites)
+    reference_root: Path  # holds the complete reference beras/
+    graded_stub_root: Path  # holds beras/ as an untouched starter is graded
+
+
+@dataclass
+class GateReport:
+    """All checks of one gate run."""
+
+    assignment: str
+    seed: int
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return len(self.checks) == 6 and all(check.ok for check in self.checks)
+
+    def format(self) -> str:
+        """The report as a person reads it."""
+        lines = [f"Release gate for {self.assignment} (seed {self.seed})"]
+        for check in self.checks:
+            lines.append(f"  [{'ok' if check.ok else 'FAIL':>4}] {check.number}. {check.title}: {check.figure}")
+            lines += [f"           - {detail}" for detail in check.details[:20]]
+            if len(check.details) > 20:
+                lines.append(f"           ... and {len(check.details) - 20} more")
+        lines += [f"  note: {note}" for note in self.notes]
+        failed = [str(check.number) for check in self.checks if not check.ok]
+        verdict = "passed" if self.ok else f"refused: check {', '.join(failed)} failed"
+        lines.append(f"Release {verdict} ({self.seconds:.1f} s).")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"assignment": self.assignment, "seed": self.seed, "ok": self.ok, "seconds": round(self.seconds, 2),
+                "checks": [asdict(check) for check in self.checks], "notes": self.notes}
+
+
+def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int) -> GateReport:
+    """Run the six checks on a staged release; never raises for a failing release."""
+    started = time.monotonic()
+    report = GateReport(assignment.name, seed)
+    report.notes += [f"ships {item} complete, as this assignment declares" for item in trees.released]
+    report.notes += [f"{rel} is not in the starter (files.complete)" for rel in trees.withheld]
+    if assignment.gpu_variant == "optional":
+        report.notes.append("the gpu variant (CuPy) is declared optional; run the suite with --beras-backend cupy "
+                            "on a GPU worker to prove it")
+    first = _check_imports(trees, layout)
+    report.checks.append(first)
+    if not first.ok:
+        for number, title in ((2, "reference full marks"), (3, "stub scores nothing"), (4, "no leaks"),
+                              (5, "coverage of stubbed code"), (6, "deterministic")):
+            report.checks.append(Check(number, title, False, "not run: check 1 failed"))
+        report.seconds = time.monotonic() - started
+        return report
+    limit = assignment.limits.wall_time_s
+    public, hidden = assignment.tests.public, assignment.tests.hidden
+    all_ids = collect_ids(layout.assignment_dir, public) + collect_ids(layout.assignment_dir, hidden)
+    ids_file = layout.assignment_dir.parent / "test-ids.json"
+    ids_file.write_text(json.dumps(all_ids))
+    try:
+        assign_points(assignment, all_ids)
+        points_problems = []
+    except PointsError as error:
+        points_problems = error.problems
+    run = dict(seed=seed, timeout_s=limit, all_test_ids=ids_file)
+    public_ref = run_suite(layout.assignment_dir, public, layout.reference_root, reference=None, **run)
+    hidden_ref = run_suite(layout.assignment_dir, hidden, layout.reference_root, reference=layout.reference_root,
+                           trace_dir=layout.reference_root / "beras", **run)
+    hidden_stub = run_suite(layout.assignment_dir, hidden, layout.graded_stub_root,
+                            reference=layout.reference_root, **run)
+    hidden_again = run_suite(layout.assignment_dir, hidden, layout.reference_root,
+                             reference=layout.reference_root, **run)
+    public_starter = run_suite(layout.assignment_dir, public, layout.starter_root, reference=None, **run)
+    report.checks.append(_check_reference(public_ref, hidden_ref, points_problems))
+    report.checks.append(_check_stub(hidden_stub, assignment.free_points, public_starter))
+    report.checks.append(_check_leaks(trees, layout))
+    report.checks.append(_check_coverage(trees, hidden_ref))
+    report.checks.append(_check_determinism(hidden_ref, hidden_again, seed))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _check_imports(trees: Trees, layout: Layout) -> Check:
+    details = list(trees.problems)
+    stubs = [rel for rel in trees.starter if rel.endswith(".py")]
+    for rel in stubs:
+        try:
+            ast.parse(trees.starter[rel], f"beras/{rel}")
+        except SyntaxError as error:
+            details.append(f"beras/{rel}:{error.lineno}: the generated file does not parse: {error.msg}")
+    modules = 0
+    if not details:
+        for label, root in (("starter", layout.starter_root), ("graded stub", layout.graded_stub_root)):
+            process = subprocess.run([sys.executable, "-c", _IMPORT_ALL, str(root.resolve())],
+                                     capture_output=True, text=True, timeout=120, env={"PYTHONDONTWRITEBYTECODE": "1",
+                                                                                      "PATH": "/usr/bin:/bin"})
+            if process.returncode != 0:
+                last = (process.stderr.strip().splitlines() or ["no output"])[-1]
+                details.append(f"the {label} package does not import: {last}")
+            elif label == "starter":
+                modules = int(process.stdout.split()[-1])
+    figure = f"{len(stubs)} files parse, the starter package imports ({modules} modules)" if not details else \
+        f"{len(details)} problem(s)"
+    return Check(1, "stubs parse and import", not details, figure, details)
+
+
+def _failures(run: SuiteRun, wanted: str) -> list[str]:
+    if run.problem:
+        return [run.problem + (f"; log: {run.log_tail[-600:]}" if run.log_tail else "")]
+    problems = list(run.results.get("problems", []))
+    return problems + [f"{t['name']}: {t['status']}: {t['output'][:300]}" for t in run.tests() if t["status"] != wanted]
+
+
+def _fraction(run: SuiteRun) -> str:
+    return f"{run.score:g}/{run.max_score:g}" if run.results else "no result"
+
+
+def _check_reference(public: SuiteRun, hidden: SuiteRun, points_problems: list[str]) -> Check:
+    details = list(points_problems)
+    details += [f"public: {d}" for d in _failures(public, "passed")] + [f"hidden: {d}" for d in _failures(hidden, "passed")]
+    if hidden.results and hidden.max_score <= 0:
+        details.append("the hidden tests are worth 0 points")
+    return Check(2, "reference full marks", not details, f"reference public {_fraction(public)}, "
+                 f"hidden {_fraction(hidden)}", details)
+
+
+def _check_stub(hidden: SuiteRun, free_points: float, public_starter: SuiteRun) -> Check:
+    details = [] if hidden.results else [hidden.problem or "no results"]
+    earned = [t for t in hidden.tests() if t["score"] > 0]
+    if hidden.results and hidden.score > free_points + 1e-9:
+        details += [f"{t['name']} passes on the untouched starter ({t['score']:g} points)" for t in earned]
+    figure = f"stub hidden {_fraction(hidden)} (free points allowed: {free_points:g}); " \
+             f"starter public {_fraction(public_starter)}"
+    return Check(3, "stub scores nothing", not details, figure, details)
+
+
+def _check_leaks(trees: Trees, layout: Layout) -> Check:
+    stubbed_files = {rel for rel, text in trees.starter.items() if rel in trees.markups
+                     and text != trees.reference[rel].text}
+    solution_lines = {}
+    for rel in sorted(stubbed_files):
+        lines = trees.sources[rel].splitlines()
+        solution_lines[f"beras/{rel}"] = [(n, lines[n - 1]) for n in sorted(trees.markups[rel].solution_lines())]
+    starter = {p.relative_to(layout.starter_root).as_posix(): p.read_text(errors="replace")
+               for p in sorted(layout.starter_root.rglob("*")) if p.is_file()}
+    hidden_dir = layout.assignment_dir / "hidden_tests"
+    hidden = {p.relative_to(layout.assignment_dir).as_posix(): p.read_text(errors="replace")
+              for p in sorted(hidden_dir.rglob("*.py"))}
+    found = leaks.solution_leaks(solution_lines, starter) + leaks.hidden_test_leaks(hidden, starter)
+    return Check(4, "no leaks", not found, f"leaks {len(found)}", [str(leak) for leak in found])
+
+
+def _check_coverage(trees: Trees, hidden: SuiteRun) -> Check:
+    if not hidden.results or "lines_run" not in hidden.results:
+        return Check(5, "coverage of stubbed code", False, "no trace from the reference run")
+    ran = hidden.results["lines_run"]
+    units = uncovered = 0
+    details = []
+    for rel, stubbed in sorted(trees.stubbed.items()):
+        origin = trees.reference[rel].origin
+        executed = {origin[n - 1] for n in ran.get(rel, []) if 0 < n <= len(origin) and origin[n - 1]}
+        for unit in stubbed:
+            units += 1
+            if not executed & set(unit.lines):
+                uncovered += 1
+                details.append(f"beras/{rel}: {unit.qualname} (lines {unit.lines[0]}-{unit.lines[-1]}) "
+                               "never runs in a hidden test; its student work would go ungraded")
+    return Check(5, "coverage of stubbed code", not details, f"{units} stubbed units, uncovered {uncovered}", details)
+
+
+def _check_determinism(first: SuiteRun, second: SuiteRun, seed: int) -> Check:
+    if not first.results or not second.results:
+        return Check(6, "deterministic", False, "a reference run gave no results")
+
+    def key(test: dict) -> tuple:
+        return test["status"], test["score"], test["fetch_digest"]
+
+    one = {t["name"]: key(t) for t in first.tests()}
+    two = {t["name"]: key(t) for t in second.tests()}
+    details = [f"{name}: differs between two runs with seed {seed} (status, score or fetched values)"
+               for name in sorted(one.keys() | two.keys()) if one.get(name) != two.get(name)]
+    return Check(6, "deterministic", not details, f"2 runs with seed {seed}: "
+                 f"{'identical' if not details else f'{len(details)} differ'} ({len(one)} tests)", details)

@@ -1,0 +1,123 @@
+"""Check 4 of the release gate: nothing of a solution or of the hidden tests is in the starter zip.
+
+A *solution line* leaks when its code, token-normalized, appears in any line of a starter
+file (in its code or in a comment on it).
+Lines too small to identify a solution (``else:``, ``xp = backend.xp()``) are ignored: a
+line counts when it has at least ``MIN_TOKENS`` tokens. A *hidden test* leaks when its
+file name, a test function's name, or the body of one of its tests (compared
+as normalized syntax, so renaming does not hide it) appears in the starter. Helpers and
+fixtures (``conftest.py``) may share names with starter code.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+MIN_TOKENS = 8
+_SKIP_TOKENS = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
+                tokenize.ENDMARKER}
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One leak: what leaked, from where, and where it was found."""
+
+    what: str
+    source: str
+    found_in: str
+
+    def __str__(self) -> str:
+        return f"{self.what} (from {self.source}) appears in {self.found_in}"
+
+
+def normalize(line: str) -> str:
+    """A line's code with comments dropped and whitespace collapsed; '' if it is not one line of code."""
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline)
+                  if t.type not in _SKIP_TOKENS]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return " ".join(line.split())  # half of a bracketed expression: compare its text
+    return " ".join(t.string for t in tokens)
+
+
+def significant(line: str) -> bool:
+    """Whether ``line`` says enough to identify a solution."""
+    return len(normalize(line).split()) >= MIN_TOKENS
+
+
+def solution_leaks(solution_lines: dict[str, list[tuple[int, str]]], starter: dict[str, str]) -> list[Leak]:
+    """Solution lines (file → [(line number, text)]) found in starter files (path → text)."""
+    wanted: dict[str, str] = {}
+    for path, lines in solution_lines.items():
+        for number, text in lines:
+            if significant(text):
+                wanted.setdefault(normalize(text), f"{path}:{number}")
+    leaks = []
+    for starter_path, text in sorted(starter.items()):
+        for number, line in enumerate(text.splitlines(), 1):
+            found = next((key for text_key in _keys(line) for key in wanted if key in text_key), None)
+            if found is not None:  # contained, not only equal: `f(<solution line>)` leaks as well
+                leaks.append(Leak(f"solution line {line.strip()!r}", wanted[found], f"{starter_path}:{number}"))
+    return leaks
+
+
+def _keys(line: str) -> list[str]:
+    """The code of ``line`` and of any comment on it: a solution pasted into a comment leaks too."""
+    if not line.strip():
+        return []
+    keys = [normalize(line)]
+    if "#" in line:
+        keys.append(normalize(line.split("#", 1)[1]))
+    return keys
+
+
+def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _body_key(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+        body = body[1:]  # a docstring alone does not make two tests the same
+    return ast.dump(ast.Module(body=body, type_ignores=[]), annotate_fields=False)
+
+
+def hidden_test_leaks(hidden: dict[str, str], starter: dict[str, str]) -> list[Leak]:
+    """Hidden test files (path → source) whose name, function names or test bodies appear in the starter."""
+    leaks: list[Leak] = []
+    starter_names = {Path(p).name: p for p in starter}
+    starter_bodies: dict[str, str] = {}
+    for path, text in starter.items():
+        if path.endswith(".py"):
+            try:
+                for function in _functions(ast.parse(text)):
+                    starter_bodies.setdefault(_body_key(function), f"{path}:{function.lineno}")
+            except SyntaxError:
+                continue
+    for path, source in sorted(hidden.items()):
+        name = Path(path).name
+        if name in starter_names and (name.startswith("test_") or name.endswith("_test.py")):
+            leaks.append(Leak(f"hidden test file name {name!r}", path, starter_names[name]))
+        try:
+            functions = _functions(ast.parse(source))
+        except SyntaxError:
+            continue
+        for function in functions:
+            pattern = re.compile(rf"\b{re.escape(function.name)}\b")
+            if function.name.startswith("test"):
+                for starter_path, text in sorted(starter.items()):
+                    match = pattern.search(text)
+                    if match:
+                        line = text.count("\n", 0, match.start()) + 1
+                        leaks.append(Leak(f"hidden test name {function.name!r}", f"{path}:{function.lineno}",
+                                          f"{starter_path}:{line}"))
+            if function.name.startswith("test") and function.body:
+                found = starter_bodies.get(_body_key(function))
+                if found:
+                    leaks.append(Leak(f"the body of hidden test {function.name!r}", f"{path}:{function.lineno}", found))
+    return leaks

@@ -1,0 +1,116 @@
+"""Run one test suite of an assignment against one submission, in a pytest subprocess.
+
+The release gate uses this until the sandboxed grading engine exists; the command line is
+the judge's (the harness plugins, ``--assert=plain`` so failures never print hidden
+values), and the results file is the one the engine will write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOG_TAIL_CHARS = 4000
+
+
+@dataclass
+class SuiteRun:
+    """What one run gave back: the parsed results file, or why there is none."""
+
+    results: dict[str, Any] | None
+    returncode: int
+    log_tail: str
+    problem: str | None = None
+
+    @property
+    def score(self) -> float:
+        return float(self.results["score"]) if self.results else 0.0
+
+    @property
+    def max_score(self) -> float:
+        return float(self.results["max_score"]) if self.results else 0.0
+
+    def tests(self) -> list[dict[str, Any]]:
+        return list(self.results["tests"]) if self.results else []
+
+
+def run_suite(
+    assignment_dir: Path,
+    suite: str,
+    submission: Path,
+    *,
+    reference: Path | None,
+    seed: int,
+    timeout_s: float,
+    trace_dir: Path | None = None,
+    all_test_ids: Path | None = None,
+) -> SuiteRun:
+    """Run ``assignment_dir/suite`` against ``submission`` and read its results.
+
+    Args:
+        assignment_dir: the assignment folder (rootdir: test ids are relative to it).
+        suite: the tests folder inside it (``hidden_tests``).
+        submission: folder holding the student's ``beras/``.
+        reference: folder holding the reference ``beras/`` (hidden tests), or None.
+        seed: the run's seed.
+        timeout_s: wall-clock limit of the whole run.
+        trace_dir: record the lines that ran in files under this folder.
+        all_test_ids: JSON list of every test id of the assignment (points split over all of them).
+
+    Returns:
+        The run; ``problem`` says why there are no results (timeout, crash).
+    """
+    with tempfile.TemporaryDirectory(prefix="beras-suite-") as scratch:
+        results_path = Path(scratch) / "results.json"
+        command = [
+            sys.executable, "-m", "pytest", suite,
+            "-p", "grader.harness.plugin", "-p", "grader.harness.results",
+            "-c", os.devnull, "--rootdir", str(assignment_dir), "-p", "no:cacheprovider",
+            "--assert=plain", "-q", "--tb=line", "-o", "console_output_style=classic",
+            "--submission", str(submission), "--seed", str(seed),
+            "--assignment", str(assignment_dir), "--results", str(results_path),
+        ]
+        if reference is not None:
+            command += ["--reference", str(reference)]
+        if trace_dir is not None:
+            command += ["--trace-dir", str(trace_dir)]
+        if all_test_ids is not None:
+            command += ["--all-test-ids", str(all_test_ids)]
+        # No bytecode files in the trees that later ship; one BLAS thread keeps runs comparable.
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        env.pop("PYTHONPATH", None)
+        try:
+            process = subprocess.run(
+                command, cwd=assignment_dir, env=env, capture_output=True, text=True, timeout=timeout_s
+            )
+        except subprocess.TimeoutExpired as expired:
+            log = (expired.stdout or b"").decode(errors="replace") if isinstance(expired.stdout, bytes) else (
+                expired.stdout or "")
+            return SuiteRun(None, -1, log[-LOG_TAIL_CHARS:], f"{suite} did not finish within {timeout_s:g} s")
+        log = (process.stdout + process.stderr)[-LOG_TAIL_CHARS:]
+        if not results_path.is_file():
+            return SuiteRun(None, process.returncode, log, f"{suite} wrote no results (pytest exit {process.returncode})")
+        results = json.loads(results_path.read_text())
+        problem = None
+        if not results["tests"]:
+            problem = f"{suite} collected no tests"
+        elif process.returncode not in (0, 1):  # 1 = some tests failed, which is a result
+            problem = f"{suite}: pytest exit {process.returncode}"
+        return SuiteRun(results, process.returncode, log, problem)
+
+
+def collect_ids(assignment_dir: Path, suite: str) -> list[str]:
+    """The ids of the tests in ``assignment_dir/suite`` (parameters included), without running them."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", suite, "--collect-only", "-q", "-c", os.devnull,
+         "--rootdir", str(assignment_dir), "-p", "no:cacheprovider", "-p", "grader.harness.plugin"],
+        cwd=assignment_dir, env=env, capture_output=True, text=True, timeout=300,
+    )
+    return [line.strip() for line in process.stdout.splitlines() if "::" in line and not line.startswith(" ")]

@@ -1,0 +1,277 @@
+"""The judge side of the boundary: ``Handle`` proxies for student objects, and ``fetch``.
+
+A handle stands for an object that lives with the student code. Attribute access, calls,
+setattr, ``with``, iteration, indexing and ``len`` are forwarded and give back new
+handles; a value reaches the test only through ``fetch(handle)``, as plain data. A handle
+refuses to be compared, tested for truth or converted, so a test cannot accidentally
+trust a student object's ``__eq__``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from grader.harness import codec
+
+MAX_DESCRIPTION = 160
+
+
+class StudentError(Exception):
+    """Student code raised while serving a call; the test that made the call fails.
+
+    Attributes:
+        call: the call as the test wrote it, e.g. ``student.beras.Dense(3, 2)(float64[4, 3])``.
+        type_name: the student exception's class name, e.g. ``"NotImplementedError"``.
+        message: its message.
+        student_traceback: the student's frames (paths inside the submission).
+    """
+
+    def __init__(self, call: str, type_name: str, message: str, student_traceback: str = "") -> None:
+        self.call, self.type_name, self.message = call, type_name, message
+        self.student_traceback = student_traceback
+        text = f"{call} raised {type_name}: {message}"
+        if student_traceback:
+            text += "\n" + student_traceback.rstrip()
+        super().__init__(text)
+
+
+class FetchError(Exception):
+    """A value could not cross the boundary (not plain data, non-numeric, too large)."""
+
+
+class HarnessError(Exception):
+    """The boundary itself failed (the student process is gone, a protocol violation)."""
+
+
+class Transport(ABC):
+    """Carries one packed request to the student side and brings back the packed reply."""
+
+    @abstractmethod
+    def exchange(self, request: bytes) -> bytes:
+        """Send ``request``; return the reply. Raises HarnessError when no reply can come."""
+
+    @property
+    def alive(self) -> bool:
+        return True
+
+
+# Called with (description, payload) after every fetch; the results plugin digests them.
+fetch_listeners: list[Callable[[str, codec.Payload], None]] = []
+
+
+class Session:
+    """One conversation with a student side: builds requests, reads replies, tracks handles."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._dead_refs: list[int] = []
+
+    def root(self, name: str = "student") -> "Handle":
+        return Handle._make(self, 0, name, "student")
+
+    def request(self, op: str, ref: int, description: str, **args: Any) -> dict:
+        """Perform ``op`` on object ``ref``; return the reply header (and value, for fetch)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        payload = codec.encode(args, ref_of=self._ref_of)
+        header = {"op": op, "ref": ref, "args": payload.tree}
+        if self._dead_refs:
+            self._release()
+        reply, blobs = codec.unpack(self.transport.exchange(codec.pack(header, payload.blobs)))
+        if "error" in reply:
+            self._raise(reply["error"], description)
+        if "value" in reply:
+            value_payload = codec.Payload(reply["value"], blobs)
+            if op == "fetch":
+                for listener in fetch_listeners:
+                    listener(description, value_payload)
+            try:
+                reply["value"] = codec.decode(value_payload)
+            except codec.CodecError as error:
+                raise FetchError(f"cannot fetch {description}: {error}") from None
+        return reply
+
+    def _ref_of(self, value: Any) -> int | None:
+        if isinstance(value, Handle):
+            if object.__getattribute__(value, "_session") is not self:
+                raise codec.CodecError("a handle from another student session cannot be passed here")
+            return object.__getattribute__(value, "_ref")
+        return None
+
+    def _raise(self, error: dict, description: str) -> None:
+        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        kind, type_name, message = error.get("kind"), error.get("type", "?"), error.get("message", "")
+        if kind == "student":
+            raise StudentError(description, type_name, message, error.get("traceback", ""))
+        if kind == "fetch":
+            raise FetchError(f"cannot fetch {description}: {message}")
+        if kind == "harness":
+            raise StudentError(description, type_name, message)
+        raise HarnessError(f"{description}: protocol error: {type_name}: {message}")
+
+    def forget(self, ref: int) -> None:
+        self._dead_refs.append(ref)
+
+    def _release(self) -> None:
+        refs, self._dead_refs = self._dead_refs, []
+        try:
+            self.transport.exchange(codec.pack({"op": "release", "ref": 0, "refs": refs}, []))
+        except HarnessError:
+            pass
+
+
+def describe(value: Any) -> str:
+    """A short description of a call argument: ``float64[4, 3]`` for arrays, repr for scalars."""
+    if isinstance(value, Handle):
+        return object.__getattribute__(value, "_description")
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype}[{', '.join(map(str, value.shape))}]"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(describe(item) for item in value[:4]) + (", ..." if len(value) > 4 else "")
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_DESCRIPTION else "..." + text[-(MAX_DESCRIPTION - 3) :]
+
+
+class Handle:
+    """A proxy for one student object. See the module docstring for what it forwards."""
+
+    __slots__ = ("_session", "_ref", "_description", "_type", "__weakref__")
+
+    @classmethod
+    def _make(cls, session: Session, ref: int, description: str, type_name: str) -> "Handle":
+        handle = object.__new__(cls)
+        for name, value in (("_session", session), ("_ref", ref), ("_description", description),
+                            ("_type", type_name)):
+            object.__setattr__(handle, name, value)
+        return handle
+
+    def _do(self, op: str, description: str, **args: Any) -> "Handle":
+        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        session = object.__getattribute__(self, "_session")
+        reply = session.request(op, object.__getattribute__(self, "_ref"), description, **args)
+        return Handle._make(session, reply["ref"], _shorten(description), reply.get("type", "?"))
+
+    def _simple(self, op: str, description: str, **args: Any) -> dict:
+        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        session = object.__getattribute__(self, "_session")
+        return session.request(op, object.__getattribute__(self, "_ref"), description, **args)
+
+    def __getattr__(self, name: str) -> "Handle":
+        if name.startswith("__") and name.endswith("__"):
+            # numpy and pytest probe dunders like __array_interface__; never ask the student.
+            raise AttributeError(name)
+        return self._do("getattr", f"{self._description}.{name}", name=name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._simple("setattr", f"{self._description}.{name} = {describe(value)}", name=name, value=value)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "Handle":
+        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        shown = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
+        return self._do("call", f"{self._description}({', '.join(shown)})", args=list(args), kwargs=kwargs)
+
+    def __getitem__(self, key: Any) -> "Handle":
+        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        return self._do("getitem", f"{self._description}[{describe(key)}]", key=key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._simple("setitem", f"{self._description}[{describe(key)}] = {describe(value)}", key=key, value=value)
+
+    def __len__(self) -> int:
+        return self._simple("len", f"len({self._description})")["value"]
+
+    def __iter__(self) -> Iterator["Handle"]:
+        iterator = self._do("iter", f"iter({self._description})")
+        for index in itertools.count():
+            reply = iterator._simple("next", f"{self._description}[{index}]")
+            if reply.get("stop"):
+                return
+            yield Handle._make(self._session, reply["ref"], _shorten(f"{self._description}[{index}]"),
+                               reply.get("type", "?"))
+
+    def __enter__(self) -> "Handle":
+        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        return self._do("enter", f"with {self._description}")
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        self._simple("exit", f"end of with {self._description}",
+                     error=f"{exc_type.__name__}: {exc}" if exc_type else None)
+        return False  # never let a student's __exit__ swallow the test's own failure
+
+    def __repr__(self) -> str:
+        return f"<student {self._type}: {self._description}>"
+
+    def __del__(self) -> None:
+        try:
+            if self._ref != 0:
+                self._session.forget(self._ref)
+        except Exception:  # during interpreter shutdown attributes may already be gone
+            pass
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:  # numpy calls __array__(dtype, copy=...)
+        raise TypeError(
+            f"{self._description} is a handle to a student object; call fetch() on it to get its value"
+        )
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __bool__ = __float__ = __int__ = __index__ = __complex__ = __array__ = _refuse
+    __hash__ = object.__hash__
+
+
+def fetch(value: Any) -> Any:
+    """Bring a value to the test as plain data.
+
+    Args:
+        value: a handle (its object is encoded on the student side), a local value (the
+            reference's result, normalized the same way: CuPy and Tensor subclasses become
+            plain numpy arrays), or a list/tuple/dict holding either.
+
+    Returns:
+        numpy arrays, Python numbers, strings, None, and lists/tuples/dicts of these.
+
+    Raises:
+        FetchError: when the value is not plain data (a layer object, a string array...).
+        StudentError: when student code raises while the value is produced.
+    """
+    __tracebackhide__ = True
+    if isinstance(value, Handle):
+        return value._simple("fetch", value._description)["value"]
+    if isinstance(value, (list, tuple)) and _holds_handle(value):
+        items = [fetch(item) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict) and _holds_handle(value):
+        return {key: fetch(item) for key, item in value.items()}
+    try:
+        payload = codec.encode(value)
+        return codec.decode(payload)
+    except codec.CodecError as error:
+        raise FetchError(f"cannot fetch a local {codec.describe_type(value)}: {error}") from None
+
+
+def _holds_handle(value: Any, depth: int = 0) -> bool:
+    """Whether a handle sits anywhere inside ``value``'s lists, tuples and dicts."""
+    if isinstance(value, Handle):
+        return True
+    if depth > codec.MAX_DEPTH:
+        return False
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return any(_holds_handle(item, depth + 1) for item in items)
+
+
+def payload_digest(payload: codec.Payload) -> str:
+    """A stable digest of one fetched value (the determinism check compares these)."""
+    digest = hashlib.sha256(repr(payload.tree).encode())
+    for blob in payload.blobs:
+        digest.update(blob)
+    return digest.hexdigest()

@@ -1,0 +1,112 @@
+"""pytest plugin: the ``student``, ``reference``, ``seed`` and ``rng`` fixtures and their options.
+
+Load it with ``-p grader.harness.plugin`` (the judge) or ``pytest_plugins`` in a conftest
+(the student's starter). Options:
+
+``--submission DIR``   the folder holding the student's ``beras/`` (default: the rootdir)
+``--reference DIR``    the folder holding the reference ``beras/``; hidden tests only
+``--seed N``           the run's seed (default: a fresh random one, printed in the header)
+``--beras-backend B``  ``numpy`` (default) or ``cupy``: both libraries switch before the first test
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.harness.handles import Handle, Session
+from grader.harness.inprocess import connect
+from grader.harness.seeds import test_seed
+
+SEED = pytest.StashKey[int]()
+REFERENCE = pytest.StashKey[types.ModuleType]()
+_NO_REFERENCE = (
+    "the `reference` fixture exists only where the grader runs hidden tests (--reference DIR); "
+    "public tests ship to students, so they must compute their expected values themselves"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("beras", "Beras Grader harness")
+    group.addoption("--submission", default=None, help="folder holding the student's beras/ (default: rootdir)")
+    group.addoption("--reference", default=None, help="folder holding the reference beras/ (hidden tests)")
+    group.addoption("--seed", type=int, default=None, help="seed of this run's random inputs (default: random)")
+    group.addoption("--beras-backend", choices=("numpy", "cupy"), default="numpy",
+                    help="array backend both libraries use")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    seed = config.getoption("--seed")
+    config.stash[SEED] = seed if seed is not None else secrets.randbits(31)
+    reference_dir = config.getoption("--reference")
+    if reference_dir:
+        config.stash[REFERENCE] = _import_reference(Path(reference_dir))
+
+
+def _import_reference(folder: Path) -> types.ModuleType:
+    """Import the reference ``beras`` from ``folder`` and make sure it is that one."""
+    folder = folder.resolve()
+    if not (folder / "beras" / "__init__.py").is_file():
+        raise pytest.UsageError(f"--reference {folder}: no beras/__init__.py there")
+    if "beras" in sys.modules:
+        raise pytest.UsageError("--reference: beras was already imported before the harness could choose it")
+    sys.path.insert(0, str(folder))
+    module = importlib.import_module("beras")
+    if not Path(module.__file__).resolve().is_relative_to(folder):
+        raise pytest.UsageError(f"--reference {folder}: beras was imported from {module.__file__} instead")
+    return module
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    seed = config.stash[SEED]
+    return [f"beras harness: submission {_submission_dir(config)}, seed {seed} (replay with --seed {seed})"]
+
+
+def _submission_dir(config: pytest.Config) -> Path:
+    return Path(config.getoption("--submission") or config.rootpath).resolve()
+
+
+@pytest.fixture(scope="session")
+def student_session(pytestconfig: pytest.Config) -> Session:
+    """The session with the student side, shared by every test of the run."""
+    session = connect(_submission_dir(pytestconfig))
+    backend = pytestconfig.getoption("--beras-backend")
+    if backend != "numpy":
+        session.root().beras.set_backend(backend)
+    return session
+
+
+@pytest.fixture
+def student(student_session: Session) -> Handle:
+    """The student's code: ``student.beras`` is a handle to their ``beras`` package."""
+    return student_session.root()
+
+
+@pytest.fixture
+def reference(pytestconfig: pytest.Config) -> types.SimpleNamespace:
+    """The reference library, in this process: ``reference.beras``. Hidden tests only."""
+    if REFERENCE not in pytestconfig.stash:
+        pytest.fail(_NO_REFERENCE, pytrace=False)
+    module = pytestconfig.stash[REFERENCE]
+    backend = pytestconfig.getoption("--beras-backend")
+    if backend != "numpy" and module.get_backend() != backend:
+        module.set_backend(backend)
+    return types.SimpleNamespace(beras=module)
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """This test's seed: the run's seed mixed with the test's id, so tests do not depend on order."""
+    return test_seed(request.config.stash[SEED], request.node.nodeid)
+
+
+@pytest.fixture
+def rng(seed: int) -> np.random.Generator:
+    """A numpy generator seeded with this test's ``seed``."""
+    return np.random.default_rng(seed)

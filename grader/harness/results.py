@@ -1,0 +1,180 @@
+"""pytest plugin: scores each test with the assignment's points and writes the results file.
+
+Load it with ``-p grader.harness.results --assignment DIR --results FILE``. The file is
+Gradescope-shaped JSON (``score``, ``max_score``, ``tests`` with ``name``, ``score``,
+``max_score``, ``status``, ``output``, ``visibility``), plus ``seed``, per-test
+``fetch_digest`` (a digest of every value the test fetched, for the determinism check)
+and, with ``--trace-dir DIR``, the lines of each file under DIR that ran (for the
+coverage check). The output of a failed test is the failure's message only: never the
+hidden test's source or its local values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.authoring.config import PointsError, assign_points, load_assignment
+from grader.harness import handles, notes
+from grader.harness.plugin import SEED
+
+MAX_OUTPUT_CHARS = 8000
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("beras-results", "Beras Grader results")
+    group.addoption("--assignment", default=None, help="assignment folder (its assignment.toml gives the points)")
+    group.addoption("--results", default=None, help="write the results JSON here")
+    group.addoption("--trace-dir", default=None, help="record which lines of the files under this folder ran")
+    group.addoption("--all-test-ids", default=None,
+                    help="JSON file listing every test id of the assignment, when this run holds only some "
+                         "(so a group's points split the same way in every run)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--results"):
+        config.pluginmanager.register(ResultsRecorder(config), "beras-results-recorder")
+
+
+class LineTracer:
+    """Records executed lines of files under one folder (cheap: other frames are not traced)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.prefix = str(folder.resolve()) + "/"
+        self.lines: dict[str, set[int]] = {}
+
+    def _global(self, frame, event, arg):
+        if frame.f_code.co_filename.startswith(self.prefix):
+            self.lines.setdefault(frame.f_code.co_filename[len(self.prefix):], set()).add(frame.f_lineno)
+            return self._local
+        return None
+
+    def _local(self, frame, event, arg):
+        if event == "line":
+            self.lines[frame.f_code.co_filename[len(self.prefix):]].add(frame.f_lineno)
+        return self._local
+
+    def start(self) -> None:
+        sys.settrace(self._global)
+
+    def stop(self) -> None:
+        sys.settrace(None)
+
+
+class ResultsRecorder:
+    """Collects one record per test as it finishes and writes the file at the end of the run."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.path = Path(config.getoption("--results"))
+        folder = config.getoption("--assignment")
+        self.assignment = load_assignment(folder) if folder else None
+        trace_dir = config.getoption("--trace-dir")
+        self.tracer = LineTracer(Path(trace_dir)) if trace_dir else None
+        self.records: dict[str, dict[str, Any]] = {}
+        self.collected: list[str] = []
+        self.digests: list[str] = []
+        self.started = time.monotonic()
+        handles.fetch_listeners.append(self._on_fetch)
+
+    def _on_fetch(self, description: str, payload) -> None:
+        self.digests.append(handles.payload_digest(payload))
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.collected = [item.nodeid for item in items]
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
+        self.digests.clear()
+        notes.take()
+        if self.tracer:
+            self.tracer.start()
+        try:
+            yield
+        finally:
+            if self.tracer:
+                self.tracer.stop()
+        record = self.records.setdefault(item.nodeid, {"status": "passed", "output": ""})
+        record["notes"] = notes.take()
+        record["fetch_digest"] = hashlib.sha256("".join(self.digests).encode()).hexdigest()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.records.setdefault(report.nodeid, {"status": "passed", "output": "", "duration_s": 0.0})
+        record["duration_s"] = round(record.get("duration_s", 0.0) + report.duration, 4)
+        if report.failed and record["status"] == "passed":
+            record["status"] = "failed"
+            record["output"] = _failure_message(report)
+        elif report.skipped and record["status"] == "passed":
+            record["status"] = "skipped"
+            record["output"] = f"skipped: {report.longrepr[2] if isinstance(report.longrepr, tuple) else ''}"
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        handles.fetch_listeners.remove(self._on_fetch)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self._results(), indent=1, sort_keys=True))
+
+    def _results(self) -> dict[str, Any]:
+        ids = self.collected or list(self.records)
+        problems: list[str] = []
+        points = {}
+        all_ids_file = self.config.getoption("--all-test-ids")
+        universe = json.loads(Path(all_ids_file).read_text()) if all_ids_file else []
+        if self.assignment is not None:
+            try:
+                points = assign_points(self.assignment, [*universe, *ids], every_group_used=False)
+            except PointsError as error:
+                problems = list(error.problems)
+        tests = []
+        for test_id in ids:
+            record = self.records.get(test_id, {"status": "failed", "output": "the test did not run"})
+            weight = points.get(test_id)
+            max_score = weight.points if weight else 0.0
+            tests.append({
+                "name": test_id,
+                "group": weight.group if weight else None,
+                "visibility": str(weight.visibility) if weight else "hidden",
+                "status": record["status"],
+                "score": max_score if record["status"] == "passed" else 0.0,
+                "max_score": max_score,
+                "output": _join(record.get("output", ""), record.get("notes", [])),
+                "duration_s": record.get("duration_s", 0.0),
+                "fetch_digest": record.get("fetch_digest", ""),
+            })
+        results = {
+            "score": round(sum(t["score"] for t in tests), 6),
+            "max_score": round(sum(t["max_score"] for t in tests), 6),
+            "seed": self.config.stash[SEED],
+            "tests": tests,
+            "problems": problems,
+            "execution_time_s": round(time.monotonic() - self.started, 3),
+        }
+        if self.tracer:
+            results["lines_run"] = {path: sorted(lines) for path, lines in sorted(self.tracer.lines.items())}
+        return results
+
+
+def _failure_message(report: pytest.TestReport) -> str:
+    """The failure's message only: the exception type and text, never the test's source."""
+    longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        text = crash.message
+    elif isinstance(longrepr, tuple):
+        text = str(longrepr[2])
+    else:
+        text = str(longrepr).strip().splitlines()[-1] if str(longrepr).strip() else "failed"
+    for prefix in ("grader.harness.handles.", "builtins."):
+        text = text.removeprefix(prefix)  # "StudentError: ..." reads better than the module path
+    if report.when != "call":
+        text = f"error while {'setting up' if report.when == 'setup' else 'tearing down'} the test: {text}"
+    return text[:MAX_OUTPUT_CHARS]
+
+
+def _join(output: str, test_notes: list[str]) -> str:
+    return "\n".join(part for part in [output, *test_notes] if part)[:MAX_OUTPUT_CHARS]

@@ -1,0 +1,3 @@
+"""The toy project under toy/ is data for the gate tests, not tests of this project."""
+
+collect_ignore = ["toy"]

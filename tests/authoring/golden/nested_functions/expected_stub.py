@@ -1,0 +1,32 @@
+"""Blocks inside nested functions and nested classes: scopes are qualified names."""
+
+from __future__ import annotations
+
+
+class Model:
+    """A model with a method that builds a closure."""
+
+    def make_step(self, lr):
+        """Return a function that updates one weight."""
+
+        def step(w, g):
+            """One gradient step."""
+            raise NotImplementedError("Model.make_step.step")
+
+        return step
+
+    class Config:
+        """A nested class."""
+
+        def learning_rate(self):
+            raise NotImplementedError("Model.Config.learning_rate")
+
+
+def outer():
+    """A function whose inner class has a method to write."""
+
+    class Inner:
+        def value(self):
+            raise NotImplementedError("outer.Inner.value")
+
+    return Inner

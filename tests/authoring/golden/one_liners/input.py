@@ -1,0 +1,39 @@
+"""One-line solutions: the value is replaced by ``...``, the rest of the line kept."""
+
+from __future__ import annotations
+
+SCALE = 2.0 ** 0.5  # SOLUTION
+
+
+def affine(x, w, b):
+    """Return ``x @ w + b``."""
+    y = x @ w + b  # SOLUTION
+    return y
+
+
+def annotated(x):
+    """An annotated assignment."""
+    total: float = sum(x) / len(x)  # SOLUTION
+    return total
+
+
+def counter(x):
+    """An augmented assignment."""
+    x += 1  # SOLUTION
+    return x
+
+
+def add(a, b):
+    """A return."""
+    return a + b  # SOLUTION
+
+
+def log(messages, text):
+    """An expression statement."""
+    messages.append(text.strip())  # SOLUTION
+
+
+def wrapped(a, b):
+    """A parenthesized value, several targets and a return without a space."""
+    lo = hi = (min(a, b))  # SOLUTION
+    return(lo + hi)  # SOLUTION

@@ -1,0 +1,161 @@
+"""The release gate on a toy project: it passes when all is well, and each check fails on its own fault."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader.authoring.config import AssignmentConfigError
+from grader.authoring.release import release
+from grader.cli import app
+
+TOY = Path(__file__).parent / "toy"
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> Path:
+    """A fresh copy of the toy project (reference/beras and assignments/toy)."""
+    root = tmp_path / "project"
+    shutil.copytree(TOY, root)
+    return root
+
+
+def _release(root: Path, seed: int = 7):
+    return release(root / "assignments" / "toy", root / "out", reference_package=root / "reference" / "beras",
+                   seed=seed)
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def _verdicts(outcome) -> dict[int, bool]:
+    return {check.number: check.ok for check in outcome.report.checks}
+
+
+def test_a_sound_release_passes_every_check_and_writes_both_parts(toy: Path) -> None:
+    outcome = _release(toy)
+    assert outcome.report.ok, outcome.report.format()
+    text = outcome.report.format()
+    assert "reference public 2/2, hidden 8/8" in text
+    assert "stub hidden 0/8" in text and "leaks 0" in text and "uncovered 0" in text
+    assert "2 runs with seed 7: identical" in text
+    names = zipfile.ZipFile(outcome.starter_zip).namelist()
+    assert "toy-starter/beras/ops.py" in names and "toy-starter/public_tests/test_sanity.py" in names
+    assert not any("hidden" in name for name in names)
+    stub = zipfile.ZipFile(outcome.starter_zip).read("toy-starter/beras/ops.py").decode()
+    assert 'raise NotImplementedError("double")' in stub and "* 2.0" not in stub
+    grader = outcome.autograder_dir
+    assert (grader / "toy" / "hidden_tests" / "test_ops.py").is_file()
+    assert "* 2.0" in (grader / "reference" / "beras" / "ops.py").read_text()
+    assert "BEGIN SOLUTION" not in (grader / "reference" / "beras" / "ops.py").read_text()
+    assert (grader / "release.json").is_file()
+
+
+def test_the_same_inputs_give_the_same_starter_bytes_and_version(toy: Path) -> None:
+    first = _release(toy)
+    zip_bytes = first.starter_zip.read_bytes()
+    second = _release(toy, seed=8)
+    assert second.starter_zip.read_bytes() == zip_bytes
+    assert second.version == first.version
+
+
+def test_a_bug_in_the_reference_fails_check_2_and_nothing_is_written(toy: Path) -> None:
+    _edit(toy / "reference/beras/ops.py", "return np.asarray(x) * 2.0", "return np.asarray(x) * 2.5")
+    outcome = _release(toy)
+    assert _verdicts(outcome)[2] is False and not outcome.report.ok
+    assert "test_double_of_ones" in outcome.report.format()
+    assert not (toy / "out").exists()
+
+
+def test_a_hidden_test_that_passes_on_the_stub_fails_check_3(toy: Path) -> None:
+    (toy / "assignments/toy/hidden_tests/test_free.py").write_text(
+        "def test_module_has_double(student):\n"
+        "    assert student.beras.double is not None\n"
+    )
+    outcome = _release(toy)
+    verdicts = _verdicts(outcome)
+    assert verdicts[2] and verdicts[3] is False
+    assert "test_module_has_double passes on the untouched starter" in outcome.report.format()
+
+
+def test_declared_free_points_allow_that_much_on_the_stub(toy: Path) -> None:
+    (toy / "assignments/toy/hidden_tests/test_free.py").write_text(
+        "def test_always(student):\n    pass\n"
+    )
+    _edit(toy / "assignments/toy/assignment.toml", 'title = "Toy"', 'title = "Toy"\nfree_points = 4')
+    outcome = _release(toy)
+    assert _verdicts(outcome)[3], outcome.report.format()  # 8 points over 3 tests: 2.67 free <= 4
+
+
+def test_a_solution_line_copied_outside_its_markers_fails_check_4(toy: Path) -> None:
+    _edit(toy / "reference/beras/ops.py", '"""factor * sum(x)."""',
+          '"""factor * sum(x)."""\n    # hint: total = x.sum() * factor')
+    outcome = _release(toy)
+    assert _verdicts(outcome)[4] is False
+    assert "total = x.sum() * factor" in outcome.report.format()
+
+
+def test_a_hidden_test_name_in_the_public_tests_fails_check_4(toy: Path) -> None:
+    _edit(toy / "assignments/toy/public_tests/test_sanity.py", "def test_double_of_ones", "def test_double_random")
+    outcome = _release(toy)
+    assert _verdicts(outcome)[4] is False
+    assert "hidden test name 'test_double_random'" in outcome.report.format()
+
+
+def test_a_stubbed_function_no_hidden_test_runs_fails_check_5(toy: Path) -> None:
+    with (toy / "reference/beras/ops.py").open("a") as f:
+        f.write('\n\ndef triple(x):\n    """Three times x."""\n    # BEGIN SOLUTION\n    return x * 3\n'
+                '    # END SOLUTION\n')
+    outcome = _release(toy)
+    assert _verdicts(outcome)[5] is False
+    assert "triple" in outcome.report.format() and "uncovered 1" in outcome.report.format()
+
+
+def test_an_unseeded_hidden_test_fails_check_6(toy: Path) -> None:
+    (toy / "assignments/toy/hidden_tests/test_unseeded.py").write_text(
+        "import numpy as np\nfrom grader.harness import assert_close\n\n"
+        "def test_double_unseeded(student, reference):\n"
+        "    x = np.random.default_rng().normal(size=4)\n"
+        "    assert_close(student.beras.double(x), reference.beras.double(x))\n"
+    )
+    outcome = _release(toy)
+    verdicts = _verdicts(outcome)
+    assert verdicts[2] and verdicts[6] is False
+    assert "test_double_unseeded: differs between two runs" in outcome.report.format()
+
+
+def test_a_marker_error_fails_check_1_naming_file_and_line(toy: Path) -> None:
+    _edit(toy / "reference/beras/ops.py", "    # END SOLUTION\n\n\ndef scale_sum", "\n\ndef scale_sum")
+    outcome = _release(toy)
+    assert _verdicts(outcome)[1] is False and not outcome.report.ok
+    assert "beras/ops.py:14: '# BEGIN SOLUTION' inside the SOLUTION block opened at line 7" in outcome.report.format()
+    assert all(check.figure.startswith("not run") for check in outcome.report.checks[1:])
+
+
+def test_an_invalid_assignment_toml_is_a_config_error(toy: Path) -> None:
+    _edit(toy / "assignments/toy/assignment.toml", 'title = "Toy"', 'title = "Toy"\nqueue = "tpu"')
+    with pytest.raises(AssignmentConfigError, match="queue"):
+        _release(toy)
+
+
+def test_the_cli_prints_the_report_and_exits_by_verdict(toy: Path, monkeypatch) -> None:
+    monkeypatch.chdir(toy)
+    runner = CliRunner()
+    passed = runner.invoke(app, ["release", "toy", "--out", "out", "--seed", "3"])
+    assert passed.exit_code == 0, passed.output
+    assert "Release passed" in passed.output and "toy-starter.zip" in passed.output
+    _edit(toy / "reference/beras/ops.py", "return np.asarray(x) * 2.0", "return np.asarray(x) * 2.5")
+    refused = runner.invoke(app, ["release", "toy", "--out", "out2", "--seed", "3"])
+    assert refused.exit_code == 1 and "Release refused: check 2 failed" in refused.output
+    missing = runner.invoke(app, ["release", "nope", "--out", "out3"])
+    assert missing.exit_code == 2 and "no assignment at assignments/nope" in missing.output
+    _edit(toy / "assignments/toy/assignment.toml", 'title = "Toy"', 'title = "Toy"\nqueue = "tpu"')
+    invalid = runner.invoke(app, ["release", "toy", "--out", "out4"])
+    assert invalid.exit_code == 2 and "queue" in invalid.output and "Traceback" not in invalid.output

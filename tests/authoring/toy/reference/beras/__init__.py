@@ -1,0 +1,2 @@
+"""Toy beras."""
+from beras.ops import double, scale_sum
