@@ -31,7 +31,8 @@ class Trees:
     sources: dict[str, str] = field(default_factory=dict)  # the marked reference source of each .py file
     markups: dict[str, Markup] = field(default_factory=dict)
     stubbed: dict[str, list[StubbedCode]] = field(default_factory=dict)  # owned file -> student's work
-    released: list[str] = field(default_factory=list)  # other assignments' files shipped complete
+    released: list[str] = field(default_factory=list)  # other assignments' files shipped complete, described
+    released_files: list[str] = field(default_factory=list)  # the same, as paths inside the package
     withheld: list[str] = field(default_factory=list)  # files left out of the starter by files.complete
     problems: list[str] = field(default_factory=list)  # marker errors and ownership mistakes
 
@@ -100,6 +101,7 @@ def build_trees(assignment: Assignment, reference_package: Path, file_owners: di
         if owner is not None:
             if rel in released:
                 trees.released.append(f"{rel} (solution of {owner})")
+                trees.released_files.append(rel)
                 trees.starter[rel] = complete.text
             else:
                 trees.starter[rel] = stub.text

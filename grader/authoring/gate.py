@@ -197,8 +197,11 @@ def _check_leaks(trees: Trees, layout: Layout) -> Check:
     for rel in sorted(stubbed_files):
         lines = trees.sources[rel].splitlines()
         solution_lines[f"beras/{rel}"] = [(n, lines[n - 1]) for n in sorted(trees.markups[rel].solution_lines())]
+    # Files this assignment ships as released solutions are public by declaration: not scanned.
+    released = {f"beras/{rel}" for rel in trees.released_files}
     starter = {p.relative_to(layout.starter_root).as_posix(): p.read_text(errors="replace")
                for p in sorted(layout.starter_root.rglob("*")) if p.is_file()}
+    starter = {path: text for path, text in starter.items() if path not in released}
     hidden_dir = layout.assignment_dir / "hidden_tests"
     hidden = {p.relative_to(layout.assignment_dir).as_posix(): p.read_text(errors="replace")
               for p in sorted(hidden_dir.rglob("*.py"))}

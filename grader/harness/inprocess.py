@@ -43,6 +43,7 @@ class IsolatedImports:
         self.root = Path(root).resolve()
         self.names = frozenset(names)
         self._modules: dict[str, ModuleType] = {}
+        self._verified: set[str] = set()
 
     def _owned(self, module_name: str) -> bool:
         return module_name.split(".")[0] in self.names
@@ -76,11 +77,16 @@ class IsolatedImports:
         # An installed package of the same name (the editable reference) must never stand in
         # for a file the submission lacks.
         # Name every such module: the first one imported is often not the one the submission lacks.
-        foreign = {name: module.__file__ for name, module in self._modules.items()
+        fresh = {name: module for name, module in self._modules.items() if name not in self._verified}
+        foreign = {name: module.__file__ for name, module in fresh.items()
                    if getattr(module, "__file__", None)
                    and not Path(module.__file__).resolve().is_relative_to(self.root)}
+        if not foreign:
+            self._verified.update(fresh)  # resolve each module's path once, not on every request
+            return
         if foreign:
             self._modules.clear()
+            self._verified.clear()
             name, origin = next(iter(foreign.items()))
             others = sorted(set(foreign) - {name})
             also = f" (also from outside: {', '.join(others)})" if others else ""

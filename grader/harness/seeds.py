@@ -8,7 +8,7 @@ import numpy as np
 
 
 def test_seed(run_seed: int, test_id: str) -> int:
-    """The seed of test ``test_id`` (``"public_tests/test_dense.py::test_forward"``) in run ``run_seed``."""
+    """The seed of test ``test_id`` (``"<tests folder>/<file>::<test name>"``) in run ``run_seed``."""
     return int(np.random.SeedSequence([run_seed, zlib.crc32(test_id.encode())]).generate_state(1)[0])
 
 

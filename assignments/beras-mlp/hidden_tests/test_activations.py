@@ -1,0 +1,143 @@
+"""Activations: forward values, local gradients and the chain rule, plus extreme and zero inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.harness import assert_close, fetch
+
+# (id, class name, constructor kwargs)
+ACTIVATIONS = [
+    ("relu", "ReLU", {}),
+    ("leaky_relu", "LeakyReLU", {}),
+    ("leaky_relu_0.1", "LeakyReLU", {"alpha": 0.1}),
+    ("sigmoid", "Sigmoid", {}),
+    ("tanh", "Tanh", {}),
+    ("softmax", "Softmax", {}),
+]
+IDS = [a[0] for a in ACTIVATIONS]
+SHAPES = [(1, 4), (5, 3), (8, 10), (3, 1)]
+TOL = {"rtol": 1e-7, "atol": 1e-12}
+
+
+def _shape_id(shape):
+    return "x".join(map(str, shape))
+
+
+def _pair(student, reference, name, kwargs):
+    return getattr(student.beras, name)(**kwargs), getattr(reference.beras, name)(**kwargs)
+
+
+def _label(name, kwargs):
+    return f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_shape_id)
+@pytest.mark.parametrize("act_id,name,kwargs", ACTIVATIONS, ids=IDS)
+def test_forward(student, reference, rng, act_id, name, kwargs, shape):
+    s_act, r_act = _pair(student, reference, name, kwargs)
+    x = rng.normal(0.0, 2.0, size=shape)
+    assert_close(s_act(x), r_act(x), **TOL, what=f"{_label(name, kwargs)} on an input of shape {shape}")
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_shape_id)
+@pytest.mark.parametrize("act_id,name,kwargs", ACTIVATIONS, ids=IDS)
+def test_local_gradient(student, reference, rng, assert_each_close, act_id, name, kwargs, shape):
+    s_act, r_act = _pair(student, reference, name, kwargs)
+    x = rng.normal(0.0, 2.0, size=shape)
+    s_act(x)
+    r_act(x)
+    form = (
+        "the Jacobian per row, shape (batch, classes, classes)" if name == "Softmax" else "dy/dx elementwise"
+    )
+    assert_each_close(
+        s_act.get_input_gradients(),
+        r_act.get_input_gradients(),
+        [f"dy/dx ({form})"],
+        f"{_label(name, kwargs)}.get_input_gradients() after a call on {shape}",
+        **TOL,
+    )
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_shape_id)
+@pytest.mark.parametrize("act_id,name,kwargs", ACTIVATIONS, ids=IDS)
+def test_compose_input_gradients(student, reference, rng, assert_each_close, act_id, name, kwargs, shape):
+    s_act, r_act = _pair(student, reference, name, kwargs)
+    x = rng.normal(0.0, 2.0, size=shape)
+    upstream = rng.normal(size=shape)
+    s_act(x)
+    r_act(x)
+    assert_each_close(
+        s_act.compose_input_gradients(upstream),
+        r_act.compose_input_gradients(upstream),
+        ["dL/dx"],
+        f"{_label(name, kwargs)}.compose_input_gradients(J) with x and J of shape {shape}",
+        **TOL,
+    )
+
+
+def test_softmax_jacobian_agrees_with_compose(student, rng):
+    """Applying your Jacobian to J by hand must give what compose_input_gradients(J) gives."""
+    act = student.beras.Softmax()
+    x = rng.normal(0.0, 2.0, size=(4, 5))
+    upstream = rng.normal(size=(4, 5))
+    act(x)
+    jacobian = np.asarray(fetch(act.get_input_gradients())[0])
+    assert jacobian.shape == (4, 5, 5), (
+        f"Softmax.get_input_gradients()[0] after a call on (4, 5): expected shape (4, 5, 5), "
+        f"received {jacobian.shape}"
+    )
+    by_hand = np.einsum("bij,bi->bj", jacobian, upstream)
+    assert_close(
+        act.compose_input_gradients(upstream)[0],
+        by_hand,
+        rtol=1e-7,
+        atol=1e-12,
+        what="Softmax.compose_input_gradients(J)[0] compared with J applied to your own Jacobian",
+    )
+
+
+@pytest.mark.parametrize("act_id,name,kwargs", ACTIVATIONS, ids=IDS)
+def test_extreme_inputs(student, reference, rng, assert_each_close, act_id, name, kwargs):
+    """Inputs of magnitude up to 1000 must give finite outputs and gradients (no overflow to NaN or inf)."""
+    s_act, r_act = _pair(student, reference, name, kwargs)
+    x = rng.choice([-1000.0, -80.0, -1.0, 0.5, 80.0, 1000.0], size=(6, 5))
+    x[:, 0] = 1000.0  # several equal huge logits in one row
+    x[0] = -1000.0
+    out = np.asarray(fetch(s_act(x)))
+    label = _label(name, kwargs)
+    assert np.isfinite(out).all(), (
+        f"{label} on inputs as large as ±1000 gave {int((~np.isfinite(out)).sum())} NaN/inf values; "
+        "rewrite the formula so that exp never overflows "
+        "(e.g. subtract the row maximum, or use the sign of x)"
+    )
+    assert_close(out, r_act(x), rtol=1e-7, atol=1e-12, what=f"{label} on inputs as large as ±1000")
+    grads = fetch(s_act.get_input_gradients())
+    assert all(np.isfinite(np.asarray(g)).all() for g in grads), (
+        f"{label}.get_input_gradients() after inputs as large as ±1000 holds NaN/inf values"
+    )
+    assert_each_close(
+        grads,
+        r_act.get_input_gradients(),
+        ["dy/dx"],
+        f"{label}.get_input_gradients() after inputs as large as ±1000",
+        rtol=1e-7,
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("act_id,name,kwargs", ACTIVATIONS, ids=IDS)
+def test_zero_inputs(student, reference, assert_each_close, act_id, name, kwargs):
+    """At exactly 0: ReLU's gradient is 0, LeakyReLU's is alpha (see the table in activations.py)."""
+    s_act, r_act = _pair(student, reference, name, kwargs)
+    x = np.zeros((3, 4))
+    label = _label(name, kwargs)
+    assert_close(s_act(x), r_act(x), **TOL, what=f"{label} on all-zero inputs of shape (3, 4)")
+    assert_each_close(
+        s_act.get_input_gradients(),
+        r_act.get_input_gradients(),
+        ["dy/dx"],
+        f"{label}.get_input_gradients() after all-zero inputs of shape (3, 4)",
+        **TOL,
+    )

@@ -1,0 +1,119 @@
+"""The course's real assignments release through the gate, and their starters work on a bare machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.authoring.build import build_trees, owners
+from grader.authoring.config import discover_assignments, load_assignment
+from grader.authoring.release import release
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "reference" / "beras"
+ASSIGNMENTS = sorted(discover_assignments(ROOT / "assignments"))
+
+
+def test_the_course_has_both_assignments() -> None:
+    assert {"beras-mlp", "beras-cnn"} <= set(ASSIGNMENTS)
+
+
+def test_every_marked_file_has_exactly_one_owner() -> None:
+    marked = {p.relative_to(REFERENCE).as_posix() for p in REFERENCE.rglob("*.py") if "BEGIN SOLUTION" in p.read_text()}
+    assert set(owners(ROOT / "assignments", REFERENCE)) == marked
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_stub_of_every_owned_file_keeps_no_solution_body(name: str) -> None:
+    assignment = load_assignment(ROOT / "assignments" / name, reference_root=REFERENCE)
+    trees = build_trees(assignment, REFERENCE, owners(ROOT / "assignments", REFERENCE))
+    assert not trees.problems
+    for rel in assignment.files.owned:
+        assert "raise NotImplementedError(" in trees.starter[rel]
+        assert trees.stubbed[rel], f"{rel} has no student work"
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Release every assignment once (the gate runs each suite several times)."""
+    out = tmp_path_factory.mktemp("releases")
+    return {name: release(ROOT / "assignments" / name, out, reference_package=REFERENCE, seed=20261121)
+            for name in ASSIGNMENTS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_assignment_passes_the_release_gate(released: dict, name: str) -> None:
+    outcome = released[name]
+    assert outcome.report.ok, outcome.report.format()
+    figures = {check.number: check.figure for check in outcome.report.checks}
+    assert "stub hidden 0/" in figures[3] and figures[4] == "leaks 0" and figures[5].endswith("uncovered 0")
+
+
+@pytest.mark.slow
+def test_the_cnn_release_reports_the_mlp_solutions_it_ships(released: dict) -> None:
+    text = released["beras-cnn"].report.format()
+    assert "ships layers/dense.py (solution of beras-mlp) complete" in text
+    stub = zipfile.ZipFile(released["beras-cnn"].starter_zip).read("beras-cnn-starter/beras/layers/conv.py").decode()
+    assert 'raise NotImplementedError("Conv2D.forward")' in stub
+
+
+@pytest.fixture(scope="module")
+def numpy_only_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment holding numpy and nothing else (no pytest, no beras, no grader)."""
+    home = tmp_path_factory.mktemp("bare-venv")
+    venv.EnvBuilder(with_pip=True).create(home)
+    python = home / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "numpy"],
+                   check=True, timeout=600)
+    return python
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_starter_runs_its_public_tests_with_only_numpy(released: dict, numpy_only_python: Path,
+                                                           tmp_path: Path, name: str) -> None:
+    with zipfile.ZipFile(released[name].starter_zip) as archive:
+        archive.extractall(tmp_path)
+    starter = tmp_path / f"{name}-starter"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    ran = subprocess.run([numpy_only_python, "run_tests.py", "--seed", "1"], cwd=starter, env=env,
+                         capture_output=True, text=True, timeout=600)
+    output = ran.stdout + ran.stderr
+    assert ran.returncode == 1, output
+    failures = [line for line in output.splitlines() if line.startswith("FAILED")]
+    assert failures and all("NotImplementedError" in line for line in failures), output
+    assert "ImportError" not in output and "ModuleNotFoundError" not in output
+    assert "0 passed" in output
+    zipped = subprocess.run([numpy_only_python, "make_submission.py"], cwd=starter, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert zipped.returncode == 0, zipped.stderr
+    owned = load_assignment(ROOT / "assignments" / name).files.owned
+    assert sorted(zipfile.ZipFile(starter / "submission.zip").namelist()) == sorted(f"beras/{p}" for p in owned)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_starter_with_the_solution_filled_in_passes_its_public_tests(released: dict, numpy_only_python: Path,
+                                                                         tmp_path: Path, name: str) -> None:
+    with zipfile.ZipFile(released[name].starter_zip) as archive:
+        archive.extractall(tmp_path)
+    starter = tmp_path / f"{name}-starter"
+    solution = released[name].autograder_dir / "reference" / "beras"
+    for rel in load_assignment(ROOT / "assignments" / name).files.owned:
+        (starter / "beras" / rel).write_text((solution / rel).read_text())
+    ran = subprocess.run([numpy_only_python, "run_tests.py", "--seed", "2"], cwd=starter,
+                         env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)}, capture_output=True, text=True,
+                         timeout=600)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert " 0 failed" in ran.stdout
+
+
+def test_python_used_for_the_gate_is_this_one() -> None:
+    assert Path(sys.executable).exists()
