@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import venv
 import zipfile
 from pathlib import Path
@@ -79,20 +78,15 @@ def numpy_only_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_the_starter_runs_its_public_tests_with_only_numpy(released: dict, numpy_only_python: Path,
                                                            tmp_path: Path, name: str) -> None:
-    with zipfile.ZipFile(released[name].starter_zip) as archive:
-        archive.extractall(tmp_path)
-    starter = tmp_path / f"{name}-starter"
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
-    ran = subprocess.run([numpy_only_python, "run_tests.py", "--seed", "1"], cwd=starter, env=env,
-                         capture_output=True, text=True, timeout=600)
+    starter = _unzip_starter(released[name].starter_zip, tmp_path)
+    ran = _run(numpy_only_python, starter, "run_tests.py", "--seed", "1")
     output = ran.stdout + ran.stderr
     assert ran.returncode == 1, output
     failures = [line for line in output.splitlines() if line.startswith("FAILED")]
     assert failures and all("NotImplementedError" in line for line in failures), output
     assert "ImportError" not in output and "ModuleNotFoundError" not in output
     assert "0 passed" in output
-    zipped = subprocess.run([numpy_only_python, "make_submission.py"], cwd=starter, env=env,
-                            capture_output=True, text=True, timeout=60)
+    zipped = _run(numpy_only_python, starter, "make_submission.py")
     assert zipped.returncode == 0, zipped.stderr
     owned = load_assignment(ROOT / "assignments" / name).files.owned
     assert sorted(zipfile.ZipFile(starter / "submission.zip").namelist()) == sorted(f"beras/{p}" for p in owned)
@@ -102,18 +96,23 @@ def test_the_starter_runs_its_public_tests_with_only_numpy(released: dict, numpy
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_the_starter_with_the_solution_filled_in_passes_its_public_tests(released: dict, numpy_only_python: Path,
                                                                          tmp_path: Path, name: str) -> None:
-    with zipfile.ZipFile(released[name].starter_zip) as archive:
-        archive.extractall(tmp_path)
-    starter = tmp_path / f"{name}-starter"
+    starter = _unzip_starter(released[name].starter_zip, tmp_path)
     solution = released[name].autograder_dir / "reference" / "beras"
     for rel in load_assignment(ROOT / "assignments" / name).files.owned:
         (starter / "beras" / rel).write_text((solution / rel).read_text())
-    ran = subprocess.run([numpy_only_python, "run_tests.py", "--seed", "2"], cwd=starter,
-                         env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)}, capture_output=True, text=True,
-                         timeout=600)
+    ran = _run(numpy_only_python, starter, "run_tests.py", "--seed", "2")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert " 0 failed" in ran.stdout
 
 
-def test_python_used_for_the_gate_is_this_one() -> None:
-    assert Path(sys.executable).exists()
+def _unzip_starter(starter_zip: Path, into: Path) -> Path:
+    with zipfile.ZipFile(starter_zip) as archive:
+        archive.extractall(into)
+    (starter,) = into.iterdir()
+    return starter
+
+
+def _run(python: Path, starter: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run a starter script as a student would: in its folder, with a bare environment."""
+    return subprocess.run([python, *args], cwd=starter, env={"PATH": os.environ["PATH"], "HOME": str(starter)},
+                          capture_output=True, text=True, timeout=600)
