@@ -67,10 +67,19 @@ def release(
         typer.echo(f"error: no reference package at {reference} (expected {reference / '__init__.py'}); "
                    "pass --reference", err=True)
         raise typer.Exit(2)
+    if out.exists() and not out.is_dir():
+        typer.echo(f"error: --out {out} is a file; expected a folder (it is created if missing)", err=True)
+        raise typer.Exit(2)
+    if keep_stage is not None and keep_stage.exists() and any(keep_stage.iterdir()):
+        typer.echo(f"error: --keep-stage {keep_stage} is not empty; give a new or empty folder", err=True)
+        raise typer.Exit(2)
     try:
         outcome = do_release(folder, out, reference_package=reference, seed=seed, stage_dir=keep_stage)
     except AssignmentConfigError as error:
         typer.echo("error: the assignment's configuration is invalid:\n" + "\n".join(error.problems), err=True)
+        raise typer.Exit(2) from None
+    except OSError as error:
+        typer.echo(f"error: cannot write the release: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(outcome.report.format())
     if not outcome.report.ok:

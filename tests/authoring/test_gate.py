@@ -154,6 +154,9 @@ def test_the_cli_prints_the_report_and_exits_by_verdict(toy: Path, monkeypatch) 
     _edit(toy / "reference/beras/ops.py", "return np.asarray(x) * 2.0", "return np.asarray(x) * 2.5")
     refused = runner.invoke(app, ["release", "toy", "--out", "out2", "--seed", "3"])
     assert refused.exit_code == 1 and "Release refused: check 2 failed" in refused.output
+    (toy / "a-file").write_text("")
+    onto_file = runner.invoke(app, ["release", "toy", "--out", "a-file"])
+    assert onto_file.exit_code == 2 and "--out a-file is a file" in onto_file.output
     missing = runner.invoke(app, ["release", "nope", "--out", "out3"])
     assert missing.exit_code == 2 and "no assignment at assignments/nope" in missing.output
     _edit(toy / "assignments/toy/assignment.toml", 'title = "Toy"', 'title = "Toy"\nqueue = "tpu"')
