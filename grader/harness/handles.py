@@ -41,6 +41,31 @@ class StudentError(Exception):
         super().__init__(text)
 
 
+class StudentProcessFailed(StudentError):
+    """The student process itself failed during a call: a timeout, a crash, an exit, a protocol violation.
+
+    Attributes:
+        kind: ``"timeout"``, ``"crashed"`` or ``"protocol"``.
+    """
+
+    def __init__(self, call: str, kind: str, detail: str) -> None:
+        Exception.__init__(self, f"{call} {detail}")
+        self.call, self.type_name, self.kind, self.message, self.student_traceback = call, kind, kind, detail, ""
+
+
+class StudentProcessError(Exception):
+    """Raised by a transport when the student process fails; the session names the call.
+
+    Attributes:
+        kind: ``"timeout"``, ``"crashed"`` or ``"protocol"``.
+        detail: what happened, completing "<call> ...", e.g. "did not finish within 30 s".
+    """
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind, self.detail = kind, detail
+
+
 class FetchError(Exception):
     """A value could not cross the boundary (not plain data, non-numeric, too large)."""
 
@@ -57,8 +82,12 @@ class Transport(ABC):
         """Send ``request``; return the reply. Raises HarnessError when no reply can come."""
 
     @property
-    def alive(self) -> bool:
-        return True
+    def generation(self) -> int:
+        """Which student process answers; a transport that restarts it counts up."""
+        return 0
+
+    def close(self) -> None:
+        """Release what the transport holds (a process, pipes)."""
 
 
 # Called with (description, payload) after every fetch; the results plugin digests them.
@@ -71,18 +100,36 @@ class Session:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self._dead_refs: list[int] = []
+        self._import_failure: str | None = None  # an import that hung or crashed is not retried
+        self._last_failure = ""
 
     def root(self, name: str = "student") -> "Handle":
-        return Handle._make(self, 0, name, "student")
+        return Handle._make(self, 0, name, "student", self.transport.generation)
 
-    def request(self, op: str, ref: int, description: str, **args: Any) -> dict:
+    def request(self, op: str, ref: int, description: str, generation: int | None = None, **args: Any) -> dict:
         """Perform ``op`` on object ``ref``; return the reply header (and value, for fetch)."""
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        self._check_generation(ref, generation, description)
+        importing = op == "getattr" and ref == 0
+        if importing and self._import_failure:
+            raise StudentProcessFailed(f"importing {description}", "crashed",
+                                       f"{self._import_failure} earlier; not retried")
         payload = codec.encode(args, ref_of=self._ref_of)
         header = {"op": op, "ref": ref, "args": payload.tree}
         if self._dead_refs:
             self._release()
-        reply, blobs = codec.unpack(self.transport.exchange(codec.pack(header, payload.blobs)))
+        try:
+            raw = self.transport.exchange(codec.pack(header, payload.blobs))
+        except StudentProcessError as failure:
+            if importing:
+                description = f"importing {description}"
+                self._import_failure = failure.detail
+            self._last_failure = f"{description} {failure.detail}"
+            raise StudentProcessFailed(description, failure.kind, failure.detail) from None
+        try:
+            reply, blobs = codec.unpack(raw)
+        except codec.CodecError as error:
+            raise StudentProcessFailed(description, "protocol", f"sent a malformed reply ({error})") from None
         if "error" in reply:
             self._raise(reply["error"], description)
         if "value" in reply:
@@ -96,11 +143,21 @@ class Session:
                 raise FetchError(f"cannot fetch {description}: {error}") from None
         return reply
 
+    def _check_generation(self, ref: int, generation: int | None, description: str) -> None:
+        __tracebackhide__ = True
+        if ref != 0 and generation is not None and generation != self.transport.generation:
+            raise StudentProcessFailed(
+                description, "crashed",
+                f"refers to an object of a student process that has since stopped (after: {self._last_failure})")
+
     def _ref_of(self, value: Any) -> int | None:
         if isinstance(value, Handle):
             if object.__getattribute__(value, "_session") is not self:
                 raise codec.CodecError("a handle from another student session cannot be passed here")
-            return object.__getattribute__(value, "_ref")
+            ref, generation = object.__getattribute__(value, "_ref"), object.__getattribute__(value, "_generation")
+            if ref != 0 and generation != self.transport.generation:
+                raise codec.CodecError(f"{describe(value)} belongs to a student process that has since stopped")
+            return ref
         return None
 
     def _raise(self, error: dict, description: str) -> None:
@@ -114,15 +171,16 @@ class Session:
             raise StudentError(description, type_name, message)
         raise HarnessError(f"{description}: protocol error: {type_name}: {message}")
 
-    def forget(self, ref: int) -> None:
-        self._dead_refs.append(ref)
+    def forget(self, ref: int, generation: int) -> None:
+        if generation == self.transport.generation:  # older objects died with their process
+            self._dead_refs.append(ref)
 
     def _release(self) -> None:
         refs, self._dead_refs = self._dead_refs, []
         try:
             self.transport.exchange(codec.pack({"op": "release", "ref": 0, "refs": refs}, []))
-        except HarnessError:
-            pass
+        except (HarnessError, StudentProcessError):
+            pass  # the next real request reports the failure
 
 
 def describe(value: Any) -> str:
@@ -145,26 +203,27 @@ def _shorten(text: str) -> str:
 class Handle:
     """A proxy for one student object. See the module docstring for what it forwards."""
 
-    __slots__ = ("_session", "_ref", "_description", "_type", "__weakref__")
+    __slots__ = ("_session", "_ref", "_description", "_type", "_generation", "__weakref__")
 
     @classmethod
-    def _make(cls, session: Session, ref: int, description: str, type_name: str) -> "Handle":
+    def _make(cls, session: Session, ref: int, description: str, type_name: str, generation: int) -> "Handle":
         handle = object.__new__(cls)
         for name, value in (("_session", session), ("_ref", ref), ("_description", description),
-                            ("_type", type_name)):
+                            ("_type", type_name), ("_generation", generation)):
             object.__setattr__(handle, name, value)
         return handle
 
     def _do(self, op: str, description: str, **args: Any) -> "Handle":
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
         session = object.__getattribute__(self, "_session")
-        reply = session.request(op, object.__getattribute__(self, "_ref"), description, **args)
-        return Handle._make(session, reply["ref"], _shorten(description), reply.get("type", "?"))
+        reply = session.request(op, self._ref, description, self._generation, **args)
+        return Handle._make(session, reply["ref"], _shorten(description), reply.get("type", "?"),
+                            session.transport.generation)
 
     def _simple(self, op: str, description: str, **args: Any) -> dict:
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
         session = object.__getattribute__(self, "_session")
-        return session.request(op, object.__getattribute__(self, "_ref"), description, **args)
+        return session.request(op, self._ref, description, self._generation, **args)
 
     def __getattr__(self, name: str) -> "Handle":
         if name.startswith("__") and name.endswith("__"):
@@ -197,7 +256,7 @@ class Handle:
             if reply.get("stop"):
                 return
             yield Handle._make(self._session, reply["ref"], _shorten(f"{self._description}[{index}]"),
-                               reply.get("type", "?"))
+                               reply.get("type", "?"), self._session.transport.generation)
 
     def __enter__(self) -> "Handle":
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
@@ -215,7 +274,7 @@ class Handle:
     def __del__(self) -> None:
         try:
             if self._ref != 0:
-                self._session.forget(self._ref)
+                self._session.forget(self._ref, self._generation)
         except Exception:  # during interpreter shutdown attributes may already be gone
             pass
 

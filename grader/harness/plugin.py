@@ -39,6 +39,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--seed", type=int, default=None, help="seed of this run's random inputs (default: random)")
     group.addoption("--beras-backend", choices=("numpy", "cupy"), default="numpy",
                     help="array backend both libraries use")
+    group.addoption("--student-process", action="store_true",
+                    help="run the student's code in its own process, with a deadline on every call")
+    group.addoption("--call-timeout", type=float, default=30.0, help="per-call limit in seconds (--student-process)")
+    group.addoption("--student-memory-mb", type=int, default=None, help="address-space limit of the student process")
+    group.addoption("--student-log", default=None, help="file for the student process's output")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,13 +78,22 @@ def _submission_dir(config: pytest.Config) -> Path:
 
 
 @pytest.fixture(scope="session")
-def student_session(pytestconfig: pytest.Config) -> Session:
+def student_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Session:
     """The session with the student side, shared by every test of the run."""
-    session = connect(_submission_dir(pytestconfig))
+    if pytestconfig.getoption("--student-process"):
+        from grader.harness.process import DirectSpawner, ProcessLimits, ProcessTransport  # Unix only
+
+        log = pytestconfig.getoption("--student-log") or tmp_path_factory.mktemp("student") / "output.log"
+        limits = ProcessLimits(memory_mb=pytestconfig.getoption("--student-memory-mb"))
+        spawner = DirectSpawner(_submission_dir(pytestconfig), Path(log), limits)
+        session = Session(ProcessTransport(spawner, pytestconfig.getoption("--call-timeout")))
+    else:
+        session = connect(_submission_dir(pytestconfig))
     backend = pytestconfig.getoption("--beras-backend")
     if backend != "numpy":
         session.root().beras.set_backend(backend)
-    return session
+    yield session
+    session.transport.close()
 
 
 @pytest.fixture

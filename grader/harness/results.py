@@ -6,7 +6,9 @@ Gradescope-shaped JSON (``score``, ``max_score``, ``tests`` with ``name``, ``sco
 ``fetch_digest`` (a digest of every value the test fetched, for the determinism check)
 and, with ``--trace-dir DIR``, the lines of each file under DIR that ran (for the
 coverage check). The output of a failed test is the failure's message only: never the
-hidden test's source or its local values.
+hidden test's source or its local values. The file is rewritten after every test, so a run
+killed at its wall-time limit still reports each finished test; the others say ``not_run``
+and ``complete`` is false.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from grader.harness import handles, notes
 from grader.harness.plugin import SEED
 
 MAX_OUTPUT_CHARS = 8000
+NOT_RUN = "not_run"  # the run stopped (wall-time limit, crash) before this test finished
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,6 +84,7 @@ class ResultsRecorder:
         self.collected: list[str] = []
         self.digests: list[str] = []
         self.started = time.monotonic()
+        self.finished = False
         handles.fetch_listeners.append(self._on_fetch)
 
     def _on_fetch(self, description: str, payload) -> None:
@@ -88,6 +92,16 @@ class ResultsRecorder:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.collected = [item.nodeid for item in items]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._write()  # from here on a killed run still leaves every test's state on disk
+
+    def _write(self) -> None:
+        """Replace the results file atomically, so a reader never sees half of one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(json.dumps(self._results(), indent=1, sort_keys=True))
+        partial.replace(self.path)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
@@ -103,6 +117,7 @@ class ResultsRecorder:
         record = self.records.setdefault(item.nodeid, {"status": "passed", "output": ""})
         record["notes"] = notes.take()
         record["fetch_digest"] = hashlib.sha256("".join(self.digests).encode()).hexdigest()
+        self._write()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = self.records.setdefault(report.nodeid, {"status": "passed", "output": "", "duration_s": 0.0})
@@ -116,8 +131,8 @@ class ResultsRecorder:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         handles.fetch_listeners.remove(self._on_fetch)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self._results(), indent=1, sort_keys=True))
+        self.finished = True
+        self._write()
 
     def _results(self) -> dict[str, Any]:
         ids = self.collected or list(self.records)
@@ -132,7 +147,8 @@ class ResultsRecorder:
                 problems = list(error.problems)
         tests = []
         for test_id in ids:
-            record = self.records.get(test_id, {"status": "failed", "output": "the test did not run"})
+            record = self.records.get(test_id, {"status": NOT_RUN, "output": "did not run: the grading run "
+                                                "stopped before this test finished"})
             weight = points.get(test_id)
             max_score = weight.points if weight else 0.0
             tests.append({
@@ -147,6 +163,7 @@ class ResultsRecorder:
                 "fetch_digest": record.get("fetch_digest", ""),
             })
         results = {
+            "complete": self.finished,
             "score": round(sum(t["score"] for t in tests), 6),
             "max_score": round(sum(t["max_score"] for t in tests), 6),
             "seed": self.config.stash[SEED],

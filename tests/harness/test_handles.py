@@ -9,15 +9,19 @@ import numpy as np
 import pytest
 
 from grader.harness import codec, handles
-from grader.harness.handles import FetchError, Handle, StudentError, describe, fetch
+from grader.harness.handles import FetchError, Handle, StudentError, Transport, describe, fetch
 from grader.harness.inprocess import connect
 
 
-class CountingTransport:
+class CountingTransport(Transport):
     """Wraps a transport and counts the requests that reach the student side."""
 
     def __init__(self, inner):
         self.inner, self.ops = inner, []
+
+    @property
+    def generation(self) -> int:
+        return self.inner.generation
 
     def exchange(self, request: bytes) -> bytes:
         header, _ = codec.unpack(request)

@@ -1,0 +1,176 @@
+"""The student in its own process: a transport with a deadline on every call, restarted after a failure.
+
+The judge talks to ``student_main`` over two pipes. A call that outlives the per-call
+limit, a crash, an exit or a malformed reply stops that process (its whole process
+group) and fails the call with a message naming what happened; the next call starts a
+fresh process. Handles made before a restart belong to the old process and say so.
+
+Who starts the process is a ``Spawner``: ``DirectSpawner`` starts it from the judge
+(same uid, for development and for students' machines); the sandbox's launcher provides
+one that starts it under the student uid.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.harness import framing
+from grader.harness.handles import HarnessError, StudentProcessError, Transport
+
+KILL_WAIT_S = 5.0
+
+
+class StudentProcess(ABC):
+    """A running student server: the judge's ends of the two pipes, and how to stop it."""
+
+    to_student: int
+    from_student: int
+
+    @abstractmethod
+    def stop(self) -> str:
+        """Kill the process (and its children) if still running; return how it ended, in words."""
+
+
+class Spawner(ABC):
+    """Starts student processes."""
+
+    @abstractmethod
+    def start(self) -> StudentProcess:
+        """Start one; raise HarnessError when that is impossible."""
+
+
+@dataclass(frozen=True)
+class ProcessLimits:
+    """Limits applied to each student process by ``DirectSpawner`` (rlimits)."""
+
+    memory_mb: int | None = None  # address space; None leaves it unlimited
+    output_mb: int = 64  # largest file the process may write (its log included)
+    cpu_s: int | None = None
+
+
+def describe_exit(returncode: int) -> str:
+    """How a process ended, for a student: ``killed by SIGKILL (...)`` or ``exited with status 0``."""
+    if returncode < 0:
+        number = -returncode
+        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
+        why = {signal.SIGKILL: "out of memory, or stopped by a limit", signal.SIGSEGV: "a segmentation fault",
+               signal.SIGXCPU: "the CPU-time limit", signal.SIGXFSZ: "the output-size limit"}.get(number)
+        return f"was killed by {name}" + (f" ({why})" if why else "")
+    return f"exited with status {returncode}"
+
+
+class _Popened(StudentProcess):
+    def __init__(self, process: subprocess.Popen, to_student: int, from_student: int) -> None:
+        self.process, self.to_student, self.from_student = process, to_student, from_student
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the group: forks die with it
+            except ProcessLookupError:
+                pass
+        try:
+            returncode = self.process.wait(KILL_WAIT_S)
+        except subprocess.TimeoutExpired:
+            return "could not be stopped"
+        finally:
+            for fd in (self.to_student, self.from_student):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        return describe_exit(returncode)
+
+
+class DirectSpawner(Spawner):
+    """Start ``student_main`` as a child of the judge, in its own process group.
+
+    Args:
+        submission: folder holding the student's ``beras/``.
+        log: file that receives the student's stdout and stderr.
+        limits: rlimits for the process.
+        python: interpreter to run it with.
+    """
+
+    def __init__(self, submission: Path, log: Path, limits: ProcessLimits = ProcessLimits(),
+                 python: str = sys.executable) -> None:
+        self.submission, self.log, self.limits, self.python = Path(submission).resolve(), log, limits, python
+
+    def _limit(self) -> None:  # runs in the child, between fork and exec
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limits.output_mb * 2**20,) * 2)
+        if self.limits.memory_mb:
+            resource.setrlimit(resource.RLIMIT_AS, (self.limits.memory_mb * 2**20,) * 2)
+        if self.limits.cpu_s:
+            resource.setrlimit(resource.RLIMIT_CPU, (self.limits.cpu_s, self.limits.cpu_s + 1))
+
+    def start(self) -> StudentProcess:
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        try:
+            with open(self.log, "ab") as log:
+                process = subprocess.Popen(
+                    [self.python, "-m", "grader.harness.student_main", "--submission", str(self.submission),
+                     "--in-fd", str(request_read), "--out-fd", str(reply_write)],
+                    pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    cwd=self.submission, start_new_session=True, preexec_fn=self._limit,
+                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": ""},
+                )
+        except OSError as error:
+            for fd in (request_read, request_write, reply_read, reply_write):
+                os.close(fd)
+            raise HarnessError(f"could not start the student process: {error}") from None
+        os.close(request_read)
+        os.close(reply_write)
+        os.set_blocking(request_write, False)
+        os.set_blocking(reply_read, False)
+        return _Popened(process, request_write, reply_read)
+
+
+class ProcessTransport(Transport):
+    """Exchange messages with a student process, each within ``call_timeout_s``."""
+
+    def __init__(self, spawner: Spawner, call_timeout_s: float) -> None:
+        self.spawner, self.call_timeout_s = spawner, call_timeout_s
+        self._process: StudentProcess | None = None
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def exchange(self, request: bytes) -> bytes:
+        if self._process is None:
+            self._process = self.spawner.start()
+            self._generation += 1
+        process = self._process
+        deadline = time.monotonic() + self.call_timeout_s
+        try:
+            framing.send(process.to_student, request, deadline)
+            return framing.recv(process.from_student, deadline)
+        except framing.Timeout:
+            self._process = None
+            process.stop()
+            raise StudentProcessError(
+                "timeout", f"did not finish within {self.call_timeout_s:g} s (the per-call time limit)") from None
+        except framing.Closed:
+            self._process = None
+            raise StudentProcessError("crashed", f"failed: the student process {process.stop()}") from None
+        except framing.ProtocolViolation as error:
+            self._process = None
+            process.stop()
+            raise StudentProcessError("protocol", f"broke the protocol ({error})") from None
+
+    def close(self) -> None:
+        """Stop the student process (at the end of the run)."""
+        if self._process is not None:
+            self._process.stop()
+            self._process = None

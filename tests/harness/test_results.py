@@ -1,0 +1,141 @@
+"""The results plugin: points from assignment.toml, messages without hidden values, files that survive a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SUBMISSION = '''
+import numpy as np
+def double(x):
+    return np.asarray(x) * 2.0
+def wrong(x):
+    return np.asarray(x) * 3.0
+'''
+TOML = '''
+name = "toy"
+title = "Toy"
+[files]
+owned = ["ops.py"]
+[[points]]
+group = "doubling"
+tests = ["hidden_tests/test_toy.py::test_double*"]
+points = 6
+visibility = "visible"
+[[points]]
+group = "the rest"
+tests = ["hidden_tests/test_toy.py::test_plain*", "hidden_tests/test_toy.py::test_random",
+         "hidden_tests/test_toy.py::test_zz*"]
+points_each = 1
+'''
+TESTS = '''
+import os, time
+import numpy as np
+from grader.harness import assert_close, fetch, note
+
+SECRET = np.array([123.456, 654.321])
+
+def test_double_right(student):
+    assert_close(student.beras.double(np.ones(2)), np.full(2, 2.0))
+    note("doubling works")
+
+def test_double_wrong(student):
+    assert_close(student.beras.wrong(np.ones(2) * 61.728), SECRET)
+
+def test_plain_assert_shows_no_values(student):
+    assert fetch(student.beras.double(np.ones(2)))[0] == SECRET[0]
+
+def test_random(student, rng):
+    fetch(student.beras.double(rng.normal(size=3)))
+
+def test_zz_sleeps_when_asked(student):
+    if os.environ.get("TOY_SLEEP"):
+        time.sleep(60)
+'''
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> Path:
+    (tmp_path / "sub" / "beras").mkdir(parents=True)
+    (tmp_path / "sub" / "beras" / "__init__.py").write_text(SUBMISSION)
+    assignment = tmp_path / "toy"
+    (assignment / "hidden_tests").mkdir(parents=True)
+    (assignment / "public_tests").mkdir()
+    (assignment / "assignment.toml").write_text(TOML)
+    (assignment / "hidden_tests" / "test_toy.py").write_text(TESTS)
+    return tmp_path
+
+
+def _command(root: Path, seed: int) -> list[str]:
+    return [sys.executable, "-m", "pytest", "hidden_tests", "-p", "grader.harness.plugin", "-p",
+            "grader.harness.results", "-c", os.devnull, "--rootdir", str(root / "toy"), "-p", "no:cacheprovider",
+            "--assert=plain", "-q", "--submission", str(root / "sub"), "--seed", str(seed), "--assignment",
+            str(root / "toy"), "--results", str(root / "results.json")]
+
+
+def _run(root: Path, seed: int = 1) -> dict:
+    subprocess.run(_command(root, seed), cwd=root / "toy", capture_output=True, timeout=120,
+                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    return json.loads((root / "results.json").read_text())
+
+
+def test_points_visibility_and_scores_follow_assignment_toml(toy: Path) -> None:
+    results = _run(toy)
+    tests = {t["name"].split("::")[1]: t for t in results["tests"]}
+    assert tests["test_double_right"]["max_score"] == 3.0 and tests["test_double_right"]["score"] == 3.0
+    assert tests["test_double_wrong"]["score"] == 0.0 and tests["test_double_wrong"]["status"] == "failed"
+    assert tests["test_random"]["max_score"] == 1.0 and tests["test_random"]["visibility"] == "after_due_date"
+    assert tests["test_double_right"]["visibility"] == "visible"
+    assert results["max_score"] == 9.0 and results["score"] == 5.0
+    assert results["seed"] == 1 and results["complete"] is True and results["problems"] == []
+
+
+def test_failure_output_is_the_message_only_without_hidden_values(toy: Path) -> None:
+    tests = {t["name"].split("::")[1]: t for t in _run(toy)["tests"]}
+    wrong = tests["test_double_wrong"]["output"]
+    assert "student.beras.wrong(float64[2])" in wrong and "Largest absolute error" in wrong
+    plain = tests["test_plain_assert_shows_no_values"]["output"]
+    for output in (wrong, plain):
+        assert "123.456" not in output and "654.321" not in output and "SECRET" not in output
+        assert "def test_" not in output  # no hidden source
+    assert tests["test_double_right"]["output"] == "doubling works"
+
+
+def test_fetch_digests_repeat_with_the_seed_and_change_without_it(toy: Path) -> None:
+    def digests(seed: int) -> dict:
+        return {t["name"]: t["fetch_digest"] for t in _run(toy, seed)["tests"]}
+
+    first, again, other = digests(5), digests(5), digests(6)
+    random_test = "hidden_tests/test_toy.py::test_random"
+    assert first == again
+    assert other[random_test] != first[random_test]
+
+
+def test_a_run_killed_midway_keeps_every_finished_test(toy: Path) -> None:
+    results_path = toy / "results.json"
+    process = subprocess.Popen(_command(toy, 1), cwd=toy / "toy", stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env={**os.environ, "TOY_SLEEP": "1"})
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:  # wait until the four quick tests are recorded
+            if results_path.is_file():
+                states = [t["status"] for t in json.loads(results_path.read_text())["tests"]]
+                if states.count("not_run") == 1:
+                    break
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    results = json.loads(results_path.read_text())
+    states = {t["name"].split("::")[1]: t["status"] for t in results["tests"]}
+    assert results["complete"] is False
+    assert states["test_double_right"] == "passed" and states["test_double_wrong"] == "failed"
+    assert states["test_zz_sleeps_when_asked"] == "not_run"
+    assert results["score"] == 4.0  # 3 for test_double_right, 1 for test_random
