@@ -15,6 +15,7 @@ import time
 from grader.harness import codec
 
 _LENGTH = struct.Struct("!Q")
+_NUMBER = struct.Struct("!Q")
 
 
 class FramingError(Exception):
@@ -62,6 +63,31 @@ def recv(fd: int, deadline: float | None = None, max_bytes: int = codec.MAX_MESS
     if length > max_bytes:
         raise ProtocolViolation(f"a message of {length} bytes is over the {max_bytes}-byte cap")
     return _read_exactly(fd, length, deadline)
+
+
+def send_reply(fd: int, number: int, message: bytes) -> None:
+    """Write the reply to request ``number`` (counted from 1 in each process): its number, then itself."""
+    send(fd, _NUMBER.pack(number))
+    send(fd, message)
+
+
+def recv_reply(fd: int, number: int, deadline: float | None = None) -> bytes:
+    """Read the reply to request ``number``; raise ProtocolViolation for anything else.
+
+    The number keeps the two sides in step: bytes the student wrote to the pipe itself, or a
+    reply forged by it, can never be taken for the reply to a later request.
+    """
+    tag = recv(fd, deadline, max_bytes=_NUMBER.size)
+    if tag != _NUMBER.pack(number):
+        raise ProtocolViolation(f"something other than the reply to request {number} arrived")
+    return recv(fd, deadline)
+
+
+def hung_up(fd: int) -> bool:
+    """Whether the other side has closed its end of the pipe (without waiting)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return any(events & (select.POLLHUP | select.POLLERR) for _, events in poller.poll(0))
 
 
 def _read_exactly(fd: int, count: int, deadline: float | None, at_start: bool = False) -> bytes:

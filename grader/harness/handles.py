@@ -86,8 +86,12 @@ class Transport(ABC):
         """Which student process answers; a transport that restarts it counts up."""
         return 0
 
+    def refresh(self) -> str | None:
+        """Before a call: drop a student side that stopped since the last one and say how (None: it is fine)."""
+        return None
+
     def close(self) -> None:
-        """Release what the transport holds (a process, pipes)."""
+        """Release what the transport holds (a process, pipes); a transport that restarts does so on next use."""
 
 
 # Called with (description, payload) after every fetch; the results plugin digests them.
@@ -100,7 +104,7 @@ class Session:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self._dead_refs: list[int] = []
-        self._import_failure: str | None = None  # an import that hung or crashed is not retried
+        self._import_failures: dict[str, str] = {}  # module -> how its import hung or crashed: not retried
         self._last_failure = ""
 
     def root(self, name: str = "student") -> "Handle":
@@ -109,27 +113,33 @@ class Session:
     def request(self, op: str, ref: int, description: str, generation: int | None = None, **args: Any) -> dict:
         """Perform ``op`` on object ``ref``; return the reply header (and value, for fetch)."""
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        stopped = self.transport.refresh()
+        if stopped:
+            self._last_failure = stopped
+        if self._dead_refs:
+            self._release()  # before the generation check: the release may find the process gone
         self._check_generation(ref, generation, description)
-        importing = op == "getattr" and ref == 0
-        if importing and self._import_failure:
+        importing = args.get("name") if op == "getattr" and ref == 0 else None
+        if importing in self._import_failures:
             raise StudentProcessFailed(f"importing {description}", "crashed",
-                                       f"{self._import_failure} earlier; not retried")
+                                       f"{self._import_failures[importing]} earlier; not retried")
         payload = codec.encode(args, ref_of=self._ref_of)
         header = {"op": op, "ref": ref, "args": payload.tree}
-        if self._dead_refs:
-            self._release()
         try:
             raw = self.transport.exchange(codec.pack(header, payload.blobs))
         except StudentProcessError as failure:
-            if importing:
+            if importing is not None:
                 description = f"importing {description}"
-                self._import_failure = failure.detail
+                self._import_failures[importing] = failure.detail
             self._last_failure = f"{description} {failure.detail}"
             raise StudentProcessFailed(description, failure.kind, failure.detail) from None
         try:
             reply, blobs = codec.unpack(raw)
         except codec.CodecError as error:
-            raise StudentProcessFailed(description, "protocol", f"sent a malformed reply ({error})") from None
+            self.transport.close()  # the replies may be out of step with the requests: start afresh
+            detail = f"sent a malformed reply ({error})"
+            self._last_failure = f"{description} {detail}"
+            raise StudentProcessFailed(description, "protocol", detail) from None
         if "error" in reply:
             self._raise(reply["error"], description)
         if "value" in reply:
@@ -179,8 +189,10 @@ class Session:
         refs, self._dead_refs = self._dead_refs, []
         try:
             self.transport.exchange(codec.pack({"op": "release", "ref": 0, "refs": refs}, []))
-        except (HarnessError, StudentProcessError):
-            pass  # the next real request reports the failure
+        except HarnessError:
+            pass
+        except StudentProcessError as failure:  # the process is gone; handles to its objects will say why
+            self._last_failure = f"freeing unused student objects {failure.detail}"
 
 
 def describe(value: Any) -> str:

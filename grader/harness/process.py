@@ -26,6 +26,9 @@ from grader.harness import framing
 from grader.harness.handles import HarnessError, StudentProcessError, Transport
 
 KILL_WAIT_S = 5.0
+# One BLAS/OpenMP thread: results and timings must not depend on the machine's load or core count,
+# and per-thread stacks must not eat a small address-space limit.
+PINNED_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class StudentProcess(ABC):
@@ -72,9 +75,10 @@ class _Popened(StudentProcess):
         self.process, self.to_student, self.from_student = process, to_student, from_student
 
     def stop(self) -> str:
-        if self.process.poll() is None:
+        if self.process.returncode is None:  # not reaped yet, so the group id is still ours
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)  # the group: forks die with it
+                # The group, even when its leader has already exited: forks die with it.
+                os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         try:
@@ -122,7 +126,7 @@ class DirectSpawner(Spawner):
                      "--in-fd", str(request_read), "--out-fd", str(reply_write)],
                     pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     cwd=self.submission, start_new_session=True, preexec_fn=self._limit,
-                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": ""},
+                    env={**os.environ, **PINNED_THREADS, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": ""},
                 )
         except OSError as error:
             for fd in (request_read, request_write, reply_read, reply_write):
@@ -141,36 +145,45 @@ class ProcessTransport(Transport):
     def __init__(self, spawner: Spawner, call_timeout_s: float) -> None:
         self.spawner, self.call_timeout_s = spawner, call_timeout_s
         self._process: StudentProcess | None = None
-        self._generation = 0
+        self._requests = 0  # sent to the current process
+        self._generation = 0  # processes stopped so far: handles of an older generation are dead
 
     @property
     def generation(self) -> int:
         return self._generation
 
+    def _drop(self, process: StudentProcess) -> str:
+        self._process = None
+        self._generation += 1
+        return process.stop()
+
+    def refresh(self) -> str | None:
+        process = self._process
+        if process is None or not framing.hung_up(process.from_student):
+            return None
+        return f"the student process {self._drop(process)} between calls"
+
     def exchange(self, request: bytes) -> bytes:
         if self._process is None:
             self._process = self.spawner.start()
-            self._generation += 1
+            self._requests = 0
         process = self._process
+        self._requests += 1
         deadline = time.monotonic() + self.call_timeout_s
         try:
             framing.send(process.to_student, request, deadline)
-            return framing.recv(process.from_student, deadline)
+            return framing.recv_reply(process.from_student, self._requests, deadline)
         except framing.Timeout:
-            self._process = None
-            process.stop()
+            self._drop(process)
             raise StudentProcessError(
                 "timeout", f"did not finish within {self.call_timeout_s:g} s (the per-call time limit)") from None
         except framing.Closed:
-            self._process = None
-            raise StudentProcessError("crashed", f"failed: the student process {process.stop()}") from None
+            raise StudentProcessError("crashed", f"failed: the student process {self._drop(process)}") from None
         except framing.ProtocolViolation as error:
-            self._process = None
-            process.stop()
+            self._drop(process)
             raise StudentProcessError("protocol", f"broke the protocol ({error})") from None
 
     def close(self) -> None:
-        """Stop the student process (at the end of the run)."""
+        """Stop the student process (at the end of the run, or after a malformed reply)."""
         if self._process is not None:
-            self._process.stop()
-            self._process = None
+            self._drop(self._process)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -34,12 +35,12 @@ def serve(submission: Path, in_fd: int, out_fd: int) -> int:
     # A development install (pip install -e) of the reference must not stand in for a file the
     # submission lacks: drop editable-install finders, so only the submission's files import.
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
-    while True:
+    for number in itertools.count(1):
         try:
             request = framing.recv(in_fd)
         except framing.Closed:
             return 0  # the judge is done with us
-        framing.send(out_fd, server.handle_bytes(request))
+        framing.send_reply(out_fd, number, server.handle_bytes(request))
 
 
 def main(argv: list[str] | None = None) -> int:
