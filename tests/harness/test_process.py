@@ -21,7 +21,7 @@ import pytest
 from grader.harness import codec, framing
 from grader.harness.handles import Session, StudentError, StudentProcessFailed, fetch
 from grader.harness.process import DirectSpawner, ProcessLimits, ProcessTransport, describe_exit
-from tests.harness.conftest import write_package
+from tests.harness.conftest import FAKE_CORE, write_package
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the student process needs POSIX pipes and signals")
 
@@ -42,6 +42,8 @@ PROCESS_BERAS = '''
     import time
 
     import numpy as np
+
+    from beras.core import Bag, Recorder  # the in-process tests' fakes, served from a process here
 
     print("beras: imported")
 
@@ -72,33 +74,6 @@ PROCESS_BERAS = '''
 
         def get(self):
             return self.value
-
-
-    class Recorder:
-        def __init__(self):
-            self.events = []
-
-        def __enter__(self):
-            self.events.append("enter")
-            return self
-
-        def __exit__(self, exc_type, exc, tb):
-            self.events.append("exit" if exc_type is None else f"exit:{exc}")
-            return True
-
-
-    class Bag:
-        def __init__(self, items):
-            self.items = list(items)
-
-        def __iter__(self):
-            return iter(self.items)
-
-        def __len__(self):
-            return len(self.items)
-
-        def __getitem__(self, key):
-            return self.items[key]
 
 
     def countdown(n):
@@ -213,10 +188,12 @@ PROBE = '''
         return os.getpid()
 '''
 
+PROCESS_SUBMISSION = {"beras/__init__.py": PROCESS_BERAS, "beras/core.py": FAKE_CORE}
+
 
 @pytest.fixture
 def submission(tmp_path: Path) -> Path:
-    return write_package(tmp_path / "submission", {"beras/__init__.py": PROCESS_BERAS, "probe.py": PROBE})
+    return write_package(tmp_path / "submission", {**PROCESS_SUBMISSION, "probe.py": PROBE})
 
 
 @pytest.fixture
@@ -657,7 +634,7 @@ def test_a_well_framed_malformed_reply_restarts_the_process(session, student, ki
 
 def test_plugin_student_process_options(pytester, monkeypatch):
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    submission = write_package(pytester.path / "submission", {"beras/__init__.py": PROCESS_BERAS})
+    submission = write_package(pytester.path / "submission", PROCESS_SUBMISSION)
     log = pytester.path / "student.log"
     pytester.makepyfile(test_student="""
         import os
