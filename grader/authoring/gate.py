@@ -22,7 +22,7 @@ from typing import Any
 from grader.authoring import leaks
 from grader.authoring.build import Trees
 from grader.authoring.config import Assignment, PointsError, assign_points
-from grader.authoring.suite import SuiteRun, collect_ids, run_suite
+from grader.authoring.suite import SuiteRun, run_suite
 
 _IMPORT_ALL = """
 import importlib, pkgutil, sys
@@ -91,8 +91,11 @@ class GateReport:
                 "checks": [asdict(check) for check in self.checks], "notes": self.notes}
 
 
-def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int) -> GateReport:
-    """Run the six checks on a staged release; never raises for a failing release."""
+def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, test_ids: list[str]) -> GateReport:
+    """Run the six checks on a staged release; never raises for a failing release.
+
+    ``test_ids`` are the ids of every public and hidden test (``suite.collect_ids``).
+    """
     started = time.monotonic()
     report = GateReport(assignment.name, seed)
     report.notes += [f"ships {item} complete, as this assignment declares" for item in trees.released]
@@ -110,11 +113,10 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int) ->
         return report
     limit = assignment.limits.wall_time_s
     public, hidden = assignment.tests.public, assignment.tests.hidden
-    all_ids = collect_ids(layout.assignment_dir, public) + collect_ids(layout.assignment_dir, hidden)
     ids_file = layout.assignment_dir.parent / "test-ids.json"
-    ids_file.write_text(json.dumps(all_ids))
+    ids_file.write_text(json.dumps(test_ids))
     try:
-        assign_points(assignment, all_ids)
+        assign_points(assignment, test_ids)
         points_problems = []
     except PointsError as error:
         points_problems = error.problems

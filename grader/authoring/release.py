@@ -63,8 +63,10 @@ def release(
     seed = seed if seed is not None else secrets.randbits(31)
     with tempfile.TemporaryDirectory(prefix="beras-release-") as scratch:
         stage = Path(stage_dir) if stage_dir else Path(scratch)
-        layout = stage_release(assignment, trees, stage)
-        report = run_gate(assignment, trees, layout, seed)
+        test_ids = collect_ids(assignment.root, assignment.tests.public) + collect_ids(
+            assignment.root, assignment.tests.hidden)
+        layout = stage_release(assignment, trees, stage, test_ids)
+        report = run_gate(assignment, trees, layout, seed, test_ids)
         autograder_root = layout.assignment_dir.parent
         (autograder_root / "gate-report.txt").write_text(report.format() + "\n")
         if not report.ok:
@@ -85,8 +87,11 @@ def release(
         return Release(report, starter_zip, target, version)
 
 
-def stage_release(assignment: Assignment, trees: Trees, stage: Path) -> Layout:
-    """Write the starter tree, the autograder folder and the graded stub under ``stage``."""
+def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: list[str]) -> Layout:
+    """Write the starter tree, the autograder folder and the graded stub under ``stage``.
+
+    ``test_ids`` (every public and hidden test) give the README its points table.
+    """
     name = assignment.name
     starter = stage / "starter" / f"{name}-starter"
     write_tree(trees.starter, starter / "beras")
@@ -104,8 +109,7 @@ def stage_release(assignment: Assignment, trees: Trees, stage: Path) -> Layout:
     (starter / "make_submission.py").write_text(templates.joinpath("make_submission.py").read_text()
                                                 .replace("__OWNED__", owned_list))
     try:
-        points = assign_points(assignment, collect_ids(assignment.root, assignment.tests.public)
-                               + collect_ids(assignment.root, assignment.tests.hidden))
+        points = assign_points(assignment, test_ids)
     except PointsError:
         points = {}  # the gate's check 2 reports the mismatch; the README then shows no split
     readme = student_readme(assignment, trees, points, templates.joinpath("README.md").read_text())
