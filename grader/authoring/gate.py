@@ -131,7 +131,7 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     public_starter = run_suite(layout.assignment_dir, public, layout.starter_root, reference=None, **run)
     report.checks.append(_check_reference(public_ref, hidden_ref, points_problems))
     report.checks.append(_check_stub(hidden_stub, assignment.free_points, public_starter))
-    report.checks.append(_check_leaks(trees, layout))
+    report.checks.append(_check_leaks(trees, layout, assignment.tests.hidden))
     report.checks.append(_check_coverage(trees, hidden_ref))
     report.checks.append(_check_determinism(hidden_ref, hidden_again, seed))
     report.seconds = time.monotonic() - started
@@ -192,7 +192,7 @@ def _check_stub(hidden: SuiteRun, free_points: float, public_starter: SuiteRun) 
     return Check(3, "stub scores nothing", not details, figure, details)
 
 
-def _check_leaks(trees: Trees, layout: Layout) -> Check:
+def _check_leaks(trees: Trees, layout: Layout, hidden_folder: str) -> Check:
     stubbed_files = {rel for rel, text in trees.starter.items() if rel in trees.markups
                      and text != trees.reference[rel].text}
     solution_lines = {}
@@ -204,7 +204,7 @@ def _check_leaks(trees: Trees, layout: Layout) -> Check:
     starter = {p.relative_to(layout.starter_root).as_posix(): p.read_text(errors="replace")
                for p in sorted(layout.starter_root.rglob("*")) if p.is_file()}
     starter = {path: text for path, text in starter.items() if path not in released}
-    hidden_dir = layout.assignment_dir / "hidden_tests"
+    hidden_dir = layout.assignment_dir / hidden_folder
     hidden = {p.relative_to(layout.assignment_dir).as_posix(): p.read_text(errors="replace")
               for p in sorted(hidden_dir.rglob("*.py"))}
     found = leaks.solution_leaks(solution_lines, starter) + leaks.hidden_test_leaks(hidden, starter)

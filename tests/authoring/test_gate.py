@@ -162,3 +162,14 @@ def test_the_cli_prints_the_report_and_exits_by_verdict(toy: Path, monkeypatch) 
     _edit(toy / "assignments/toy/assignment.toml", 'title = "Toy"', 'title = "Toy"\nqueue = "tpu"')
     invalid = runner.invoke(app, ["release", "toy", "--out", "out4"])
     assert invalid.exit_code == 2 and "queue" in invalid.output and "Traceback" not in invalid.output
+
+
+def test_the_leak_check_reads_the_hidden_folder_the_toml_names(toy: Path) -> None:
+    folder = toy / "assignments/toy"
+    (folder / "hidden_tests").rename(folder / "secret_tests")
+    _edit(folder / "assignment.toml", 'tests = ["hidden_tests/*"]', 'tests = ["secret_tests/*"]')
+    _edit(folder / "assignment.toml", 'title = "Toy"', 'title = "Toy"\n[tests]\nhidden = "secret_tests"')
+    _edit(folder / "public_tests/test_sanity.py", "def test_double_of_ones", "def test_double_random")
+    outcome = _release(toy)
+    assert _verdicts(outcome)[4] is False
+    assert "hidden test name 'test_double_random'" in outcome.report.format()
