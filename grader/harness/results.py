@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from grader.authoring.config import PointsError, assign_points, load_assignment
+from grader.authoring.config import PointsError, TestPoints, assign_points, load_assignment
 from grader.harness import handles, notes
 from grader.harness.plugin import SEED
 
@@ -85,6 +85,8 @@ class ResultsRecorder:
         self.digests: list[str] = []
         self.started = time.monotonic()
         self.finished = False
+        self.points: dict[str, TestPoints] = {}
+        self.point_problems: list[str] = []
         handles.fetch_listeners.append(self._on_fetch)
 
     def _on_fetch(self, description: str, payload) -> None:
@@ -94,7 +96,18 @@ class ResultsRecorder:
         self.collected = [item.nodeid for item in items]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._assign_points()
         self._write()  # from here on a killed run still leaves every test's state on disk
+
+    def _assign_points(self) -> None:
+        """Give each collected test its points, once: the ids do not change during the run."""
+        all_ids_file = self.config.getoption("--all-test-ids")
+        universe = json.loads(Path(all_ids_file).read_text()) if all_ids_file else []
+        if self.assignment is not None:
+            try:
+                self.points = assign_points(self.assignment, [*universe, *self.collected], every_group_used=False)
+            except PointsError as error:
+                self.point_problems = list(error.problems)
 
     def _write(self) -> None:
         """Replace the results file atomically, so a reader never sees half of one."""
@@ -136,15 +149,7 @@ class ResultsRecorder:
 
     def _results(self) -> dict[str, Any]:
         ids = self.collected or list(self.records)
-        problems: list[str] = []
-        points = {}
-        all_ids_file = self.config.getoption("--all-test-ids")
-        universe = json.loads(Path(all_ids_file).read_text()) if all_ids_file else []
-        if self.assignment is not None:
-            try:
-                points = assign_points(self.assignment, [*universe, *ids], every_group_used=False)
-            except PointsError as error:
-                problems = list(error.problems)
+        points, problems = self.points, self.point_problems
         tests = []
         for test_id in ids:
             record = self.records.get(test_id, {"status": NOT_RUN, "output": "did not run: the grading run "
