@@ -87,6 +87,29 @@ def release(
         return Release(report, starter_zip, target, version)
 
 
+def stage_autograder(assignment_dir: Path, out: Path, *, reference_package: Path) -> Path:
+    """Write ``out/<name>-autograder`` straight from the assignment folder, without the gate.
+
+    For grading while an assignment is being written (``beras-grader grade NAME``); a release
+    students see always goes through ``release``.
+
+    Raises:
+        AssignmentConfigError: when this or another assignment's toml is invalid.
+    """
+    assignment = load_assignment(assignment_dir, reference_root=reference_package)
+    trees = build_trees(assignment, reference_package, owners(assignment_dir.parent, reference_package))
+    test_ids = collect_ids(assignment.root, assignment.tests.public) + collect_ids(
+        assignment.root, assignment.tests.hidden)
+    with tempfile.TemporaryDirectory(prefix="beras-stage-") as scratch:
+        layout = stage_release(assignment, trees, Path(scratch), test_ids)
+        autograder_root = layout.assignment_dir.parent
+        (autograder_root / "test-ids.json").write_text(json.dumps(test_ids))
+        target = Path(out) / f"{assignment.name}-autograder"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _replace_dir(autograder_root, target)
+    return target
+
+
 def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: list[str]) -> Layout:
     """Write the starter tree, the autograder folder and the graded stub under ``stage``.
 
@@ -119,6 +142,8 @@ def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: l
     assignment_copy = autograder / name
     shutil.copytree(assignment.root, assignment_copy, ignore=_IGNORED)
     write_tree(trees.reference, autograder / "reference" / "beras")
+    # The student's package as shipped: grading puts the submission's files into a copy of it.
+    write_tree(trees.starter, autograder / "starter" / "beras")
     graded_stub = stage / "graded-stub"
     write_tree(trees.graded_stub, graded_stub / "beras")
     return Layout(starter, assignment_copy, autograder / "reference", graded_stub)

@@ -44,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--call-timeout", type=float, default=30.0, help="per-call limit in seconds (--student-process)")
     group.addoption("--student-memory-mb", type=int, default=None, help="address-space limit of the student process")
     group.addoption("--student-log", default=None, help="file for the student process's output")
+    group.addoption("--spawner-fd", type=int, default=None,
+                    help="the sandbox launcher's socket: student processes come from it (implies --student-process)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -80,7 +82,12 @@ def _submission_dir(config: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def student_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Session:
     """The session with the student side, shared by every test of the run."""
-    if pytestconfig.getoption("--student-process"):
+    spawner_fd = pytestconfig.getoption("--spawner-fd")
+    if spawner_fd is not None:
+        from grader.harness.process import LauncherSpawner, ProcessTransport  # Unix only
+
+        session = Session(ProcessTransport(LauncherSpawner(spawner_fd), pytestconfig.getoption("--call-timeout")))
+    elif pytestconfig.getoption("--student-process"):
         from grader.harness.process import DirectSpawner, ProcessLimits, ProcessTransport  # Unix only
 
         log = pytestconfig.getoption("--student-log") or tmp_path_factory.mktemp("student") / "output.log"

@@ -187,3 +187,58 @@ class ProcessTransport(Transport):
         """Stop the student process (at the end of the run, or after a malformed reply)."""
         if self._process is not None:
             self._drop(self._process)
+
+
+class _Launched(StudentProcess):
+    def __init__(self, spawner: LauncherSpawner, pid: int, to_student: int, from_student: int) -> None:
+        self.spawner, self.pid, self.to_student, self.from_student = spawner, pid, to_student, from_student
+
+    def stop(self) -> str:
+        try:
+            reply, _ = self.spawner.ask({"op": "stop", "pid": self.pid})
+            return reply.get("how", "could not be stopped")
+        finally:
+            for fd in (self.to_student, self.from_student):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+class LauncherSpawner(Spawner):
+    """Ask the sandbox's launcher for student processes (started under the student uid).
+
+    Args:
+        fd: the judge's end of the launcher's SOCK_SEQPACKET socket (``--spawner-fd``).
+    """
+
+    def __init__(self, fd: int) -> None:
+        import socket
+
+        self._socket_module = socket
+        self.sock = socket.socket(fileno=fd)
+
+    def ask(self, request: dict) -> tuple[dict, list[int]]:
+        import json
+
+        try:
+            self.sock.sendall(json.dumps(request).encode())
+            data, fds, _, _ = self._socket_module.recv_fds(self.sock, 4096, 2)
+        except OSError as error:
+            raise HarnessError(f"the sandbox launcher did not answer: {error}") from None
+        if not data:
+            raise HarnessError("the sandbox launcher is gone")
+        reply = json.loads(data)
+        if "error" in reply:
+            for fd in fds:
+                os.close(fd)
+            raise HarnessError(f"the sandbox launcher refused: {reply['error']}")
+        return reply, fds
+
+    def start(self) -> StudentProcess:
+        reply, fds = self.ask({"op": "start"})
+        if len(fds) != 2:
+            raise HarnessError("the sandbox launcher sent a student process without its pipes")
+        for fd in fds:
+            os.set_blocking(fd, False)
+        return _Launched(self, int(reply["pid"]), fds[0], fds[1])

@@ -71,16 +71,17 @@ def test_sequential_forward(student, reference, rng, dense_pair, hidden, batch):
     )
 
 
-def test_sequential_forward_with_flatten(student, reference, rng, dense_pair):
-    """Layers run in list order; Flatten first turns (batch, 3, 4) images into (batch, 12) rows."""
+def test_sequential_forward_layer_order(student, reference, rng, dense_pair):
+    """Layers run in list order: Dense(12,5), then Sigmoid, then Dense(5,3) on its output."""
     d1, r1 = dense_pair(12, 5)
-    x = rng.normal(size=(4, 3, 4))
+    d2, r2 = dense_pair(5, 3)
+    x = rng.normal(size=(4, 12))
     outs = [
-        lib.SequentialModel([lib.Flatten(), dense, lib.Sigmoid()])(x)
-        for lib, dense in ((student.beras, d1), (reference.beras, r1))
+        lib.SequentialModel([first, lib.Sigmoid(), second])(x)
+        for lib, first, second in ((student.beras, d1, d2), (reference.beras, r1, r2))
     ]
     assert_close(
-        outs[0], outs[1], **TOL, what="SequentialModel([Flatten, Dense(12,5), Sigmoid])(x) for x (4, 3, 4)"
+        outs[0], outs[1], **TOL, what="SequentialModel([Dense(12,5), Sigmoid, Dense(5,3)])(x) for x (4, 12)"
     )
 
 

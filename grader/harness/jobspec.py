@@ -1,0 +1,73 @@
+"""The job folder's contract: what the worker prepares, where the launcher finds it, what comes back.
+
+A prepared job is two folders the sandbox sees at fixed paths:
+
+``/job`` (read-only; only the launcher can read it)
+    ``job.json``                 this module's ``JobSpec``
+    ``judge/<assignment>/``      the assignment: its test folders and ``assignment.toml``
+    ``judge/reference/beras/``   the reference library
+    ``judge/points.json``        each test id's points, group, visibility (computed by the worker)
+    ``judge/test-ids.json``      every test id of the assignment
+    ``student/beras/``           the submission: the starter package with the student's files in it
+    ``lib/grader/harness/``      this harness (judge and student both import it)
+
+``/out`` (written during the run; nothing of it is trusted before the worker checks it)
+    ``results.json``   written by the judge, after every test
+    ``judge.log``      the judge's pytest output
+    ``student.log``    the student processes' output, capped
+    ``launcher.json``  the launcher's report (uids, exits, usage)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+JOB_FILE = "job.json"
+RESULTS_FILE = "results.json"
+LAUNCHER_FILE = "launcher.json"
+JUDGE_LOG = "judge.log"
+STUDENT_LOG = "student.log"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the launcher needs to run one grading job.
+
+    Attributes:
+        assignment: the assignment's name (its folder under ``judge/``).
+        suites: the test folders to run, relative to the assignment folder.
+        seed: the run's seed.
+        call_timeout_s: the deadline of each call into student code.
+        student_memory_mb: address-space limit of each student process.
+        pids: most processes the student uid may have at once.
+        output_kb: most student output kept; the rest is counted and dropped.
+        separate_uids: run judge and student under the two uids below (needs root in the sandbox).
+        judge_uid: the judge's uid and gid.
+        student_uid: the student's uid and gid.
+        beras_backend: ``numpy`` or ``cupy``.
+    """
+
+    assignment: str
+    suites: tuple[str, ...]
+    seed: int
+    call_timeout_s: float = 30.0
+    student_memory_mb: int = 2048
+    pids: int = 128
+    output_kb: int = 1024
+    separate_uids: bool = True
+    judge_uid: int = 61000
+    student_uid: int = 61001
+    beras_backend: str = "numpy"
+    extra_pytest_args: tuple[str, ...] = field(default=())
+
+    def write(self, job_dir: Path) -> None:
+        (Path(job_dir) / JOB_FILE).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def read(cls, job_dir: Path) -> JobSpec:
+        data = json.loads((Path(job_dir) / JOB_FILE).read_text())
+        data["suites"] = tuple(data["suites"])
+        data["extra_pytest_args"] = tuple(data.get("extra_pytest_args", ()))
+        return cls(**data)

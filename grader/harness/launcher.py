@@ -1,0 +1,284 @@
+"""The sandbox's first process: starts the judge and, on the judge's request, student processes, each under its own uid.
+
+Run as ``python3 -m grader.harness.launcher --job /job --out /out --work /work`` (see
+``jobspec`` for the folders). As root (with CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_FOWNER,
+CAP_DAC_OVERRIDE and CAP_KILL, nothing else) it copies the judge's files to a folder only
+the judge uid can read and the student's to one the student uid can read, then starts
+pytest as the judge. The judge asks for student processes over a Unix socket; the
+launcher starts each one as the student uid and hands the judge the two pipe ends
+(SCM_RIGHTS), so the judge never needs a privilege and the student never holds a handle
+to the judge. The launcher itself runs no student code and reads nothing a student wrote
+except its output, which it caps. Without root it runs everything as one uid and says so:
+that run is not tamper-proof.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE, STUDENT_LOG, JobSpec
+from grader.harness.process import PINNED_THREADS, describe_exit
+
+MAX_MESSAGE = 4096
+JUDGE_OUTPUT_MB = 64
+
+
+def _env(home: str, lib: Path) -> dict[str, str]:
+    """A clean environment: nothing of the worker's leaks in, and runs do not depend on it."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+            "PYTHONPATH": str(lib), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+            "PYTHONNOUSERSITE": "1", **PINNED_THREADS}
+
+
+def _copy_owned(source: Path, target: Path, uid: int | None, mode: int) -> None:
+    """Copy ``source`` to ``target``; give every entry to ``uid`` (when not None) with dirs at ``mode``."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    entries = [target, *target.rglob("*")]
+    for path in entries:
+        path.chmod(mode if path.is_dir() else mode & 0o666)
+        if uid is not None:
+            os.chown(path, uid, uid)
+
+
+class Launcher:
+    """One grading run inside the sandbox."""
+
+    def __init__(self, job: Path, out: Path, work: Path) -> None:
+        self.job, self.out, self.work = job, out, work
+        self.spec = JobSpec.read(job)
+        self.separate = self.spec.separate_uids and os.geteuid() == 0
+        self.python = sys.executable
+        self.students: dict[int, subprocess.Popen] = {}
+        self.outputs: dict[int, int] = {}  # read end of a student's stdout/stderr pipe -> its pid
+        self.report: dict = {"separate_uids": self.separate, "students_started": 0, "student_exits": [],
+                             "student_output_bytes": 0, "student_output_dropped": 0, "max_rss_kb": 0,
+                             "cpu_s": 0.0}
+        if self.spec.separate_uids and not self.separate:
+            self.report["why_not_separate"] = "the launcher is not root, so judge and student share one uid"
+        self.phases: dict[str, float] = {}
+
+    # -- preparing the folders -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        started = time.monotonic()
+        judge_uid = self.spec.judge_uid if self.separate else None
+        student_uid = self.spec.student_uid if self.separate else None
+        self.lib = self.work / "lib"
+        _copy_owned(self.job / "lib", self.lib, None, 0o755)
+        self.judge_dir = self.work / "judge"
+        _copy_owned(self.job / "judge", self.judge_dir, judge_uid, 0o700)
+        # Student files belong to root and are read-only to the student: it writes only in its home.
+        self.student_dir = self.work / "student"
+        _copy_owned(self.job / "student", self.student_dir, None, 0o755)
+        self.judge_home = self.work / "judge-home"
+        self.student_home = self.work / "student-home"
+        for home, uid in ((self.judge_home, judge_uid), (self.student_home, student_uid)):
+            home.mkdir(mode=0o700)
+            if uid is not None:
+                os.chown(home, uid, uid)
+        if self.separate:
+            # The judge writes its results here; the student uid cannot even look inside.
+            os.chown(self.out, os.stat(self.out).st_uid, self.spec.judge_uid)
+            self.out.chmod(0o770)
+        self.student_log = open(self.out / STUDENT_LOG, "ab")
+        self.phases["prepare_s"] = round(time.monotonic() - started, 4)
+
+    # -- the student processes -------------------------------------------------------------------------------
+    def _student_limits(self) -> None:  # in the child, after the uid switch, before exec
+        megabytes = self.spec.student_memory_mb
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.spec.output_kb * 1024 * 4,) * 2)
+        if self.separate:  # counted per uid: with a shared uid it would count the judge's processes too
+            resource.setrlimit(resource.RLIMIT_NPROC, (self.spec.pids,) * 2)
+
+    def start_student(self) -> tuple[dict, list[int]]:
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        output_read, output_write = os.pipe()
+        ids = {"user": self.spec.student_uid, "group": self.spec.student_uid, "extra_groups": []} \
+            if self.separate else {}
+        try:
+            process = subprocess.Popen(
+                [self.python, "-m", "grader.harness.student_main", "--submission", str(self.student_dir),
+                 "--in-fd", str(request_read), "--out-fd", str(reply_write)],
+                pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL, stdout=output_write,
+                stderr=output_write, cwd=self.student_home, start_new_session=True,
+                preexec_fn=self._student_limits, env=_env(str(self.student_home), self.lib), **ids)
+        except OSError as error:
+            for fd in (request_read, request_write, reply_read, reply_write, output_read, output_write):
+                os.close(fd)
+            return {"error": f"could not start the student process: {error}"}, []
+        for fd in (request_read, reply_write, output_write):
+            os.close(fd)
+        os.set_blocking(output_read, False)
+        self.students[process.pid] = process
+        self.outputs[output_read] = process.pid
+        self.report["students_started"] += 1
+        self._log(f"\n--- student process {self.report['students_started']} started ---\n".encode())
+        return {"pid": process.pid}, [request_write, reply_read]
+
+    def stop_student(self, pid: int) -> dict:
+        process = self.students.pop(pid, None)
+        if process is None:
+            return {"error": f"no student process {pid}"}
+        if process.returncode is None:
+            try:
+                os.killpg(pid, signal.SIGKILL)  # the group: whatever it forked goes too
+            except ProcessLookupError:
+                pass
+        how = describe_exit(self._reap(pid))
+        self.report["student_exits"].append(how)
+        return {"how": how}
+
+    def _reap(self, pid: int) -> int:
+        _, status, usage = os.wait4(pid, 0)
+        self._account(usage)
+        return os.waitstatus_to_exitcode(status)
+
+    def _account(self, usage: resource.struct_rusage) -> None:
+        self.report["max_rss_kb"] = max(self.report["max_rss_kb"], usage.ru_maxrss)
+        self.report["cpu_s"] = round(self.report["cpu_s"] + usage.ru_utime + usage.ru_stime, 4)
+
+    def _log(self, data: bytes) -> None:
+        """Keep student output up to the cap; count the rest."""
+        self.report["student_output_bytes"] += len(data)
+        room = self.spec.output_kb * 1024 - self.student_log.tell()
+        if room > 0:
+            self.student_log.write(data[:room])
+            self.student_log.flush()
+        self.report["student_output_dropped"] += max(0, len(data) - max(room, 0))
+
+    def _drain(self, fd: int) -> None:
+        try:
+            while data := os.read(fd, 65536):
+                self._log(data)
+        except BlockingIOError:
+            return
+        os.close(fd)  # end of file: the process and all it forked are done writing
+        self.outputs.pop(fd, None)
+
+    # -- the judge -------------------------------------------------------------------------------------------
+    def start_judge(self) -> tuple[subprocess.Popen, socket.socket]:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        spec = self.spec
+        assignment = self.judge_dir / spec.assignment
+        command = [
+            self.python, "-m", "pytest", *spec.suites,
+            "-p", "grader.harness.plugin", "-p", "grader.harness.results",
+            "-c", os.devnull, "--rootdir", str(assignment), "-p", "no:cacheprovider",
+            "--basetemp", str(self.judge_home / "pytest"),
+            "--assert=plain", "-q", "--tb=line", "-o", "console_output_style=classic",
+            "--seed", str(spec.seed), "--reference", str(self.judge_dir / "reference"),
+            "--points", str(self.judge_dir / "points.json"),
+            "--all-test-ids", str(self.judge_dir / "test-ids.json"),
+            "--results", str(self.out / RESULTS_FILE),
+            "--spawner-fd", str(theirs.fileno()), "--call-timeout", str(spec.call_timeout_s),
+            "--beras-backend", spec.beras_backend, *spec.extra_pytest_args,
+        ]
+        ids = {"user": spec.judge_uid, "group": spec.judge_uid, "extra_groups": []} if self.separate else {}
+        log = open(self.out / JUDGE_LOG, "ab")
+        judge = subprocess.Popen(
+            command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            cwd=assignment, env=_env(str(self.judge_home), self.lib),
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (JUDGE_OUTPUT_MB * 2**20,) * 2), **ids)
+        log.close()
+        theirs.close()
+        return judge, ours
+
+    def _answer(self, control: socket.socket) -> bool:
+        """Serve one request from the judge; False when the judge closed its end."""
+        try:
+            data = control.recv(MAX_MESSAGE)
+        except ConnectionError:
+            return False
+        if not data:
+            return False
+        try:
+            request = json.loads(data)
+            op = request["op"]
+        except (ValueError, KeyError, TypeError):
+            reply, fds = {"error": "malformed request"}, []
+        else:
+            if op == "start":
+                reply, fds = self.start_student()
+            elif op == "stop":
+                reply, fds = self.stop_student(int(request.get("pid", -1))), []
+            else:
+                reply, fds = {"error": f"unknown op {op!r}"}, []
+        socket.send_fds(control, [json.dumps(reply).encode()], fds)
+        for fd in fds:
+            os.close(fd)
+        return True
+
+    def run(self) -> int:
+        self.prepare()
+        started = time.monotonic()
+        judge, control = self.start_judge()
+        self.phases["start_s"] = round(time.monotonic() - started, 4)
+        judge_fd = os.pidfd_open(judge.pid)
+        poller = select.poll()
+        poller.register(control, select.POLLIN)
+        poller.register(judge_fd, select.POLLIN)
+        watched = set()
+        control_open = judge_running = True
+        while judge_running:
+            for fd in self.outputs.keys() - watched:
+                poller.register(fd, select.POLLIN)
+                watched.add(fd)
+            for fd, _ in poller.poll():
+                if fd == control.fileno() and control_open:
+                    if not self._answer(control):
+                        poller.unregister(control)
+                        control_open = False
+                elif fd == judge_fd:
+                    judge_running = False
+                elif fd in self.outputs:
+                    self._drain(fd)
+                    if fd not in self.outputs:
+                        poller.unregister(fd)
+                        watched.discard(fd)
+        judge_exit = self._reap(judge.pid)
+        for pid in list(self.students):
+            self.stop_student(pid)
+        for fd in list(self.outputs):
+            self._drain(fd)
+        self.phases["run_s"] = round(time.monotonic() - started - self.phases["start_s"], 4)
+        self.report.update(judge_exit=judge_exit, judge_ended=describe_exit(judge_exit), phases=self.phases,
+                           cgroup_peak_memory_bytes=_cgroup_peak())
+        (self.out / LAUNCHER_FILE).write_text(json.dumps(self.report, indent=1))
+        return 0 if judge_exit in (0, 1) else 3
+
+
+def _cgroup_peak() -> int | None:
+    """The sandbox's peak memory, where it has a cgroup of its own (Docker), else None."""
+    for path in ("/sys/fs/cgroup/memory.peak", "/sys/fs/cgroup/memory/memory.max_usage_in_bytes"):
+        try:
+            return int(Path(path).read_text())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="launcher", description=__doc__.splitlines()[0])
+    parser.add_argument("--job", type=Path, default=Path("/job"))
+    parser.add_argument("--out", type=Path, default=Path("/out"))
+    parser.add_argument("--work", type=Path, default=Path("/work"))
+    args = parser.parse_args(argv)
+    os.umask(0o022)
+    return Launcher(args.job, args.out, args.work).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The job folder: everything one sandbox run needs, laid out as ``grader.harness.jobspec`` describes."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+from grader.harness.jobspec import JobSpec
+from grader.intake import Intake, write_submission
+from worker.grading.released import Released
+
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+_STUB_RAISE = re.compile(r'raise NotImplementedError\("([^"\\]*)"\)')
+# uids for judge and student are drawn per job from a range no system account uses, so two jobs on one
+# machine never share a uid (RLIMIT_NPROC counts per uid) and a leftover process of one job owns nothing
+# of the next.
+_UID_LOW, _UID_HIGH = 200_000, 2**30
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A job folder ready for a sandbox: ``job_dir`` (read-only in the sandbox) and ``out_dir`` (written)."""
+
+    job_dir: Path
+    out_dir: Path
+    spec: JobSpec
+
+
+def missing_stub(stub: str, path: str) -> str:
+    """The starter's stub of a file the submission lacked, each ``NotImplementedError`` saying so."""
+    return _STUB_RAISE.sub(
+        lambda m: f'raise NotImplementedError("{m.group(1)}: {path} was missing from your submission")', stub)
+
+
+def harness_files() -> dict[str, str]:
+    """The harness modules judge and student import inside the sandbox, by their path under ``lib/``."""
+    package = resources.files("grader.harness")
+    files = {"grader/__init__.py": '"""Beras Grader: the harness part, inside a sandbox."""\n'}
+    for entry in package.iterdir():
+        if entry.name.endswith(".py"):
+            files[f"grader/harness/{entry.name}"] = entry.read_text()
+    return files
+
+
+def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, backend: str = "numpy",
+                suites: tuple[str, ...] | None = None) -> PreparedJob:
+    """Write the job folder for grading ``intake`` against ``released`` under ``root`` (which must be empty)."""
+    job, out = root / "job", root / "out"
+    job.mkdir(parents=True)
+    out.mkdir()
+    judge = job / "judge"
+    shutil.copytree(released.assignment_dir, judge / released.name, ignore=_IGNORED)
+    shutil.copytree(released.reference, judge / "reference" / "beras", ignore=_IGNORED)
+    (judge / "test-ids.json").write_text(json.dumps(list(released.test_ids)))
+    table = {test_id: {"points": p.points, "group": p.group, "visibility": str(p.visibility)}
+             for test_id, p in released.points.items()}
+    (judge / "points.json").write_text(json.dumps(table))
+
+    package = job / "student" / intake.package
+    shutil.copytree(released.starter, package, ignore=_IGNORED)
+    with tempfile.TemporaryDirectory(dir=root) as scratch:
+        write_submission(intake, Path(scratch) / "submission")  # the checked writer: nothing lands outside
+        shutil.copytree(Path(scratch) / "submission" / intake.package, package, dirs_exist_ok=True)
+    for rel in intake.missing:
+        stub = package / rel
+        if stub.is_file():
+            stub.write_text(missing_stub(stub.read_text(), f"{intake.package}/{rel}"))
+
+    for rel, text in harness_files().items():
+        target = job / "lib" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+    limits = released.assignment.limits
+    judge_uid = _UID_LOW + 2 * secrets.randbelow((_UID_HIGH - _UID_LOW) // 2)
+    spec = JobSpec(
+        assignment=released.name,
+        suites=suites or (released.assignment.tests.public, released.assignment.tests.hidden),
+        seed=seed, call_timeout_s=limits.call_time_s, student_memory_mb=limits.memory_mb, pids=limits.pids,
+        output_kb=limits.output_kb, judge_uid=judge_uid, student_uid=judge_uid + 1, beras_backend=backend,
+    )
+    spec.write(job)
+    return PreparedJob(job, out, spec)
+
+
+def describe(job: PreparedJob) -> dict:
+    return {"job_dir": str(job.job_dir), "out_dir": str(job.out_dir), "spec": asdict(job.spec)}

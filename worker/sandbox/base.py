@@ -1,0 +1,101 @@
+"""The sandbox contract: run a prepared job folder under limits, give back exit status, outputs, usage and timing."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# The capabilities the launcher keeps: switching to the two uids (SETUID, SETGID), giving each its
+# files (CHOWN, FOWNER, DAC_OVERRIDE: the job folder belongs to the worker's uid) and stopping
+# student processes that run under another uid (KILL). Everything else is dropped.
+LAUNCHER_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL")
+LAUNCHER_COMMAND = ("-m", "grader.harness.launcher", "--job", "/job", "--out", "/out", "--work", "/work")
+
+
+class SandboxUnavailable(Exception):
+    """This backend cannot run here (no daemon, no image, no bubblewrap); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """The resources of one grading run.
+
+    Attributes:
+        wall_s: wall-clock limit, enforced from outside: the sandbox is killed when it is reached.
+        memory_mb: memory of the whole sandbox (RAM and swap together; its tmpfs counts against it).
+        cpus: CPU quota, in cores.
+        pids: most processes in the sandbox.
+        tmpfs_mb: size of the writable work folder.
+        log_kb: most of the launcher's own output kept.
+        gpu: give the sandbox one GPU.
+    """
+
+    wall_s: float = 600.0
+    memory_mb: int = 2048
+    cpus: float = 2.0
+    pids: int = 256
+    tmpfs_mb: int = 256
+    log_kb: int = 64
+    gpu: bool = False
+
+
+@dataclass
+class Usage:
+    """What the run used: peak memory (MB, None where the backend cannot tell), CPU seconds, wall seconds."""
+
+    peak_memory_mb: float | None = None
+    cpu_s: float | None = None
+    wall_s: float = 0.0
+
+
+@dataclass
+class SandboxRun:
+    """What one run gave back.
+
+    Attributes:
+        backend: the backend's name.
+        exit_code: the launcher's exit status (None when it was killed from outside).
+        timed_out: the wall-clock limit was reached and the sandbox killed.
+        out_dir: the folder the run wrote (results, logs, the launcher's report).
+        log: the tail of the launcher's own output (for the TA, never for the student).
+        usage: resources used.
+        phases: seconds spent preparing, starting, running and collecting.
+        tamper_proof: judge and student ran under separate uids in an isolated sandbox.
+        integrity_note: why the run is not tamper-proof, when it is not.
+        oom_killed: the sandbox's memory limit was hit.
+    """
+
+    backend: str
+    exit_code: int | None
+    timed_out: bool
+    out_dir: Path
+    log: str = ""
+    usage: Usage = field(default_factory=Usage)
+    phases: dict[str, float] = field(default_factory=dict)
+    tamper_proof: bool = True
+    integrity_note: str = ""
+    oom_killed: bool = False
+
+    def summary(self) -> dict:
+        data = asdict(self)
+        data["out_dir"] = str(self.out_dir)
+        return data
+
+
+class Sandbox(ABC):
+    """A sandbox backend. ``run`` must never raise for anything the job does; only for its own failures."""
+
+    name: str
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise SandboxUnavailable, naming what is missing, when this backend cannot run here."""
+
+    @abstractmethod
+    def run(self, job_dir: Path, out_dir: Path, limits: SandboxLimits) -> SandboxRun:
+        """Run the launcher over ``job_dir`` (mounted read-only at /job), writing to ``out_dir`` (/out).
+
+        Raises:
+            SandboxUnavailable: the backend itself failed (daemon gone, image missing).
+        """
