@@ -154,6 +154,13 @@ class ResultsRecorder:
         record["fetch_digest"] = hashlib.sha256("".join(self.digests).encode()).hexdigest()
         self._write()
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        yield
+        if call.excinfo is not None and not call.excinfo.errisinstance((pytest.skip.Exception, pytest.xfail.Exception)):
+            record = self.records.setdefault(item.nodeid, {"status": "passed", "output": "", "duration_s": 0.0})
+            record.setdefault("outcome", _outcome(call.excinfo.value))
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = self.records.setdefault(report.nodeid, {"status": "passed", "output": "", "duration_s": 0.0})
         record["duration_s"] = round(record.get("duration_s", 0.0) + report.duration, 4)
@@ -185,6 +192,7 @@ class ResultsRecorder:
                 "status": record["status"],
                 "score": max_score if record["status"] == "passed" else 0.0,
                 "max_score": max_score,
+                "outcome": record.get("outcome") or record["status"],
                 "output": _join(record.get("output", ""), record.get("notes", [])),
                 "duration_s": record.get("duration_s", 0.0),
                 "fetch_digest": record.get("fetch_digest", ""),
@@ -201,6 +209,19 @@ class ResultsRecorder:
         if self.tracer:
             results["lines_run"] = {path: sorted(lines) for path, lines in sorted(self.tracer.lines.items())}
         return results
+
+
+def _outcome(error: BaseException) -> str:
+    """Why a test did not pass, as one word the grade reports use."""
+    if isinstance(error, handles.StudentProcessFailed):
+        if "memory" in error.message:
+            return "out_of_memory"
+        return {"timeout": "timeout", "crashed": "crashed", "protocol": "crashed"}.get(error.kind, "crashed")
+    if isinstance(error, handles.StudentError):
+        return "out_of_memory" if error.type_name == "MemoryError" else "failed"
+    if isinstance(error, (handles.HarnessError, OSError)):
+        return "infrastructure_error"
+    return "failed"
 
 
 def _failure_message(report: pytest.TestReport) -> str:

@@ -1,0 +1,153 @@
+"""grade_zip: one submission, from its zip to a checked grade result, through a sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE
+from grader.intake import IntakeError, IntakeLimits, read_submission
+from worker.grading import results as R
+from worker.grading.job import prepare_job
+from worker.grading.released import Released
+from worker.sandbox import Sandbox, SandboxLimits, SandboxUnavailable
+
+LOG_TAIL = 4000
+
+
+def sandbox_limits(released: Released, gpu: bool = False) -> SandboxLimits:
+    limits = released.assignment.limits
+    return SandboxLimits(wall_s=limits.wall_time_s, memory_mb=limits.memory_mb, cpus=limits.cpus, pids=limits.pids,
+                         gpu=gpu)
+
+
+def _base(released: Released, seed: int, sandbox: Sandbox | None) -> dict:
+    max_score = sum(p.points for p in released.points.values())
+    return {
+        "score": 0.0, "max_score": max_score, "execution_time": 0.0, "output": "", "visibility": "visible",
+        "stdout_visibility": "hidden", "tests": [], "status": R.ERROR, "complete": False, "seed": seed,
+        "assignment": {"name": released.name, "version": released.version},
+        "integrity": {"tamper_proof": False, "note": "not graded"},
+        "sandbox": {"backend": sandbox.name if sandbox else None},
+        "resources": {}, "phases": {}, "submission": {}, "problems": [],
+    }
+
+
+def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: Sandbox, *, seed: int | None = None,
+              limits: SandboxLimits | None = None, work_root: Path | None = None, keep: Path | None = None,
+              intake_limits: IntakeLimits | None = None, backend: str = "numpy") -> dict:
+    """Grade one submission zip against a release in ``sandbox``; never raises for anything the zip holds.
+
+    Args:
+        released: the autograder release.
+        source: the zip's bytes or path.
+        sandbox: the backend to run in.
+        seed: the run's seed (default: random; it is in the result, to replay the run).
+        limits: override the assignment's limits.
+        work_root: where job folders are made (default: the system's temp folder).
+        keep: copy the job's output folder (logs, raw results) here, for a TA.
+        intake_limits: caps on the zip.
+        backend: ``numpy`` or ``cupy``.
+
+    Returns:
+        The grade result (see ``worker.grading.results``). ``status`` is ``graded`` (whatever the
+        score), ``rejected`` (the zip was refused: ``output`` says why) or ``error`` (the grader
+        failed: ``output`` says so; the student is not given a zero).
+    """
+    seed = seed if seed is not None else secrets.randbits(31)
+    result = _base(released, seed, sandbox)
+    started = time.monotonic()
+    phases = result["phases"]
+    try:
+        intake = read_submission(source, released.assignment.files.owned, intake_limits or IntakeLimits())
+    except IntakeError as error:
+        result.update(status=R.REJECTED, output=f"Your submission was not graded: {error}")
+        return result
+    phases["intake_s"] = round(time.monotonic() - started, 4)
+    result["submission"] = {"taken": [f"{intake.package}/{rel}" for rel in intake.files],
+                            "missing": [f"{intake.package}/{rel}" for rel in intake.missing],
+                            "ignored": [f"{name} ({why})" for name, why in intake.ignored][:50],
+                            "summary": intake.summary()}
+    limits = limits or sandbox_limits(released)
+    with tempfile.TemporaryDirectory(prefix="beras-job-", dir=work_root) as scratch:
+        prepare_started = time.monotonic()
+        job = prepare_job(released, intake, Path(scratch) / "run", seed=seed, backend=backend)
+        phases["prepare_s"] = round(time.monotonic() - prepare_started, 4)
+        try:
+            run = sandbox.run(job.job_dir, job.out_dir, limits)
+        except SandboxUnavailable as error:
+            result.update(output=f"Could not be graded: the sandbox failed ({error}). Nothing was scored; "
+                                 "ask your TA to regrade.")
+            result["problems"].append(str(error))
+            return result
+        collect_started = time.monotonic()
+        _collect(result, released, run, job.out_dir, limits)
+        if keep is not None:
+            shutil.copytree(job.out_dir, keep, dirs_exist_ok=True)
+        phases.update({k: v for k, v in run.phases.items() if k != "prepare_s"})
+        phases["sandbox_prepare_s"] = run.phases.get("prepare_s", 0.0)
+        phases["collect_s"] = round(time.monotonic() - collect_started, 4) + run.phases.get("collect_s", 0.0)
+    result["execution_time"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def _collect(result: dict, released: Released, run, out_dir: Path, limits: SandboxLimits) -> None:
+    launcher = _read_json(out_dir / LAUNCHER_FILE)
+    separate = bool(launcher.get("separate_uids")) if launcher else None
+    tamper_proof = run.tamper_proof and separate is not False
+    note = run.integrity_note or launcher.get("why_not_separate", "") if launcher else run.integrity_note
+    result["integrity"] = {"tamper_proof": tamper_proof, "note": note or "judge and student ran under separate "
+                                                                         "uids in an isolated sandbox"}
+    peak = launcher.get("cgroup_peak_memory_bytes") if launcher else None
+    max_rss_kb = launcher.get("max_rss_kb") if launcher else None
+    result["resources"] = {
+        "wall_s": run.usage.wall_s,
+        "cpu_s": run.usage.cpu_s if run.usage.cpu_s is not None else (launcher or {}).get("cpu_s"),
+        "peak_memory_mb": round(peak / 2**20, 1) if peak else (round(max_rss_kb / 1024, 1) if max_rss_kb else None),
+        "student_processes": (launcher or {}).get("students_started"),
+        "student_output_bytes": (launcher or {}).get("student_output_bytes"),
+        "oom_killed": run.oom_killed,
+    }
+    if launcher:
+        result["phases"].update({f"launcher_{k}": v for k, v in launcher.get("phases", {}).items()})
+    try:
+        judge = R.read_judge_results(out_dir / RESULTS_FILE, released)
+    except R.ResultsInvalid as error:
+        detail = "the wall-clock limit was reached before any test ran" if run.timed_out else str(error)
+        result["output"] = f"Could not be graded: {detail}. Nothing was scored; ask your TA to regrade."
+        result["problems"] += [str(error), "judge log: " + _tail(out_dir / JUDGE_LOG), "sandbox log: " + run.log[-LOG_TAIL:]]
+        return
+    crashed = None if judge.complete else (launcher or {}).get("judge_ended", "the judge stopped")
+    unfinished = R.not_run_reason(run.timed_out, run.oom_killed, limits.wall_s, crashed)
+    tests = R.build_tests(judge, released, unfinished)
+    score = round(sum(t["score"] for t in tests), 6)
+    result.update(tests=tests, score=score, status=R.GRADED, complete=judge.complete, problems=list(judge.problems))
+    note = "" if judge.complete else unfinished[1].removeprefix("not run: ").capitalize() + "; unfinished tests score 0."
+    missing = result["submission"].get("missing")
+    if missing:
+        note = (note + " " if note else "") + f"Missing from your zip: {', '.join(missing)}."
+    result["output"] = R.summary_output(R.GRADED, score, result["max_score"], note)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        if path.stat().st_size > 2**20:
+            return None
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _tail(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - LOG_TAIL))
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""

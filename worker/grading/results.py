@@ -1,0 +1,122 @@
+"""The judge's results file, checked before anything uses it, and the grade result built from it.
+
+The judge is trusted, but its file is still read as untrusted input: size-capped, parsed,
+schema-checked (pydantic), and every test's points compared with the release's own
+points table; scores are recomputed here from the statuses, so nothing in the file can
+raise a score. The grade result is Gradescope's ``results.json`` (``score``,
+``max_score``, ``execution_time``, ``output``, ``visibility``, ``tests[]`` with ``name``,
+``number``, ``score``, ``max_score``, ``status``, ``output``, ``visibility``, ``tags``)
+plus our fields: ``status`` (graded / rejected / error: "could not be graded" is never a
+zero), ``seed``, ``integrity``, ``sandbox``, ``resources``, ``phases``, ``submission``,
+and per test ``outcome`` (passed, failed, timeout, out_of_memory, crashed, not_run, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from worker.grading.released import Released
+
+MAX_RESULTS_BYTES = 4 * 2**20
+MAX_TEST_OUTPUT = 8000
+GRADED, REJECTED, ERROR = "graded", "rejected", "error"
+OUTCOMES = ("passed", "failed", "skipped", "not_run", "timeout", "out_of_memory", "crashed", "infrastructure_error")
+
+
+class ResultsInvalid(Exception):
+    """The judge's results file is missing, too large or malformed; the message says which."""
+
+
+class _JudgeTest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(max_length=1000)
+    status: Literal["passed", "failed", "skipped", "not_run"]
+    outcome: Literal[OUTCOMES] = "failed"  # type: ignore[valid-type]
+    score: float = Field(ge=0, allow_inf_nan=False)
+    max_score: float = Field(ge=0, allow_inf_nan=False)
+    output: str = Field("", max_length=MAX_TEST_OUTPUT * 2)
+    duration_s: float = Field(0.0, ge=0, allow_inf_nan=False)
+    fetch_digest: str = Field("", max_length=128)
+
+
+class _JudgeResults(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    complete: bool
+    seed: int
+    tests: list[_JudgeTest] = Field(max_length=100_000)
+    problems: list[str] = []
+    execution_time_s: float = Field(0.0, ge=0, allow_inf_nan=False)
+
+
+def read_judge_results(path: Path, released: Released) -> _JudgeResults:
+    """Read and check the judge's file against the release.
+
+    Raises:
+        ResultsInvalid: missing, over ``MAX_RESULTS_BYTES``, not JSON, not the schema, a test the release
+            does not have, or points that differ from the release's.
+    """
+    if not path.is_file():
+        raise ResultsInvalid("the judge wrote no results file")
+    size = path.stat().st_size
+    if size > MAX_RESULTS_BYTES:
+        raise ResultsInvalid(f"the results file is {size} bytes, over the {MAX_RESULTS_BYTES}-byte cap")
+    try:
+        results = _JudgeResults.model_validate(json.loads(path.read_bytes()))
+    except (ValueError, ValidationError) as error:
+        raise ResultsInvalid(f"the results file is malformed: {str(error)[:500]}") from None
+    for test in results.tests:
+        expected = released.points.get(test.name)
+        if expected is None:
+            raise ResultsInvalid(f"the results name a test the release does not have: {test.name}")
+        if not math.isclose(test.max_score, expected.points, abs_tol=1e-9):
+            raise ResultsInvalid(f"{test.name}: max_score {test.max_score} differs from the release's "
+                                 f"{expected.points}")
+    return results
+
+
+def not_run_reason(timed_out: bool, oom_killed: bool, wall_s: float, crashed: str | None) -> tuple[str, str]:
+    """The outcome and message of a test the run never finished."""
+    if timed_out:
+        return "timeout", f"not run: the grading run reached its wall-clock limit of {wall_s:g} s before this test"
+    if oom_killed:
+        return "out_of_memory", "not run: the grading run ran out of memory before this test"
+    if crashed:
+        return "infrastructure_error", f"not run: the grader itself failed ({crashed}); ask your TA to regrade"
+    return "not_run", "not run: the grading run stopped before this test"
+
+
+def build_tests(judge: _JudgeResults, released: Released, unfinished: tuple[str, str]) -> list[dict]:
+    """Gradescope-shaped tests with the release's points; unfinished ones say why."""
+    tests = []
+    by_name = {test.name: test for test in judge.tests}
+    for number, test_id in enumerate(released.test_ids, start=1):
+        weight = released.points[test_id]
+        test = by_name.get(test_id)
+        if test is None or test.status == "not_run":
+            outcome, output = unfinished
+        else:
+            outcome, output = (test.outcome if test.status != "passed" else "passed"), test.output
+        passed = outcome == "passed"
+        tests.append({
+            "name": test_id, "number": str(number),
+            "score": weight.points if passed else 0.0, "max_score": weight.points,
+            "status": "passed" if passed else "failed", "outcome": outcome,
+            "output": output[:MAX_TEST_OUTPUT], "visibility": str(weight.visibility), "tags": [weight.group],
+            "duration_s": test.duration_s if test else 0.0, "fetch_digest": test.fetch_digest if test else "",
+        })
+    return tests
+
+
+def summary_output(status: str, score: float, max_score: float, message: str = "") -> str:
+    if status == GRADED:
+        return f"Score: {score:g} / {max_score:g}." + (f" {message}" if message else "")
+    return message
+
+
+def write_results(result: dict, path: Path) -> None:
+    path.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n")

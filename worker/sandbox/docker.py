@@ -1,0 +1,140 @@
+"""The ``docker`` sandbox: one hardened, throw-away container per job, through the Docker SDK.
+
+``--network none``, a read-only root with size-capped tmpfs for ``/work`` and ``/tmp`` (tmpfs
+pages count against the memory limit), memory and memory+swap equal, no IPC namespace
+sharing (no ``/dev/shm``), a pids limit, a CPU quota, all capabilities dropped but the
+launcher's, ``no-new-privileges``, no core dumps, logs capped. The wall clock is enforced
+from here: the container is killed when it is reached, and removed in a ``finally``
+whatever happened. Containers carry labels naming the worker that made them, so a worker
+that starts after a crash removes the ones its dead predecessor left.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from worker.sandbox.base import LAUNCHER_CAPS, LAUNCHER_COMMAND, Sandbox, SandboxLimits, SandboxRun, \
+    SandboxUnavailable, Usage
+from worker.sandbox.image import image_exists, image_tag
+
+LABEL = "beras-grader.sandbox"
+LABEL_HOST = "beras-grader.host"
+LABEL_PID = "beras-grader.worker-pid"
+JUDGE_RESERVE_MB = 512  # the judge, its reference and the launcher, on top of the student's memory
+STOP_GRACE_S = 0
+
+
+class DockerSandbox(Sandbox):
+    """A container per job, from the image ``image_tag()`` names."""
+
+    name = "docker"
+
+    def __init__(self, image: str | None = None, client=None) -> None:
+        self.image = image or image_tag()
+        self._client = client
+        self._reaped = False
+
+    @property
+    def client(self):
+        if self._client is None:
+            try:
+                import docker
+            except ImportError:
+                raise SandboxUnavailable("the docker Python package is not installed: pip install docker") from None
+            try:
+                self._client = docker.from_env(timeout=30)
+                self._client.ping()
+            except Exception as error:  # the SDK raises several types for "no daemon"
+                self._client = None
+                raise SandboxUnavailable(f"no Docker daemon answers ({error}); start dockerd or use the local "
+                                         "sandbox") from None
+        return self._client
+
+    def check(self) -> None:
+        if not image_exists(self.client, self.image):
+            raise SandboxUnavailable(f"the sandbox image {self.image} is not built: run `beras-grader image build`")
+
+    def reap_orphans(self) -> list[str]:
+        """Remove containers this host's workers left behind when they died; return their names."""
+        removed = []
+        for container in self.client.containers.list(all=True, filters={"label": [LABEL, f"{LABEL_HOST}={socket.gethostname()}"]}):
+            pid = int(container.labels.get(LABEL_PID, "0") or 0)
+            if pid and _alive(pid):
+                continue
+            container.remove(force=True)
+            removed.append(container.name)
+        return removed
+
+    def run(self, job_dir: Path, out_dir: Path, limits: SandboxLimits) -> SandboxRun:
+        import docker.errors
+        from docker.types import DeviceRequest, Ulimit
+
+        client = self.client
+        if not self._reaped:
+            self.reap_orphans()
+            self._reaped = True
+        job_dir.chmod(0o700)  # only the launcher (root, CAP_DAC_OVERRIDE) reads it; students get copies
+        memory = f"{limits.memory_mb + JUDGE_RESERVE_MB}m"
+        phases: dict[str, float] = {}
+        started = time.monotonic()
+        try:
+            container = client.containers.create(
+                self.image, ["python3", "-s", *LAUNCHER_COMMAND],
+                environment={"PYTHONPATH": "/job/lib", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"},
+                user="0:0", working_dir="/work", network_mode="none", read_only=True, ipc_mode="none",
+                tmpfs={"/work": f"size={limits.tmpfs_mb}m,mode=755", "/tmp": "size=64m,mode=1777"},
+                volumes={str(job_dir): {"bind": "/job", "mode": "ro"}, str(out_dir): {"bind": "/out", "mode": "rw"}},
+                mem_limit=memory, memswap_limit=memory, pids_limit=limits.pids,
+                nano_cpus=int(limits.cpus * 1e9), cap_drop=["ALL"], cap_add=list(LAUNCHER_CAPS),
+                security_opt=["no-new-privileges"], ulimits=[Ulimit(name="core", soft=0, hard=0)],
+                log_config={"type": "json-file", "config": {"max-size": f"{limits.log_kb}k", "max-file": "1"}},
+                labels={LABEL: "1", LABEL_HOST: socket.gethostname(), LABEL_PID: str(os.getpid())},
+                device_requests=[DeviceRequest(count=1, capabilities=[["gpu"]])] if limits.gpu else None,
+                detach=True,
+            )
+        except docker.errors.ImageNotFound:
+            raise SandboxUnavailable(f"the sandbox image {self.image} is not built: run `beras-grader image build`") \
+                from None
+        except docker.errors.APIError as error:
+            raise SandboxUnavailable(f"Docker refused the sandbox container: {error.explanation or error}") from None
+        try:
+            phases["prepare_s"] = round(time.monotonic() - started, 4)
+            run_started = time.monotonic()
+            container.start()
+            phases["start_s"] = round(time.monotonic() - run_started, 4)
+            timed_out, exit_code = False, None
+            try:
+                exit_code = container.wait(timeout=limits.wall_s)["StatusCode"]
+            except Exception:  # requests' ReadTimeout or ConnectionError: the wall clock ran out
+                timed_out = True
+                try:
+                    container.kill()
+                except docker.errors.APIError:
+                    pass  # it ended on its own in the meantime
+            wall = time.monotonic() - run_started
+            phases["run_s"] = round(wall - phases["start_s"], 4)
+            collect_started = time.monotonic()
+            container.reload()
+            state = container.attrs.get("State", {})
+            log = container.logs(stdout=True, stderr=True, tail=200)[-limits.log_kb * 1024:]
+            phases["collect_s"] = round(time.monotonic() - collect_started, 4)
+            return SandboxRun(self.name, exit_code, timed_out, out_dir, log.decode(errors="replace"),
+                              Usage(None, None, round(wall, 3)), phases, oom_killed=bool(state.get("OOMKilled")))
+        finally:
+            try:
+                container.remove(force=True)
+            except docker.errors.APIError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
