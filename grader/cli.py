@@ -85,3 +85,9 @@ def release(
     if not outcome.report.ok:
         raise typer.Exit(1)
     typer.echo(f"wrote {outcome.starter_zip}\nwrote {outcome.autograder_dir}/ (version {outcome.version})")
+
+
+from grader.cli_grade import grade_command, image_app  # noqa: E402  (registered after the app exists)
+
+app.command("grade")(grade_command)
+app.add_typer(image_app, name="image")

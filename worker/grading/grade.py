@@ -26,8 +26,8 @@ def sandbox_limits(released: Released, gpu: bool = False) -> SandboxLimits:
                          gpu=gpu)
 
 
-def _base(released: Released, seed: int, sandbox: Sandbox | None) -> dict:
-    max_score = sum(p.points for p in released.points.values())
+def _base(released: Released, seed: int, sandbox: Sandbox | None, suites: tuple[str, ...] | None) -> dict:
+    max_score = round(sum(released.points[t].points for t in R.selected_ids(released, suites)), 6)
     return {
         "score": 0.0, "max_score": max_score, "execution_time": 0.0, "output": "", "visibility": "visible",
         "stdout_visibility": "hidden", "tests": [], "status": R.ERROR, "complete": False, "seed": seed,
@@ -40,7 +40,8 @@ def _base(released: Released, seed: int, sandbox: Sandbox | None) -> dict:
 
 def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: Sandbox, *, seed: int | None = None,
               limits: SandboxLimits | None = None, work_root: Path | None = None, keep: Path | None = None,
-              intake_limits: IntakeLimits | None = None, backend: str = "numpy") -> dict:
+              intake_limits: IntakeLimits | None = None, backend: str = "numpy",
+              suites: tuple[str, ...] | None = None, call_timeout_s: float | None = None) -> dict:
     """Grade one submission zip against a release in ``sandbox``; never raises for anything the zip holds.
 
     Args:
@@ -53,6 +54,8 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
         keep: copy the job's output folder (logs, raw results) here, for a TA.
         intake_limits: caps on the zip.
         backend: ``numpy`` or ``cupy``.
+        suites: run only these test folders or files (relative to the assignment folder); default: all.
+        call_timeout_s: override the assignment's per-call limit.
 
     Returns:
         The grade result (see ``worker.grading.results``). ``status`` is ``graded`` (whatever the
@@ -60,7 +63,7 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
         failed: ``output`` says so; the student is not given a zero).
     """
     seed = seed if seed is not None else secrets.randbits(31)
-    result = _base(released, seed, sandbox)
+    result = _base(released, seed, sandbox, suites)
     started = time.monotonic()
     phases = result["phases"]
     try:
@@ -76,7 +79,8 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
     limits = limits or sandbox_limits(released)
     with tempfile.TemporaryDirectory(prefix="beras-job-", dir=work_root) as scratch:
         prepare_started = time.monotonic()
-        job = prepare_job(released, intake, Path(scratch) / "run", seed=seed, backend=backend)
+        job = prepare_job(released, intake, Path(scratch) / "run", seed=seed, backend=backend, suites=suites,
+                          call_timeout_s=call_timeout_s)
         phases["prepare_s"] = round(time.monotonic() - prepare_started, 4)
         try:
             run = sandbox.run(job.job_dir, job.out_dir, limits)
@@ -86,7 +90,7 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
             result["problems"].append(str(error))
             return result
         collect_started = time.monotonic()
-        _collect(result, released, run, job.out_dir, limits)
+        _collect(result, released, run, job.out_dir, limits, suites)
         if keep is not None:
             shutil.copytree(job.out_dir, keep, dirs_exist_ok=True)
         phases.update({k: v for k, v in run.phases.items() if k != "prepare_s"})
@@ -96,7 +100,8 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
     return result
 
 
-def _collect(result: dict, released: Released, run, out_dir: Path, limits: SandboxLimits) -> None:
+def _collect(result: dict, released: Released, run, out_dir: Path, limits: SandboxLimits,
+             suites: tuple[str, ...] | None) -> None:
     launcher = _read_json(out_dir / LAUNCHER_FILE)
     separate = bool(launcher.get("separate_uids")) if launcher else None
     tamper_proof = run.tamper_proof and separate is not False
@@ -124,7 +129,7 @@ def _collect(result: dict, released: Released, run, out_dir: Path, limits: Sandb
         return
     crashed = None if judge.complete else (launcher or {}).get("judge_ended", "the judge stopped")
     unfinished = R.not_run_reason(run.timed_out, run.oom_killed, limits.wall_s, crashed)
-    tests = R.build_tests(judge, released, unfinished)
+    tests = R.build_tests(judge, released, unfinished, suites)
     score = round(sum(t["score"] for t in tests), 6)
     result.update(tests=tests, score=score, status=R.GRADED, complete=judge.complete, problems=list(judge.problems))
     note = "" if judge.complete else unfinished[1].removeprefix("not run: ").capitalize() + "; unfinished tests score 0."

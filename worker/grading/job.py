@@ -49,7 +49,7 @@ def harness_files() -> dict[str, str]:
 
 
 def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, backend: str = "numpy",
-                suites: tuple[str, ...] | None = None) -> PreparedJob:
+                suites: tuple[str, ...] | None = None, call_timeout_s: float | None = None) -> PreparedJob:
     """Write the job folder for grading ``intake`` against ``released`` under ``root`` (which must be empty)."""
     job, out = root / "job", root / "out"
     job.mkdir(parents=True)
@@ -82,7 +82,7 @@ def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, ba
     spec = JobSpec(
         assignment=released.name,
         suites=suites or (released.assignment.tests.public, released.assignment.tests.hidden),
-        seed=seed, call_timeout_s=limits.call_time_s, student_memory_mb=limits.memory_mb, pids=limits.pids,
+        seed=seed, call_timeout_s=call_timeout_s or limits.call_time_s, student_memory_mb=limits.memory_mb, pids=limits.pids,
         output_kb=limits.output_kb, judge_uid=judge_uid, student_uid=judge_uid + 1, beras_backend=backend,
     )
     spec.write(job)

@@ -90,11 +90,21 @@ def not_run_reason(timed_out: bool, oom_killed: bool, wall_s: float, crashed: st
     return "not_run", "not run: the grading run stopped before this test"
 
 
-def build_tests(judge: _JudgeResults, released: Released, unfinished: tuple[str, str]) -> list[dict]:
+def selected_ids(released: Released, suites: tuple[str, ...] | None) -> list[str]:
+    """The release's test ids under the given folders or files (all of them for None)."""
+    if not suites:
+        return list(released.test_ids)
+    prefixes = tuple(suite.rstrip("/") for suite in suites)
+    return [t for t in released.test_ids
+            if any(t == p or t.startswith(p + "/") or t.startswith(p + "::") for p in prefixes)]
+
+
+def build_tests(judge: _JudgeResults, released: Released, unfinished: tuple[str, str],
+                suites: tuple[str, ...] | None = None) -> list[dict]:
     """Gradescope-shaped tests with the release's points; unfinished ones say why."""
     tests = []
     by_name = {test.name: test for test in judge.tests}
-    for number, test_id in enumerate(released.test_ids, start=1):
+    for number, test_id in enumerate(selected_ids(released, suites), start=1):
         weight = released.points[test_id]
         test = by_name.get(test_id)
         if test is None or test.status == "not_run":

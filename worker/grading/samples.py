@@ -1,0 +1,90 @@
+"""Sample submissions of an assignment: the reference solution, the untouched starter, and planted bugs.
+
+``assignments/<name>/samples/*.toml`` each describe a submission as the reference solution
+with bugs planted by exact text replacement, and the point groups those bugs must cost::
+
+    description = "..."
+    [[bugs]]
+    file = "activations.py"        # a file the students own
+    find = "..."                   # text that occurs exactly once in the reference file
+    replace = "..."
+    groups = ["Activations"]       # the groups that must lose points because of it
+"""
+
+from __future__ import annotations
+
+import io
+import tomllib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from worker.grading.released import Released
+
+
+class SampleError(Exception):
+    """A sample's file is malformed or no longer matches the reference; the message says where."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sample submission: its name, zip bytes, and the groups expected to lose points (None: all, or none)."""
+
+    name: str
+    description: str
+    zip_bytes: bytes
+    losing_groups: tuple[str, ...] | None
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(f"submission/beras/{name}", text)
+    return buffer.getvalue()
+
+
+def reference_files(released: Released) -> dict[str, str]:
+    return {rel: (released.reference / rel).read_text() for rel in released.assignment.files.owned}
+
+
+def planted(released: Released, path: Path) -> Sample:
+    """The sample ``path`` describes, built from the release's reference."""
+    try:
+        spec = tomllib.loads(path.read_text())
+        bugs = spec["bugs"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError) as error:
+        raise SampleError(f"{path}: not a sample file ({error}); expected `description` and [[bugs]]") from None
+    files = reference_files(released)
+    groups: list[str] = []
+    for number, bug in enumerate(bugs, start=1):
+        rel, find, replace = bug.get("file"), bug.get("find"), bug.get("replace")
+        if rel not in files:
+            raise SampleError(f"{path}: bug {number}: {rel!r} is not a file the students own "
+                              f"({', '.join(files)})")
+        count = files[rel].count(find or "\0")
+        if count != 1:
+            raise SampleError(f"{path}: bug {number}: the text to replace occurs {count} times in {rel}; "
+                              "it must occur exactly once (did the reference change?)")
+        files[rel] = files[rel].replace(find, replace)
+        groups += bug.get("groups", [])
+    return Sample(path.stem, spec.get("description", ""), _zip(files), tuple(dict.fromkeys(groups)))
+
+
+def samples(released: Released) -> list[Sample]:
+    """The reference solution, the starter, then every planted-bug sample of the assignment."""
+    reference = Sample("reference", "the reference solution", _zip(reference_files(released)), ())
+    starter_files = {rel: (released.starter / rel).read_text() for rel in released.assignment.files.owned}
+    starter = Sample("starter", "the untouched starter", _zip(starter_files), None)
+    folder = released.assignment_dir / "samples"
+    found = [planted(released, path) for path in sorted(folder.glob("*.toml"))] if folder.is_dir() else []
+    return [reference, starter, *found]
+
+
+def lost_groups(result: dict) -> list[str]:
+    """The point groups in which a graded result lost points."""
+    lost = {}
+    for test in result.get("tests", []):
+        if test["score"] < test["max_score"]:
+            lost[test["tags"][0]] = True
+    return list(lost)
