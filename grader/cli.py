@@ -35,6 +35,24 @@ def main(
 
 @app.command()
 def demo(
+    sandbox: str = typer.Option("auto", help="docker, local, or auto (the best this machine has)."),
+    seed: int = typer.Option(0, help="Seed of the gate's and the grading runs."),
+    out: Optional[Path] = typer.Option(None, help="Keep the releases here (default: a temporary folder)."),
+    full: bool = typer.Option(False, help="Print every row of each result table, passing tests included."),
+    assignments_dir: Path = typer.Option(Path("assignments"), help="Folder holding every assignment."),
+    reference: Path = typer.Option(Path("reference/beras"), help="The marked reference package."),
+) -> None:
+    """The main job: release both assignments, then grade the reference, the starter and a planted-bug sample."""
+    from grader.demo.main_job import run_main_job
+
+    if not (assignments_dir / "beras-mlp" / "assignment.toml").is_file():
+        typer.echo(f"error: no assignments in {assignments_dir}; run from the repository root", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(run_main_job(assignments_dir, reference, out, sandbox, seed, full))
+
+
+@app.command("train")
+def train(
     epochs_mlp: int = typer.Option(30, help="Training epochs for the MLP."),
     epochs_cnn: int = typer.Option(15, help="Training epochs for the CNN."),
     seed: int = typer.Option(0, help="Seed for weights, shuffling and shifts."),

@@ -36,10 +36,17 @@ def test_help_lists_demo_command():
     assert "--version" in result.output
 
 
+def test_train_help_lists_its_options():
+    result = runner.invoke(app, ["train", "--help"])
+    assert result.exit_code == 0
+    for option in ("--epochs-mlp", "--epochs-cnn", "--seed"):
+        assert option in result.output
+
+
 def test_demo_help_lists_its_options():
     result = runner.invoke(app, ["demo", "--help"])
     assert result.exit_code == 0
-    for option in ("--epochs-mlp", "--epochs-cnn", "--seed"):
+    for option in ("--sandbox", "--seed", "--full"):
         assert option in result.output
 
 
