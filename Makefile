@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo test install install-test bench bench-sandbox clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +16,23 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(PIP) -e '.[test]'
 
+# The demo needs only bubblewrap (installed if missing); it uses Docker when a daemon and the image are ready.
 demo: install
+	VENV_BIN=$(BIN) tools/system-setup.sh sandbox
 	$(BIN)/beras-grader demo
 
 # pytest exits 5 when it collected no test; make treats any non-zero exit as failure.
+# Every sandbox test runs: BERAS_REQUIRE_SANDBOXES turns a missing backend into a failure, not a skip.
 test: install-test
-	$(BIN)/python -m pytest
+	VENV_BIN=$(BIN) tools/system-setup.sh docker
+	BERAS_REQUIRE_SANDBOXES=1 $(BIN)/python -m pytest
 
 bench: install-test
 	$(BIN)/python bench/conv.py
+
+bench-sandbox: install-test
+	VENV_BIN=$(BIN) tools/system-setup.sh docker
+	$(BIN)/python bench/sandbox.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

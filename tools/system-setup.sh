@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# System parts the grader needs, from Debian's packages: `tools/system-setup.sh sandbox` installs
+# bubblewrap (the local sandbox); `tools/system-setup.sh docker` also installs docker.io and
+# debootstrap, starts dockerd without a bridge network, and builds the sandbox image.
+# Idempotent: what is already there is left alone. Installing needs root.
+set -euo pipefail
+what="${1:-sandbox}"
+venv_bin="${VENV_BIN:-.venv/bin}"
+
+need=()
+command -v bwrap >/dev/null || need+=(bubblewrap)
+if [ "$what" = docker ]; then
+  command -v dockerd >/dev/null || need+=(docker.io)
+  command -v debootstrap >/dev/null || need+=(debootstrap)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "error: missing ${need[*]}; install them as root: apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+  echo "installing ${need[*]} from Debian ..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ "$what" = docker ]; then
+  if ! docker info >/dev/null 2>&1; then
+    echo "starting dockerd (no bridge network: sandbox containers run with --network none) ..."
+    nohup dockerd --bridge=none --iptables=false --ip6tables=false >/var/log/beras-dockerd.log 2>&1 &
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { echo "error: dockerd did not start; see /var/log/beras-dockerd.log" >&2; exit 1; }
+  fi
+  "$venv_bin/beras-grader" image build
+fi
