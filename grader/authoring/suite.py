@@ -42,7 +42,7 @@ class SuiteRun:
 
 def run_suite(
     assignment_dir: Path,
-    suite: str,
+    suite: str | list[str],
     submission: Path,
     *,
     reference: Path | None,
@@ -55,7 +55,7 @@ def run_suite(
 
     Args:
         assignment_dir: the assignment folder (rootdir: test ids are relative to it).
-        suite: the tests folder inside it (``hidden_tests``).
+        suite: the tests folder inside it (``hidden_tests``), or several.
         submission: folder holding the student's ``beras/``.
         reference: folder holding the reference ``beras/`` (hidden tests), or None.
         seed: the run's seed.
@@ -69,7 +69,7 @@ def run_suite(
     with tempfile.TemporaryDirectory(prefix="beras-suite-") as scratch:
         results_path = Path(scratch) / "results.json"
         command = [
-            sys.executable, "-m", "pytest", suite,
+            sys.executable, "-m", "pytest", *([suite] if isinstance(suite, str) else suite),
             "-p", "grader.harness.plugin", "-p", "grader.harness.results",
             "-c", os.devnull, "--rootdir", str(assignment_dir), "-p", "no:cacheprovider",
             "--assert=plain", "-q", "--tb=line", "-o", "console_output_style=classic",

@@ -121,7 +121,7 @@ def assert_split(result: dict, baseline: dict, attacked: Callable[[str], bool], 
     expected = {short(t): t for t in baseline["tests"]}
     hit = [t for t in result["tests"] if attacked(short(t))]
     spared = [t for t in result["tests"] if not attacked(short(t))]
-    assert hit, "the attack must touch at least one test"
+    assert bool(hit) == bool(outcomes), "an attack with outcomes must touch a test; one without, none"
     for test in hit:
         name = short(test)
         assert test["status"] == "failed" and test["score"] == 0, f"{name} passed despite the attack"
@@ -772,7 +772,6 @@ RETURNS = {
     "structured_array": ("import numpy as _np", "_np.zeros(1, dtype=[('a', 'f8')])", ("numeric dtype",)),
     "datetime_array": ("import numpy as _np", "_np.array(['2024-01-01'], dtype='datetime64[D]')",
                        ("numeric dtype",)),
-    "string": ("", "str(_right)", ("received str",)),
     "array_over_the_cap": ("import numpy as _np", "_np.zeros(300 * 2**20, dtype=_np.uint8)", ("256 MiB",)),
     "huge_broadcast_view": ("import numpy as _np", "_np.broadcast_to(_np.float64(_right), (2**40,))",
                             ("CategoricalAccuracy",)),
@@ -788,6 +787,9 @@ RETURNS = {
 def test_odd_return_values_never_pass(mlp, sandbox, baseline, kind):
     helpers, expression, fragments = RETURNS[kind]
     new = f"        _right = float(hits.mean())\n        return {expression}\n"
+    # Callable.__call__ (in core.py, not the student's) would wrap the value in a Tensor; the student may
+    # override it in its own file, so the odd value itself reaches the boundary.
+    helpers = textwrap.dedent(helpers) + "\nCategoricalAccuracy.__call__ = lambda self, *a, **k: self.forward(*a, **k)\n"
     zip_bytes = submission(mlp, replace=replace_line("metrics.py", ACCURACY_RETURN, new, helpers))
     result = grade(mlp, sandbox, zip_bytes)
     assert_split(result, baseline[METRICS], uses_accuracy, {"failed", "out_of_memory", "crashed"}, *fragments)
