@@ -56,6 +56,9 @@ class Layout:
     assignment_dir: Path  # the autograder's copy of the assignment folder (toml and both suites)
     reference_root: Path  # holds the complete reference beras/
     graded_stub_root: Path  # holds beras/ as an untouched starter is graded
+    # holds beras/ as the reference solution is submitted: the graded starter with the owned files
+    # solved (None: the complete reference, for callers that stage no such tree)
+    reference_submission_root: Path | None = None
 
 
 @dataclass
@@ -121,13 +124,15 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     except PointsError as error:
         points_problems = error.problems
     run = dict(seed=seed, timeout_s=limit, all_test_ids=ids_file)
-    public_ref = run_suite(layout.assignment_dir, public, layout.reference_root, reference=None, **run)
-    hidden_ref = run_suite(layout.assignment_dir, hidden, layout.reference_root, reference=layout.reference_root,
-                           trace_dir=layout.reference_root / "beras", **run)
+    # The reference is graded as a student would submit it, so a hidden test that uses a file the
+    # students neither own nor get complete fails here, not in the first real grading run.
+    solved = layout.reference_submission_root or layout.reference_root
+    public_ref = run_suite(layout.assignment_dir, public, solved, reference=None, **run)
+    hidden_ref = run_suite(layout.assignment_dir, hidden, solved, reference=layout.reference_root,
+                           trace_dir=solved / "beras", **run)
     hidden_stub = run_suite(layout.assignment_dir, hidden, layout.graded_stub_root,
                             reference=layout.reference_root, **run)
-    hidden_again = run_suite(layout.assignment_dir, hidden, layout.reference_root,
-                             reference=layout.reference_root, **run)
+    hidden_again = run_suite(layout.assignment_dir, hidden, solved, reference=layout.reference_root, **run)
     public_starter = run_suite(layout.assignment_dir, public, layout.starter_root, reference=None, **run)
     report.checks.append(_check_reference(public_ref, hidden_ref, points_problems))
     report.checks.append(_check_stub(hidden_stub, assignment.free_points, public_starter))

@@ -142,11 +142,16 @@ def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: l
     assignment_copy = autograder / name
     shutil.copytree(assignment.root, assignment_copy, ignore=_IGNORED)
     write_tree(trees.reference, autograder / "reference" / "beras")
-    # The student's package as shipped: grading puts the submission's files into a copy of it.
-    write_tree(trees.starter, autograder / "starter" / "beras")
+    # The student's package as it is graded: grading puts the submission's files into a copy of it.
+    write_tree(trees.graded_stub, autograder / "starter" / "beras")
     graded_stub = stage / "graded-stub"
     write_tree(trees.graded_stub, graded_stub / "beras")
-    return Layout(starter, assignment_copy, autograder / "reference", graded_stub)
+    # The reference solution as a student would submit it: the graded starter with the owned files solved.
+    reference_submission = stage / "reference-submission"
+    write_tree({**trees.graded_stub, **{rel: trees.reference[rel] for rel in assignment.files.owned
+                                        if rel in trees.reference}},  # absent after a marker error
+               reference_submission / "beras")
+    return Layout(starter, assignment_copy, autograder / "reference", graded_stub, reference_submission)
 
 
 def student_readme(assignment: Assignment, trees: Trees, points: dict[str, TestPoints], template: str) -> str:

@@ -240,21 +240,21 @@ def test_fork_bomb_that_leaves_the_process_group(mlp, sandbox, baseline):
 
 # -- 2. memory bombs -------------------------------------------------------------------------------------------
 MEMORY_BOMBS = {
-    "bytearray_64GiB": "_hog = bytearray(64 * 2**30)",
-    "numpy_16GiB": "import numpy as _np\n_hog = _np.ones(2**31, dtype=_np.float64)",
-    # Really touches the memory, 16 MiB at a time, until the limit stops it.
-    "growing_list": "_hog = []\nwhile True:\n    _hog.append(b'x' * 2**24)",
+    # name: (code put in CategoricalAccuracy.forward, the tests it hits)
+    "bytearray_64GiB": ("_hog = bytearray(64 * 2**30)", uses_accuracy),
+    "numpy_16GiB": ("import numpy as _np\n_hog = _np.ones(2**31, dtype=_np.float64)", uses_accuracy),
+    # Really touches the memory, 16 MiB at a time, until a limit stops it; on one input only (filling
+    # the whole allowance takes seconds).
+    "growing_list": ("if probs.shape[0] == 37:\n    _hog = []\n    while True:\n        _hog.append(b'x' * 2**24)",
+                     lambda name: name == "test_accuracy[37-10]"),
 }
 
 
 @pytest.mark.parametrize("bomb", MEMORY_BOMBS, ids=list(MEMORY_BOMBS))
 def test_memory_bomb_in_a_method(mlp, sandbox, baseline, bomb):
-    zip_bytes = submission(mlp, replace=inject(ACCURACY_BODY, MEMORY_BOMBS[bomb]))
-    result = grade(mlp, sandbox, zip_bytes)
-    assert_split(result, baseline[METRICS], uses_accuracy, {"out_of_memory", "crashed"}, "CategoricalAccuracy")
-    for test in result["tests"]:
-        if uses_accuracy(short(test)):
-            assert "memory" in test["output"].lower(), test["output"]
+    code, attacked = MEMORY_BOMBS[bomb]
+    result = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, code)))
+    assert_split(result, baseline[METRICS], attacked, {"out_of_memory", "crashed"}, "CategoricalAccuracy", "memory")
     assert_next_honest_full(mlp, sandbox)
 
 
