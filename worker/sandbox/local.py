@@ -86,10 +86,10 @@ class LocalSandbox(Sandbox):
             if self.as_root else []
         return [
             self.bwrap, *self._namespaces(), *caps,
-            # /work first: a Python installed under a folder called /work is bound inside it afterwards.
-            "--size", str(limits.tmpfs_mb * 2**20), "--tmpfs", "/work", *_system_binds(),
+            # The tmpfs first: a Python installed under /work or /tmp is bound inside them afterwards.
+            "--size", str(limits.tmpfs_mb * 2**20), "--tmpfs", "/work",
+            "--size", str(64 * 2**20), "--perms", "1777", "--tmpfs", "/tmp", *_system_binds(),
             "--proc", "/proc", "--dev", "/dev",
-            "--size", str(64 * 2**20), "--perms", "1777", "--tmpfs", "/tmp",
             "--ro-bind", str(job_dir), "/job", "--bind", str(out_dir), "/out",
             "--chdir", "/work", "--setenv", "PYTHONPATH", "/job/lib", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
             "--", sys.executable, "-s", *LAUNCHER_COMMAND,
