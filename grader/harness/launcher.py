@@ -138,8 +138,32 @@ class Launcher:
             except ProcessLookupError:
                 pass
         how = describe_exit(self._reap(pid))
+        if self.separate:
+            self._kill_student_uid()
         self.report["student_exits"].append(how)
         return {"how": how}
+
+    def _kill_student_uid(self) -> None:
+        """Kill every process of the student uid: a child that called setsid() left the process group.
+
+        A helper switches to the student uid and sends SIGKILL to everything it may signal (kill -1),
+        until nothing is left; the launcher's own uid and the judge's are out of its reach.
+        """
+        helper = os.fork()
+        if helper == 0:  # pragma: no cover - runs in the child
+            try:
+                os.setgroups([])
+                os.setgid(self.spec.student_uid)
+                os.setuid(self.spec.student_uid)
+                for _ in range(1000):
+                    try:
+                        os.kill(-1, signal.SIGKILL)
+                    except ProcessLookupError:
+                        break
+                    time.sleep(0.001)
+            finally:
+                os._exit(0)
+        os.waitpid(helper, 0)  # orphans go to the sandbox's init (bubblewrap's, or docker-init), which reaps them
 
     def _reap(self, pid: int) -> int:
         _, status, usage = os.wait4(pid, 0)

@@ -87,7 +87,9 @@ class StudentServer:
         except _NotImportable as error:
             return _error("harness", "ImportError", str(error))
         except (Exception, SystemExit) as error:  # student code failed: report it, keep serving
-            return _error("student", type(error).__qualname__, _safe_str(error), self._student_traceback(error))
+            # numpy's allocation failure is a MemoryError subclass: name the kind, so it is graded as memory
+            name = "MemoryError" if isinstance(error, MemoryError) else type(error).__qualname__
+            return _error("student", name, _safe_str(error), self._student_traceback(error))
 
     def _resolve(self, ref: int) -> Any:
         if ref not in self._objects:

@@ -23,7 +23,8 @@ from worker.sandbox.image import image_exists, image_tag
 LABEL = "beras-grader.sandbox"
 LABEL_HOST = "beras-grader.host"
 LABEL_PID = "beras-grader.worker-pid"
-JUDGE_RESERVE_MB = 512  # the judge, its reference and the launcher, on top of the student's memory
+JUDGE_RESERVE_MB = 512
+JUDGE_PIDS = 64  # the launcher, the judge and its threads, above the student uid's own process limit  # the judge, its reference and the launcher, on top of the student's memory
 STOP_GRACE_S = 0
 
 
@@ -87,12 +88,13 @@ class DockerSandbox(Sandbox):
                 user="0:0", working_dir="/work", network_mode="none", read_only=True, ipc_mode="none",
                 tmpfs={"/work": f"size={limits.tmpfs_mb}m,mode=755", "/tmp": "size=64m,mode=1777"},
                 volumes={str(job_dir): {"bind": "/job", "mode": "ro"}, str(out_dir): {"bind": "/out", "mode": "rw"}},
-                mem_limit=memory, memswap_limit=memory, pids_limit=limits.pids,
+                mem_limit=memory, memswap_limit=memory, pids_limit=limits.pids + JUDGE_PIDS,
                 nano_cpus=int(limits.cpus * 1e9), cap_drop=["ALL"], cap_add=list(LAUNCHER_CAPS),
                 security_opt=["no-new-privileges"], ulimits=[Ulimit(name="core", soft=0, hard=0)],
                 log_config={"type": "json-file", "config": {"max-size": f"{limits.log_kb}k", "max-file": "1"}},
                 labels={LABEL: "1", LABEL_HOST: socket.gethostname(), LABEL_PID: str(os.getpid())},
                 device_requests=[DeviceRequest(count=1, capabilities=[["gpu"]])] if limits.gpu else None,
+                init=True,  # docker-init as pid 1 reaps orphans, so killed student processes free their pids
                 detach=True,
             )
         except docker.errors.ImageNotFound:
