@@ -58,13 +58,10 @@ def release(
     Raises:
         AssignmentConfigError: when this or another assignment's toml is invalid.
     """
-    assignment = load_assignment(assignment_dir, reference_root=reference_package)
-    trees = build_trees(assignment, reference_package, owners(assignment_dir.parent, reference_package))
+    assignment, trees, test_ids = _load(assignment_dir, reference_package)
     seed = seed if seed is not None else secrets.randbits(31)
     with tempfile.TemporaryDirectory(prefix="beras-release-") as scratch:
         stage = Path(stage_dir) if stage_dir else Path(scratch)
-        test_ids = collect_ids(assignment.root, assignment.tests.public) + collect_ids(
-            assignment.root, assignment.tests.hidden)
         layout = stage_release(assignment, trees, stage, test_ids)
         report = run_gate(assignment, trees, layout, seed, test_ids)
         autograder_root = layout.assignment_dir.parent
@@ -87,6 +84,15 @@ def release(
         return Release(report, starter_zip, target, version)
 
 
+def _load(assignment_dir: Path, reference_package: Path) -> tuple[Assignment, Trees, list[str]]:
+    """The assignment, its rendered trees, and every public and hidden test id."""
+    assignment = load_assignment(assignment_dir, reference_root=reference_package)
+    trees = build_trees(assignment, reference_package, owners(assignment_dir.parent, reference_package))
+    test_ids = collect_ids(assignment.root, assignment.tests.public) + collect_ids(
+        assignment.root, assignment.tests.hidden)
+    return assignment, trees, test_ids
+
+
 def stage_autograder(assignment_dir: Path, out: Path, *, reference_package: Path) -> Path:
     """Write ``out/<name>-autograder`` straight from the assignment folder, without the gate.
 
@@ -96,10 +102,7 @@ def stage_autograder(assignment_dir: Path, out: Path, *, reference_package: Path
     Raises:
         AssignmentConfigError: when this or another assignment's toml is invalid.
     """
-    assignment = load_assignment(assignment_dir, reference_root=reference_package)
-    trees = build_trees(assignment, reference_package, owners(assignment_dir.parent, reference_package))
-    test_ids = collect_ids(assignment.root, assignment.tests.public) + collect_ids(
-        assignment.root, assignment.tests.hidden)
+    assignment, trees, test_ids = _load(assignment_dir, reference_package)
     with tempfile.TemporaryDirectory(prefix="beras-stage-") as scratch:
         layout = stage_release(assignment, trees, Path(scratch), test_ids)
         autograder_root = layout.assignment_dir.parent

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.harness.jobspec import judge_pytest_args
+
 LOG_TAIL_CHARS = 4000
 
 
@@ -70,9 +72,7 @@ def run_suite(
         results_path = Path(scratch) / "results.json"
         command = [
             sys.executable, "-m", "pytest", *([suite] if isinstance(suite, str) else suite),
-            "-p", "grader.harness.plugin", "-p", "grader.harness.results",
-            "-c", os.devnull, "--rootdir", str(assignment_dir), "-p", "no:cacheprovider",
-            "--assert=plain", "-q", "--tb=line", "-o", "console_output_style=classic",
+            *judge_pytest_args(assignment_dir),
             "--submission", str(submission), "--seed", str(seed),
             "--assignment", str(assignment_dir), "--results", str(results_path),
         ]

@@ -21,6 +21,7 @@ A prepared job is two folders the sandbox sees at fixed paths:
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,17 @@ RESULTS_FILE = "results.json"
 LAUNCHER_FILE = "launcher.json"
 JUDGE_LOG = "judge.log"
 STUDENT_LOG = "student.log"
+
+
+def judge_pytest_args(rootdir: Path) -> list[str]:
+    """The judge's pytest options, shared by the sandbox's launcher and the release gate's runs.
+
+    Both harness plugins; no config file, cache or assertion rewriting (failures never print
+    hidden values); one-line tracebacks.
+    """
+    return ["-p", "grader.harness.plugin", "-p", "grader.harness.results",
+            "-c", os.devnull, "--rootdir", str(rootdir), "-p", "no:cacheprovider",
+            "--assert=plain", "-q", "--tb=line", "-o", "console_output_style=classic"]
 
 
 @dataclass(frozen=True)

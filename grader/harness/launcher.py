@@ -27,8 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE, STUDENT_LOG, JobSpec
-from grader.harness.process import PINNED_THREADS, describe_exit
+from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE, STUDENT_LOG, JobSpec, judge_pytest_args
+from grader.harness.process import PINNED_THREADS, ProcessLimits, describe_exit
 
 MAX_MESSAGE = 4096
 JUDGE_OUTPUT_MB = 64
@@ -94,13 +94,10 @@ class Launcher:
         self.phases["prepare_s"] = round(time.monotonic() - started, 4)
 
     # -- the student processes -------------------------------------------------------------------------------
-    def _student_limits(self) -> None:  # in the child, after the uid switch, before exec
-        megabytes = self.spec.student_memory_mb
-        resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20,) * 2)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (self.spec.output_kb * 1024 * 4,) * 2)
-        if self.separate:  # counted per uid: with a shared uid it would count the judge's processes too
-            resource.setrlimit(resource.RLIMIT_NPROC, (self.spec.pids,) * 2)
+    def _student_limits(self) -> ProcessLimits:
+        # NPROC counts per uid: with a shared uid it would count the judge's processes too.
+        return ProcessLimits(memory_mb=self.spec.student_memory_mb, output_mb=self.spec.output_kb * 4 / 1024,
+                             processes=self.spec.pids if self.separate else None)
 
     def start_student(self) -> tuple[dict, list[int]]:
         request_read, request_write = os.pipe()
@@ -114,7 +111,7 @@ class Launcher:
                  "--in-fd", str(request_read), "--out-fd", str(reply_write)],
                 pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL, stdout=output_write,
                 stderr=output_write, cwd=self.student_home, start_new_session=True,
-                preexec_fn=self._student_limits, env=_env(str(self.student_home), self.lib), **ids)
+                preexec_fn=self._student_limits().apply, env=_env(str(self.student_home), self.lib), **ids)
         except OSError as error:
             for fd in (request_read, request_write, reply_read, reply_write, output_read, output_write):
                 os.close(fd)
@@ -198,11 +195,8 @@ class Launcher:
         spec = self.spec
         assignment = self.judge_dir / spec.assignment
         command = [
-            self.python, "-m", "pytest", *spec.suites,
-            "-p", "grader.harness.plugin", "-p", "grader.harness.results",
-            "-c", os.devnull, "--rootdir", str(assignment), "-p", "no:cacheprovider",
+            self.python, "-m", "pytest", *spec.suites, *judge_pytest_args(assignment),
             "--basetemp", str(self.judge_home / "pytest"),
-            "--assert=plain", "-q", "--tb=line", "-o", "console_output_style=classic",
             "--seed", str(spec.seed), "--reference", str(self.judge_dir / "reference"),
             "--points", str(self.judge_dir / "points.json"),
             "--all-test-ids", str(self.judge_dir / "test-ids.json"),

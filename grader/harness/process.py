@@ -52,11 +52,23 @@ class Spawner(ABC):
 
 @dataclass(frozen=True)
 class ProcessLimits:
-    """Limits applied to each student process by ``DirectSpawner`` (rlimits)."""
+    """rlimits of each student process (``DirectSpawner``'s and the sandbox launcher's)."""
 
     memory_mb: int | None = None  # address space; None leaves it unlimited
-    output_mb: int = 64  # largest file the process may write (its log included)
+    output_mb: float = 64  # largest file the process may write (its log included)
     cpu_s: int | None = None
+    processes: int | None = None  # most processes of the process's uid; None leaves it unlimited
+
+    def apply(self) -> None:
+        """Set the limits on the calling process (in the child, between fork and exec); core dumps off."""
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(self.output_mb * 2**20),) * 2)
+        if self.memory_mb:
+            resource.setrlimit(resource.RLIMIT_AS, (self.memory_mb * 2**20,) * 2)
+        if self.cpu_s:
+            resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_s, self.cpu_s + 1))
+        if self.processes:
+            resource.setrlimit(resource.RLIMIT_NPROC, (self.processes,) * 2)
 
 
 def describe_exit(returncode: int) -> str:
@@ -108,14 +120,6 @@ class DirectSpawner(Spawner):
                  python: str = sys.executable) -> None:
         self.submission, self.log, self.limits, self.python = Path(submission).resolve(), log, limits, python
 
-    def _limit(self) -> None:  # runs in the child, between fork and exec
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limits.output_mb * 2**20,) * 2)
-        if self.limits.memory_mb:
-            resource.setrlimit(resource.RLIMIT_AS, (self.limits.memory_mb * 2**20,) * 2)
-        if self.limits.cpu_s:
-            resource.setrlimit(resource.RLIMIT_CPU, (self.limits.cpu_s, self.limits.cpu_s + 1))
-
     def start(self) -> StudentProcess:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
@@ -125,7 +129,7 @@ class DirectSpawner(Spawner):
                     [self.python, "-m", "grader.harness.student_main", "--submission", str(self.submission),
                      "--in-fd", str(request_read), "--out-fd", str(reply_write)],
                     pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                    cwd=self.submission, start_new_session=True, preexec_fn=self._limit,
+                    cwd=self.submission, start_new_session=True, preexec_fn=self.limits.apply,
                     env={**os.environ, **PINNED_THREADS, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": ""},
                 )
         except OSError as error:

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from grader.authoring.release import stage_autograder
+from worker.grading import samples
 from worker.grading.released import Released, load_released
+from worker.grading.samples import build_zip
 from worker.sandbox import SandboxUnavailable, choose_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,18 +55,9 @@ def local_sandbox():
     return _sandbox("local")
 
 
-def build_zip(files: dict[str, str | bytes], top: str = "submission") -> bytes:
-    """A zip holding ``files`` (paths inside the package, e.g. ``beras/losses.py``) under one top folder."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            archive.writestr(f"{top}/{name}" if top else name, content)
-    return buffer.getvalue()
-
-
 def reference_files(released: Released) -> dict[str, str]:
     """The reference solution of every file the students own, as ``{"beras/<rel>": source}``."""
-    return {f"beras/{rel}": (REFERENCE / rel).read_text() for rel in released.assignment.files.owned}
+    return {f"beras/{rel}": text for rel, text in samples.reference_files(released).items()}
 
 
 def submission(released: Released, replace: dict[str, str] | None = None, drop: tuple[str, ...] = (),

@@ -36,12 +36,18 @@ class Sample:
     losing_groups: tuple[str, ...] | None
 
 
-def _zip(files: dict[str, str]) -> bytes:
+def build_zip(files: dict[str, str | bytes], top: str = "submission") -> bytes:
+    """A zip holding ``files`` (names inside the zip, e.g. ``beras/losses.py``) under one top folder."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in files.items():
-            archive.writestr(f"submission/beras/{name}", text)
+        for name, content in files.items():
+            archive.writestr(f"{top}/{name}" if top else name, content)
     return buffer.getvalue()
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    """A submission zip of package files given by their path inside ``beras/``."""
+    return build_zip({f"beras/{rel}": text for rel, text in files.items()})
 
 
 def reference_files(released: Released) -> dict[str, str]:
