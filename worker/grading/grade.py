@@ -102,24 +102,23 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
 
 def _collect(result: dict, released: Released, run, out_dir: Path, limits: SandboxLimits,
              suites: tuple[str, ...] | None) -> None:
-    launcher = _read_json(out_dir / LAUNCHER_FILE)
-    separate = bool(launcher.get("separate_uids")) if launcher else None
-    tamper_proof = run.tamper_proof and separate is not False
-    note = run.integrity_note or launcher.get("why_not_separate", "") if launcher else run.integrity_note
+    launcher = _read_json(out_dir / LAUNCHER_FILE) or {}
+    # No launcher report (killed at the wall clock): the backend's own word stands.
+    tamper_proof = run.tamper_proof and (not launcher or bool(launcher.get("separate_uids")))
+    note = run.integrity_note or launcher.get("why_not_separate", "")
     result["integrity"] = {"tamper_proof": tamper_proof, "note": note or "judge and student ran under separate "
                                                                          "uids in an isolated sandbox"}
-    peak = launcher.get("cgroup_peak_memory_bytes") if launcher else None
-    max_rss_kb = launcher.get("max_rss_kb") if launcher else None
+    peak = launcher.get("cgroup_peak_memory_bytes")
+    max_rss_kb = launcher.get("max_rss_kb")
     result["resources"] = {
         "wall_s": run.usage.wall_s,
-        "cpu_s": run.usage.cpu_s if run.usage.cpu_s is not None else (launcher or {}).get("cpu_s"),
+        "cpu_s": run.usage.cpu_s if run.usage.cpu_s is not None else launcher.get("cpu_s"),
         "peak_memory_mb": round(peak / 2**20, 1) if peak else (round(max_rss_kb / 1024, 1) if max_rss_kb else None),
-        "student_processes": (launcher or {}).get("students_started"),
-        "student_output_bytes": (launcher or {}).get("student_output_bytes"),
+        "student_processes": launcher.get("students_started"),
+        "student_output_bytes": launcher.get("student_output_bytes"),
         "oom_killed": run.oom_killed,
     }
-    if launcher:
-        result["phases"].update({f"launcher_{k}": v for k, v in launcher.get("phases", {}).items()})
+    result["phases"].update({f"launcher_{k}": v for k, v in launcher.get("phases", {}).items()})
     try:
         judge = R.read_judge_results(out_dir / RESULTS_FILE, released)
     except R.ResultsInvalid as error:
@@ -127,7 +126,7 @@ def _collect(result: dict, released: Released, run, out_dir: Path, limits: Sandb
         result["output"] = f"Could not be graded: {detail}. Nothing was scored; ask your TA to regrade."
         result["problems"] += [str(error), "judge log: " + _tail(out_dir / JUDGE_LOG), "sandbox log: " + run.log[-LOG_TAIL:]]
         return
-    crashed = None if judge.complete else (launcher or {}).get("judge_ended", "the judge stopped")
+    crashed = None if judge.complete else launcher.get("judge_ended", "the judge stopped")
     unfinished = R.not_run_reason(run.timed_out, run.oom_killed, limits.wall_s, crashed)
     tests = R.build_tests(judge, released, unfinished, suites)
     score = round(sum(t["score"] for t in tests), 6)

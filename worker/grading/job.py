@@ -7,7 +7,7 @@ import re
 import secrets
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -88,6 +88,3 @@ def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, ba
     spec.write(job)
     return PreparedJob(job, out, spec)
 
-
-def describe(job: PreparedJob) -> dict:
-    return {"job_dir": str(job.job_dir), "out_dir": str(job.out_dir), "spec": asdict(job.spec)}

@@ -46,12 +46,8 @@ class Released:
 
     @property
     def starter(self) -> Path:
+        """The student's package as graded: owned files as stubs, the rest complete."""
         return self.root / "starter" / "beras"
-
-    @property
-    def stubs(self) -> Path:
-        """The starter's package: owned files as stubs, the rest complete."""
-        return self.starter
 
 
 def load_released(root: Path) -> Released:
