@@ -109,3 +109,10 @@ from grader.cli_grade import grade_command, image_app  # noqa: E402  (registered
 
 app.command("grade")(grade_command)
 app.add_typer(image_app, name="image")
+
+from grader.cli_service import reconcile_command, serve_command, users_app, worker_command  # noqa: E402
+
+app.command("serve")(serve_command)
+app.command("worker")(worker_command)
+app.command("reconcile")(reconcile_command)
+app.add_typer(users_app, name="users")

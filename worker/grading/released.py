@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from grader.authoring.config import Assignment, AssignmentConfigError, PointsError, TestPoints, assign_points, \
@@ -78,3 +79,9 @@ def load_released(root: Path) -> Released:
         raise ReleaseError("the release's points do not add up:\n" + "\n".join(error.problems)) from None
     version = json.loads(manifest.read_text()).get("version", "unreleased") if manifest.is_file() else "unreleased"
     return Released(root.resolve(), assignment, test_ids, points, version)
+
+
+@lru_cache(maxsize=64)
+def released_at(path: str) -> Released:
+    """``load_released`` once per process for each published folder (a published folder never changes)."""
+    return load_released(Path(path))

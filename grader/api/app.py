@@ -1,0 +1,99 @@
+"""create_app: the FastAPI application, its JSON error handlers, health check, and the queue it feeds."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from grader import __version__
+from grader.api.routes import assignments, reports, session, submissions
+from grader.api.upload import UploadLimit, UploadTooLarge
+from grader.runtime import Runtime
+from grader.service.errors import ServiceError
+
+log = logging.getLogger("beras.api")
+
+
+def create_app(runtime: Runtime | None = None, *, background: bool = True) -> FastAPI:
+    """The API over ``runtime`` (default: from the environment).
+
+    On start it migrates the database, opens the queue (Celery when a broker is set, else an in-process
+    pool) and, with ``background``, runs the reconciler so nothing queued is ever forgotten.
+    """
+    runtime = runtime or Runtime()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from worker.queue.dispatch import make_dispatcher
+        from worker.queue.reconciler import Reconciler
+
+        runtime.migrate()
+        if runtime.dispatcher is None:
+            runtime.dispatcher = make_dispatcher(runtime)
+        reconciler = Reconciler(runtime).start() if background else None
+        yield
+        if reconciler:
+            reconciler.stop()
+        runtime.dispatcher.close()
+
+    app = FastAPI(title="Beras Grader", version=__version__, lifespan=lifespan,
+                  description="Submissions, results, releases and grade reports for the Beras course.")
+    app.state.runtime = runtime
+    app.add_middleware(UploadLimit, cap_bytes=runtime.settings.max_upload_bytes)
+    for router in (assignments.router, submissions.router, reports.router, session.router):
+        app.include_router(router)
+    _errors(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        checks = {"database": "ok", "queue": "celery" if runtime.settings.broker_url else "embedded"}
+        try:
+            with runtime.sessions() as s:
+                s.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001
+            checks["database"] = f"unreachable: {str(error).splitlines()[0]}"
+            return JSONResponse({"status": "unhealthy", **checks}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__, **checks})
+
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    """Every error is ``{"error": message}``; a person can act on the message, and no traceback leaves."""
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, error: ServiceError) -> JSONResponse:
+        headers = {"Retry-After": str(error.detail["retry_after_s"])} if "retry_after_s" in error.detail else None
+        return JSONResponse({"error": error.message, **error.detail}, status_code=error.status, headers=headers)
+
+    @app.exception_handler(UploadTooLarge)
+    async def too_large(_: Request, error: UploadTooLarge) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=413, headers={"Connection": "close"})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in error.errors()]
+        return JSONResponse({"error": "the request is invalid: " + "; ".join(problems)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = error.detail
+        if error.status_code == 404 and message == "Not Found":
+            message = f"no such route: {request.method} {request.url.path} (see /docs for the API)"
+        elif error.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        return JSONResponse({"error": message}, status_code=error.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        reference = uuid.uuid4().hex[:10]
+        log.exception("unhandled error (reference %s)", reference)
+        return JSONResponse({"error": f"the server failed on this request; it was logged. Tell your TA the "
+                                      f"reference {reference}."}, status_code=500)

@@ -1,0 +1,49 @@
+"""Browser sessions: trade an API token for a session cookie, see who is signed in, sign out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from grader.api.auth import SESSION_COOKIE, caller, db
+from grader.db import User
+from grader.service.errors import ServiceError
+from grader.service.users import drop_token, new_token, user_for_token
+
+router = APIRouter(prefix="/api", tags=["session"])
+
+
+class SignIn(BaseModel):
+    token: str
+
+
+@router.post("/session")
+def sign_in(body: SignIn, request: Request, session: Session = Depends(db)) -> JSONResponse:
+    user = user_for_token(session, body.token.strip())
+    if user is None:
+        raise ServiceError(401, "this token is unknown or expired; ask your instructor for a new one")
+    days = request.app.state.runtime.settings.session_days
+    cookie = new_token(session, user, kind="session", lifetime=timedelta(days=days))
+    session.commit()
+    response = JSONResponse({"email": user.email, "role": user.role.value})
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(days * 86400), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.delete("/session")
+def sign_out(request: Request, session: Session = Depends(db)) -> JSONResponse:
+    if request.cookies.get(SESSION_COOKIE):
+        drop_token(session, request.cookies[SESSION_COOKIE])
+    response = JSONResponse({"signed_out": True})
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/me")
+def me(user: User = Depends(caller)) -> dict:
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role.value}

@@ -1,0 +1,112 @@
+"""Submissions: upload a zip, see one as the caller may, list them, and regrade (staff)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grader.api.auth import caller, db, staff
+from grader.db import Assignment, Result, Role, Submission, User
+from grader.service.errors import ServiceError, not_found
+from grader.service.regrade import regrade
+from grader.service.submissions import accept, current_version
+from grader.service.visibility import submission_view
+from worker.queue.dispatch import queue_for
+
+router = APIRouter(prefix="/api", tags=["submissions"])
+
+
+@router.post("/assignments/{name}/submissions", status_code=201)
+async def submit(name: str, request: Request, user: User = Depends(caller)) -> JSONResponse:
+    """Upload a submission zip (multipart field ``file``); 201 with the queued submission."""
+    runtime = request.app.state.runtime
+    with runtime.sessions() as session:
+        current_version(session, name)  # an unknown assignment is refused before the body is read
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise ServiceError(415, f"send the zip as multipart/form-data with the field 'file' (got {content_type or 'no content type'!r})")
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise ServiceError(400, "the form has no file field named 'file'; send the zip as -F file=@submission.zip")
+    data = await upload.read()
+    await form.close()
+    if not data:
+        raise ServiceError(400, "the uploaded file is empty; expected a zip of your beras/ folder")
+
+    def store() -> tuple[int, str]:
+        with runtime.sessions() as session:
+            fresh = session.get(User, user.id)
+            submission = accept(session, runtime.blobs, fresh, name, data, upload.filename or "submission.zip",
+                                runtime.settings.max_upload_bytes)
+            return submission.id, submission.queue
+
+    submission_id, queue = await run_in_threadpool(store)
+    runtime.dispatcher.enqueue(submission_id, queue_for(queue, False))
+    with runtime.sessions() as session:
+        view = submission_view(session.get(Submission, submission_id), session.get(User, user.id))
+    return JSONResponse(view, status_code=201, headers={"Location": f"/api/submissions/{submission_id}"})
+
+
+def _visible(session: Session, submission_id: int, user: User) -> Submission:
+    submission = session.get(Submission, submission_id)
+    # Another student's submission is "not found", not "forbidden": its existence is not theirs to learn.
+    if submission is None or (user.role == Role.STUDENT and submission.user_id != user.id):
+        raise not_found("submission", submission_id)
+    return submission
+
+
+@router.get("/submissions/{submission_id}")
+def get_submission(submission_id: int, user: User = Depends(caller), session: Session = Depends(db)) -> dict:
+    return submission_view(_visible(session, submission_id, user), user)
+
+
+@router.get("/submissions/{submission_id}/history")
+def history(submission_id: int, user: User = Depends(staff), session: Session = Depends(db)) -> list[dict]:
+    """Every result the submission ever got (regrades included), newest first."""
+    _visible(session, submission_id, user)
+    rows = session.scalars(select(Result).where(Result.submission_id == submission_id).order_by(Result.id.desc()))
+    return [{"result_id": r.id, "status": r.status, "score": r.score, "max_score": r.max_score,
+             "stored_at": r.stored_at.isoformat(), "worker": r.worker, "attempt": r.attempt} for r in rows]
+
+
+@router.get("/assignments/{name}/submissions")
+def list_submissions(name: str, everyone: bool = Query(False, alias="all"), user: User = Depends(caller),
+                     session: Session = Depends(db)) -> list[dict]:
+    """The caller's submissions, newest first; staff may pass ``?all=true`` for everyone's."""
+    assignment, _ = current_version(session, name)
+    if everyone and user.role == Role.STUDENT:
+        raise ServiceError(403, "only TA or instructor accounts may list everyone's submissions")
+    query = select(Submission).where(Submission.assignment_id == assignment.id)
+    if not everyone:
+        query = query.where(Submission.user_id == user.id)
+    return [submission_view(s, user) for s in session.scalars(query.order_by(Submission.id.desc()).limit(500))]
+
+
+@router.post("/submissions/{submission_id}/regrade")
+def regrade_one(submission_id: int, request: Request, user: User = Depends(staff),
+                session: Session = Depends(db)) -> dict:
+    submission = _visible(session, submission_id, user)
+    ids = regrade(session, submission.assignment, [submission_id])
+    _send(request, session, ids)
+    return {"queued": ids}
+
+
+@router.post("/assignments/{name}/regrade")
+def regrade_all(name: str, request: Request, user: User = Depends(staff), session: Session = Depends(db)) -> dict:
+    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
+    if assignment is None:
+        raise not_found("assignment", name)
+    ids = regrade(session, assignment, None)
+    _send(request, session, ids)
+    return {"queued": ids}
+
+
+def _send(request: Request, session: Session, ids: list[int]) -> None:
+    dispatcher = request.app.state.runtime.dispatcher
+    queues = dict(session.execute(select(Submission.id, Submission.queue).where(Submission.id.in_(ids))).all()) if ids else {}
+    for submission_id in ids:
+        dispatcher.enqueue(submission_id, queue_for(queues[submission_id], True))

@@ -1,0 +1,171 @@
+"""The service's commands: ``serve`` (the API), ``worker`` (a Celery worker), ``users add|import``, ``reconcile``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+users_app = typer.Typer(help="Accounts: add one (prints its API token) or import a roster CSV.", no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _runtime():
+    from pydantic import ValidationError
+
+    from grader.runtime import Runtime
+    from grader.settings import Settings
+
+    try:
+        runtime = Runtime(Settings())
+    except ValidationError as error:
+        _fail("invalid GRADER_* setting: " + "; ".join(f"GRADER_{e['loc'][0]}".upper() + f": {e['msg']}"
+                                                      for e in error.errors()), 2)
+    try:
+        runtime.migrate()
+    except Exception as error:  # noqa: BLE001 (a wrong URL or a database that is down: say which)
+        _fail(f"cannot open the database {_safe(runtime.settings.database)}: {str(error).splitlines()[0]}")
+    return runtime
+
+
+def _safe(url: str) -> str:
+    """The URL with any password blanked, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "(unparsable URL)"
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def serve_command(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+) -> None:
+    """Serve the HTTP API; with no GRADER_BROKER_URL it also grades, in an in-process pool."""
+    import uvicorn
+
+    from grader.api.app import create_app
+
+    _logging(log_level)
+    runtime = _runtime()
+    if not runtime.settings.broker_url:
+        try:
+            sandbox = runtime.sandbox()
+        except Exception as error:  # noqa: BLE001
+            _fail(f"embedded mode grades here, but no sandbox can run: {error}")
+        typer.echo(f"embedded mode: grading in-process with {runtime.settings.embedded_workers} worker(s), "
+                   f"sandbox {sandbox.name}", err=True)
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
+
+
+def worker_command(
+    queues: str = typer.Option("cpu,regrade", help="Comma-separated queues to take jobs from: cpu, gpu, regrade."),
+    concurrency: int = typer.Option(2, min=1, help="Jobs graded at once by this worker."),
+    health_port: Optional[int] = typer.Option(None, help="Serve GET /healthz on this port (off by default)."),
+    health_host: str = typer.Option("127.0.0.1", help="Address of the health endpoint."),
+    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+) -> None:
+    """Grade submissions from the broker (GRADER_BROKER_URL) in the sandbox (GRADER_SANDBOX)."""
+    from worker.queue.dispatch import QUEUES, CeleryDispatcher
+    from worker.queue.health import check, serve_health
+    from worker.queue.process import set_runtime
+    from worker.queue.reconciler import Reconciler
+
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = [q for q in names if q not in QUEUES]
+    if not names or unknown:
+        _fail(f"unknown queue(s) {', '.join(unknown) or '(none given)'}; expected some of: {', '.join(QUEUES)}", 2)
+    _logging(log_level)
+    from grader.settings import Settings
+
+    if not Settings().broker_url:
+        _fail("a worker needs a broker: set GRADER_BROKER_URL (e.g. redis://127.0.0.1:6379/0). Without one, "
+              "`beras-grader serve` grades in-process.", 2)
+    runtime = _runtime()
+    healthy, report = check(runtime)
+    if report["broker"] != "ok":
+        _fail(f"cannot reach the broker at {_safe(runtime.settings.broker_url)}: {report['broker']}")
+    try:
+        sandbox = runtime.sandbox()
+    except Exception as error:  # noqa: BLE001
+        _fail(f"no sandbox can run on this worker: {error}")
+    runtime.dispatcher = CeleryDispatcher(runtime)
+    set_runtime(runtime)
+    Reconciler(runtime).start()
+    if health_port is not None:
+        serve_health(runtime, health_host, health_port)
+    typer.echo(f"worker: queues {','.join(names)}, concurrency {concurrency}, sandbox {sandbox.name}", err=True)
+    # Threads, not forked processes: each job's work happens in its sandbox, and one process keeps the
+    # database pool, the reconciler and the health endpoint together.
+    runtime.dispatcher.app.worker_main(["worker", "-Q", ",".join(names), "-c", str(concurrency), "--pool", "threads",
+                                        "-l", log_level.upper(), "-n", f"beras-{os.getpid()}@%h",
+                                        "--without-gossip", "--without-mingle"])
+
+
+def reconcile_command() -> None:
+    """One reconciler pass: hand on jobs whose worker died and re-send queued ones a broker lost."""
+    from worker.queue.dispatch import make_dispatcher
+    from worker.queue.reconciler import reconcile
+
+    runtime = _runtime()
+    runtime.dispatcher = make_dispatcher(runtime)
+    if not runtime.settings.broker_url:
+        _fail("reconcile re-sends jobs through the broker; set GRADER_BROKER_URL (embedded `serve` reconciles itself)", 2)
+    sent = reconcile(runtime)
+    typer.echo(f"re-sent {len(sent)} submission(s)" + (f": {', '.join(map(str, sent))}" if sent else ""))
+
+
+@users_app.command("add")
+def users_add(
+    email: str = typer.Argument(..., help="The user's email address (their login)."),
+    role: str = typer.Option("student", help="student, ta or instructor."),
+    name: str = typer.Option("", help="Display name."),
+) -> None:
+    """Add a user and print their API token (shown once; only its hash is stored)."""
+    from grader.service.errors import ServiceError
+    from grader.service.users import add_user
+
+    runtime = _runtime()
+    with runtime.sessions() as session:
+        try:
+            _, token = add_user(session, email, role, name)
+        except ServiceError as error:
+            _fail(error.message, 2)
+    typer.echo(token)
+
+
+@users_app.command("import")
+def users_import(roster: Path = typer.Argument(..., help="CSV with columns email, role (and optionally name).")) -> None:
+    """Add or update users from a roster CSV; new users' tokens are printed as CSV (email,role,token)."""
+    from grader.service.errors import ServiceError
+    from grader.service.users import import_roster
+
+    try:
+        text = roster.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(f"cannot read {roster}: {error}", 2)
+    runtime = _runtime()
+    with runtime.sessions() as session:
+        try:
+            outcome = import_roster(session, text)
+        except ServiceError as error:
+            _fail(error.message, 2)
+    typer.echo("email,role,token")
+    for email, role, token in outcome.added:
+        typer.echo(f"{email},{role},{token}")
+    typer.echo(f"added {len(outcome.added)}, updated {len(outcome.updated)}, unchanged {len(outcome.unchanged)}",
+               err=True)

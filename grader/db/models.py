@@ -1,0 +1,176 @@
+"""The database's tables (SQLAlchemy 2): users and tokens, assignments and their releases, submissions, results, extensions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, DateTime, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive values; they are read back as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Role(StrEnum):
+    STUDENT = "student"
+    TA = "ta"
+    INSTRUCTOR = "instructor"
+
+
+class Status(StrEnum):
+    """A submission's state. Only ``queued -> running -> graded | failed_to_grade`` is taken by grading;
+    ``superseded`` and ``cancelled`` end a submission that was never graded."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    GRADED = "graded"
+    FAILED = "failed_to_grade"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+
+
+TERMINAL = (Status.GRADED, Status.FAILED, Status.CANCELLED, Status.SUPERSEDED)
+
+
+def _enum(kind: type[StrEnum], name: str) -> Enum:
+    return Enum(kind, name=name, values_callable=lambda k: [m.value for m in k], native_enum=False, length=20)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Token(Base):
+    """An API token or a browser session; only the token's SHA-256 is stored."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="api")  # "api" or "session"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    user: Mapped[User] = relationship()
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assignment_versions.id", use_alter=True, name="fk_assignment_current_version"), nullable=True)
+    current_version: Mapped[AssignmentVersion | None] = relationship(foreign_keys=[current_version_id],
+                                                                     post_update=True)
+
+
+class AssignmentVersion(Base):
+    """One release of an assignment: the autograder folder the gate passed, and the schedule it carries."""
+
+    __tablename__ = "assignment_versions"
+    __table_args__ = (UniqueConstraint("assignment_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    autograder_path: Mapped[str] = mapped_column(Text)
+    starter_sha256: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(20), default="cpu")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    late_penalty_per_day: Mapped[float] = mapped_column(Float, default=0.0)
+    last_late_day: Mapped[int] = mapped_column(Integer, default=0)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    gate_report: Mapped[dict] = mapped_column(JSON, default=dict)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    assignment: Mapped[Assignment] = relationship(foreign_keys=[assignment_id])
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("assignment_versions.id"))
+    blob_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    late_days: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.QUEUED, index=True)
+    queue: Mapped[str] = mapped_column(String(20), default="cpu")
+    regrade: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Grading bookkeeping: who holds the job (lease), how often it was tried, when it may be retried.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failure_reason: Mapped[str] = mapped_column(Text, default="")
+    current_result_id: Mapped[int | None] = mapped_column(
+        ForeignKey("results.id", use_alter=True, name="fk_submission_current_result"), nullable=True)
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    assignment: Mapped[Assignment] = relationship(foreign_keys=[assignment_id])
+    version: Mapped[AssignmentVersion] = relationship(foreign_keys=[version_id])
+    current_result: Mapped[Result | None] = relationship(foreign_keys=[current_result_id], post_update=True)
+
+
+class Result(Base):
+    """One grading of a submission; a regrade adds a row and makes it current, the old one stays as history."""
+
+    __tablename__ = "results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("assignment_versions.id"))
+    status: Mapped[str] = mapped_column(String(20))  # the engine's: graded, rejected, error
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    data: Mapped[dict] = mapped_column(JSON)  # the engine's checked results file
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Extension(Base):
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("user_id", "assignment_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    days: Mapped[int] = mapped_column(Integer)
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

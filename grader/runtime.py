@@ -1,0 +1,44 @@
+"""Runtime: the settings and what they open (database sessions, blob store, sandbox, queue), made once per process."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from grader.blobs import BlobStore
+from grader.db import migrate, sessions
+from grader.settings import Settings
+
+
+class Runtime:
+    """Everything the API, the workers and the CLI share; ``dispatcher`` is set by whoever owns the queue."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.dispatcher = None  # a worker.queue.dispatch.Dispatcher
+        self._sandbox = None
+        self._sandbox_lock = threading.Lock()
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return sessions(self.settings.database)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return BlobStore(self.settings.blobs_dir)
+
+    def migrate(self) -> None:
+        """Create the data dir and bring the database to the newest schema."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate(self.settings.database)
+
+    def sandbox(self):
+        """The configured sandbox backend, checked once (``SandboxUnavailable`` when it cannot run here)."""
+        with self._sandbox_lock:
+            if self._sandbox is None:
+                from worker.sandbox import choose_sandbox
+
+                self._sandbox = choose_sandbox(self.settings.sandbox)
+            return self._sandbox

@@ -1,0 +1,91 @@
+"""Releases in the service: run the gate on ``assignments/<name>`` and publish what passes as the current version."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grader.authoring.config import AssignmentConfigError
+from grader.blobs import BlobStore
+from grader.db import Assignment, AssignmentVersion, User, utcnow
+from grader.service.errors import ServiceError
+from grader.settings import Settings
+from worker.grading.released import ReleaseError, load_released
+
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+@dataclass
+class Published:
+    version: AssignmentVersion
+    report: dict
+    report_text: str
+
+
+def release_assignment(session: Session, settings: Settings, name: str, by: User | None,
+                       seed: int | None = None) -> Published:
+    """Run the release gate on ``<assignments_dir>/<name>`` and, if it passes, publish it.
+
+    Raises:
+        ServiceError: 404 when there is no such assignment folder, 422 with the gate's report when it refuses,
+            400 when the assignment's toml is invalid.
+    """
+    from grader.authoring.release import release
+
+    if not name or set(name) - _NAME_CHARS:
+        raise ServiceError(400, f"{name!r} is not an assignment name (lowercase letters, digits, - and _)")
+    folder = settings.assignments_dir / name
+    if not (folder / "assignment.toml").is_file():
+        raise ServiceError(404, f"no assignment {name!r}: {folder / 'assignment.toml'} does not exist")
+    out = settings.releases_dir / name / f"{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    try:
+        outcome = release(folder, out, reference_package=settings.reference, seed=seed)
+    except AssignmentConfigError as error:
+        raise ServiceError(400, f"{name}'s assignment.toml is invalid:\n" + "\n".join(error.problems)) from None
+    report = outcome.report.to_dict()
+    if not outcome.report.ok:
+        shutil.rmtree(out, ignore_errors=True)
+        raise ServiceError(422, f"the release gate refused {name}; nothing was published",
+                           gate=report, report=outcome.report.format())
+    version = publish(session, BlobStore(settings.blobs_dir), outcome.autograder_dir, outcome.starter_zip, by)
+    return Published(version, report, outcome.report.format())
+
+
+def publish(session: Session, blobs: BlobStore, autograder_dir: Path, starter_zip: Path,
+            by: User | None = None) -> AssignmentVersion:
+    """Make a released autograder folder the assignment's current version (the same version twice: one row)."""
+    try:
+        released = load_released(autograder_dir)
+    except ReleaseError as error:
+        raise ServiceError(400, str(error)) from None
+    manifest = json.loads((autograder_dir / "release.json").read_text()) if (autograder_dir / "release.json").is_file() else {}
+    config = released.assignment
+    assignment = session.scalar(select(Assignment).where(Assignment.name == config.name))
+    if assignment is None:
+        assignment = Assignment(name=config.name, title=config.title)
+        session.add(assignment)
+        session.flush()
+    assignment.title = config.title
+    version = session.scalar(select(AssignmentVersion).where(AssignmentVersion.assignment_id == assignment.id,
+                                                             AssignmentVersion.version == released.version))
+    if version is None:
+        schedule = config.schedule
+        version = AssignmentVersion(
+            assignment_id=assignment.id, version=released.version, autograder_path=str(Path(autograder_dir).resolve()),
+            starter_sha256=blobs.put(Path(starter_zip).read_bytes()), queue=str(config.queue),
+            due_at=schedule.due if schedule else None,
+            late_penalty_per_day=schedule.late_penalty_per_day if schedule else 0.0,
+            last_late_day=schedule.last_late_day if schedule else 0,
+            max_score=round(sum(p.points for p in released.points.values()), 6),
+            gate_report=manifest.get("gate", {}), released_by=by.id if by else None)
+        session.add(version)
+        session.flush()
+    assignment.current_version_id = version.id
+    session.commit()
+    return version

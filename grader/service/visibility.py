@@ -1,0 +1,80 @@
+"""What a caller may see of a submission: staff see everything; students see what each test's visibility allows now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from grader.db import AssignmentVersion, Result, Role, Submission, User, utcnow
+
+_STUDENT_KEYS = ("complete", "seed", "execution_time", "integrity", "submission")
+
+
+def shown_to_student(visibility: str, due: datetime | None, now: datetime) -> tuple[bool, bool]:
+    """``(row shown, points counted)`` for one test; without a due date, nothing after-due is shown."""
+    past_due = due is not None and now >= due
+    if visibility == "visible":
+        return True, True
+    if visibility == "visible_until_due_date":
+        return not past_due, True
+    if visibility == "after_due_date":
+        return past_due, past_due
+    return False, past_due  # hidden: never a row; its points join the total once the due date passed
+
+
+def submission_view(submission: Submission, user: User, now: datetime | None = None) -> dict:
+    """The submission and its current result as ``user`` may see it."""
+    now = now or utcnow()
+    version: AssignmentVersion = submission.version
+    view = {
+        "id": submission.id, "assignment": submission.assignment.name, "version": version.version,
+        "status": str(submission.status), "submitted_at": submission.created_at.isoformat(),
+        "late_days": submission.late_days, "filename": submission.filename, "score": None,
+        "max_score": version.max_score, "tests": [], "output": _status_line(submission),
+    }
+    staff = user.role in (Role.TA, Role.INSTRUCTOR)
+    if staff:
+        view.update(student=submission.user.email, attempts=submission.attempts, queue=submission.queue,
+                    failure_reason=submission.failure_reason, blob_sha256=submission.blob_sha256)
+    result: Result | None = submission.current_result
+    if result is None:
+        return view
+    data = result.data
+    view["graded_at"] = result.stored_at.isoformat()
+    view["phases"] = _phases(result)
+    if staff:
+        view.update({k: v for k, v in data.items() if k not in ("status",)}, engine_status=data.get("status"),
+                    result_id=result.id, worker=result.worker)
+        return view
+    tests, score, max_score, withheld = [], 0.0, 0.0, 0
+    for test in data.get("tests", []):
+        shown, counted = shown_to_student(test.get("visibility", "hidden"), version.due_at, now)
+        if counted:
+            score += test["score"]
+            max_score += test["max_score"]
+        if shown:
+            tests.append({k: test[k] for k in ("name", "number", "score", "max_score", "status", "outcome",
+                                              "output", "tags") if k in test})
+        else:
+            withheld += 1
+    view.update({k: data[k] for k in _STUDENT_KEYS if k in data})
+    view.update(tests=tests, score=round(score, 6), max_score=round(max_score, 6), tests_withheld=withheld)
+    note = (f" {withheld} more test(s) are scored but their results are shown after the due date."
+            if withheld else "")
+    view["output"] = f"Score so far: {score:g} / {max_score:g}.{note}"
+    return view
+
+
+def _status_line(submission: Submission) -> str:
+    return {
+        "queued": "Waiting for a grader.", "running": "Being graded now.",
+        "failed_to_grade": "Could not be graded because of a problem on our side (not your code); "
+                           "your TAs have been told. " + submission.failure_reason,
+        "superseded": "Not graded: a newer submission replaced it while it was waiting.",
+        "cancelled": "Cancelled.", "graded": "",
+    }.get(str(submission.status), "")
+
+
+def _phases(result: Result) -> dict:
+    stamps = {"received": result.received_at, "queued": result.queued_at, "started": result.started_at,
+              "finished": result.finished_at, "stored": result.stored_at}
+    return {name: stamp.isoformat() if stamp else None for name, stamp in stamps.items()}

@@ -1,0 +1,63 @@
+"""Settings: one object read from the environment (prefix ``GRADER_``), shared by the API, the workers and the CLI."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the data lives, which broker and sandbox to use, and the service's timing knobs.
+
+    Every field is read from ``GRADER_<NAME>`` (e.g. ``GRADER_DATABASE_URL``); the defaults are the
+    embedded mode: a SQLite file under the data dir, no broker (an in-process pool), the best sandbox here.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRADER_", extra="ignore")
+
+    data_dir: Path = Path(".beras-data")
+    database_url: str | None = None
+    broker_url: str | None = None
+    sandbox: str = "auto"
+    assignments_dir: Path = Path("assignments")
+    reference: Path = Path("reference/beras")
+
+    max_upload_mb: float = Field(20.0, gt=0)
+    embedded_workers: int = Field(2, ge=1)
+    # A running job renews its lease every lease_s / 4; a job whose lease lapses lost its worker.
+    lease_s: float = Field(60.0, gt=0)
+    # A queued submission no worker took within this long is sent to the queue again (a broker lost it).
+    queued_deadline_s: float = Field(1800.0, gt=0)
+    reconcile_every_s: float = Field(15.0, gt=0)
+    # Infrastructure errors (the sandbox failed, not the student) are retried this many times in all.
+    grade_attempts: int = Field(3, ge=1)
+    retry_backoff_s: float = Field(10.0, ge=0)
+    # How long a finished grade keeps trying to reach the database before the job is given up.
+    db_retry_s: float = Field(120.0, ge=0)
+    # Longer than the longest allowed job, so Redis never hands a running task to a second worker.
+    visibility_timeout_s: int = Field(7200, gt=0)
+    session_days: float = Field(14.0, gt=0)
+
+    @cached_property
+    def database(self) -> str:
+        """The database URL: ``GRADER_DATABASE_URL`` or a SQLite file in the data dir."""
+        if self.database_url:
+            url = self.database_url
+            # "postgresql://" means psycopg 3 here, the driver installed with the product.
+            return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
+        return f"sqlite:///{(self.data_dir / 'grader.db').resolve()}"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.data_dir / "releases"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 2**20)

@@ -1,0 +1,125 @@
+"""Dispatchers: send a submission id to its queue; Celery on Redis when a broker is set, else an in-process pool."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections import deque
+
+from sqlalchemy import update
+
+from grader.db import Submission, utcnow
+from grader.runtime import Runtime
+
+log = logging.getLogger("beras.queue")
+QUEUES = ("cpu", "gpu", "regrade")
+
+
+def queue_for(queue: str, regrade: bool) -> str:
+    """CPU regrades wait in their own queue, so a regrade-all never starves new submissions; GPU ones need a GPU."""
+    return "regrade" if regrade and queue == "cpu" else queue
+
+
+class Dispatcher(ABC):
+    """Sends work; ``enqueue`` never raises: a lost send is picked up again by the reconciler."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def enqueue(self, submission_id: int, queue: str, countdown_s: float = 0.0) -> bool:
+        """Send ``submission_id`` to ``queue`` and note when; return False when it could not be sent."""
+        try:
+            self._send(submission_id, queue, countdown_s)
+        except Exception as error:  # noqa: BLE001 (the broker may be down; the row stays queued)
+            log.warning("could not enqueue submission %s on %s: %s; the reconciler will retry",
+                        submission_id, queue, error)
+            return False
+        try:
+            with self.runtime.sessions() as session:
+                session.execute(update(Submission).where(Submission.id == submission_id)
+                                .values(enqueued_at=utcnow()).execution_options(synchronize_session=False))
+                session.commit()
+        except Exception as error:  # noqa: BLE001
+            log.warning("sent submission %s but could not note it: %s", submission_id, error)
+        return True
+
+    @abstractmethod
+    def _send(self, submission_id: int, queue: str, countdown_s: float) -> None: ...
+
+    def close(self) -> None:
+        pass
+
+
+class EmbeddedDispatcher(Dispatcher):
+    """A pool of threads in this process; new submissions always go before regrades (FIFO within each)."""
+
+    def __init__(self, runtime: Runtime, workers: int | None = None) -> None:
+        super().__init__(runtime)
+        self._queues: dict[str, deque[int]] = {name: deque() for name in QUEUES}
+        self._ready = threading.Condition()
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, name=f"grader-{i}", daemon=True)
+                         for i in range(workers or runtime.settings.embedded_workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def _send(self, submission_id: int, queue: str, countdown_s: float) -> None:
+        if countdown_s > 0:
+            timer = threading.Timer(countdown_s, self._send, (submission_id, queue, 0.0))
+            timer.daemon = True
+            timer.start()
+            return
+        with self._ready:
+            self._queues.setdefault(queue, deque()).append(submission_id)
+            self._ready.notify()
+
+    def _next(self) -> tuple[int, str] | None:
+        with self._ready:
+            while not self._closed:
+                for name, items in self._queues.items():
+                    if name != "regrade" and items:
+                        return items.popleft(), name
+                if self._queues["regrade"]:
+                    return self._queues["regrade"].popleft(), "regrade"
+                self._ready.wait()
+        return None
+
+    def _work(self) -> None:
+        from worker.grading.submission import grade_submission
+
+        while (job := self._next()) is not None:
+            submission_id, queue = job
+            try:
+                outcome = grade_submission(submission_id, self.runtime)
+                if outcome.action == "retry":
+                    self.enqueue(submission_id, queue, outcome.retry_in_s)
+            except Exception:  # noqa: BLE001 (the row stays queued or running; the reconciler hands it on)
+                log.exception("grading submission %s failed", submission_id)
+
+    def pending(self) -> int:
+        with self._ready:
+            return sum(len(items) for items in self._queues.values())
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+
+class CeleryDispatcher(Dispatcher):
+    """Sends ``beras.grade`` tasks through the broker."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        from worker.queue.celery_app import make_celery
+
+        self.app = make_celery(runtime.settings)
+
+    def _send(self, submission_id: int, queue: str, countdown_s: float) -> None:
+        self.app.send_task("beras.grade", args=[submission_id], queue=queue, countdown=countdown_s or None,
+                           retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
+
+
+def make_dispatcher(runtime: Runtime) -> Dispatcher:
+    return CeleryDispatcher(runtime) if runtime.settings.broker_url else EmbeddedDispatcher(runtime)

@@ -1,0 +1,84 @@
+"""The reconciler: hands on jobs whose worker died (lease lapsed) and re-sends queued ones the broker lost."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from grader.db import Status, Submission, utcnow
+from grader.runtime import Runtime
+from worker.queue.dispatch import queue_for
+
+log = logging.getLogger("beras.reconcile")
+# A submission stored but not yet sent is given this long before the reconciler sends it itself.
+SEND_GRACE_S = 5.0
+
+
+def reconcile(runtime: Runtime) -> list[int]:
+    """One pass; returns the ids sent again. Safe to run from many processes at once (each step is a guarded update)."""
+    settings = runtime.settings
+    now = utcnow()
+    with runtime.sessions() as session:
+        lapsed = session.execute(select(Submission.id, Submission.attempts).where(
+            Submission.status == Status.RUNNING, Submission.lease_expires_at < now)).all()
+        for submission_id, attempts in lapsed:
+            give_up = attempts >= settings.grade_attempts
+            values = ({"status": Status.FAILED, "failure_reason": f"the worker grading it stopped {attempts} times"}
+                      if give_up else {"status": Status.QUEUED, "queued_at": now, "enqueued_at": None})
+            session.execute(update(Submission).where(Submission.id == submission_id, Submission.status == Status.RUNNING,
+                                                     Submission.lease_expires_at < now)
+                            .values(lease_token=None, lease_expires_at=None, **values)
+                            .execution_options(synchronize_session=False))
+            log.warning("submission %s: its worker stopped renewing the lease; %s", submission_id,
+                        "recorded as failed to grade" if give_up else "queued again")
+        session.commit()
+        stale = or_(and_(Submission.enqueued_at.is_(None), Submission.queued_at < now - timedelta(seconds=SEND_GRACE_S)),
+                    Submission.enqueued_at < now - timedelta(seconds=settings.queued_deadline_s))
+        due = session.execute(select(Submission.id, Submission.queue, Submission.regrade, Submission.enqueued_at).where(
+            Submission.status == Status.QUEUED, stale,
+            or_(Submission.not_before.is_(None), Submission.not_before <= now))).all()
+        sent = []
+        for submission_id, queue, regrade, enqueued_at in due:
+            # Only one reconciler sends it: the one whose update still sees the old enqueued_at.
+            taken = session.execute(update(Submission).where(
+                Submission.id == submission_id, Submission.status == Status.QUEUED,
+                Submission.enqueued_at.is_(None) if enqueued_at is None else Submission.enqueued_at == enqueued_at)
+                .values(enqueued_at=now).execution_options(synchronize_session=False)).rowcount
+            session.commit()
+            if taken == 1:
+                sent.append((submission_id, queue_for(queue, regrade)))
+    for submission_id, queue in sent:
+        if not runtime.dispatcher.enqueue(submission_id, queue):
+            with runtime.sessions() as session:  # not sent after all: the next pass tries again
+                session.execute(update(Submission).where(Submission.id == submission_id)
+                                .values(enqueued_at=None).execution_options(synchronize_session=False))
+                session.commit()
+    if sent:
+        log.info("re-sent %d submission(s): %s", len(sent), ", ".join(str(i) for i, _ in sent))
+    return [i for i, _ in sent]
+
+
+class Reconciler:
+    """Runs ``reconcile`` every ``settings.reconcile_every_s`` in a daemon thread."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
+
+    def start(self) -> Reconciler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.runtime.settings.reconcile_every_s):
+            try:
+                reconcile(self.runtime)
+            except Exception as error:  # noqa: BLE001 (the database may be down; try again next pass)
+                log.warning("reconcile pass failed: %s", str(error).splitlines()[0])
