@@ -24,7 +24,7 @@ demo: install
 # pytest exits 5 when it collected no test; make treats any non-zero exit as failure.
 # Every sandbox test runs: BERAS_REQUIRE_SANDBOXES turns a missing backend into a failure, not a skip.
 test: install-test
-	VENV_BIN=$(BIN) tools/system-setup.sh docker
+	VENV_BIN=$(BIN) tools/system-setup.sh all
 	BERAS_REQUIRE_SANDBOXES=1 $(BIN)/python -m pytest
 
 bench: install-test

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # System parts the grader needs, from Debian's packages: `tools/system-setup.sh sandbox` installs
 # bubblewrap (the local sandbox); `tools/system-setup.sh docker` also installs docker.io and
-# debootstrap, starts dockerd without a bridge network, and builds the sandbox image.
+# debootstrap, starts dockerd without a bridge network, and builds the sandbox image;
+# `tools/system-setup.sh all` also installs what the service's tests start themselves: redis-server,
+# PostgreSQL and docker-compose (the tests run private instances on 127.0.0.1 and random ports).
 # Idempotent: what is already there is left alone. Installing needs root.
 set -euo pipefail
 what="${1:-sandbox}"
@@ -9,7 +11,12 @@ venv_bin="${VENV_BIN:-.venv/bin}"
 
 need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
-if [ "$what" = docker ]; then
+if [ "$what" = all ]; then
+  command -v redis-server >/dev/null || need+=(redis-server)
+  [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+  command -v docker-compose >/dev/null || need+=(docker-compose)
+fi
+if [ "$what" = docker ] || [ "$what" = all ]; then
   command -v dockerd >/dev/null || need+=(docker.io)
   command -v debootstrap >/dev/null || need+=(debootstrap)
 fi
@@ -23,7 +30,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if [ "$what" = docker ]; then
+if [ "$what" = docker ] || [ "$what" = all ]; then
   if ! docker info >/dev/null 2>&1; then
     echo "starting dockerd (no bridge network: sandbox containers run with --network none) ..."
     nohup dockerd --bridge=none --iptables=false --ip6tables=false >/var/log/beras-dockerd.log 2>&1 &

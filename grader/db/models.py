@@ -131,6 +131,7 @@ class Submission(Base):
     # Grading bookkeeping: who holds the job (lease), how often it was tried, when it may be retried.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    worker: Mapped[str] = mapped_column(String(200), default="")  # host:pid of the last worker that claimed it
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -40,7 +40,7 @@ def submission_view(submission: Submission, user: User, now: datetime | None = N
         return view
     data = result.data
     view["graded_at"] = result.stored_at.isoformat()
-    view["phases"] = _phases(result)
+    view["timeline"] = _timeline(result)
     if staff:
         view.update({k: v for k, v in data.items() if k not in ("status",)}, engine_status=data.get("status"),
                     result_id=result.id, worker=result.worker)
@@ -74,7 +74,7 @@ def _status_line(submission: Submission) -> str:
     }.get(str(submission.status), "")
 
 
-def _phases(result: Result) -> dict:
+def _timeline(result: Result) -> dict:
     stamps = {"received": result.received_at, "queued": result.queued_at, "started": result.started_at,
               "finished": result.finished_at, "stored": result.stored_at}
     return {name: stamp.isoformat() if stamp else None for name, stamp in stamps.items()}

@@ -91,6 +91,7 @@ def claim(runtime: Runtime, submission_id: int, token: str) -> datetime | None:
         claimed = session.execute(
             update(Submission).where(Submission.id == submission_id, waiting)
             .values(status=Status.RUNNING, lease_token=token, attempts=Submission.attempts + 1, started_at=now,
+                    worker=WORKER,
                     lease_expires_at=now + timedelta(seconds=runtime.settings.lease_s))
             .execution_options(synchronize_session=False)).rowcount
         session.commit()
@@ -141,9 +142,11 @@ def _store(runtime: Runtime, submission_id: int, token: str, version_id: int, re
                   "failure_reason": result["output"][:2000] if status == Status.FAILED else ""}
         if status == Status.GRADED:
             values["current_result_id"] = row.id
+        # Still ours if no other worker claimed it since: a lapsed lease the reconciler re-queued keeps our
+        # token until someone else claims the job, so a result that was only late (a database outage) counts.
         updated = session.execute(
             update(Submission).where(Submission.id == submission_id, Submission.lease_token == token,
-                                     Submission.status == Status.RUNNING)
+                                     Submission.status.in_((Status.RUNNING, Status.QUEUED)))
             .values(**values).execution_options(synchronize_session=False)).rowcount
         if updated != 1:
             session.rollback()

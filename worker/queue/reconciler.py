@@ -30,7 +30,7 @@ def reconcile(runtime: Runtime) -> list[int]:
                       if give_up else {"status": Status.QUEUED, "queued_at": now, "enqueued_at": None})
             session.execute(update(Submission).where(Submission.id == submission_id, Submission.status == Status.RUNNING,
                                                      Submission.lease_expires_at < now)
-                            .values(lease_token=None, lease_expires_at=None, **values)
+                            .values(lease_expires_at=None, **values)
                             .execution_options(synchronize_session=False))
             log.warning("submission %s: its worker stopped renewing the lease; %s", submission_id,
                         "recorded as failed to grade" if give_up else "queued again")

@@ -37,18 +37,16 @@ async def submit(name: str, request: Request, user: User = Depends(caller)) -> J
     if not data:
         raise ServiceError(400, "the uploaded file is empty; expected a zip of your beras/ folder")
 
-    def store() -> tuple[int, str]:
+    def store() -> tuple[dict, str]:
         with runtime.sessions() as session:
             fresh = session.get(User, user.id)
             submission = accept(session, runtime.blobs, fresh, name, data, upload.filename or "submission.zip",
                                 runtime.settings.max_upload_bytes)
-            return submission.id, submission.queue
+            return submission_view(submission, fresh), submission.queue
 
-    submission_id, queue = await run_in_threadpool(store)
-    runtime.dispatcher.enqueue(submission_id, queue_for(queue, False))
-    with runtime.sessions() as session:
-        view = submission_view(session.get(Submission, submission_id), session.get(User, user.id))
-    return JSONResponse(view, status_code=201, headers={"Location": f"/api/submissions/{submission_id}"})
+    view, queue = await run_in_threadpool(store)  # the view as stored: queued, before any worker can take it
+    runtime.dispatcher.enqueue(view["id"], queue_for(queue, False))
+    return JSONResponse(view, status_code=201, headers={"Location": f"/api/submissions/{view['id']}"})
 
 
 def _visible(session: Session, submission_id: int, user: User) -> Submission:

@@ -92,6 +92,7 @@ def upgrade() -> None:
     sa.Column('regrade', sa.Boolean(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('lease_token', sa.String(length=64), nullable=True),
+    sa.Column('worker', sa.String(length=200), nullable=False),
     sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('queued_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('enqueued_at', sa.DateTime(timezone=True), nullable=True),
