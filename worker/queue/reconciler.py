@@ -21,26 +21,30 @@ def reconcile(runtime: Runtime) -> list[int]:
     """One pass; returns the ids sent again. Safe to run from many processes at once (each step is a guarded update)."""
     settings = runtime.settings
     now = utcnow()
+    sent: list[tuple[int, str]] = []
     with runtime.sessions() as session:
-        lapsed = session.execute(select(Submission.id, Submission.attempts).where(
+        lapsed = session.execute(select(Submission.id, Submission.attempts, Submission.queue, Submission.regrade).where(
             Submission.status == Status.RUNNING, Submission.lease_expires_at < now)).all()
-        for submission_id, attempts in lapsed:
+        for submission_id, attempts, queue, regrade in lapsed:
             give_up = attempts >= settings.grade_attempts
+            # The lapsed holder's token stays: if it was only late (a database outage), its result still counts
+            # until another worker claims the job.
             values = ({"status": Status.FAILED, "failure_reason": f"the worker grading it stopped {attempts} times"}
-                      if give_up else {"status": Status.QUEUED, "queued_at": now, "enqueued_at": None})
-            session.execute(update(Submission).where(Submission.id == submission_id, Submission.status == Status.RUNNING,
-                                                     Submission.lease_expires_at < now)
-                            .values(lease_expires_at=None, **values)
-                            .execution_options(synchronize_session=False))
-            log.warning("submission %s: its worker stopped renewing the lease; %s", submission_id,
-                        "recorded as failed to grade" if give_up else "queued again")
-        session.commit()
+                      if give_up else {"status": Status.QUEUED, "queued_at": now, "enqueued_at": now})
+            taken = session.execute(update(Submission).where(
+                Submission.id == submission_id, Submission.status == Status.RUNNING, Submission.lease_expires_at < now)
+                .values(lease_expires_at=None, **values).execution_options(synchronize_session=False)).rowcount
+            session.commit()
+            if taken == 1:
+                log.warning("submission %s: its worker stopped renewing the lease; %s", submission_id,
+                            "recorded as failed to grade" if give_up else "queued again")
+                if not give_up:
+                    sent.append((submission_id, queue_for(queue, regrade)))
         stale = or_(and_(Submission.enqueued_at.is_(None), Submission.queued_at < now - timedelta(seconds=SEND_GRACE_S)),
                     Submission.enqueued_at < now - timedelta(seconds=settings.queued_deadline_s))
         due = session.execute(select(Submission.id, Submission.queue, Submission.regrade, Submission.enqueued_at).where(
             Submission.status == Status.QUEUED, stale,
             or_(Submission.not_before.is_(None), Submission.not_before <= now))).all()
-        sent = []
         for submission_id, queue, regrade, enqueued_at in due:
             # Only one reconciler sends it: the one whose update still sees the old enqueued_at.
             taken = session.execute(update(Submission).where(
