@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test bench bench-sandbox clean
+.PHONY: demo test install install-test bench bench-sandbox bench-surge clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench: install-test
 bench-sandbox: install-test
 	VENV_BIN=$(BIN) tools/system-setup.sh docker
 	$(BIN)/python bench/sandbox.py
+
+bench-surge: install-test
+	VENV_BIN=$(BIN) tools/system-setup.sh all
+	$(BIN)/python bench/surge.py --count 200
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
