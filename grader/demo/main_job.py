@@ -1,4 +1,4 @@
-"""The product's main job on embedded defaults: release both assignments, then grade their sample submissions."""
+"""The product's main job on embedded defaults (SQLite, the in-process pool): release both assignments, grade samples."""
 
 from __future__ import annotations
 
@@ -14,21 +14,27 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
                  full_tables: bool) -> int:
     """Release, then grade each sample; return 0 when every release passed and every sample scored as expected."""
     from grader.authoring.release import release
-    from worker.grading.grade import grade_zip
+    from grader.runtime import Runtime
+    from grader.settings import Settings
     from worker.grading.released import load_released
     from worker.grading.report import format_table
     from worker.grading.samples import lost_groups, samples
-    from worker.sandbox import SandboxUnavailable, choose_sandbox
+    from worker.queue.dispatch import EmbeddedDispatcher
+    from worker.sandbox import SandboxUnavailable
 
-    try:
-        sandbox = choose_sandbox(sandbox_name)
-    except SandboxUnavailable as error:
-        typer.echo(f"error: {error}", err=True)
-        return 3
-    typer.echo(f"sandbox: {sandbox.name}")
     surprises = []
     with tempfile.TemporaryDirectory(prefix="beras-demo-") as scratch:
         out = out or Path(scratch)
+        # The service's embedded mode: a SQLite database, the blob store and an in-process pool of two graders.
+        runtime = Runtime(Settings(data_dir=Path(scratch) / "data", sandbox=sandbox_name, embedded_workers=2))
+        runtime.migrate()
+        try:
+            sandbox = runtime.sandbox()
+        except SandboxUnavailable as error:
+            typer.echo(f"error: {error}", err=True)
+            return 3
+        typer.echo(f"sandbox: {sandbox.name}; database: {runtime.settings.database}; queue: in-process")
+        runtime.dispatcher = EmbeddedDispatcher(runtime)
         for name in ASSIGNMENTS:
             typer.echo(f"\n=== release {name} (the gate runs both suites against the reference and the stub) ===")
             outcome = release(assignments_dir / name, out, reference_package=reference, seed=seed)
@@ -37,9 +43,10 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
                 surprises.append(f"{name}: the release gate refused it")
                 continue
             released = load_released(outcome.autograder_dir)
-            for sample in samples(released):
+            batch = samples(released)
+            results = _grade_through_service(runtime, outcome, name, batch)
+            for sample, result in zip(batch, results):
                 typer.echo(f"\n=== grade {name}: {sample.name} ({sample.description}) ===")
-                result = grade_zip(released, sample.zip_bytes, sandbox, seed=seed)
                 table = format_table(result, f"{sample.name}.zip")
                 lines = table.splitlines()
                 if not full_tables:  # the passing rows of a long table say little: keep the others
@@ -54,6 +61,7 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
                                f"({'as planted' if expected_ok else 'NOT as planted: ' + ', '.join(sample.losing_groups)})")
                 if not expected_ok:
                     surprises.append(f"{name}/{sample.name}: scored {result['score']:g}, not as expected")
+        runtime.dispatcher.close()
     typer.echo("")
     if surprises:
         typer.echo("demo: unexpected outcomes:\n  " + "\n  ".join(surprises), err=True)
@@ -61,3 +69,36 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
     typer.echo("demo: both assignments released; every sample scored as expected "
                "(reference full marks, starter 0, planted bugs cost exactly their groups)")
     return 0
+
+
+def _grade_through_service(runtime, outcome, name: str, batch) -> list[dict]:
+    """Publish the release, submit each sample as its own student, and wait for the pool to grade them all."""
+    import time
+
+    from grader.db import Status, Submission
+    from grader.service.releases import publish
+    from grader.service.submissions import accept
+    from grader.service.users import add_user
+
+    ids = []
+    with runtime.sessions() as session:
+        publish(session, runtime.blobs, outcome.autograder_dir, outcome.starter_zip)
+        for sample in batch:
+            student, _ = add_user(session, f"{sample.name}@{name}.demo", "student")
+            submission = accept(session, runtime.blobs, student, name, sample.zip_bytes, f"{sample.name}.zip",
+                                runtime.settings.max_upload_bytes)
+            ids.append((submission.id, submission.queue))
+    for submission_id, queue in ids:
+        runtime.dispatcher.enqueue(submission_id, queue)
+    results = []
+    for submission_id, _ in ids:
+        while True:
+            with runtime.sessions() as session:
+                row = session.get(Submission, submission_id)
+                if row.status not in (Status.QUEUED, Status.RUNNING):
+                    data = row.current_result.data if row.current_result else {
+                        "status": "error", "score": 0.0, "max_score": 0.0, "tests": [], "output": row.failure_reason}
+                    results.append(data)
+                    break
+            time.sleep(0.2)
+    return results
