@@ -1,9 +1,10 @@
 """Plain data across the judge/student boundary: numeric arrays as ``.npy`` bytes, the rest as JSON.
 
 This is the only way a value crosses between the two sides, in both directions. The
-decoder is the security boundary: it never unpickles (``np.load(..., allow_pickle=False)``),
-accepts numeric dtypes only, and caps sizes, so a student value can never run code in the
-judge or exhaust its memory.
+decoder is the security boundary: it never unpickles (it reads the ``.npy`` header with
+numpy's literal parser, accepts numeric dtypes only and takes the data as raw bytes of that
+dtype; ``np.load`` is never called), and caps sizes, so a student value can never run code
+in the judge or exhaust its memory.
 
 A message is a JSON *tree* plus a list of binary *blobs*. Inside the tree, values JSON
 cannot hold are tagged one-key objects: ``{"$array": i}`` (blob ``i``), ``{"$tuple": [...]}``,
@@ -206,14 +207,14 @@ def _load_array(blobs: list[bytes], index: Any) -> np.ndarray:
     blob = blobs[index]
     if len(blob) > MAX_ARRAY_BYTES + 4096:
         raise CodecError(f"array of {len(blob) / 2**20:.0f} MiB is over the {MAX_ARRAY_BYTES // 2**20} MiB cap")
-    # Check the header before np.load: it allocates the declared shape before reading the data.
+    # Check the header before taking the data: only a numeric dtype, and exactly the declared size.
     stream = io.BytesIO(blob)
     try:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
         elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
             raise CodecError(f"malformed array: unsupported .npy format version {version}")
     except CodecError:
@@ -227,13 +228,13 @@ def _load_array(blobs: list[bytes], index: Any) -> np.ndarray:
         raise CodecError(f"array of shape {shape} is over the {MAX_ARRAY_BYTES // 2**20} MiB cap")
     if declared != len(blob) - stream.tell():
         raise CodecError("malformed array: its data does not match the shape in its header")
+    # The header is read once (above); the data is the numeric dtype's raw bytes, taken as they are
+    # (np.load would parse the header a second time). A copy: writable, and not tied to the message.
     try:
-        array = np.load(io.BytesIO(blob), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
+        flat = np.frombuffer(blob, dtype=dtype, count=math.prod(shape), offset=stream.tell())
+        return flat.reshape(shape, order="F" if fortran_order else "C").copy(order="K")
+    except (ValueError, TypeError) as error:
         raise CodecError(f"malformed array: {error}") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in NUMERIC_KINDS:
-        raise CodecError(f"arrays must have a numeric dtype; received dtype {getattr(array, 'dtype', '?')}")
-    return array
 
 
 def pack(header: dict, blobs: list[bytes]) -> bytes:

@@ -66,6 +66,18 @@ class StudentProcessError(Exception):
         self.kind, self.detail = kind, detail
 
 
+class ReleaseFailed(Exception):
+    """Raised by ``Transport.exchange_after_release`` when freeing objects failed: the request was not served.
+
+    Attributes:
+        kind, detail: as for ``StudentProcessError``, about the release.
+    """
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind, self.detail = kind, detail
+
+
 class FetchError(Exception):
     """A value could not cross the boundary (not plain data, non-numeric, too large)."""
 
@@ -80,6 +92,21 @@ class Transport(ABC):
     @abstractmethod
     def exchange(self, request: bytes) -> bytes:
         """Send ``request``; return the reply. Raises HarnessError when no reply can come."""
+
+    def exchange_after_release(self, release: bytes, request: bytes) -> bytes:
+        """Free unused objects (``release``, whose reply is not used), then exchange ``request``.
+
+        Raises ReleaseFailed when the release failed (the student side stopped): the request was
+        then not served, and the caller decides again where it may go. A transport that can send
+        both at once overrides this; the release keeps its own deadline and its own failure.
+        """
+        try:
+            self.exchange(release)
+        except StudentProcessError as failure:
+            raise ReleaseFailed(failure.kind, failure.detail) from None
+        except HarnessError:
+            pass  # nothing could carry it; the request says why, if it cannot go either
+        return self.exchange(request)
 
     @property
     def generation(self) -> int:
@@ -116,17 +143,25 @@ class Session:
         stopped = self.transport.refresh()
         if stopped:
             self._last_failure = stopped
-        if self._dead_refs:
-            self._release()  # before the generation check: the release may find the process gone
         self._check_generation(ref, generation, description)
         importing = args.get("name") if op == "getattr" and ref == 0 else None
         if importing in self._import_failures:
             raise StudentProcessFailed(f"importing {description}", "crashed",
                                        f"{self._import_failures[importing]} earlier; not retried")
         payload = codec.encode(args, ref_of=self._ref_of)
-        header = {"op": op, "ref": ref, "args": payload.tree}
+        message = codec.pack({"op": op, "ref": ref, "args": payload.tree}, payload.blobs)
         try:
-            raw = self.transport.exchange(codec.pack(header, payload.blobs))
+            if self._dead_refs:  # objects whose handles are gone are freed first, in the same exchange
+                refs, self._dead_refs = self._dead_refs, []
+                release = codec.pack({"op": "release", "ref": 0, "refs": refs}, [])
+                raw = self.transport.exchange_after_release(release, message)
+            else:
+                raw = self.transport.exchange(message)
+        except ReleaseFailed as failure:
+            # The process stopped while freeing objects, before this request: decide again (a handle
+            # of the stopped process now says so; anything else goes to a fresh process).
+            self._last_failure = f"freeing unused student objects {failure.detail}"
+            return self.request(op, ref, description, generation, **args)
         except StudentProcessError as failure:
             if importing is not None:
                 description = f"importing {description}"
@@ -184,15 +219,6 @@ class Session:
     def forget(self, ref: int, generation: int) -> None:
         if generation == self.transport.generation:  # older objects died with their process
             self._dead_refs.append(ref)
-
-    def _release(self) -> None:
-        refs, self._dead_refs = self._dead_refs, []
-        try:
-            self.transport.exchange(codec.pack({"op": "release", "ref": 0, "refs": refs}, []))
-        except HarnessError:
-            pass
-        except StudentProcessError as failure:  # the process is gone; handles to its objects will say why
-            self._last_failure = f"freeing unused student objects {failure.detail}"
 
 
 def describe(value: Any) -> str:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE, STUDENT_LOG, JobSpec, judge_pytest_args
-from grader.harness.process import PINNED_THREADS, ProcessLimits, describe_exit
+from grader.harness.limits import PINNED_THREADS, ProcessLimits, describe_exit
 
 MAX_MESSAGE = 4096
 JUDGE_OUTPUT_MB = 64

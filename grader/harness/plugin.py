@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.harness.handles import Handle, Session
+from grader.harness.handles import Handle, Session, Transport
 from grader.harness.inprocess import connect
 from grader.harness.seeds import test_seed
 
 SEED = pytest.StashKey[int]()
 REFERENCE = pytest.StashKey[types.ModuleType]()
+LAUNCHED = pytest.StashKey[Transport]()  # the sandbox's transport, its first student process already starting
 _NO_REFERENCE = (
     "the `reference` fixture exists only where the grader runs hidden tests (--reference DIR); "
     "public tests ship to students, so they must compute their expected values themselves"
@@ -52,8 +53,20 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = config.getoption("--seed")
     config.stash[SEED] = seed if seed is not None else secrets.randbits(31)
     reference_dir = config.getoption("--reference")
+    spawner_fd = config.getoption("--spawner-fd")
+    if spawner_fd is not None:
+        from grader.harness.process import LauncherSpawner, ProcessTransport  # Unix only
+
+        transport = ProcessTransport(LauncherSpawner(spawner_fd), config.getoption("--call-timeout"))
+        transport.start_ahead()  # its interpreter starts while this one imports the reference and collects
+        config.stash[LAUNCHED] = transport
     if reference_dir:
         config.stash[REFERENCE] = _import_reference(Path(reference_dir))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if LAUNCHED in config.stash:
+        config.stash[LAUNCHED].close()  # a run that never asked for the student
 
 
 def _import_reference(folder: Path) -> types.ModuleType:
@@ -82,11 +95,8 @@ def _submission_dir(config: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def student_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Session:
     """The session with the student side, shared by every test of the run."""
-    spawner_fd = pytestconfig.getoption("--spawner-fd")
-    if spawner_fd is not None:
-        from grader.harness.process import LauncherSpawner, ProcessTransport  # Unix only
-
-        session = Session(ProcessTransport(LauncherSpawner(spawner_fd), pytestconfig.getoption("--call-timeout")))
+    if LAUNCHED in pytestconfig.stash:
+        session = Session(pytestconfig.stash[LAUNCHED])
     elif pytestconfig.getoption("--student-process"):
         from grader.harness.process import DirectSpawner, ProcessLimits, ProcessTransport  # Unix only
 

@@ -13,22 +13,18 @@ one that starts it under the student uid.
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import subprocess
 import sys
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
 
 from grader.harness import framing
-from grader.harness.handles import HarnessError, StudentProcessError, Transport
+from grader.harness.handles import HarnessError, ReleaseFailed, StudentProcessError, Transport
+from grader.harness.limits import PINNED_THREADS, ProcessLimits, describe_exit  # noqa: F401 (re-exported)
 
 KILL_WAIT_S = 5.0
-# One BLAS/OpenMP thread: results and timings must not depend on the machine's load or core count,
-# and per-thread stacks must not eat a small address-space limit.
-PINNED_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class StudentProcess(ABC):
@@ -48,38 +44,6 @@ class Spawner(ABC):
     @abstractmethod
     def start(self) -> StudentProcess:
         """Start one; raise HarnessError when that is impossible."""
-
-
-@dataclass(frozen=True)
-class ProcessLimits:
-    """rlimits of each student process (``DirectSpawner``'s and the sandbox launcher's)."""
-
-    memory_mb: int | None = None  # address space; None leaves it unlimited
-    output_mb: float = 64  # largest file the process may write (its log included)
-    cpu_s: int | None = None
-    processes: int | None = None  # most processes of the process's uid; None leaves it unlimited
-
-    def apply(self) -> None:
-        """Set the limits on the calling process (in the child, between fork and exec); core dumps off."""
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (int(self.output_mb * 2**20),) * 2)
-        if self.memory_mb:
-            resource.setrlimit(resource.RLIMIT_AS, (self.memory_mb * 2**20,) * 2)
-        if self.cpu_s:
-            resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_s, self.cpu_s + 1))
-        if self.processes:
-            resource.setrlimit(resource.RLIMIT_NPROC, (self.processes,) * 2)
-
-
-def describe_exit(returncode: int) -> str:
-    """How a process ended, for a student: ``killed by SIGKILL (...)`` or ``exited with status 0``."""
-    if returncode < 0:
-        number = -returncode
-        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
-        why = {signal.SIGKILL: "out of memory, or stopped by a limit", signal.SIGSEGV: "a segmentation fault",
-               signal.SIGXCPU: "the CPU-time limit", signal.SIGXFSZ: "the output-size limit"}.get(number)
-        return f"was killed by {name}" + (f" ({why})" if why else "")
-    return f"exited with status {returncode}"
 
 
 class _Popened(StudentProcess):
@@ -149,6 +113,7 @@ class ProcessTransport(Transport):
     def __init__(self, spawner: Spawner, call_timeout_s: float) -> None:
         self.spawner, self.call_timeout_s = spawner, call_timeout_s
         self._process: StudentProcess | None = None
+        self._reader: framing.Reader | None = None  # the current process's replies
         self._requests = 0  # sent to the current process
         self._generation = 0  # processes stopped so far: handles of an older generation are dead
 
@@ -157,7 +122,7 @@ class ProcessTransport(Transport):
         return self._generation
 
     def _drop(self, process: StudentProcess) -> str:
-        self._process = None
+        self._process = self._reader = None
         self._generation += 1
         return process.stop()
 
@@ -167,25 +132,64 @@ class ProcessTransport(Transport):
             return None
         return f"the student process {self._drop(process)} between calls"
 
-    def exchange(self, request: bytes) -> bytes:
+    def _start(self) -> StudentProcess:
         if self._process is None:
             self._process = self.spawner.start()
+            self._reader = framing.Reader(self._process.from_student)
             self._requests = 0
-        process = self._process
+        return self._process
+
+    def start_ahead(self) -> None:
+        """Start the student process now rather than at the first call (its startup overlaps the judge's work).
+
+        A failure to start is not reported here: the first call tries again and says why.
+        """
+        try:
+            self._start()
+        except HarnessError:
+            pass
+
+    def exchange(self, request: bytes) -> bytes:
+        process = self._start()
         self._requests += 1
         deadline = time.monotonic() + self.call_timeout_s
         try:
-            framing.send(process.to_student, request, deadline)
-            return framing.recv_reply(process.from_student, self._requests, deadline)
-        except framing.Timeout:
+            framing.send_framed(process.to_student, framing.frame(request), deadline)
+            return self._reader.recv_reply(self._requests, deadline)
+        except framing.FramingError as error:
+            raise self._failed(process, error) from None
+
+    def exchange_after_release(self, release: bytes, request: bytes) -> bytes:
+        """Both in one write; the release's reply within its deadline, then the request's within its own.
+
+        The request's deadline starts when the release's reply has arrived, that is when the
+        student side turns to it.
+        """
+        process = self._start()
+        self._requests += 2
+        deadline = time.monotonic() + self.call_timeout_s
+        try:
+            framing.send_framed(process.to_student, framing.frame(release) + framing.frame(request), deadline)
+            self._reader.recv_reply(self._requests - 1, deadline)
+        except framing.FramingError as error:
+            failure = self._failed(process, error)
+            raise ReleaseFailed(failure.kind, failure.detail) from None
+        deadline = time.monotonic() + self.call_timeout_s
+        try:
+            return self._reader.recv_reply(self._requests, deadline)
+        except framing.FramingError as error:
+            raise self._failed(process, error) from None
+
+    def _failed(self, process: StudentProcess, error: framing.FramingError) -> StudentProcessError:
+        """Stop ``process`` after ``error`` on its pipes; the failure to raise, in words for the student."""
+        if isinstance(error, framing.Timeout):
             self._drop(process)
-            raise StudentProcessError(
-                "timeout", f"did not finish within {self.call_timeout_s:g} s (the per-call time limit)") from None
-        except framing.Closed:
-            raise StudentProcessError("crashed", f"failed: the student process {self._drop(process)}") from None
-        except framing.ProtocolViolation as error:
-            self._drop(process)
-            raise StudentProcessError("protocol", f"broke the protocol ({error})") from None
+            return StudentProcessError(
+                "timeout", f"did not finish within {self.call_timeout_s:g} s (the per-call time limit)")
+        if isinstance(error, framing.Closed):
+            return StudentProcessError("crashed", f"failed: the student process {self._drop(process)}")
+        self._drop(process)
+        return StudentProcessError("protocol", f"broke the protocol ({error})")
 
     def close(self) -> None:
         """Stop the student process (at the end of the run, or after a malformed reply)."""

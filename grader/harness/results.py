@@ -131,11 +131,15 @@ class ResultsRecorder:
             except PointsError as error:
                 self.point_problems = list(error.problems)
 
-    def _write(self) -> None:
-        """Replace the results file atomically, so a reader never sees half of one."""
+    def _write(self, final: bool = False) -> None:
+        """Replace the results file atomically, so a reader never sees half of one.
+
+        Compact after each test (json's C encoder: indenting takes the pure-Python one, ~2 ms a
+        write at 220 tests), indented for people at the end of the run.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(json.dumps(self._results(), indent=1, sort_keys=True))
+        partial.write_text(json.dumps(self._results(), indent=1 if final else None, sort_keys=True))
         partial.replace(self.path)
 
     @pytest.hookimpl(hookwrapper=True)
@@ -174,7 +178,7 @@ class ResultsRecorder:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         handles.fetch_listeners.remove(self._on_fetch)
         self.finished = True
-        self._write()
+        self._write(final=True)
 
     def _results(self) -> dict[str, Any]:
         ids = self.collected or list(self.records)

@@ -35,9 +35,10 @@ def serve(submission: Path, in_fd: int, out_fd: int) -> int:
     # A development install (pip install -e) of the reference must not stand in for a file the
     # submission lacks: drop editable-install finders, so only the submission's files import.
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+    requests = framing.Reader(in_fd)  # a request and the release before it often come in one read
     for number in itertools.count(1):
         try:
-            request = framing.recv(in_fd)
+            request = requests.recv()
         except framing.Closed:
             return 0  # the judge is done with us
         framing.send_reply(out_fd, number, server.handle_bytes(request))

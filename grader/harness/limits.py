@@ -1,0 +1,46 @@
+"""What a student process runs under, and how its end is told: shared by the judge's spawner and the launcher.
+
+Kept free of numpy and of the rest of the harness, so that the sandbox's launcher starts fast.
+"""
+
+from __future__ import annotations
+
+import resource
+import signal
+from dataclasses import dataclass
+
+# One BLAS/OpenMP thread: results and timings must not depend on the machine's load or core count,
+# and per-thread stacks must not eat a small address-space limit.
+PINNED_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@dataclass(frozen=True)
+class ProcessLimits:
+    """rlimits of each student process (``DirectSpawner``'s and the sandbox launcher's)."""
+
+    memory_mb: int | None = None  # address space; None leaves it unlimited
+    output_mb: float = 64  # largest file the process may write (its log included)
+    cpu_s: int | None = None
+    processes: int | None = None  # most processes of the process's uid; None leaves it unlimited
+
+    def apply(self) -> None:
+        """Set the limits on the calling process (in the child, between fork and exec); core dumps off."""
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(self.output_mb * 2**20),) * 2)
+        if self.memory_mb:
+            resource.setrlimit(resource.RLIMIT_AS, (self.memory_mb * 2**20,) * 2)
+        if self.cpu_s:
+            resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_s, self.cpu_s + 1))
+        if self.processes:
+            resource.setrlimit(resource.RLIMIT_NPROC, (self.processes,) * 2)
+
+
+def describe_exit(returncode: int) -> str:
+    """How a process ended, for a student: ``killed by SIGKILL (...)`` or ``exited with status 0``."""
+    if returncode < 0:
+        number = -returncode
+        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
+        why = {signal.SIGKILL: "out of memory, or stopped by a limit", signal.SIGSEGV: "a segmentation fault",
+               signal.SIGXCPU: "the CPU-time limit", signal.SIGXFSZ: "the output-size limit"}.get(number)
+        return f"was killed by {name}" + (f" ({why})" if why else "")
+    return f"exited with status {returncode}"
