@@ -37,6 +37,13 @@ class StudentProcess(ABC):
     def stop(self) -> str:
         """Kill the process (and its children) if still running; return how it ended, in words."""
 
+    def _close_pipes(self) -> None:
+        for fd in (self.to_student, self.from_student):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
 
 class Spawner(ABC):
     """Starts student processes."""
@@ -62,11 +69,7 @@ class _Popened(StudentProcess):
         except subprocess.TimeoutExpired:
             return "could not be stopped"
         finally:
-            for fd in (self.to_student, self.from_student):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            self._close_pipes()
         return describe_exit(returncode)
 
 
@@ -206,11 +209,7 @@ class _Launched(StudentProcess):
             reply, _ = self.spawner.ask({"op": "stop", "pid": self.pid})
             return reply.get("how", "could not be stopped")
         finally:
-            for fd in (self.to_student, self.from_student):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            self._close_pipes()
 
 
 class LauncherSpawner(Spawner):
