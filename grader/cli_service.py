@@ -18,17 +18,24 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _runtime():
+def _settings():
+    """The GRADER_* settings, or a clear error naming the bad variable."""
     from pydantic import ValidationError
 
-    from grader.runtime import Runtime
     from grader.settings import Settings
 
     try:
-        runtime = Runtime(Settings())
+        return Settings()
     except ValidationError as error:
         _fail("invalid GRADER_* setting: " + "; ".join(f"GRADER_{e['loc'][0]}".upper() + f": {e['msg']}"
                                                       for e in error.errors()), 2)
+
+
+def _runtime(settings=None):
+    """The runtime over ``settings`` (default: read now), with the database migrated."""
+    from grader.runtime import Runtime
+
+    runtime = Runtime(settings or _settings())
     try:
         runtime.migrate()
     except Exception as error:  # noqa: BLE001 (a wrong URL or a database that is down: say which)
@@ -90,13 +97,12 @@ def worker_command(
     if not names or unknown:
         _fail(f"unknown queue(s) {', '.join(unknown) or '(none given)'}; expected some of: {', '.join(QUEUES)}", 2)
     _logging(log_level)
-    from grader.settings import Settings
-
-    if not Settings().broker_url:
+    settings = _settings()
+    if not settings.broker_url:
         _fail("a worker needs a broker: set GRADER_BROKER_URL (e.g. redis://127.0.0.1:6379/0). Without one, "
               "`beras-grader serve` grades in-process.", 2)
-    runtime = _runtime()
-    healthy, report = check(runtime)
+    runtime = _runtime(settings)
+    _, report = check(runtime)
     if report["broker"] != "ok":
         _fail(f"cannot reach the broker at {_safe(runtime.settings.broker_url)}: {report['broker']}")
     try:
@@ -118,13 +124,14 @@ def worker_command(
 
 def reconcile_command() -> None:
     """One reconciler pass: hand on jobs whose worker died and re-send queued ones a broker lost."""
-    from worker.queue.dispatch import make_dispatcher
+    from worker.queue.dispatch import CeleryDispatcher
     from worker.queue.reconciler import reconcile
 
-    runtime = _runtime()
-    runtime.dispatcher = make_dispatcher(runtime)
-    if not runtime.settings.broker_url:
+    settings = _settings()
+    if not settings.broker_url:
         _fail("reconcile re-sends jobs through the broker; set GRADER_BROKER_URL (embedded `serve` reconciles itself)", 2)
+    runtime = _runtime(settings)
+    runtime.dispatcher = CeleryDispatcher(runtime)
     sent = reconcile(runtime)
     typer.echo(f"re-sent {len(sent)} submission(s)" + (f": {', '.join(map(str, sent))}" if sent else ""))
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grader.blobs import BlobStore
@@ -99,7 +99,3 @@ def _check_rate(session: Session, released: Released, user: User, assignment: As
                                 f"you can submit again at {retry.isoformat(timespec='seconds')}",
                            retry_after_s=max(1, int((retry - now).total_seconds())))
 
-
-def count_by_status(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Submission.status, func.count()).group_by(Submission.status)).all()
-    return {str(status): n for status, n in rows}

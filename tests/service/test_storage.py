@@ -14,7 +14,7 @@ from grader.service.releases import publish
 from grader.service.submissions import accept, lateness
 from grader.service.users import add_user, import_roster, user_for_token
 from grader.service.visibility import shown_to_student
-from tests.service.conftest import make_runtime, submission
+from tests.service.conftest import submission
 from worker.grading.samples import build_zip
 from worker.grading.submission import _store, claim, grade_submission
 from worker.queue.dispatch import Dispatcher
