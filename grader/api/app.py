@@ -13,10 +13,11 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader import __version__
-from grader.api.routes import assignments, reports, session, submissions
+from grader.api.routes import assignments, gates, reports, session, submissions
 from grader.api.upload import UploadLimit, UploadTooLarge
 from grader.runtime import Runtime
 from grader.service.errors import ServiceError
+from grader.service.gates import fail_interrupted_gates
 
 log = logging.getLogger("beras.api")
 
@@ -24,8 +25,9 @@ log = logging.getLogger("beras.api")
 def create_app(runtime: Runtime | None = None, *, background: bool = True) -> FastAPI:
     """The API over ``runtime`` (default: from the environment).
 
-    On start it migrates the database, opens the queue (Celery when a broker is set, else an in-process
-    pool) and, with ``background``, runs the reconciler so nothing queued is ever forgotten.
+    On start it migrates the database, ends the gate runs the last stop interrupted, opens the queue (Celery
+    when a broker is set, else an in-process pool) and, with ``background``, runs the reconciler so nothing
+    queued is ever forgotten.
     """
     runtime = runtime or Runtime()
 
@@ -35,6 +37,9 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
         from worker.queue.reconciler import Reconciler
 
         runtime.migrate()
+        # A gate runs in a thread of this process: one still "running" now lost its thread when we stopped.
+        with runtime.sessions() as db:
+            fail_interrupted_gates(db)
         if runtime.dispatcher is None:
             runtime.dispatcher = make_dispatcher(runtime)
         reconciler = Reconciler(runtime).start() if background else None
@@ -47,7 +52,7 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
                   description="Submissions, results, releases and grade reports for the Beras course.")
     app.state.runtime = runtime
     app.add_middleware(UploadLimit, cap_bytes=runtime.settings.max_upload_bytes)
-    for router in (assignments.router, submissions.router, reports.router, session.router):
+    for router in (assignments.router, gates.router, submissions.router, reports.router, session.router):
         app.include_router(router)
     _errors(app)
 

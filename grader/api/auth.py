@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -49,3 +51,7 @@ def require(*roles: Role):
 
 staff = require(Role.TA, Role.INSTRUCTOR)
 instructor = require(Role.INSTRUCTOR)
+
+# For route signatures: ``user: StaffUser, session: DbSession`` (no call in a default value).
+DbSession = Annotated[Session, Depends(db)]
+StaffUser = Annotated[User, Depends(staff)]

@@ -48,8 +48,13 @@ def sessions(url: str) -> sessionmaker[Session]:
     return sessionmaker(engine_for(url), expire_on_commit=False)
 
 
-def migrate(url: str) -> None:
-    """Create the database's tables, or upgrade them, to the newest migration (safe to call on every start)."""
+def migrate(url: str, revision: str = "head") -> None:
+    """Create the database's tables, or upgrade them, to the newest migration (safe to call on every start).
+
+    Args:
+        url: the database URL.
+        revision: the migration to stop at (an older one only to test the upgrade from it).
+    """
     from alembic import command
     from alembic.config import Config
 
@@ -62,7 +67,7 @@ def migrate(url: str) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(7411)"))
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 @contextmanager

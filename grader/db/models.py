@@ -1,11 +1,12 @@
-"""The database's tables (SQLAlchemy 2): users and tokens, assignments and their releases, submissions, results, extensions."""
+"""The database's tables (SQLAlchemy 2): users, assignments and releases, gates, submissions, results."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -50,6 +51,24 @@ class Status(StrEnum):
 
 
 TERMINAL = (Status.GRADED, Status.FAILED, Status.CANCELLED, Status.SUPERSEDED)
+_GATE_RUNNING = text("status = 'running'")
+
+
+class GateStatus(StrEnum):
+    """A release gate run: ``running``, then ``passed`` (publishable), ``refused`` (a check failed or the toml
+    is invalid) or ``error`` (the gate itself could not run, or the server stopped while it ran)."""
+
+    RUNNING = "running"
+    PASSED = "passed"
+    REFUSED = "refused"
+    ERROR = "error"
+
+
+class BatchKind(StrEnum):
+    """Why submissions went back to the queue together: a regrade (a fresh seed) or a replay (a result's)."""
+
+    REGRADE = "regrade"
+    REPLAY = "replay"
 
 
 def _enum(kind: type[StrEnum], name: str) -> Enum:
@@ -114,6 +133,32 @@ class AssignmentVersion(Base):
     assignment: Mapped[Assignment] = relationship(foreign_keys=[assignment_id])
 
 
+class GateRun(Base):
+    """One run of the release gate on ``assignments/<name>``; a passed run can be published once."""
+
+    __tablename__ = "gate_runs"
+    # At most one running gate per assignment, enforced by the database (a partial unique index), so two
+    # requests that start one at the same moment cannot both win.
+    __table_args__ = (Index("uq_gate_runs_one_running", "assignment_name", unique=True,
+                            sqlite_where=_GATE_RUNNING, postgresql_where=_GATE_RUNNING),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_name: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[GateStatus] = mapped_column(_enum(GateStatus, "gate_status"), default=GateStatus.RUNNING)
+    seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)  # GateReport.to_dict(); {} until it ran
+    report_text: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    autograder_path: Mapped[str] = mapped_column(Text, default="")  # kept only when the gate passed
+    starter_path: Mapped[str] = mapped_column(Text, default="")
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("assignment_versions.id"), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[AssignmentVersion | None] = relationship(foreign_keys=[version_id])
+    user: Mapped[User | None] = relationship(foreign_keys=[started_by])
+
+
 class Submission(Base):
     __tablename__ = "submissions"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,6 +173,8 @@ class Submission(Base):
     status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.QUEUED, index=True)
     queue: Mapped[str] = mapped_column(String(20), default="cpu")
     regrade: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by a replay: the next grading uses this seed instead of a random one (a regrade clears it).
+    replay_seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Grading bookkeeping: who holds the job (lease), how often it was tried, when it may be retried.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -164,6 +211,19 @@ class Result(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegradeBatch(Base):
+    """Submissions sent back to the queue together (a regrade or a replay), to follow their progress."""
+
+    __tablename__ = "regrade_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[BatchKind] = mapped_column(_enum(BatchKind, "batch_kind"), default=BatchKind.REGRADE)
+    submission_ids: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    assignment: Mapped[Assignment] = relationship(foreign_keys=[assignment_id])
 
 
 class Extension(Base):

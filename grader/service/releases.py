@@ -7,6 +7,7 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,9 @@ from grader.db import Assignment, AssignmentVersion, User, utcnow
 from grader.service.errors import ServiceError
 from grader.settings import Settings
 from worker.grading.released import ReleaseError, load_released
+
+if TYPE_CHECKING:
+    from grader.authoring.release import Release
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -30,31 +34,74 @@ class Published:
 
 def release_assignment(session: Session, settings: Settings, name: str, by: User | None,
                        seed: int | None = None) -> Published:
-    """Run the release gate on ``<assignments_dir>/<name>`` and, if it passes, publish it.
+    """Run the release gate on ``<assignments_dir>/<name>`` and, if it passes, publish it, in one call.
+
+    ``grader.service.gates`` runs the same gate in the background and publishes it on request.
 
     Raises:
         ServiceError: 404 when there is no such assignment folder, 422 with the gate's report when it refuses,
-            400 when the assignment's toml is invalid.
+            400 when the name or the assignment's toml is invalid.
     """
-    from grader.authoring.release import release
+    assignment_folder(settings, name)
+    try:
+        outcome = gate_release(settings, name, seed)
+    except AssignmentConfigError as error:
+        raise ServiceError(400, invalid_config_message(name, error)) from None
+    report = outcome.report.to_dict()
+    if not outcome.report.ok:
+        raise ServiceError(422, f"the release gate refused {name}; nothing was published",
+                           gate=report, report=outcome.report.format())
+    version = publish(session, BlobStore(settings.blobs_dir), outcome.autograder_dir, outcome.starter_zip, by)
+    return Published(version, report, outcome.report.format())
 
+
+def assignment_folder(settings: Settings, name: str) -> Path:
+    """``<assignments_dir>/<name>``, once the name is safe and the folder has an ``assignment.toml``.
+
+    Raises:
+        ServiceError: 400 for a name that is not one (it must not reach the file system), 404 without a toml.
+    """
     if not name or set(name) - _NAME_CHARS:
         raise ServiceError(400, f"{name!r} is not an assignment name (lowercase letters, digits, - and _)")
     folder = settings.assignments_dir / name
     if not (folder / "assignment.toml").is_file():
         raise ServiceError(404, f"no assignment {name!r}: {folder / 'assignment.toml'} does not exist")
+    return folder
+
+
+def gate_release(settings: Settings, name: str, seed: int | None = None) -> Release:
+    """Build and gate ``<assignments_dir>/<name>`` into a fresh ``<releases_dir>/<name>/<stamp>-<hex>``.
+
+    The folder is kept only when the gate passes (it is what gets published); a refusal leaves nothing.
+
+    Args:
+        settings: where the assignments, the reference and the releases are.
+        name: an assignment name already checked by ``assignment_folder``.
+        seed: the gate's seed (default: random; it is in the report).
+
+    Returns:
+        The release: its gate report and, when the gate passed, the starter zip and autograder folder.
+
+    Raises:
+        AssignmentConfigError: when this or another assignment's toml is invalid.
+    """
+    from grader.authoring.release import release
+
     out = settings.releases_dir / name / f"{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     try:
-        outcome = release(folder, out, reference_package=settings.reference, seed=seed)
-    except AssignmentConfigError as error:
-        raise ServiceError(400, f"{name}'s assignment.toml is invalid:\n" + "\n".join(error.problems)) from None
-    report = outcome.report.to_dict()
+        outcome = release(settings.assignments_dir / name, out, reference_package=settings.reference,
+                          seed=seed)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
     if not outcome.report.ok:
         shutil.rmtree(out, ignore_errors=True)
-        raise ServiceError(422, f"the release gate refused {name}; nothing was published",
-                           gate=report, report=outcome.report.format())
-    version = publish(session, BlobStore(settings.blobs_dir), outcome.autograder_dir, outcome.starter_zip, by)
-    return Published(version, report, outcome.report.format())
+    return outcome
+
+
+def invalid_config_message(name: str, error: AssignmentConfigError) -> str:
+    """What to fix in an invalid ``assignment.toml``: one problem a line."""
+    return f"{name}'s assignment.toml is invalid:\n" + "\n".join(error.problems)
 
 
 def publish(session: Session, blobs: BlobStore, autograder_dir: Path, starter_zip: Path,

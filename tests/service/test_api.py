@@ -2,85 +2,28 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
-from grader.api.app import create_app
-from grader.db import Result, Submission
-from grader.service.releases import publish
-from grader.service.users import add_user
-from tests.grading.conftest import REQUIRE_SANDBOXES
-from tests.service.conftest import make_runtime, submission
+from grader.db import Result
+from tests.service.conftest import URL, make_runtime, open_api, submission
 from worker.grading.samples import build_zip
-from worker.queue.dispatch import EmbeddedDispatcher
-from worker.sandbox import SandboxUnavailable, choose_sandbox
-
-URL = "/api/assignments/beras-mlp/submissions"
-
-
-class Api:
-    def __init__(self, client: TestClient, runtime, tokens: dict[str, str]) -> None:
-        self.client, self.runtime, self.tokens = client, runtime, tokens
-
-    def auth(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-    def submit(self, who: str, data: bytes, **kwargs):
-        return self.client.post(URL, headers=self.auth(who), files={"file": ("s.zip", data, "application/zip")}, **kwargs)
-
-    def count(self, model=Submission) -> int:
-        with self.runtime.sessions() as session:
-            return session.scalar(select(func.count()).select_from(model))
-
-    def wait(self, who: str, submission_id: int, timeout: float = 180) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            view = self.client.get(f"/api/submissions/{submission_id}", headers=self.auth(who)).json()
-            if view["status"] not in ("queued", "running"):
-                return view
-            time.sleep(0.3)
-        raise TimeoutError(f"submission {submission_id} still {view['status']}")
 
 
 @pytest.fixture
 def api(tmp_path, mlp_release, request):
-    """The app over a fresh SQLite database; ``grading`` marks tests whose pool grades in the local sandbox."""
+    """The app over a fresh SQLite database with beras-mlp published; ``grading`` tests grade in a sandbox."""
     runtime = make_runtime(tmp_path / "data", sandbox="local", max_upload_mb=1, reconcile_every_s=0.5)
-    if request.node.get_closest_marker("grading"):
-        try:
-            choose_sandbox("local")
-        except SandboxUnavailable as why:
-            if REQUIRE_SANDBOXES:
-                pytest.fail(f"the local sandbox is required here: {why}")
-            pytest.skip(f"not run: no local sandbox ({why})")
-        runtime.dispatcher = EmbeddedDispatcher(runtime, workers=1)
-    else:
-        runtime.dispatcher = _Parked(runtime)
-    tokens = {}
-    with runtime.sessions() as session:
-        publish(session, runtime.blobs, *mlp_release)
-        for who, role in (("ann", "student"), ("ben", "student"), ("tom", "ta"), ("ida", "instructor")):
-            tokens[who] = add_user(session, f"{who}@course.edu", role)[1]
-    with TestClient(create_app(runtime)) as client:
-        yield Api(client, runtime, tokens)
-
-
-class _Parked(EmbeddedDispatcher):
-    """The embedded pool with no threads: submissions stay queued, for tests of the API alone."""
-
-    def __init__(self, runtime):
-        super().__init__(runtime, workers=1)
-        self.close()
+    with open_api(runtime, request, mlp_release) as api:
+        yield api
 
 
 def test_openapi_lists_the_contract(api):
     paths = api.client.get("/openapi.json").json()["paths"]
     for path in ("/api/assignments", "/api/assignments/{name}/starter.zip", URL.replace("beras-mlp", "{name}"),
                  "/api/submissions/{submission_id}", "/api/assignments/{name}/release",
-                 "/api/assignments/{name}/grades.csv", "/healthz"):
+                 "/api/assignments/{name}/grades.csv", "/healthz", "/api/assignments/{name}/gate",
+                 "/api/gates/{gate_id}", "/api/gates/{gate_id}/publish", "/api/assignments/{name}/gates",
+                 "/api/regrades/{batch_id}", "/api/submissions/{submission_id}/replay"):
         assert path in paths
     assert api.client.get("/healthz").json()["status"] == "ok"
 
@@ -148,15 +91,26 @@ def test_bad_uploads_are_refused_clearly_and_store_nothing(api, case):
     assert api.count() == 0 and sorted(api.runtime.blobs.root.rglob("*")) == blobs_before
 
 
-def test_roles_and_unknown_ids(api):
-    for path, method in (("/api/assignments/beras-mlp/release", "post"), ("/api/assignments/beras-mlp/regrade", "post"),
-                         ("/api/assignments/beras-mlp/grades.csv", "get"), ("/api/assignments/beras-mlp/grades", "get")):
+def test_roles_and_unknown_ids(api, mlp):
+    own = api.submit("ann", submission(mlp)).json()["id"]  # the student's own: still staff-only routes
+    mlp_path = "/api/assignments/beras-mlp"
+    staff_only = ((f"{mlp_path}/release", "post"), (f"{mlp_path}/regrade", "post"), (f"{mlp_path}/grades.csv", "get"),
+                  (f"{mlp_path}/grades", "get"), (f"{mlp_path}/gate", "post"), (f"{mlp_path}/gates", "get"),
+                  ("/api/gates/1", "get"), ("/api/gates/1/publish", "post"), ("/api/regrades/1", "get"),
+                  (f"/api/submissions/{own}/replay", "post"), (f"/api/submissions/{own}/regrade", "post"),
+                  (f"/api/submissions/{own}/history", "get"))
+    for path, method in staff_only:
         response = getattr(api.client, method)(path, headers=api.auth("ann"))
-        assert response.status_code == 403 and "ann@course.edu (student)" in response.json()["error"]
+        assert response.status_code == 403 and "ann@course.edu (student)" in response.json()["error"], path
     assert api.client.get("/api/assignments/beras-mlp/grades.csv", headers=api.auth("tom")).status_code == 403
     assert api.client.get("/api/submissions/4242", headers=api.auth("ida")).status_code == 404
     assert api.client.get("/api/submissions/abc", headers=api.auth("ida")).status_code == 422
     assert api.client.post("/api/submissions/4242/regrade", headers=api.auth("tom")).status_code == 404
+    assert api.client.post("/api/submissions/4242/replay", headers=api.auth("tom")).status_code == 404
+    assert api.client.get("/api/gates/4242", headers=api.auth("tom")).status_code == 404
+    assert api.client.post("/api/gates/4242/publish", headers=api.auth("tom")).status_code == 404
+    unknown_batch = api.client.get("/api/regrades/4242", headers=api.auth("tom"))
+    assert unknown_batch.status_code == 404 and unknown_batch.json()["error"] == "no regrade batch 4242"
     assert api.client.get("/api/no/such/route", headers=api.auth("ann")).json()["error"].startswith("no such route")
 
 
@@ -200,9 +154,44 @@ def test_embedded_mode_grades_and_a_regrade_keeps_history(api, mlp):
     assert regraded.status_code == 200 and regraded.json()["queued"] == [first["id"]]
     again = api.wait("tom", first["id"])
     assert again["status"] == "graded" and again["result_id"] != staff["result_id"]
+    progress = api.client.get(f"/api/regrades/{regraded.json()['batch']}", headers=api.auth("tom")).json()
+    assert progress == {**progress, "kind": "regrade", "assignment": "beras-mlp", "total": 1, "done": 1,
+                        "graded": 1, "queued": 0, "running": 0, "failed": 0, "percent": 100, "finished": True}
     history = api.client.get(f"/api/submissions/{first['id']}/history", headers=api.auth("tom")).json()
     assert [h["result_id"] for h in history] == [again["result_id"], staff["result_id"]]
     assert api.count(Result) == 2
     rows = api.client.get("/api/assignments/beras-mlp/grades?policy=latest", headers=api.auth("ida")).json()["rows"]
     ann = next(r for r in rows if r["email"] == "ann@course.edu")
     assert ann["score"] == again["score"] and ann["submission_id"] == first["id"]
+
+
+@pytest.mark.grading
+def test_a_replay_repeats_a_run_with_its_seed_and_keeps_both_results(api, mlp):
+    buggy = submission(mlp, append={"beras/metrics.py": "CategoricalAccuracy.forward = lambda s, p, l: 0.0\n"})
+    sid = api.submit("ann", buggy).json()["id"]
+    api.wait("ann", sid)
+    before = api.client.get(f"/api/submissions/{sid}", headers=api.auth("tom")).json()
+    assert before["status"] == "graded" and "replay" not in before
+    unknown = api.client.post(f"/api/submissions/{sid}/replay", headers=api.auth("tom"),
+                              json={"result_id": 4242})
+    assert unknown.status_code == 404
+
+    replayed = api.client.post(f"/api/submissions/{sid}/replay", headers=api.auth("tom"))
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json() == {"batch": replayed.json()["batch"], "seed": before["seed"], "queued": [sid]}
+    busy = api.client.post(f"/api/submissions/{sid}/replay", headers=api.auth("tom"))
+    assert busy.status_code == 409 and "graded or failed" in busy.json()["error"]
+    after = api.wait("tom", sid)
+
+    def outcomes(view: dict) -> list[tuple]:
+        return [(t["name"], t["status"], t["score"]) for t in view["tests"]]
+
+    assert after["status"] == "graded" and after["result_id"] != before["result_id"]
+    assert after["seed"] == before["seed"] and after["replay"] is True
+    assert after["score"] == before["score"] and 0 < after["score"] < 100
+    assert outcomes(after) == outcomes(before) and len(outcomes(after)) > 10
+    history = api.client.get(f"/api/submissions/{sid}/history", headers=api.auth("tom")).json()
+    assert [h["result_id"] for h in history] == [after["result_id"], before["result_id"]]
+    progress = api.client.get(f"/api/regrades/{replayed.json()['batch']}", headers=api.auth("ida")).json()
+    summary = (progress["kind"], progress["total"], progress["graded"], progress["finished"])
+    assert summary == ("replay", 1, 1, True)

@@ -55,10 +55,11 @@ def grade_submission(submission_id: int, runtime: Runtime) -> Outcome:
         attempt, queue, queued_at, received_at = (submission.attempts, submission.queue, submission.queued_at,
                                                   submission.created_at)
         blob, version_id, path = submission.blob_sha256, version.id, version.autograder_path
+        replay_seed = submission.replay_seed  # set by a replay; None draws a fresh seed
     heartbeat = _Heartbeat(runtime, submission_id, token)
     heartbeat.start()
     try:
-        result = _run_engine(runtime, blob, path)
+        result = _run_engine(runtime, blob, path, replay_seed)
     finally:
         heartbeat.stop()
     finished = utcnow()
@@ -98,16 +99,21 @@ def claim(runtime: Runtime, submission_id: int, token: str) -> datetime | None:
     return now if claimed == 1 else None
 
 
-def _run_engine(runtime: Runtime, blob: str, autograder_path: str) -> dict:
-    """The engine's result; anything that goes wrong on our side becomes an ``error`` result, never a zero."""
+def _run_engine(runtime: Runtime, blob: str, autograder_path: str, seed: int | None = None) -> dict:
+    """The engine's result; anything that goes wrong on our side becomes an ``error`` result, never a zero.
+
+    A ``seed`` (a replay's) repeats an earlier run; the result then says ``"replay": true``.
+    """
     try:
         released = released_at(autograder_path)
         data = runtime.blobs.get(blob)
         sandbox = runtime.sandbox()
         with tempfile.TemporaryDirectory(prefix="beras-logs-") as logs:
-            result = grade_zip(released, data, sandbox, keep=Path(logs))
+            result = grade_zip(released, data, sandbox, seed=seed, keep=Path(logs))
             result["logs"] = {name: runtime.blobs.put((Path(logs) / name).read_bytes())
                               for name in (JUDGE_LOG, STUDENT_LOG) if (Path(logs) / name).is_file()}
+        if seed is not None:
+            result["replay"] = True
         return result
     except Exception as error:  # noqa: BLE001 (a grader bug or a lost sandbox must not lose the submission)
         log.error("grading failed on our side:\n%s", traceback.format_exc())

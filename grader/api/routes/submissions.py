@@ -1,17 +1,18 @@
-"""Submissions: upload a zip, see one as the caller may, list them, and regrade (staff)."""
+"""Submissions: upload a zip, see one as the caller may, list them; regrade and replay them (staff)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.api.auth import caller, db, staff
+from grader.api.auth import DbSession, StaffUser, caller, db, staff
 from grader.db import Assignment, Result, Role, Submission, User
 from grader.service.errors import ServiceError, not_found
-from grader.service.regrade import regrade
+from grader.service.regrade import batch_progress, replay, start_regrade
 from grader.service.submissions import accept, current_version
 from grader.service.visibility import submission_view
 from worker.queue.dispatch import queue_for
@@ -87,20 +88,42 @@ def list_submissions(name: str, everyone: bool = Query(False, alias="all"), user
 @router.post("/submissions/{submission_id}/regrade")
 def regrade_one(submission_id: int, request: Request, user: User = Depends(staff),
                 session: Session = Depends(db)) -> dict:
+    """Grade one submission again on the current release (fresh seed); see /api/regrades/{batch}."""
     submission = _visible(session, submission_id, user)
-    ids = regrade(session, submission.assignment, [submission_id])
+    batch, ids = start_regrade(session, submission.assignment, [submission_id], user)
     _send(request, session, ids)
-    return {"queued": ids}
+    return {"queued": ids, "batch": batch.id}
 
 
 @router.post("/assignments/{name}/regrade")
 def regrade_all(name: str, request: Request, user: User = Depends(staff), session: Session = Depends(db)) -> dict:
+    """Grade every graded or failed submission of the assignment again; follow it at /api/regrades/{batch}."""
     assignment = session.scalar(select(Assignment).where(Assignment.name == name))
     if assignment is None:
         raise not_found("assignment", name)
-    ids = regrade(session, assignment, None)
+    batch, ids = start_regrade(session, assignment, None, user)
     _send(request, session, ids)
-    return {"queued": ids}
+    return {"queued": ids, "batch": batch.id}
+
+
+@router.get("/regrades/{batch_id}")
+def regrade_progress(batch_id: int, user: StaffUser, session: DbSession) -> dict:
+    """How far a regrade or replay batch got (counts by state, percent done)."""
+    return batch_progress(session, batch_id)
+
+
+class ReplayIn(BaseModel):
+    result_id: int | None = None
+
+
+@router.post("/submissions/{submission_id}/replay")
+def replay_one(submission_id: int, request: Request, user: StaffUser, session: DbSession,
+               body: ReplayIn | None = None) -> dict:
+    """Grade a submission again with the seed of one of its results (default: the current one)."""
+    submission = _visible(session, submission_id, user)
+    batch = replay(session, submission, body.result_id if body else None, user)
+    _send(request, session, [submission.id])
+    return {"batch": batch.id, "seed": submission.replay_seed, "queued": [submission.id]}
 
 
 def _send(request: Request, session: Session, ids: list[int]) -> None:

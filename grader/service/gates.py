@@ -1,0 +1,212 @@
+"""Release gates in the background: start a run, run it in a thread, follow it, publish what passed."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import traceback
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from grader.authoring.config import AssignmentConfigError
+from grader.blobs import BlobStore
+from grader.db import AssignmentVersion, GateRun, GateStatus, User, utcnow
+from grader.db.retry import retry_database
+from grader.runtime import Runtime
+from grader.service.errors import ServiceError, not_found
+from grader.service.releases import assignment_folder, gate_release, invalid_config_message, publish
+from grader.settings import Settings
+
+log = logging.getLogger("beras.gate")
+INTERRUPTED = "interrupted: the server stopped while the gate ran; run it again"
+MAX_SEED = 2**31  # the gate's seeds are 31-bit (and fit PostgreSQL's integer)
+
+
+def start_gate(session: Session, settings: Settings, name: str, by: User | None,
+               seed: int | None = None) -> GateRun:
+    """Record a new ``running`` gate run for ``name`` (``launch_gate`` then runs it).
+
+    Args:
+        session: the database session (committed here).
+        settings: where the assignments are.
+        name: the assignment's folder name under ``settings.assignments_dir``.
+        by: who started it.
+        seed: the gate's seed; default a random one, recorded so the run can be repeated.
+
+    Returns:
+        The committed row.
+
+    Raises:
+        ServiceError: 400 for an invalid name or seed, 404 without ``<name>/assignment.toml``, 409 while a
+            gate for the same assignment is still running.
+    """
+    assignment_folder(settings, name)
+    if seed is not None and not 0 <= seed < MAX_SEED:
+        raise ServiceError(400, f"the seed must be between 0 and {MAX_SEED - 1}; got {seed}")
+    running = _running(session, name)
+    if running is not None:
+        raise _busy(name, running)
+    gate = GateRun(assignment_name=name, status=GateStatus.RUNNING,
+                   seed=seed if seed is not None else secrets.randbits(31), started_at=utcnow(),
+                   started_by=by.id if by else None, report={}, report_text="", error="", autograder_path="",
+                   starter_path="")
+    session.add(gate)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request started one between our check and our insert: the unique index let only it in.
+        session.rollback()
+        raise _busy(name, _running(session, name)) from None
+    return gate
+
+
+def run_gate(runtime: Runtime, gate_id: int) -> None:
+    """Run gate ``gate_id`` (a ``running`` row) to its end and record it; never raises.
+
+    ``passed`` keeps the release folder for ``publish_gate``; ``refused`` (a failed check or an invalid toml)
+    keeps the report and removes the folder; anything unexpected is ``error`` with the traceback in the log.
+    """
+    try:
+        with runtime.sessions() as session:
+            gate = session.get(GateRun, gate_id)
+            if gate is None or gate.status != GateStatus.RUNNING:
+                log.warning("gate %s is not waiting to run (%s); nothing done", gate_id,
+                            "no such row" if gate is None else gate.status)
+                return
+            name, seed = gate.assignment_name, gate.seed
+        log.info("gate %s: running the release gate on %s (seed %s)", gate_id, name, seed)
+        values = _outcome(runtime.settings, name, seed)
+    except Exception as error:  # noqa: BLE001 (a thread has no caller to raise to: the row must end)
+        log.error("gate %s failed on our side:\n%s", gate_id, traceback.format_exc())
+        values = {"status": GateStatus.ERROR,
+                  "error": f"the gate could not run: {type(error).__name__}: {error}. The server log has the "
+                           "details; fix the cause and run it again"}
+    values["finished_at"] = utcnow()
+    try:
+        recorded = retry_database(runtime, lambda: _finish(runtime, gate_id, values),
+                                  f"record the end of gate {gate_id}")
+    except Exception:  # noqa: BLE001
+        log.error("gate %s: could not record its end (%s); it shows as interrupted after the next "
+                  "restart:\n%s", gate_id, values["status"], traceback.format_exc())
+        return
+    if recorded:
+        log.info("gate %s: %s", gate_id, values["status"])
+    else:
+        log.warning("gate %s ended (%s) but its row was no longer running; left as it is", gate_id,
+                    values["status"])
+
+
+def launch_gate(runtime: Runtime, gate_id: int) -> threading.Thread:
+    """Run ``run_gate`` in a daemon thread and return it (the gate takes tens of seconds; a request must not).
+
+    A daemon thread dies with the server; ``fail_interrupted_gates`` ends its row at the next start.
+    """
+    thread = threading.Thread(target=run_gate, args=(runtime, gate_id), name=f"gate-{gate_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def publish_gate(session: Session, blobs: BlobStore, gate_id: int, by: User | None) -> AssignmentVersion:
+    """Publish what gate ``gate_id`` passed as its assignment's current version.
+
+    Returns:
+        The version now current (the same release twice is the same version).
+
+    Raises:
+        ServiceError: 404 for an unknown gate; 409 unless it passed and was not published yet, or when its
+            release folder is gone.
+    """
+    gate = session.get(GateRun, gate_id)
+    if gate is None:
+        raise not_found("gate run", gate_id)
+    if gate.status != GateStatus.PASSED:
+        why = {GateStatus.RUNNING: "it is still running; wait until it passed",
+               GateStatus.REFUSED: "the gate refused it; fix what the report lists and run the gate again",
+               GateStatus.ERROR: "it could not run; run the gate again"}[gate.status]
+        raise ServiceError(409, f"gate {gate_id} ({gate.assignment_name}) is {gate.status}, so it cannot be "
+                                f"published: {why}", gate_status=str(gate.status))
+    if gate.version_id is not None:
+        raise ServiceError(409, f"gate {gate_id} was already published as {gate.assignment_name} version "
+                                f"{gate.version.version}; run the gate again to publish a newer release")
+    autograder, starter = Path(gate.autograder_path), Path(gate.starter_path)
+    if not autograder.is_dir() or not starter.is_file():
+        raise ServiceError(409, f"gate {gate_id}'s release files are gone ({autograder}); run the gate again")
+    version = publish(session, blobs, autograder, starter, by)
+    gate.version_id, gate.published_at = version.id, utcnow()
+    session.commit()
+    return version
+
+
+def fail_interrupted_gates(session: Session) -> int:
+    """Mark every gate still ``running`` as ``error`` (call at server start: no thread runs them any more).
+
+    Returns:
+        How many rows it ended.
+    """
+    ended = session.execute(update(GateRun).where(GateRun.status == GateStatus.RUNNING)
+                            .values(status=GateStatus.ERROR, error=INTERRUPTED, finished_at=utcnow())
+                            .execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    if ended:
+        log.warning("%d gate run(s) were interrupted by the last stop; marked as error", ended)
+    return ended
+
+
+def gate_view(gate: GateRun) -> dict:
+    """The gate run as the API shows it."""
+    return {"id": gate.id, "assignment": gate.assignment_name, "status": str(gate.status), "seed": gate.seed,
+            "started_at": gate.started_at.isoformat(),
+            "finished_at": gate.finished_at.isoformat() if gate.finished_at else None,
+            "started_by": gate.user.email if gate.user else None, "report": gate.report,
+            "report_text": gate.report_text, "error": gate.error, "published": gate.version_id is not None,
+            "version": gate.version.version if gate.version else None,
+            "published_at": gate.published_at.isoformat() if gate.published_at else None,
+            "url": f"/api/gates/{gate.id}"}
+
+
+def recent_gates(session: Session, name: str, limit: int = 20) -> list[GateRun]:
+    """The last ``limit`` gate runs of assignment ``name``, newest first."""
+    return list(session.scalars(select(GateRun).where(GateRun.assignment_name == name)
+                                .order_by(GateRun.id.desc()).limit(limit)))
+
+
+def _outcome(settings: Settings, name: str, seed: int | None) -> dict:
+    """The gate's end as the columns to write."""
+    try:
+        outcome = gate_release(settings, name, seed)
+    except AssignmentConfigError as error:
+        return {"status": GateStatus.REFUSED, "report_text": invalid_config_message(name, error),
+                "report": {"assignment": name, "seed": seed, "ok": False, "checks": [], "notes": [],
+                           "config_problems": list(error.problems)}}
+    values = {"report": outcome.report.to_dict(), "report_text": outcome.report.format()}
+    if not outcome.report.ok:
+        return {**values, "status": GateStatus.REFUSED}
+    return {**values, "status": GateStatus.PASSED, "autograder_path": str(outcome.autograder_dir.resolve()),
+            "starter_path": str(outcome.starter_zip.resolve())}
+
+
+def _finish(runtime: Runtime, gate_id: int, values: dict) -> bool:
+    with runtime.sessions() as session:
+        # Only a row still running: one a restart already marked interrupted stays as the restart left it.
+        running = (GateRun.id == gate_id) & (GateRun.status == GateStatus.RUNNING)
+        done = session.execute(update(GateRun).where(running).values(**values)
+                               .execution_options(synchronize_session=False)).rowcount
+        session.commit()
+    return done == 1
+
+
+def _running(session: Session, name: str) -> int | None:
+    return session.scalar(select(GateRun.id).where(GateRun.assignment_name == name,
+                                                   GateRun.status == GateStatus.RUNNING))
+
+
+def _busy(name: str, gate_id: int | None) -> ServiceError:
+    if gate_id is None:  # the other one ended between our insert and this look
+        return ServiceError(409, f"another release gate for {name} was started at the same moment; look at "
+                                 f"GET /api/assignments/{name}/gates, or start it again")
+    return ServiceError(409, f"a release gate for {name} is already running (gate {gate_id}); wait for it to "
+                             f"finish (GET /api/gates/{gate_id}) before starting another", gate_id=gate_id)
