@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test bench bench-sandbox bench-surge clean
+.PHONY: demo test install install-test bench bench-sandbox bench-surge bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench-sandbox: install-test
 bench-surge: install-test
 	VENV_BIN=$(BIN) tools/system-setup.sh all
 	$(BIN)/python bench/surge.py --count 200
+
+bench-pages: install-test
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -41,13 +41,25 @@ def demo(
     full: bool = typer.Option(False, help="Print every row of each result table, passing tests included."),
     assignments_dir: Path = typer.Option(Path("assignments"), help="Folder holding every assignment."),
     reference: Path = typer.Option(Path("reference/beras"), help="The marked reference package."),
+    serve: bool = typer.Option(False, "--serve", help="Seed a demo course and serve the web pages on it."),
+    host: str = typer.Option("127.0.0.1", help="With --serve: the address to listen on."),
+    port: int = typer.Option(8000, help="With --serve: the port to listen on."),
+    data_dir: Path = typer.Option(Path(".beras-demo"), help="With --serve: the demo course's data folder."),
 ) -> None:
-    """The main job: release both assignments, then grade the reference, the starter and a planted-bug sample."""
+    """The main job: release both assignments, then grade the reference, the starter and a planted-bug sample.
+
+    With --serve: seed a demo course (roster, both assignments released, graded samples) and serve it.
+    """
     from grader.demo.main_job import run_main_job
 
     if not (assignments_dir / "beras-mlp" / "assignment.toml").is_file():
         typer.echo(f"error: no assignments in {assignments_dir}; run from the repository root", err=True)
         raise typer.Exit(2)
+    if serve:
+        from grader.demo.course import serve_demo
+
+        raise typer.Exit(serve_demo(assignments_dir.resolve(), reference.resolve(), data_dir.resolve(), sandbox,
+                                    host, port, seed))
     raise typer.Exit(run_main_job(assignments_dir, reference, out, sandbox, seed, full))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -45,3 +47,23 @@ def rng():
     """A seeded numpy generator; also seeds Beras' own generator."""
     beras.set_seed(1234)
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def mlp_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """beras-mlp released once through the real gate, for the service and web tests: ``(autograder, starter zip)``."""
+    from grader.authoring.release import release
+    from tests.grading.conftest import ASSIGNMENTS, REFERENCE
+
+    out = tmp_path_factory.mktemp("service-release")
+    outcome = release(ASSIGNMENTS / "beras-mlp", out, reference_package=REFERENCE, seed=7)
+    assert outcome.report.ok, outcome.report.format()
+    return outcome.autograder_dir, outcome.starter_zip
+
+
+@pytest.fixture(scope="session")
+def mlp(mlp_release):
+    """The ``mlp_release`` loaded (tests/grading has its own ``mlp``, staged without the gate)."""
+    from worker.grading.released import load_released
+
+    return load_released(mlp_release[0])

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -18,6 +18,9 @@ from grader.api.upload import UploadLimit, UploadTooLarge
 from grader.runtime import Runtime
 from grader.service.errors import ServiceError
 from grader.service.gates import fail_interrupted_gates
+from grader.web.app import mount_pages, wants_page, error_page
+from grader.web.csrf import CsrfGuard
+from grader.web.deps import SignInRequired, sign_in_url
 
 log = logging.getLogger("beras.api")
 
@@ -52,8 +55,10 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
                   description="Submissions, results, releases and grade reports for the Beras course.")
     app.state.runtime = runtime
     app.add_middleware(UploadLimit, cap_bytes=runtime.settings.max_upload_bytes)
+    app.add_middleware(CsrfGuard)
     for router in (assignments.router, gates.router, submissions.router, reports.router, session.router):
         app.include_router(router)
+    mount_pages(app)
     _errors(app)
 
     @app.get("/healthz", tags=["health"])
@@ -73,18 +78,28 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
 def _errors(app: FastAPI) -> None:
     """Every error is ``{"error": message}``; a person can act on the message, and no traceback leaves."""
 
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(_: Request, error: SignInRequired) -> RedirectResponse:
+        return RedirectResponse(sign_in_url(error.path), status_code=303)
+
     @app.exception_handler(ServiceError)
-    async def service_error(_: Request, error: ServiceError) -> JSONResponse:
+    async def service_error(request: Request, error: ServiceError):
+        if wants_page(request):
+            return error_page(request, error.status, error.message)
         headers = {"Retry-After": str(error.detail["retry_after_s"])} if "retry_after_s" in error.detail else None
         return JSONResponse({"error": error.message, **error.detail}, status_code=error.status, headers=headers)
 
     @app.exception_handler(UploadTooLarge)
-    async def too_large(_: Request, error: UploadTooLarge) -> JSONResponse:
+    async def too_large(request: Request, error: UploadTooLarge):
+        if wants_page(request):
+            return error_page(request, 413, str(error))
         return JSONResponse({"error": str(error)}, status_code=413, headers={"Connection": "close"})
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, error: RequestValidationError):
         problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in error.errors()]
+        if wants_page(request):
+            return error_page(request, 422, "the request is invalid: " + "; ".join(problems))
         return JSONResponse({"error": "the request is invalid: " + "; ".join(problems)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
@@ -94,11 +109,17 @@ def _errors(app: FastAPI) -> None:
             message = f"no such route: {request.method} {request.url.path} (see /docs for the API)"
         elif error.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
+        if wants_page(request):
+            if error.status_code == 404:
+                message = f"there is no page at {request.url.path}"
+            return error_page(request, error.status_code, message)
         return JSONResponse({"error": message}, status_code=error.status_code)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception):
         reference = uuid.uuid4().hex[:10]
         log.exception("unhandled error (reference %s)", reference)
-        return JSONResponse({"error": f"the server failed on this request; it was logged. Tell your TA the "
-                                      f"reference {reference}."}, status_code=500)
+        message = f"the server failed on this request; it was logged. Tell your TA the reference {reference}."
+        if wants_page(request):
+            return error_page(request, 500, message)
+        return JSONResponse({"error": message}, status_code=500)

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grader.blobs import BlobStore
@@ -81,6 +81,36 @@ def accept(session: Session, blobs: BlobStore, user: User, name: str, data: byte
     session.add(submission)
     session.commit()
     return submission
+
+
+def submit(runtime, user_id: int, name: str, data: bytes, filename: str) -> dict:
+    """Take one upload end to end: check and store it, then hand it to the queue; the submission as its owner sees it.
+
+    Raises:
+        ServiceError: as ``accept`` (nothing is stored when it raises).
+    """
+    from grader.service.visibility import submission_view
+    from worker.queue.dispatch import queue_for
+
+    with runtime.sessions() as session:
+        user = session.get(User, user_id)
+        submission = accept(session, runtime.blobs, user, name, data, filename or "submission.zip",
+                            runtime.settings.max_upload_bytes)
+        view, queue = submission_view(submission, user), submission.queue
+    # Enqueued after the commit: a worker that takes it at once finds the row as stored.
+    runtime.dispatcher.enqueue(view["id"], queue_for(queue, False))
+    return view
+
+
+def queue_position(session: Session, submission: Submission) -> int | None:
+    """1 for the next submission a grader on its queue will take; None once it is no longer waiting."""
+    if submission.status != Status.QUEUED:
+        return None
+    since = submission.queued_at or submission.created_at
+    ahead = session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.status == Status.QUEUED, Submission.queue == submission.queue,
+        or_(Submission.queued_at < since, and_(Submission.queued_at == since, Submission.id < submission.id))))
+    return int(ahead or 0) + 1
 
 
 def _check_rate(session: Session, released: Released, user: User, assignment: Assignment, now: datetime,

@@ -12,33 +12,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from grader.api.app import create_app
-from grader.authoring.release import release
 from grader.db import Submission
 from grader.runtime import Runtime
 from grader.service.releases import publish
 from grader.service.users import add_user
 from grader.settings import Settings
 from tests.grading.conftest import REFERENCE, ASSIGNMENTS, REQUIRE_SANDBOXES, submission  # noqa: F401
-from worker.grading.released import Released, load_released
 from worker.queue.dispatch import EmbeddedDispatcher
 from worker.sandbox import SandboxUnavailable, choose_sandbox
 
 URL = "/api/assignments/beras-mlp/submissions"
 PEOPLE = (("ann", "student"), ("ben", "student"), ("tom", "ta"), ("ida", "instructor"))
-
-
-@pytest.fixture(scope="session")
-def mlp_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """beras-mlp released once through the real gate: ``(autograder folder, starter zip)``."""
-    out = tmp_path_factory.mktemp("service-release")
-    outcome = release(ASSIGNMENTS / "beras-mlp", out, reference_package=REFERENCE, seed=7)
-    assert outcome.report.ok, outcome.report.format()
-    return outcome.autograder_dir, outcome.starter_zip
-
-
-@pytest.fixture(scope="session")
-def mlp(mlp_release) -> Released:
-    return load_released(mlp_release[0])
 
 
 def make_runtime(folder: Path, **settings) -> Runtime:

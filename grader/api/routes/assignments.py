@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.api.auth import caller, db, staff
-from grader.db import Assignment, Extension, User
-from grader.service.errors import ServiceError, not_found
+from grader.db import Assignment, User
+from grader.service.extensions import grant_extension
 from grader.service.releases import release_assignment
 from grader.service.submissions import current_version, extension_days
 
@@ -66,18 +66,5 @@ class ExtensionIn(BaseModel):
 
 
 @router.post("/{name}/extensions")
-def grant_extension(name: str, body: ExtensionIn, user: User = Depends(staff), session: Session = Depends(db)) -> dict:
-    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
-    if assignment is None:
-        raise not_found("assignment", name)
-    student = session.scalar(select(User).where(User.email == body.email.strip().lower()))
-    if student is None:
-        raise ServiceError(404, f"no user with email {body.email!r}; import the roster first")
-    row = session.scalar(select(Extension).where(Extension.user_id == student.id,
-                                                 Extension.assignment_id == assignment.id))
-    if row is None:
-        session.add(Extension(user_id=student.id, assignment_id=assignment.id, days=body.days, granted_by=user.id))
-    else:
-        row.days, row.granted_by = body.days, user.id
-    session.commit()
-    return {"assignment": name, "email": student.email, "days": body.days}
+def extension(name: str, body: ExtensionIn, user: User = Depends(staff), session: Session = Depends(db)) -> dict:
+    return grant_extension(session, name, body.email, body.days, user)

@@ -13,7 +13,8 @@ from grader.api.auth import DbSession, StaffUser, caller, db, staff
 from grader.db import Assignment, Result, Role, Submission, User
 from grader.service.errors import ServiceError, not_found
 from grader.service.regrade import batch_progress, replay, start_regrade
-from grader.service.submissions import accept, current_version
+from grader.service.submissions import current_version, queue_position
+from grader.service.submissions import submit as submit_zip
 from grader.service.visibility import submission_view
 from worker.queue.dispatch import queue_for
 
@@ -38,15 +39,7 @@ async def submit(name: str, request: Request, user: User = Depends(caller)) -> J
     if not data:
         raise ServiceError(400, "the uploaded file is empty; expected a zip of your beras/ folder")
 
-    def store() -> tuple[dict, str]:
-        with runtime.sessions() as session:
-            fresh = session.get(User, user.id)
-            submission = accept(session, runtime.blobs, fresh, name, data, upload.filename or "submission.zip",
-                                runtime.settings.max_upload_bytes)
-            return submission_view(submission, fresh), submission.queue
-
-    view, queue = await run_in_threadpool(store)  # the view as stored: queued, before any worker can take it
-    runtime.dispatcher.enqueue(view["id"], queue_for(queue, False))
+    view = await run_in_threadpool(submit_zip, runtime, user.id, name, data, upload.filename or "submission.zip")
     return JSONResponse(view, status_code=201, headers={"Location": f"/api/submissions/{view['id']}"})
 
 
@@ -60,7 +53,8 @@ def _visible(session: Session, submission_id: int, user: User) -> Submission:
 
 @router.get("/submissions/{submission_id}")
 def get_submission(submission_id: int, user: User = Depends(caller), session: Session = Depends(db)) -> dict:
-    return submission_view(_visible(session, submission_id, user), user)
+    submission = _visible(session, submission_id, user)
+    return {**submission_view(submission, user), "queue_position": queue_position(session, submission)}
 
 
 @router.get("/submissions/{submission_id}/history")

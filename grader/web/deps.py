@@ -1,0 +1,60 @@
+"""Who is looking at a page: the session cookie's user, role checks that answer with a page, and checked forms."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from grader.api.auth import SESSION_COOKIE, db
+from grader.db import Role, User
+from grader.service.errors import ServiceError
+from grader.service.users import user_for_token
+from grader.web import csrf
+
+
+class SignInRequired(Exception):
+    """No valid session: the page answers with a redirect to the sign-in page, back here after."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def viewer(request: Request, session: Session = Depends(db)) -> User:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    user = user_for_token(session, token) if token else None
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    return user
+
+
+def role(*roles: Role):
+    """A page dependency that lets only ``roles`` through; others get a 403 page naming who may."""
+
+    def check(user: User = Depends(viewer)) -> User:
+        if user.role not in roles:
+            raise ServiceError(403, f"this page is for {' and '.join(r.value for r in roles)} accounts; you are "
+                                    f"signed in as {user.email} ({user.role.value})")
+        return user
+
+    return check
+
+
+staff = role(Role.TA, Role.INSTRUCTOR)
+instructor = role(Role.INSTRUCTOR)
+
+
+async def form(request: Request) -> FormData:
+    """The posted form, after its CSRF token is checked against the session."""
+    data = await request.form(max_files=1, max_fields=200)
+    if not csrf.valid(request.cookies.get(SESSION_COOKIE, ""), data.get(csrf.FIELD)):
+        raise ServiceError(403, "this form's security token is missing or stale; reload the page and try again")
+    return data
+
+
+def sign_in_url(path: str) -> str:
+    return f"/login?next={quote(path, safe='/')}"

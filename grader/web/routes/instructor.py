@@ -1,0 +1,123 @@
+"""Instructor pages: the course gradebook, each assignment's report (charts, hardest tests), roster, LMS exports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grader.api.auth import db
+from grader.db import Assignment, Token, User, utcnow
+from grader.reports import (assignment_report, canvas_csv, course_gradebook, gradescope_csv, pass_rate_svg,
+                            score_histogram_svg)
+from grader.service.errors import ServiceError, not_found
+from grader.service.gradebook import POLICIES
+from grader.service.users import import_roster
+from grader.web.deps import form, instructor
+from grader.web.render import page
+
+router = APIRouter(prefix="/instructor", include_in_schema=False)
+
+
+def _policy(policy: str) -> str:
+    if policy not in POLICIES:
+        raise ServiceError(400, f"unknown policy {policy!r}; expected best or latest")
+    return policy
+
+
+def _csv(text: str, filename: str) -> Response:
+    # A BOM so Excel opens names with accents correctly; Canvas and Gradescope accept it.
+    return Response("\ufeff" + text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/gradebook")
+def gradebook(request: Request, policy: str = "best", q: str = "", sort: str = "email", order: str = "asc",
+              user: User = Depends(instructor), session: Session = Depends(db)):
+    book = course_gradebook(session, _policy(policy))
+    rows = book.rows
+    needle = q.strip().lower()
+    if needle:
+        rows = [r for r in rows if needle in r.email.lower() or needle in (r.name or "").lower()]
+    rows = sorted(rows, key=_sort_key(sort, book), reverse=order == "desc")
+    return page(request, "instructor/gradebook.html", user=user, book=book, rows=rows, policy=policy, q=q,
+                sort=sort, order=order)
+
+
+def _sort_key(sort: str, book):
+    names = [a.name for a in book.assignments]
+    if sort in names:
+        index = names.index(sort)
+        return lambda row: (row.cells[index].score is None, row.cells[index].score or 0.0)
+    if sort == "total":
+        return lambda row: row.total
+    if sort == "name":
+        return lambda row: ((row.name or "").lower(), row.email)
+    return lambda row: row.email
+
+
+@router.get("/assignments/{name}/report")
+def report(name: str, request: Request, policy: str = "best", print_view: bool = Query(False, alias="print"),
+           user: User = Depends(instructor), session: Session = Depends(db)):
+    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
+    if assignment is None or assignment.current_version is None:
+        raise not_found("released assignment", name)
+    data = assignment_report(session, assignment, _policy(policy))
+    return page(request, "instructor/report_print.html" if print_view else "instructor/report.html", user=user,
+                assignment=assignment, report=data, policy=policy,
+                histogram=score_histogram_svg(data), pass_rates=pass_rate_svg(data), now=utcnow())
+
+
+@router.get("/exports/canvas.csv")
+def canvas(policy: str = "best", user: User = Depends(instructor), session: Session = Depends(db)) -> Response:
+    return _csv(canvas_csv(course_gradebook(session, _policy(policy))), f"canvas-grades-{policy}.csv")
+
+
+@router.get("/assignments/{name}/gradescope.csv")
+def gradescope(name: str, policy: str = "best", user: User = Depends(instructor),
+               session: Session = Depends(db)) -> Response:
+    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
+    if assignment is None or assignment.current_version is None:
+        raise not_found("released assignment", name)
+    return _csv(gradescope_csv(session, assignment, _policy(policy)), f"{name}-gradescope-{policy}.csv")
+
+
+def _roster_page(request: Request, session: Session, user: User, status_code: int = 200, **context):
+    people = session.execute(select(User, func.count(Token.id)).outerjoin(Token, Token.user_id == User.id)
+                             .group_by(User.id).order_by(User.role, User.email)).all()
+    counts = dict(session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    return page(request, "instructor/roster.html", status_code=status_code, user=user, people=people,
+                counts={str(k): v for k, v in counts.items()}, **context)
+
+
+@router.get("/roster")
+def roster(request: Request, user: User = Depends(instructor), session: Session = Depends(db)):
+    return _roster_page(request, session, user)
+
+
+@router.post("/roster")
+async def import_csv(request: Request, user: User = Depends(instructor), data=Depends(form),
+                     session: Session = Depends(db)):
+    upload = data.get("file")
+    text = str(data.get("csv", ""))
+    if upload is not None and not isinstance(upload, str) and upload.filename:
+        raw = await upload.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return _roster_page(request, session, user, 400, error=f"{upload.filename} is not UTF-8 text; "
+                                                                    "export the roster as CSV (UTF-8) and try again")
+    if not text.strip():
+        return _roster_page(request, session, user, 400, error="choose a roster CSV file or paste its rows "
+                                                                "(columns email, role and optionally name)")
+    try:
+        outcome = import_roster(session, text)
+    except ServiceError as error:
+        return _roster_page(request, session, user, error.status, error=error.message, pasted=text)
+    notice = (f"Imported: {len(outcome.added)} added, {len(outcome.updated)} updated, "
+              f"{len(outcome.unchanged)} unchanged.")
+    return _roster_page(request, session, user, notice=notice, added=outcome.added)
+
+
+

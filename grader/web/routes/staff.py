@@ -1,0 +1,227 @@
+"""TA pages: assignments and their settings, the release gate and publishing, regrades with progress, any submission."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grader.api.auth import db
+from grader.db import Assignment, Extension, GateRun, Result, Status, Submission, User
+from grader.service import assignment_settings as settings_service
+from grader.service.errors import ServiceError, not_found
+from grader.service.extensions import grant_extension
+from grader.service.gates import launch_gate, publish_gate, start_gate
+from grader.service.regrade import batch_progress, replay, start_regrade
+from grader.service.visibility import submission_view
+from grader.web.deps import form, staff
+from grader.web.render import page
+from worker.queue.dispatch import queue_for
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+
+def _enqueue(request: Request, session: Session, ids: list[int]) -> None:
+    queues = dict(session.execute(select(Submission.id, Submission.queue).where(Submission.id.in_(ids))).all())
+    for submission_id in ids:
+        request.app.state.runtime.dispatcher.enqueue(submission_id, queue_for(queues[submission_id], True))
+
+
+@router.get("")
+def overview(request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+    settings = request.app.state.runtime.settings
+    folders = {f["name"]: f for f in settings_service.list_assignment_folders(settings)}
+    released = {a.name: a for a in session.scalars(select(Assignment))}
+    counts = dict(session.execute(select(Submission.assignment_id, func.count()).group_by(Submission.assignment_id)).all())
+    waiting = dict(session.execute(select(Submission.assignment_id, func.count())
+                                   .where(Submission.status.in_((Status.QUEUED, Status.RUNNING)))
+                                   .group_by(Submission.assignment_id)).all())
+    rows = []
+    for name in sorted(set(folders) | set(released)):
+        assignment = released.get(name)
+        rows.append({"name": name, "folder": folders.get(name), "assignment": assignment,
+                     "submissions": counts.get(assignment.id, 0) if assignment else 0,
+                     "waiting": waiting.get(assignment.id, 0) if assignment else 0})
+    return page(request, "staff/overview.html", user=user, rows=rows)
+
+
+@router.get("/assignments/new")
+def new_assignment(request: Request, user: User = Depends(staff)):
+    folders = settings_service.list_assignment_folders(request.app.state.runtime.settings)
+    return page(request, "staff/new_assignment.html", user=user, folders=folders, values={})
+
+
+@router.post("/assignments/new")
+def create_assignment(request: Request, user: User = Depends(staff), data=Depends(form)):
+    settings = request.app.state.runtime.settings
+    values = {k: str(data.get(k, "")).strip() for k in ("name", "title", "copy_from")}
+    try:
+        settings_service.create_assignment(settings, values["name"], values["title"], values["copy_from"] or None)
+    except ServiceError as error:
+        return page(request, "staff/new_assignment.html", status_code=error.status, user=user, error=error.message,
+                    folders=settings_service.list_assignment_folders(settings), values=values)
+    return RedirectResponse(f"/staff/assignments/{values['name']}?created=1", status_code=303)
+
+
+def _assignment_page(request: Request, session: Session, user: User, name: str, status_code: int = 200,
+                     error: str | None = None, notice: str | None = None, problems: list[str] | None = None,
+                     values: dict | None = None):
+    settings = request.app.state.runtime.settings
+    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
+    try:
+        current = settings_service.read_settings(settings, name)
+    except ServiceError as missing:
+        if assignment is None:
+            raise
+        current, error = {}, error or missing.message  # released, but its folder is gone from this server
+    gates = session.scalars(select(GateRun).where(GateRun.assignment_name == name)
+                            .order_by(GateRun.id.desc()).limit(10)).all()
+    submissions, extensions, status_counts = [], [], {}
+    if assignment is not None:
+        submissions = session.scalars(select(Submission).where(Submission.assignment_id == assignment.id)
+                                      .order_by(Submission.id.desc()).limit(200)).all()
+        extensions = session.execute(select(User.email, Extension.days).join(Extension, Extension.user_id == User.id)
+                                     .where(Extension.assignment_id == assignment.id).order_by(User.email)).all()
+        status_counts = dict(session.execute(select(Submission.status, func.count())
+                                             .where(Submission.assignment_id == assignment.id)
+                                             .group_by(Submission.status)).all())
+    return page(request, "staff/assignment.html", status_code=status_code, user=user, name=name,
+                assignment=assignment, fields=settings_service.EDITABLE, values=values or current,
+                problems=problems or [], gates=gates, submissions=submissions, extensions=extensions,
+                status_counts={str(k): v for k, v in status_counts.items()}, error=error,
+                notice=notice or ("Assignment created: edit its settings and tests, then run the gate."
+                                  if request.query_params.get("created") else None))
+
+
+@router.get("/assignments/{name}")
+def assignment(name: str, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+    return _assignment_page(request, session, user, name)
+
+
+@router.post("/assignments/{name}/settings")
+def save_settings(name: str, request: Request, user: User = Depends(staff), data=Depends(form),
+                  session: Session = Depends(db)):
+    values = {field.key: str(data.get(field.key, "")) for field in settings_service.EDITABLE if field.key in data}
+    try:
+        saved = settings_service.save_settings(request.app.state.runtime.settings, name, values)
+    except ServiceError as error:
+        if error.status == 404:
+            raise
+        return _assignment_page(request, session, user, name, status_code=error.status, error=error.message,
+                                problems=error.detail.get("problems", []), values=values)
+    changed = ", ".join(f"{key}: {old or '—'} → {new or '—'}" for key, old, new in saved.changed)
+    notice = (f"Saved ({changed}). Run the release gate to publish the change to students." if changed
+              else "Nothing changed.")
+    # A draft's own unfinished parts (say, no owned files yet) stay listed until the TA fixes the file itself.
+    return _assignment_page(request, session, user, name, notice=notice, problems=saved.problems)
+
+
+@router.post("/assignments/{name}/gate")
+def run_gate(name: str, request: Request, user: User = Depends(staff), data=Depends(form),
+             session: Session = Depends(db)):
+    seed_text = str(data.get("seed", "")).strip()
+    if seed_text and not seed_text.lstrip("-").isdigit():
+        raise ServiceError(422, f"the seed must be a whole number (got {seed_text!r}); leave it empty for a random one")
+    runtime = request.app.state.runtime
+    gate = start_gate(session, runtime.settings, name, user, seed=int(seed_text) if seed_text else None)
+    launch_gate(runtime, gate.id)
+    return RedirectResponse(f"/staff/gates/{gate.id}", status_code=303)
+
+
+@router.get("/gates/{gate_id}")
+def gate(gate_id: int, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+    row = session.get(GateRun, gate_id)
+    if row is None:
+        raise not_found("gate run", gate_id)
+    return page(request, "staff/gate.html", user=user, gate=row,
+                notice="Published: students now get this version." if request.query_params.get("published") else None)
+
+
+@router.post("/gates/{gate_id}/publish")
+def publish(gate_id: int, request: Request, user: User = Depends(staff), _=Depends(form),
+            session: Session = Depends(db)):
+    publish_gate(session, request.app.state.runtime.blobs, gate_id, user)
+    return RedirectResponse(f"/staff/gates/{gate_id}?published=1", status_code=303)
+
+
+@router.post("/assignments/{name}/regrade")
+def regrade_all(name: str, request: Request, user: User = Depends(staff), _=Depends(form),
+                session: Session = Depends(db)):
+    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
+    if assignment is None:
+        raise not_found("released assignment", name)
+    batch, ids = start_regrade(session, assignment, None, user)
+    _enqueue(request, session, ids)
+    return RedirectResponse(f"/staff/regrades/{batch.id}", status_code=303)
+
+
+@router.get("/regrades/{batch_id}")
+def regrade_progress(batch_id: int, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+    return page(request, "staff/regrade.html", user=user, batch=batch_progress(session, batch_id))
+
+
+@router.post("/assignments/{name}/extensions")
+def extension(name: str, request: Request, user: User = Depends(staff), data=Depends(form),
+              session: Session = Depends(db)):
+    days = str(data.get("days", "")).strip()
+    if not days.isdigit() or int(days) > 365:
+        return _assignment_page(request, session, user, name, status_code=422,
+                                error=f"extension days must be a whole number from 0 to 365 (got {days!r})")
+    try:
+        granted = grant_extension(session, name, str(data.get("email", "")), int(days), user)
+    except ServiceError as error:
+        if error.status != 404 or "email" not in error.message:
+            raise
+        return _assignment_page(request, session, user, name, status_code=error.status, error=error.message)
+    return _assignment_page(request, session, user, name,
+                            notice=f"{granted['email']} now has {granted['days']} extra day(s) on {name}.")
+
+
+def _submission(session: Session, submission_id: int) -> Submission:
+    row = session.get(Submission, submission_id)
+    if row is None:
+        raise not_found("submission", submission_id)
+    return row
+
+
+@router.get("/submissions/{submission_id}")
+def submission(submission_id: int, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+    row = _submission(session, submission_id)
+    history = session.scalars(select(Result).where(Result.submission_id == submission_id)
+                              .order_by(Result.id.desc())).all()
+    return page(request, "staff/submission.html", user=user, submission=row, view=submission_view(row, user),
+                history=history, waiting=row.status in (Status.QUEUED, Status.RUNNING),
+                notice=request.query_params.get("notice"))
+
+
+@router.post("/submissions/{submission_id}/regrade")
+def regrade_one(submission_id: int, request: Request, user: User = Depends(staff), _=Depends(form),
+                session: Session = Depends(db)):
+    row = _submission(session, submission_id)
+    batch, ids = start_regrade(session, row.assignment, [submission_id], user)
+    _enqueue(request, session, ids)
+    return RedirectResponse(f"/staff/submissions/{submission_id}", status_code=303)
+
+
+@router.post("/submissions/{submission_id}/replay")
+def replay_run(submission_id: int, request: Request, user: User = Depends(staff), data=Depends(form),
+               session: Session = Depends(db)):
+    row = _submission(session, submission_id)
+    result_id = str(data.get("result_id", "")).strip()
+    batch = replay(session, row, int(result_id) if result_id.isdigit() else None, user)
+    _enqueue(request, session, batch.submission_ids)
+    return RedirectResponse(f"/staff/submissions/{submission_id}", status_code=303)
+
+
+@router.get("/submissions/{submission_id}/logs/{result_id}/{log_name}")
+def log(submission_id: int, result_id: int, log_name: str, request: Request, user: User = Depends(staff),
+        session: Session = Depends(db)) -> PlainTextResponse:
+    result = session.get(Result, result_id)
+    if result is None or result.submission_id != submission_id:
+        raise not_found("result", result_id)
+    sha = (result.data.get("logs") or {}).get(log_name)
+    if not sha:
+        raise not_found("log", log_name)
+    text = request.app.state.runtime.blobs.get(sha).decode("utf-8", "replace")
+    return PlainTextResponse(text, headers={"Content-Disposition": f'inline; filename="{submission_id}-{log_name}"'})

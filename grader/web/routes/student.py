@@ -1,0 +1,116 @@
+"""Student pages: the released assignments, one assignment (starter, upload, history), and one submission."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grader.api.auth import db
+from grader.db import Assignment, Role, Status, Submission, User, utcnow
+from grader.service.errors import ServiceError, not_found
+from grader.service.submissions import current_version, extension_days, lateness, queue_position, submit
+from grader.service.visibility import submission_view
+from grader.web.deps import form, viewer
+from grader.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+def deadline(session: Session, user: User, assignment: Assignment) -> dict:
+    """Where the caller stands against the schedule: due, closes, and a one-word state with a sentence."""
+    version = assignment.current_version
+    extension = extension_days(session, user, assignment)
+    now = utcnow()
+    late = lateness(version, extension, now)
+    if late.due is None:
+        return {"state": "open", "text": "No due date.", "due": None, "closes": None, "extension": extension}
+    if now <= late.due:
+        state, text = "open", f"Due {_ago(late.due - now)}."
+    elif not late.closed:
+        state = "late"
+        penalty = min(100, round(100 * late.days * version.late_penalty_per_day))
+        text = (f"Past due: a submission now is {late.days} day(s) late and loses {penalty}% of its score; "
+                f"submissions close in {_ago(late.closes - now)}.")
+    else:
+        state, text = "closed", "Closed: submissions are no longer accepted."
+    return {"state": state, "text": text, "due": late.due, "closes": late.closes, "extension": extension}
+
+
+def _ago(span: timedelta) -> str:
+    seconds = span.total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"in {count} {unit}{'s' if count != 1 else ''}"
+    return "in under a minute"
+
+
+@router.get("/assignments")
+def assignments(request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
+    rows = session.scalars(select(Assignment).where(Assignment.current_version_id.is_not(None))
+                           .order_by(Assignment.name)).all()
+    mine = dict(session.execute(
+        select(Submission.assignment_id, func.count()).where(Submission.user_id == user.id)
+        .group_by(Submission.assignment_id)).all())
+    listed = []
+    for assignment in rows:
+        latest = session.scalar(select(Submission).where(Submission.user_id == user.id,
+                                                         Submission.assignment_id == assignment.id)
+                                .order_by(Submission.id.desc()).limit(1))
+        listed.append({"assignment": assignment, "deadline": deadline(session, user, assignment),
+                       "submissions": mine.get(assignment.id, 0),
+                       "latest": submission_view(latest, user) if latest else None})
+    return page(request, "student/assignments.html", user=user, rows=listed)
+
+
+def _assignment_page(request: Request, session: Session, user: User, name: str, status_code: int = 200,
+                     error: str | None = None):
+    assignment, version = current_version(session, name)
+    history = session.scalars(select(Submission).where(Submission.user_id == user.id,
+                                                       Submission.assignment_id == assignment.id)
+                              .order_by(Submission.id.desc()).limit(100)).all()
+    return page(request, "student/assignment.html", status_code=status_code, user=user, assignment=assignment,
+                version=version, deadline=deadline(session, user, assignment), error=error,
+                history=[submission_view(s, user) for s in history],
+                max_mb=request.app.state.runtime.settings.max_upload_mb)
+
+
+@router.get("/assignments/{name}")
+def assignment(name: str, request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
+    return _assignment_page(request, session, user, name)
+
+
+@router.post("/assignments/{name}/submit")
+async def upload(name: str, request: Request, user: User = Depends(viewer), data=Depends(form),
+                 session: Session = Depends(db)):
+    """The no-script upload: a plain multipart form; errors come back on the assignment page."""
+    upload = data.get("file")
+    content = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+    try:
+        if not content:
+            raise ServiceError(400, "choose your submission zip before pressing Submit (no file was sent)")
+        view = await run_in_threadpool(submit, request.app.state.runtime, user.id, name, content,
+                                       upload.filename or "submission.zip")
+    except ServiceError as error:
+        if error.status == 404:
+            raise
+        return _assignment_page(request, session, user, name, status_code=error.status, error=error.message)
+    return RedirectResponse(f"/submissions/{view['id']}", status_code=303)
+
+
+@router.get("/submissions/{submission_id}")
+def submission(submission_id: int, request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
+    row = session.get(Submission, submission_id)
+    # Another student's submission is "not found": its existence is not theirs to learn.
+    if row is None or (user.role == Role.STUDENT and row.user_id != user.id):
+        raise not_found("submission", submission_id)
+    if user.role != Role.STUDENT:
+        return RedirectResponse(f"/staff/submissions/{submission_id}", status_code=303)
+    view = submission_view(row, user)
+    return page(request, "student/submission.html", user=user, view=view, submission=row,
+                waiting=row.status in (Status.QUEUED, Status.RUNNING), position=queue_position(session, row))
