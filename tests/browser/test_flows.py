@@ -17,6 +17,7 @@ from tests.browser.conftest import shot, sign_in
 from tests.grading.conftest import submission
 
 pytestmark = [pytest.mark.browser, pytest.mark.grading]
+BUG = "CategoricalAccuracy.forward = lambda self, p, l: 0.0\n"
 GRADING_S = 240_000  # ms: a grading run, with another one ahead of it in the queue
 
 
@@ -82,8 +83,8 @@ def test_a_student_cannot_open_staff_or_instructor_pages(live_site, browser_page
 
 
 def test_a_ta_runs_the_gate_publishes_and_regrades_everything(live_site, browser_page, mlp):
-    for who in ("ben", "cy"):
-        _api_submit(live_site, who, submission(mlp, append={"beras/metrics.py": "X = 1\n"}))
+    for who in ("ben", "cy"):  # a planted bug: the report has a test most failed, with its message
+        _api_submit(live_site, who, submission(mlp, append={"beras/metrics.py": BUG}))
     page = browser_page
     sign_in(page, live_site, "tom")
     page.goto(f"{live_site.url}/staff/assignments/beras-mlp")
@@ -146,6 +147,8 @@ def test_an_instructor_reads_the_report_and_downloads_csvs_that_match_the_databa
     assert len(charts) >= 2
     assert page.query_selector("#histogram svg") is not None and page.query_selector("#pass-rates svg") is not None
     assert "Median time to grade" in page.inner_text("main")
+    most_failed = page.inner_text("#most-failed")
+    assert "metrics" in most_failed.lower() or "accuracy" in most_failed.lower(), most_failed
     shot(page, "instructor-report")
 
     page.goto(f"{live_site.url}/instructor/gradebook")
@@ -170,6 +173,11 @@ def test_an_instructor_reads_the_report_and_downloads_csvs_that_match_the_databa
     assert canvas[1][0].strip() == "Points Possible"
     by_email = {line[2]: line for line in canvas[2:]}
     assert set(by_email) == {r.email for r in book.rows}
+    column = canvas[0].index(book.assignments[0].label)
+    for row in book.rows:
+        cell = row.cells[0]
+        assert by_email[row.email][column] == ("" if cell.score is None else f"{cell.score:g}")
+    assert len({line[column] for line in canvas[2:]}) > 1  # the planted bug scored lower: a real spread
 
 
 def _graded_count(site) -> int:

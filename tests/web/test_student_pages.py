@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from grader.db import Assignment, Result, Status, Submission, User, utcnow
+from grader.db import Submission
 from tests.grading.conftest import submission
-from tests.web.conftest import text_of
+from tests.web.conftest import result_test, text_of
 
 
 def test_the_list_shows_each_released_assignment_with_its_due_date_and_state(site, mlp):
@@ -61,38 +61,12 @@ def test_a_good_zip_goes_to_its_page_queued_with_its_place_in_line(site, mlp):
     assert "b.zip" in history and "a.zip" not in history
 
 
-def _graded(site, who: str, tests: list[dict]) -> int:
-    """A graded submission of ``who`` with these test results, written straight to the database."""
-    with site.runtime.sessions() as session:
-        user = session.query(User).filter_by(email=f"{who}@course.edu").one()
-        assignment = session.query(Assignment).one()
-        row = Submission(user_id=user.id, assignment_id=assignment.id, version_id=assignment.current_version_id,
-                         blob_sha256="0" * 64, size=1, filename="done.zip", status=Status.GRADED)
-        session.add(row)
-        session.flush()
-        score = sum(t["score"] for t in tests)
-        result = Result(submission_id=row.id, version_id=row.version_id, status="graded", score=score,
-                        max_score=sum(t["max_score"] for t in tests), received_at=utcnow(),
-                        data={"status": "graded", "score": score, "tests": tests, "seed": 5, "output": ""})
-        session.add(result)
-        session.flush()
-        row.current_result_id = result.id
-        session.commit()
-        return row.id
-
-
-def _test(name, visibility, passed, points=2.0, output=""):
-    return {"name": name, "number": name, "score": points if passed else 0.0, "max_score": points,
-            "status": "passed" if passed else "failed", "outcome": "passed" if passed else "failed",
-            "output": output, "visibility": visibility, "tags": ["g"]}
-
-
 def test_feedback_follows_each_tests_visibility_before_the_due_date(site):
-    tests = [_test("public ok", "visible", True), _test("public broken", "visible_until_due_date", False,
+    tests = [result_test("public ok", "visible", True), result_test("public broken", "visible_until_due_date", False,
                                                        output="expected 3, got 4"),
-             _test("hidden one", "hidden", True), _test("after due a", "after_due_date", False),
-             _test("after due b", "after_due_date", True)]
-    submission_id = _graded(site, "ann", tests)
+             result_test("hidden one", "hidden", True), result_test("after due a", "after_due_date", False),
+             result_test("after due b", "after_due_date", True)]
+    submission_id = site.graded("ann", tests)
     words = text_of(site.get("ann", f"/submissions/{submission_id}").text)
     assert "public ok" in words and "public broken" in words and "expected 3, got 4" in words
     assert "hidden one" not in words and "after due a" not in words

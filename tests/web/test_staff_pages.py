@@ -1,0 +1,107 @@
+"""TA pages without a browser: settings, new assignments, the gate form, regrade progress, a submission's details."""
+
+from __future__ import annotations
+
+from grader.db import RegradeBatch, Status, Submission
+from grader.harness.jobspec import JUDGE_LOG
+from tests.web.conftest import result_test, text_of
+
+
+def _toml(site) -> str:
+    return (site.runtime.settings.assignments_dir / "beras-mlp" / "assignment.toml").read_text()
+
+
+def _form(site) -> dict[str, str]:
+    from grader.service.assignment_settings import read_settings
+
+    return read_settings(site.runtime.settings, "beras-mlp")
+
+
+def test_the_overview_lists_released_and_draft_assignments(site):
+    words = text_of(site.get("tom", "/staff").text)
+    assert "beras-mlp" in words and "beras-cnn" in words and "not released" in words
+
+
+def test_saving_settings_writes_the_toml_and_says_what_changed(site):
+    values = _form(site) | {"schedule.late_penalty_per_day": "0.25", "submissions.rate_limit_count": "4"}
+    response = site.post("tom", "/staff/assignments/beras-mlp/settings", values)
+    assert response.status_code == 200
+    words = text_of(response.text)
+    assert "Saved" in words and "0.1 → 0.25" in words and "Run the release gate" in words
+    text = _toml(site)
+    assert "late_penalty_per_day = 0.25" in text and "rate_limit_count = 4" in text
+    assert "# Beras, part 1: the MLP." in text  # the TA's comments survive
+
+
+def test_bad_settings_are_refused_field_by_field_and_the_file_is_untouched(site):
+    before = _toml(site)
+    values = _form(site) | {"schedule.late_penalty_per_day": "1.5", "limits.memory_mb": "lots"}
+    response = site.post("tom", "/staff/assignments/beras-mlp/settings", values)
+    assert response.status_code == 422
+    words = text_of(response.text)
+    assert "Late penalty per day" in words and "Memory (MB)" in words and "not saved" in words
+    assert 'value="lots"' in response.text  # the form keeps what the TA typed, to correct it
+    assert _toml(site) == before
+
+
+def test_a_new_assignment_is_created_from_a_copy(site):
+    response = site.post("tom", "/staff/assignments/new", {"name": "beras-mlp-2", "title": "MLP again",
+                                                            "copy_from": "beras-mlp"})
+    assert response.status_code == 303 and response.headers["location"].startswith("/staff/assignments/beras-mlp-2")
+    page = site.get("tom", response.headers["location"]).text
+    assert "Assignment created" in text_of(page) and 'value="MLP again"' in page
+    again = site.post("tom", "/staff/assignments/new", {"name": "beras-mlp-2", "title": "x", "copy_from": ""})
+    assert again.status_code == 409 and "already" in text_of(again.text)
+    bad = site.post("tom", "/staff/assignments/new", {"name": "../escape", "title": "x", "copy_from": ""})
+    assert bad.status_code == 400
+    assert not (site.runtime.settings.assignments_dir.parent / "escape").exists()
+
+
+def test_the_gate_form_refuses_a_seed_that_is_not_a_number(site):
+    response = site.post("tom", "/staff/assignments/beras-mlp/gate", {"seed": "abc"})
+    assert response.status_code == 422 and "whole number" in text_of(response.text)
+
+
+def test_regrade_all_shows_a_progress_bar_that_fills_as_submissions_finish(site):
+    first = site.graded("ann", [result_test("t1", "visible", True)])
+    second = site.graded("ben", [result_test("t1", "visible", False)])
+    response = site.post("tom", "/staff/assignments/beras-mlp/regrade")
+    assert response.status_code == 303
+    page = site.get("tom", response.headers["location"])
+    assert "0 of 2 done (0%)" in text_of(page.text)
+    assert '<progress max="2" value="0">' in page.text
+    with site.runtime.sessions() as session:
+        session.get(Submission, first).status = Status.GRADED
+        session.commit()
+        batch = session.query(RegradeBatch).one()
+    assert "1 of 2 done (50%)" in text_of(site.get("tom", f"/staff/regrades/{batch.id}").text)
+    with site.runtime.sessions() as session:
+        session.get(Submission, second).status = Status.FAILED
+        session.commit()
+    done = site.get("tom", f"/staff/regrades/{batch.id}").text
+    assert "2 of 2 done (100%)" in text_of(done) and "1 could not be graded" in text_of(done)
+    assert 'data-finished="yes"' in done and "http-equiv" not in done  # finished: no more refreshing
+
+
+def test_a_submission_shows_resources_phases_logs_and_a_replay_button(site):
+    log_sha = site.runtime.blobs.put(b"judge says hello\n")
+    submission_id = site.graded("ann", [result_test("t1", "hidden", False, output="boom")], data={
+        "resources": {"peak_memory_mb": 123.4, "cpu_s": 2.5}, "phases": {"sandbox_run_s": 3.25},
+        "logs": {JUDGE_LOG: log_sha}, "integrity": {"tamper_proof": True, "note": "separate uids"}})
+    page = site.get("tom", f"/staff/submissions/{submission_id}")
+    words = text_of(page.text)
+    assert "peak_memory_mb 123.4" in words and "sandbox_run_s 3.250" in words and "tamper-proof" in words
+    assert "Replay with seed 5" in words and "boom" in words
+    with site.runtime.sessions() as session:
+        result_id = session.get(Submission, submission_id).current_result_id
+    log = site.get("tom", f"/staff/submissions/{submission_id}/logs/{result_id}/{JUDGE_LOG}")
+    assert log.status_code == 200 and log.text == "judge says hello\n"
+    assert site.get("ann", f"/staff/submissions/{submission_id}/logs/{result_id}/{JUDGE_LOG}").status_code == 403
+    assert site.get("tom", f"/staff/submissions/{submission_id}/logs/{result_id}/nope.log").status_code == 404
+
+    replayed = site.post("tom", f"/staff/submissions/{submission_id}/replay", {"result_id": str(result_id)})
+    assert replayed.status_code == 303
+    with site.runtime.sessions() as session:
+        row = session.get(Submission, submission_id)
+        assert row.status == Status.QUEUED and row.replay_seed == 5
+    assert "Replay with seed" not in text_of(site.get("tom", f"/staff/submissions/{submission_id}").text)
