@@ -3,7 +3,8 @@
 # bubblewrap (the local sandbox); `tools/system-setup.sh docker` also installs docker.io and
 # debootstrap, starts dockerd without a bridge network, and builds the sandbox image;
 # `tools/system-setup.sh all` also installs what the service's tests start themselves: redis-server,
-# PostgreSQL and docker-compose (the tests run private instances on 127.0.0.1 and random ports).
+# PostgreSQL and docker-compose (the tests run private instances on 127.0.0.1 and random ports), and Chromium
+# for the browser tests.
 # Idempotent: what is already there is left alone. Installing needs root.
 set -euo pipefail
 what="${1:-sandbox}"
@@ -15,6 +16,8 @@ if [ "$what" = all ]; then
   command -v redis-server >/dev/null || need+=(redis-server)
   [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
   command -v docker-compose >/dev/null || need+=(docker-compose)
+  command -v chromium >/dev/null || need+=(chromium)               # the browser tests (Playwright drives it)
+  command -v chromedriver >/dev/null || need+=(chromium-driver)
 fi
 if [ "$what" = docker ] || [ "$what" = all ]; then
   command -v dockerd >/dev/null || need+=(docker.io)

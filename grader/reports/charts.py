@@ -57,7 +57,8 @@ def score_histogram_svg(report: AssignmentReport) -> str:
         axes.yaxis.get_major_locator().set_params(integer=True)
         axes.set_xlabel(f"Final score (after late penalties), out of {report.max_score:g}")
         axes.set_ylabel("Students")
-        axes.set_title(f"{name}: {len(report.scores)} graded students, mean {report.mean:.4g}", loc="left")
+        # The page names the assignment; a long title here would run past the figure's edge.
+        axes.set_title(f"{len(report.scores)} graded students, mean {report.mean:.4g}", loc="left")
         axes.legend(frameon=False, loc="upper left")
 
     return _render(draw, (6.4, 3.2), (0.6, 0.15, 0.35, 0.5), label, "hist")
@@ -78,7 +79,7 @@ def pass_rate_svg(report: AssignmentReport, max_tests: int = MAX_TEST_BARS) -> s
     """
     name = report.title or report.name
     if report.groups:
-        items = sorted(((g.group, g.rate) for g in report.groups), key=lambda item: item[1])
+        items = sorted(((_trim(g.group), g.rate) for g in report.groups), key=lambda item: item[1])
         title, note = f"{name}: pass rate by points group", "Per-test pass rates are listed in the table."
     elif report.tests:
         items = sorted(((_short(t.name), t.rate) for t in report.tests), key=lambda item: item[1])
@@ -104,7 +105,7 @@ def pass_rate_svg(report: AssignmentReport, max_tests: int = MAX_TEST_BARS) -> s
         axes.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
         axes.set_xticklabels(["0%", "25%", "50%", "75%", "100%"])
         axes.set_xlabel(f"Share of {report.counts.graded} counted submissions passing")
-        axes.set_title(title, loc="left")
+        axes.set_title(title.split(": ", 1)[-1].capitalize(), loc="left")
         if note:
             figure.text(0.01, 0.02, note, fontsize=8, color="#555555", va="bottom")
 
@@ -122,13 +123,17 @@ def empty_svg(label: str, message: str = EMPTY) -> str:
             f'font-family="sans-serif" font-size="14" fill="#555555">{escape(message)}</text></svg>')
 
 
-def _short(test_name: str) -> str:
-    """A test id short enough for an axis: without its folder, and trimmed in the middle if still long."""
-    text = re.sub(r"^.*/(?=[^/]*::)", "", test_name)
+def _trim(text: str) -> str:
+    """An axis label of at most ``LABEL_CHARS``, cut in the middle (both ends tell groups apart)."""
     if len(text) <= LABEL_CHARS:
         return text
     half = (LABEL_CHARS - 1) // 2
     return text[:half] + "…" + text[-half:]
+
+
+def _short(test_name: str) -> str:
+    """A test id short enough for an axis: without its folder, and trimmed in the middle if still long."""
+    return _trim(re.sub(r"^.*/(?=[^/]*::)", "", test_name))
 
 
 def _render(draw: Callable, size: tuple[float, float], margins: tuple[float, float, float, float], label: str,

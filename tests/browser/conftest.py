@@ -13,21 +13,14 @@ from grader.runtime import Runtime
 from grader.service.releases import publish
 from grader.service.users import add_user
 from grader.settings import Settings
-from tests.grading.conftest import ASSIGNMENTS, REFERENCE, REPO, REQUIRE_SANDBOXES
+from tests.grading.conftest import ASSIGNMENTS, REFERENCE, REPO, require, require_local_sandbox
 from tests.service.processes import Postgres, Service, free_port, wait_healthy
-from worker.sandbox import SandboxUnavailable, choose_sandbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Screenshots of the main pages: kept after the run as the suite's artifacts.
 ARTIFACTS = Path(os.environ.get("BERAS_ARTIFACTS", REPO / "build" / "test-artifacts")) / "screenshots"
 PEOPLE = (("ann", "student"), ("ben", "student"), ("cy", "student"), ("tom", "ta"), ("ida", "instructor"))
-
-
-def _need(what: str, why: str) -> None:
-    if REQUIRE_SANDBOXES:
-        pytest.fail(f"{what} is required here: {why}")
-    pytest.skip(f"not run: {why}")
 
 
 class LiveSite:
@@ -38,13 +31,10 @@ class LiveSite:
 @pytest.fixture(scope="module")
 def live_site(tmp_path_factory, mlp_release):
     if not CHROMIUM.exists():
-        _need("Chromium", f"{CHROMIUM} is missing (apt install chromium chromium-driver)")
+        require("Chromium", f"{CHROMIUM} is missing (apt install chromium chromium-driver)")
     if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
-        _need("PostgreSQL", "no PostgreSQL server binaries")
-    try:
-        choose_sandbox("local")
-    except SandboxUnavailable as why:
-        _need("the local sandbox", str(why))
+        require("PostgreSQL", "no PostgreSQL server binaries")
+    require_local_sandbox()
     folder = tmp_path_factory.mktemp("live")
     assignments = folder / "assignments"  # the gate writes nothing here, but a TA's settings edit would
     shutil.copytree(ASSIGNMENTS, assignments, ignore=shutil.ignore_patterns("__pycache__"))

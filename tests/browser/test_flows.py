@@ -65,7 +65,7 @@ def test_a_student_submits_a_correct_zip_and_a_broken_one(live_site, browser_pag
     assert page.evaluate("document.querySelector('#file').files[0].name") == "broken.zip"
     page.click("#submit-button")
     error = page.wait_for_selector("#upload-error:not([hidden])")
-    assert "your submission was not accepted" in error.inner_text()
+    assert "Your submission was not accepted" in error.inner_text()
     assert page.url.endswith("/assignments/beras-mlp")
     shot(page, "student-upload-error")
     assert len(page.query_selector_all("#history tbody tr")) == 1  # the broken zip stored nothing

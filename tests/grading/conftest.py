@@ -22,6 +22,17 @@ REFERENCE = REPO / "reference" / "beras"
 REQUIRE_SANDBOXES = os.environ.get("BERAS_REQUIRE_SANDBOXES") == "1"
 
 
+def require(what: str, why: str) -> None:
+    """Fail (under `make test`) or skip visibly: ``what`` is missing here, because ``why``."""
+    if REQUIRE_SANDBOXES:
+        pytest.fail(f"{what} is required here: {why}")
+    pytest.skip(f"not run: no {what} ({why})")
+
+
+def require_local_sandbox() -> None:
+    _sandbox("local")
+
+
 @pytest.fixture(scope="session")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Released]:
     """``{"beras-mlp": Released, "beras-cnn": Released}``, staged from the assignment folders."""
@@ -39,9 +50,7 @@ def _sandbox(name: str):
     try:
         return choose_sandbox(name)
     except SandboxUnavailable as why:
-        if REQUIRE_SANDBOXES:
-            pytest.fail(f"the {name} sandbox is required here but unavailable: {why}")
-        pytest.skip(f"not run: the {name} sandbox is unavailable here ({why})")
+        require(f"{name} sandbox", str(why))
 
 
 @pytest.fixture(scope="session", params=["local", "docker"])

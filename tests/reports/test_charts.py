@@ -53,7 +53,7 @@ def test_the_score_histogram(reports):
     assert {"0", "5", "10"} <= set(texts)  # the bin edges
     assert "median 7" in texts and "Students" in texts
     assert texts.count("1") >= 3  # a count over each of the three non-empty bars
-    assert any("Warm-up" in text and "3 graded students" in text for text in texts)
+    assert any(text.startswith("3 graded students, mean") for text in texts)  # the page names the assignment; the chart does not repeat it
 
 
 def test_the_group_pass_rate_chart(reports):

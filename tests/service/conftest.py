@@ -17,9 +17,8 @@ from grader.runtime import Runtime
 from grader.service.releases import publish
 from grader.service.users import add_user
 from grader.settings import Settings
-from tests.grading.conftest import REFERENCE, ASSIGNMENTS, REQUIRE_SANDBOXES, submission  # noqa: F401
+from tests.grading.conftest import REFERENCE, ASSIGNMENTS, REQUIRE_SANDBOXES, require_local_sandbox, submission  # noqa: F401
 from worker.queue.dispatch import EmbeddedDispatcher
-from worker.sandbox import SandboxUnavailable, choose_sandbox
 
 URL = "/api/assignments/beras-mlp/submissions"
 PEOPLE = (("ann", "student"), ("ben", "student"), ("tom", "ta"), ("ida", "instructor"))
@@ -88,12 +87,7 @@ def open_api(runtime: Runtime, request: pytest.FixtureRequest,
     A test marked ``grading`` gets a one-thread pool grading in the local sandbox; any other a parked queue.
     """
     if request.node.get_closest_marker("grading"):
-        try:
-            choose_sandbox("local")
-        except SandboxUnavailable as why:
-            if REQUIRE_SANDBOXES:
-                pytest.fail(f"the local sandbox is required here: {why}")
-            pytest.skip(f"not run: no local sandbox ({why})")
+        require_local_sandbox()
         runtime.dispatcher = EmbeddedDispatcher(runtime, workers=1)
     else:
         runtime.dispatcher = Parked(runtime)

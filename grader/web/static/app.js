@@ -21,7 +21,10 @@ function setUpUpload(form) {
   const box = form.querySelector("#upload-error");
   const button = form.querySelector('button[type="submit"]');
   const maxBytes = Number(form.dataset.maxBytes || 0);
-  const show = (message) => { box.textContent = message; box.hidden = !message; };
+  const show = (message) => {
+    box.textContent = message ? message[0].toUpperCase() + message.slice(1) : "";
+    box.hidden = !message;
+  };
   ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (event) => {
     event.preventDefault(); zone.classList.add("over");
   }));
