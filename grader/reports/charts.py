@@ -64,21 +64,23 @@ def score_histogram_svg(report: AssignmentReport) -> str:
     return _render(draw, (6.4, 3.2), (0.6, 0.15, 0.35, 0.5), label, "hist")
 
 
-def pass_rate_svg(report: AssignmentReport, max_tests: int = MAX_TEST_BARS) -> str:
+def pass_rate_svg(report: AssignmentReport, max_tests: int = MAX_TEST_BARS, by: str = "group") -> str:
     """Horizontal bars of pass rates, lowest first, each labelled with its percentage.
 
-    Charts the points groups when the tests have them (every test is listed in the page's table); otherwise the
-    tests, the ``max_tests`` lowest when there are more, so the chart stays readable with 60+ tests.
+    ``by="group"`` charts the points groups when the tests have them (every test is listed in the page's
+    table); otherwise, or with ``by="test"``, the tests: the ``max_tests`` lowest when there are more, so the
+    chart stays readable with 60+ tests.
 
     Args:
         report: an assignment report.
-        max_tests: the most tests charted when there are no groups.
+        max_tests: the most tests charted.
+        by: ``group`` or ``test``.
 
     Returns:
         An ``<svg>`` element as ``score_histogram_svg`` returns; the empty one when nothing was graded.
     """
     name = report.title or report.name
-    if report.groups:
+    if report.groups and by == "group":
         items = sorted(((_trim(g.group), g.rate) for g in report.groups), key=lambda item: item[1])
         title, note = f"{name}: pass rate by points group", "Per-test pass rates are listed in the table."
     elif report.tests:

@@ -39,7 +39,10 @@ def test_the_report_draws_both_charts_and_names_the_hardest_test_with_its_messag
     _course(site)
     page = site.get("ida", "/instructor/assignments/beras-mlp/report")
     assert page.status_code == 200
-    assert page.text.count("<svg") >= 2 and 'id="histogram"' in page.text and 'id="pass-rates"' in page.text
+    assert page.text.count("<svg") == 3
+    assert 'id="histogram"' in page.text and 'id="pass-rates"' in page.text and 'id="test-rates"' in page.text
+    tests_chart = page.text.split('id="test-rates"', 1)[1].split("</figure>", 1)[0]
+    assert "pass rate by test" in tests_chart and "b 50%" in tests_chart  # the per-test chart names its bars
     most_failed = text_of(page.text.split('id="most-failed"', 1)[1].split("</table>", 1)[0])
     assert "b" in most_failed and "50%" in most_failed and "AssertionError: shapes differ" in most_failed
     printed = site.get("ida", "/instructor/assignments/beras-mlp/report?print=1").text

@@ -66,7 +66,8 @@ def report(name: str, request: Request, policy: str = "best", print_view: bool =
     data = assignment_report(session, assignment, _policy(policy))
     return page(request, "instructor/report_print.html" if print_view else "instructor/report.html", user=user,
                 assignment=assignment, report=data, policy=policy,
-                histogram=score_histogram_svg(data), pass_rates=pass_rate_svg(data), now=utcnow())
+                histogram=score_histogram_svg(data), pass_rates=pass_rate_svg(data),
+                test_rates=pass_rate_svg(data, by="test") if data.groups else None, now=utcnow())
 
 
 @router.get("/exports/canvas.csv")
