@@ -48,7 +48,7 @@ def test_demo_serve_seeds_a_course_and_prints_logins_that_sign_in(tmp_path):
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as client:
             signed = client.post("/login", data={"token": logins["ida@demo.edu"]})
             assert signed.status_code == 200 and "Gradebook" in signed.text  # followed to the gradebook
             grades = client.get("/api/assignments/beras-mlp/grades").json()["rows"]
@@ -58,7 +58,7 @@ def test_demo_serve_seeds_a_course_and_prints_logins_that_sign_in(tmp_path):
             assert any(row["late_days"] for row in grades) and max(scores) == 100
             report = client.get("/instructor/assignments/beras-cnn/report")
             assert report.status_code == 200 and report.text.count("<svg") >= 2
-        with httpx.Client(base_url=url, timeout=30) as student:
+        with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as student:
             assert student.post("/login", data={"token": logins["ada@demo.edu"]}).status_code == 200
             page = student.get("/assignments").text
             assert "beras-mlp" in page and "beras-cnn" in page
