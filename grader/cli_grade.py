@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed

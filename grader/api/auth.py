@@ -37,12 +37,18 @@ def caller(request: Request, session: Session = Depends(db)) -> User:
     return user
 
 
-def require(*roles: Role):
-    """A dependency that lets only ``roles`` through (403 otherwise, naming who may)."""
+def require(*roles: Role, identify=caller, action: str = "do this"):
+    """A dependency that lets only ``roles`` through (403 otherwise, naming who may).
 
-    def check(user: User = Depends(caller)) -> User:
+    Args:
+        roles: the roles let through.
+        identify: the dependency that finds the caller (the API's ``caller``; the pages pass their own).
+        action: what the caller tried, for the refusal ("only ta or instructor accounts may <action>").
+    """
+
+    def check(user: User = Depends(identify)) -> User:
         if user.role not in roles:
-            raise ServiceError(403, f"only {' or '.join(r.value for r in roles)} accounts may do this; "
+            raise ServiceError(403, f"only {' or '.join(r.value for r in roles)} accounts may {action}; "
                                     f"you are signed in as {user.email} ({user.role.value})")
         return user
 

@@ -91,21 +91,14 @@ def serve_demo(assignments_dir: Path, reference: Path, data_dir: Path, sandbox_n
     import uvicorn
 
     from grader.api.app import create_app
-    from grader.runtime import Runtime
+    from grader.demo.main_job import open_embedded
     from grader.settings import Settings
-    from worker.queue.dispatch import EmbeddedDispatcher
-    from worker.sandbox import SandboxUnavailable
 
-    runtime = Runtime(Settings(data_dir=data_dir, sandbox=sandbox_name, embedded_workers=2,
-                               assignments_dir=assignments_dir, reference=reference))
-    runtime.migrate()
-    try:
-        sandbox = runtime.sandbox()
-    except SandboxUnavailable as error:
-        typer.echo(f"error: {error}", err=True)
+    runtime = open_embedded(Settings(data_dir=data_dir, sandbox=sandbox_name, assignments_dir=assignments_dir,
+                                     reference=reference))
+    if runtime is None:
         return 3
-    typer.echo(f"demo course in {data_dir} (SQLite, blob store); sandbox {sandbox.name}; queue in-process")
-    runtime.dispatcher = EmbeddedDispatcher(runtime)
+    typer.echo(f"demo course in {data_dir}")
     logins = seed_demo_course(runtime, assignments_dir, reference, seed)
     address = f"http://{host}:{port}"
     typer.echo(f"\nBeras Grader demo: open {address}/login and paste a token:")

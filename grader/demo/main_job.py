@@ -14,27 +14,17 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
                  full_tables: bool) -> int:
     """Release, then grade each sample; return 0 when every release passed and every sample scored as expected."""
     from grader.authoring.release import release
-    from grader.runtime import Runtime
     from grader.settings import Settings
     from worker.grading.released import load_released
     from worker.grading.report import format_table
     from worker.grading.samples import lost_groups, samples
-    from worker.queue.dispatch import EmbeddedDispatcher
-    from worker.sandbox import SandboxUnavailable
 
     surprises = []
     with tempfile.TemporaryDirectory(prefix="beras-demo-") as scratch:
         out = out or Path(scratch)
-        # The service's embedded mode: a SQLite database, the blob store and an in-process pool of two graders.
-        runtime = Runtime(Settings(data_dir=Path(scratch) / "data", sandbox=sandbox_name, embedded_workers=2))
-        runtime.migrate()
-        try:
-            sandbox = runtime.sandbox()
-        except SandboxUnavailable as error:
-            typer.echo(f"error: {error}", err=True)
+        runtime = open_embedded(Settings(data_dir=Path(scratch) / "data", sandbox=sandbox_name))
+        if runtime is None:
             return 3
-        typer.echo(f"sandbox: {sandbox.name}; database: {runtime.settings.database}; queue: in-process")
-        runtime.dispatcher = EmbeddedDispatcher(runtime)
         for name in ASSIGNMENTS:
             typer.echo(f"\n=== release {name} (the gate runs both suites against the reference and the stub) ===")
             outcome = release(assignments_dir / name, out, reference_package=reference, seed=seed)
@@ -69,6 +59,25 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
     typer.echo("demo: both assignments released; every sample scored as expected "
                "(reference full marks, starter 0, planted bugs cost exactly their groups)")
     return 0
+
+
+def open_embedded(settings):
+    """The service's embedded mode on ``settings``: the database migrated, the sandbox checked, an in-process pool
+    of two graders attached; None (the reason printed) when no sandbox can run here."""
+    from grader.runtime import Runtime
+    from worker.queue.dispatch import EmbeddedDispatcher
+    from worker.sandbox import SandboxUnavailable
+
+    runtime = Runtime(settings.model_copy(update={"embedded_workers": 2}))
+    runtime.migrate()
+    try:
+        sandbox = runtime.sandbox()
+    except SandboxUnavailable as error:
+        typer.echo(f"error: {error}", err=True)
+        return None
+    typer.echo(f"sandbox: {sandbox.name}; database: {runtime.settings.database}; queue: in-process")
+    runtime.dispatcher = EmbeddedDispatcher(runtime)
+    return runtime
 
 
 def _grade_through_service(runtime, outcome, name: str, batch) -> list[dict]:

@@ -172,3 +172,14 @@ def _queue_regrade(session: Session, assignment: Assignment, submission_ids: lis
                                 replay_seed=None, queued_at=now, **_FRESH_QUEUE)
                         .execution_options(synchronize_session=False))
     return ids
+
+
+def send_regrades(dispatcher, session: Session, ids: list[int]) -> None:
+    """Hand queued regrades to the queue, each to its assignment's regrade queue (after the commit that queued them)."""
+    from worker.queue.dispatch import queue_for
+
+    if not ids:
+        return
+    queues = dict(session.execute(select(Submission.id, Submission.queue).where(Submission.id.in_(ids))).all())
+    for submission_id in ids:
+        dispatcher.enqueue(submission_id, queue_for(queues[submission_id], True))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from grader.api.auth import SESSION_COOKIE
@@ -55,7 +56,7 @@ class CsrfGuard:
             problem = "this request came from another site and was refused (cross-site request forgery guard)"
         elif (scope["path"].startswith("/api/") and "authorization" not in headers
               and scope["path"] != "/api/session"):
-            session_token = _cookie(headers.get("cookie", ""), SESSION_COOKIE)
+            session_token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE, "")
             if session_token and not valid(session_token, headers.get(HEADER)):
                 problem = ("a request signed in by the session cookie must send the page's CSRF token in the "
                            "X-CSRF-Token header; reload the page and try again")
@@ -65,10 +66,3 @@ class CsrfGuard:
 
         await JSONResponse({"error": problem}, status_code=403)(scope, receive, send)
 
-
-def _cookie(header: str, name: str) -> str:
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value
-    return ""

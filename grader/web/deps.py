@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from grader.api.auth import SESSION_COOKIE, db
+from grader.api.auth import SESSION_COOKIE, db, require
 from grader.db import Role, User
 from grader.service.errors import ServiceError
 from grader.service.users import user_for_token
@@ -32,20 +32,9 @@ def viewer(request: Request, session: Session = Depends(db)) -> User:
     return user
 
 
-def role(*roles: Role):
-    """A page dependency that lets only ``roles`` through; others get a 403 page naming who may."""
-
-    def check(user: User = Depends(viewer)) -> User:
-        if user.role not in roles:
-            raise ServiceError(403, f"this page is for {' and '.join(r.value for r in roles)} accounts; you are "
-                                    f"signed in as {user.email} ({user.role.value})")
-        return user
-
-    return check
-
-
-staff = role(Role.TA, Role.INSTRUCTOR)
-instructor = role(Role.INSTRUCTOR)
+# The API's role check, with the session cookie's user: others get a 403 page naming who may.
+staff = require(Role.TA, Role.INSTRUCTOR, identify=viewer, action="use this page")
+instructor = require(Role.INSTRUCTOR, identify=viewer, action="use this page")
 
 
 async def form(request: Request) -> FormData:

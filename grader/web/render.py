@@ -25,20 +25,6 @@ def _when(value: datetime | str | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _until(value: datetime | None, now: datetime | None = None) -> str:
-    """``in 3 days``, ``5 hours ago``: the distance from now, in the largest whole unit."""
-    if value is None:
-        return ""
-    seconds = (value - (now or datetime.now(UTC))).total_seconds()
-    ahead, span = seconds >= 0, abs(seconds)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if span >= size:
-            count = int(span // size)
-            text = f"{count} {unit}{'s' if count != 1 else ''}"
-            return f"in {text}" if ahead else f"{text} ago"
-    return "now"
-
-
 def _points(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
 
@@ -54,7 +40,7 @@ def _seconds(value: float | None) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
-templates.env.filters.update(when=_when, until=_until, points=_points, percent=_percent, seconds=_seconds)
+templates.env.filters.update(when=_when, points=_points, percent=_percent, seconds=_seconds)
 templates.env.globals["STAFF"] = ("ta", "instructor")
 
 

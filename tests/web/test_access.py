@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.db import Submission
+from grader.web.csrf import token_for
 from tests.grading.conftest import submission
 from tests.web.conftest import text_of
 
@@ -74,8 +75,6 @@ def test_signing_in_with_a_token_sets_a_session_and_signing_out_ends_it(site):
     cookie = signed.cookies["beras_session"]
     page = site.client.get("/assignments", headers={"Cookie": f"beras_session={cookie}"})
     assert page.status_code == 200 and "ann@course.edu" in page.text
-    from grader.web.csrf import token_for
-
     out = site.client.post("/logout", data={"csrf_token": token_for(cookie)},
                            headers={"Cookie": f"beras_session={cookie}"}, follow_redirects=False)
     assert out.status_code == 303
@@ -95,16 +94,12 @@ def test_forms_without_the_sessions_csrf_token_are_refused(site):
     forged = site.post("tom", "/staff/assignments/beras-mlp/regrade", {"csrf_token": "0" * 40}, csrf=False)
     assert forged.status_code == 403
     # Another person's token does not fit this session.
-    from grader.web.csrf import token_for
-
     theirs = site.post("tom", "/staff/assignments/beras-mlp/regrade", {"csrf_token": token_for(site.sessions["ida"])},
                        csrf=False)
     assert theirs.status_code == 403
 
 
 def test_cookie_calls_to_the_api_need_the_csrf_header_but_bearer_calls_do_not(site):
-    from grader.web.csrf import token_for
-
     path = "/api/assignments/beras-mlp/regrade"
     assert site.client.post(path, headers=site.cookie("tom")).status_code == 403
     ok = site.client.post(path, headers={**site.cookie("tom"), "X-CSRF-Token": token_for(site.sessions["tom"])})

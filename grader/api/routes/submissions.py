@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 from grader.api.auth import DbSession, StaffUser, caller, db, staff
 from grader.db import Assignment, Result, Role, Submission, User
 from grader.service.errors import ServiceError, not_found
-from grader.service.regrade import batch_progress, replay, start_regrade
+from grader.service.regrade import batch_progress, replay, send_regrades, start_regrade
 from grader.service.submissions import current_version, queue_position
 from grader.service.submissions import submit as submit_zip
 from grader.service.visibility import submission_view
-from worker.queue.dispatch import queue_for
 
 router = APIRouter(prefix="/api", tags=["submissions"])
 
@@ -121,7 +120,4 @@ def replay_one(submission_id: int, request: Request, user: StaffUser, session: D
 
 
 def _send(request: Request, session: Session, ids: list[int]) -> None:
-    dispatcher = request.app.state.runtime.dispatcher
-    queues = dict(session.execute(select(Submission.id, Submission.queue).where(Submission.id.in_(ids))).all()) if ids else {}
-    for submission_id in ids:
-        dispatcher.enqueue(submission_id, queue_for(queues[submission_id], True))
+    send_regrades(request.app.state.runtime.dispatcher, session, ids)

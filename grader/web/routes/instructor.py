@@ -12,7 +12,7 @@ from grader.db import Assignment, Token, User, utcnow
 from grader.reports import (assignment_report, canvas_csv, course_gradebook, gradescope_csv, pass_rate_svg,
                             score_histogram_svg)
 from grader.service.errors import ServiceError, not_found
-from grader.service.gradebook import POLICIES
+from grader.service.gradebook import check_policy
 from grader.service.users import import_roster
 from grader.web.deps import form, instructor
 from grader.web.render import page
@@ -21,8 +21,7 @@ router = APIRouter(prefix="/instructor", include_in_schema=False)
 
 
 def _policy(policy: str) -> str:
-    if policy not in POLICIES:
-        raise ServiceError(400, f"unknown policy {policy!r}; expected best or latest")
+    check_policy(policy)
     return policy
 
 

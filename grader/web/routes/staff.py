@@ -13,19 +13,16 @@ from grader.service import assignment_settings as settings_service
 from grader.service.errors import ServiceError, not_found
 from grader.service.extensions import grant_extension
 from grader.service.gates import launch_gate, publish_gate, start_gate
-from grader.service.regrade import batch_progress, replay, start_regrade
+from grader.service.regrade import batch_progress, replay, send_regrades, start_regrade
 from grader.service.visibility import submission_view
 from grader.web.deps import form, staff
 from grader.web.render import page
-from worker.queue.dispatch import queue_for
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
 def _enqueue(request: Request, session: Session, ids: list[int]) -> None:
-    queues = dict(session.execute(select(Submission.id, Submission.queue).where(Submission.id.in_(ids))).all())
-    for submission_id in ids:
-        request.app.state.runtime.dispatcher.enqueue(submission_id, queue_for(queues[submission_id], True))
+    send_regrades(request.app.state.runtime.dispatcher, session, ids)
 
 
 @router.get("")
@@ -165,14 +162,14 @@ def regrade_progress(batch_id: int, request: Request, user: User = Depends(staff
 def extension(name: str, request: Request, user: User = Depends(staff), data=Depends(form),
               session: Session = Depends(db)):
     days = str(data.get("days", "")).strip()
-    if not days.isdigit() or int(days) > 365:
-        return _assignment_page(request, session, user, name, status_code=422,
-                                error=f"extension days must be a whole number from 0 to 365 (got {days!r})")
     try:
         granted = grant_extension(session, name, str(data.get("email", "")), int(days), user)
+    except ValueError:
+        return _assignment_page(request, session, user, name, status_code=422,
+                                error=f"extension days must be a whole number from 0 to 365 (got {days!r})")
     except ServiceError as error:
-        if error.status != 404 or "email" not in error.message:
-            raise
+        if error.status == 404 and "email" not in error.message:
+            raise  # no such assignment: the 404 page
         return _assignment_page(request, session, user, name, status_code=error.status, error=error.message)
     return _assignment_page(request, session, user, name,
                             notice=f"{granted['email']} now has {granted['days']} extra day(s) on {name}.")
