@@ -121,10 +121,15 @@ def _collect(result: dict, released: Released, run, out_dir: Path, limits: Sandb
         peak_mb = run.usage.peak_memory_mb
     else:
         peak_mb = round(peak / 2**20, 1) if peak else (round(max_rss_kb / 1024, 1) if max_rss_kb else None)
-    applied = run.limits_applied
+    # The backend's own reading first (the local sandbox reads the job's cgroup from outside), else what the
+    # launcher read of its cgroup from inside (Docker), else the launcher's sum over the processes it reaped.
+    applied = run.limits_applied or launcher.get("cgroup_limits")
+    applied = applied if isinstance(applied, dict) else {}
+    cpu_s = next((v for v in (run.usage.cpu_s, launcher.get("cgroup_cpu_s"), launcher.get("cpu_s")) if v is not None),
+                 None)
     result["resources"] = {
         "wall_s": run.usage.wall_s,
-        "cpu_s": run.usage.cpu_s if run.usage.cpu_s is not None else launcher.get("cpu_s"),
+        "cpu_s": round(cpu_s, 3) if isinstance(cpu_s, (int, float)) else None,
         "peak_memory_mb": peak_mb,
         "student_processes": launcher.get("students_started"),
         "student_output_bytes": launcher.get("student_output_bytes"),

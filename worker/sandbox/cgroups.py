@@ -228,8 +228,11 @@ class JobCgroup:
         else:
             if not self._write("memory", "memory.max", str(limit)):
                 return
-            if (folder / "memory.swap.max").exists():
-                self._write("memory", "memory.swap.max", "0")
+            try:  # memory.max is RAM alone on v2: no swap on top, as docker sets it for equal figures
+                (folder / "memory.swap.max").write_text("0")
+            except OSError as error:
+                if _swap_present():
+                    self.missing[Guarantee.JOB_MEMORY_LIMIT] = f"swap is not limited: {_why(error)}"
             held = _read(folder / "memory.max")
         if held and held.strip().isdigit():
             self.applied["memory_mb"] = int(held) / 2**20
