@@ -8,6 +8,10 @@ backend, below), the result is ``graded`` and ``complete``, no sandbox process o
 and where the attack could have damaged the grader, the next honest submission still gets full
 marks.
 
+Section 15 attacks the sandbox as a whole rather than one process: memory taken by many
+processes together, a user namespace with a private tmpfs, the kernel keyrings and file locks
+as channels between jobs, and 64 busy processes against the CPU quota.
+
 The suites: ``test_metrics_onehot.py`` (6 tests of ``CategoricalAccuracy``, 10 of
 ``OneHotEncoder``, 5 of those 10 calling ``OneHotEncoder.inverse``) for most cases, and
 ``test_activations.py`` (``ReLU`` in 14 of its 85 tests) where the brief names ``ReLU.forward``.
