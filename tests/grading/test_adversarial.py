@@ -1014,23 +1014,28 @@ def test_locks_on_shared_files_are_no_channel_between_jobs(mlp, sandbox, baselin
 
 HOG_S = 4.0
 SMALL_CPUS = 0.5  # under this machine's cores, so that a quota shows
-# 64 busy processes for HOG_S seconds, then a correct answer.
+# 64 busy processes for HOG_S seconds, then a correct answer. The children wait on a pipe until all are
+# forked and stop on their own: under a small quota the parent gets a sixty-fourth of it, too little to
+# fork or kill one by one against busy siblings within a per-call limit.
 CPU_HOG = f"""
 if probs.shape[0] == 37:
-    import os as _os, signal as _signal, time as _time
+    import os as _os, time as _time
+    _go_read, _go_write = _os.pipe()
     _kids = []
-    for _ in range(63):
+    for _ in range(64):
         _pid = _os.fork()
         if _pid == 0:
-            while True:
+            _os.close(_go_write)
+            _os.read(_go_read, 1)
+            _end = _time.monotonic() + {HOG_S}
+            while _time.monotonic() < _end:
                 pass
+            _os._exit(0)
         _kids.append(_pid)
-    _end = _time.monotonic() + {HOG_S}
-    while _time.monotonic() < _end:
-        pass
+    _os.close(_go_write)  # all of them start now
     for _pid in _kids:
-        _os.kill(_pid, _signal.SIGKILL)
         _os.waitpid(_pid, 0)
+    _os.close(_go_read)
 """
 
 
@@ -1038,7 +1043,8 @@ def test_a_cpu_hog_is_held_to_the_quota(mlp, sandbox, baseline):
     """The whole job, 64 busy processes included, gets ``cpus`` cores. Not a timing: the kernel's own count
     of the job's CPU seconds against its wall time (the side-by-side slowdown is in bench/sandbox.py)."""
     limits = dataclasses.replace(sandbox_limits(mlp), cpus=SMALL_CPUS)
-    result = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, CPU_HOG)), limits=limits)
+    result = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, CPU_HOG)), limits=limits,
+                   call_timeout_s=120)
     assert_full_marks(result)
     resources = result["resources"]
     assert resources["cpu_limit"] == pytest.approx(SMALL_CPUS), resources

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.grading.conftest import submission
-from tests.grading.test_adversarial import ACCURACY_BODY, READ_KEY, STORE_KEY, _key_on_host, _keyctl, inject
+from tests.grading.test_adversarial import ACCURACY_BODY, CPU_HOG, READ_KEY, STORE_KEY, _key_on_host, _keyctl, inject
 from worker.grading.grade import grade_zip
 from worker.grading.report import format_table
 from worker.sandbox import seccomp
@@ -59,3 +59,31 @@ def test_each_job_has_its_own_session_keyring_even_without_the_filter(mlp, bare)
     assert not _key_on_host(name)
     for result in (store, read):  # storing worked (nothing refused it) and reading found nothing
         assert result["score"] == pytest.approx(result["max_score"]), [t["output"] for t in result["tests"]]
+
+
+def test_two_jobs_in_flight_do_not_count_each_others_cpu(mlp, local_sandbox):
+    """Each job's CPU seconds are its own cgroup's: a job that sleeps while another burns CPU and ends costs what
+    it costs alone (the worker's RUSAGE_CHILDREN, read around one job, saw neither job's processes inside
+    bubblewrap's pid namespace, nor could it tell two jobs apart)."""
+    import threading
+
+    sleeper = submission(mlp, replace=inject(ACCURACY_BODY, "if probs.shape[0] == 37:\n    import time\n    time.sleep(10)\n"))
+    hog = submission(mlp, replace=inject(ACCURACY_BODY, CPU_HOG))
+    results = {}
+
+    def run(name: str, zip_bytes: bytes) -> None:
+        results[name] = grade_zip(mlp, zip_bytes, local_sandbox, seed=5, suites=SUITE, call_timeout_s=120)
+
+    run("alone", sleeper)
+    threads = [threading.Thread(target=run, args=("sleeper", sleeper)), threading.Thread(target=run, args=("hog", hog))]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.5)  # the sleeper first: the hog starts and ends while it sleeps
+    for thread in threads:
+        thread.join()
+    for result in results.values():
+        assert result["score"] == pytest.approx(result["max_score"]), result["output"]
+    alone, sleeper_cpu, hog_cpu = (results[name]["resources"]["cpu_s"] for name in ("alone", "sleeper", "hog"))
+    assert alone > 0.2  # the job's own processes are counted (pytest and numpy take more than this)
+    assert hog_cpu > 2.0  # 64 processes for 4 s: at least one core for half of it
+    assert sleeper_cpu <= alone * 1.5 + 0.5, (alone, sleeper_cpu, hog_cpu)
