@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from grader.harness.jobspec import JobSpec
-from tests.grading.conftest import REFERENCE, submission
+from tests.grading.conftest import REFERENCE, require, submission
 from worker.grading.grade import grade_zip, sandbox_limits
 from worker.grading.released import Released
 from worker.sandbox import Sandbox
@@ -861,6 +861,15 @@ def test_odd_return_values_never_pass(mlp, sandbox, baseline, kind):
 # Each student process is held to its own address-space limit, but a job is more than one process: these
 # attacks need the sandbox itself to be confined (docker's cgroup and seccomp profile; the local
 # sandbox's job cgroup, seccomp filter and session keyring).
+def require_confinement(result: dict, *guarantees: str) -> None:
+    """Fail (under `make test`) or skip visibly where this machine could not give one of ``guarantees``: the run
+    says so itself (``integrity.missing``), and the case cannot be shown here."""
+    missing = {m["guarantee"]: m["why"] for m in result["integrity"].get("missing", [])}
+    lacking = [f"{guarantee}: {missing[guarantee]}" for guarantee in guarantees if guarantee in missing]
+    if lacking:
+        require("a sandbox that confines the whole job", "; ".join(lacking))
+
+
 SMALL_MEMORY_MB = 512  # the student's share in the memory cases: the sandbox holds this + the judge's reserve
 # Five children of 320 MiB each, every page written: more than the sandbox's limit together, well under
 # each process's own address-space limit. The parent says what became of them.
@@ -889,6 +898,7 @@ def test_fork_and_allocate_stays_within_the_job_memory(mlp, sandbox, baseline):
     limits = dataclasses.replace(sandbox_limits(mlp), memory_mb=SMALL_MEMORY_MB)
     zip_bytes = submission(mlp, replace=inject(ACCURACY_BODY, FORK_AND_ALLOCATE))
     result = grade(mlp, sandbox, zip_bytes, limits=limits)
+    require_confinement(result, "job_memory_limit")
     assert_split(result, baseline[METRICS], lambda name: name == "test_accuracy[37-10]", {"out_of_memory"},
                  "CategoricalAccuracy()(float64[37, 10]", "memory")
     resources = result["resources"]
@@ -916,6 +926,7 @@ raise RuntimeError("ESCAPE: a user namespace of its own and a private 4 GiB tmpf
 def test_unshare_and_mount_are_refused(mlp, sandbox, baseline):
     """A user namespace makes the student root of its own mounts: a tmpfs there held the host's memory."""
     result = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, UNSHARE_AND_MOUNT)))
+    require_confinement(result, "syscall_filter")
     assert not [t["output"] for t in result["tests"] if "ESCAPE" in t["output"]]
     assert_split(result, baseline[METRICS], uses_accuracy, {"failed"}, "PermissionError", "unshare",
                  "Operation not permitted")
@@ -970,6 +981,7 @@ def test_a_key_stored_by_one_job_is_not_seen_by_the_next(mlp, sandbox, baseline)
     store = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, STORE_KEY.format(name=name))))
     read = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, READ_KEY.format(name=name))))
     on_host = _key_on_host(name)
+    require_confinement(store, "syscall_filter")
     assert not on_host, "the job's key landed in the grading process's own keyring"
     assert not [t["output"] for t in read["tests"] if "KEYRING" in t["output"]]
     assert_full_marks(read)
@@ -1004,6 +1016,7 @@ def test_locks_on_shared_files_are_no_channel_between_jobs(mlp, sandbox, baselin
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda _: grade(mlp, sandbox, zip_bytes), range(2)))
     for result in results:
+        require_confinement(result, "syscall_filter")
         assert not [t["output"] for t in result["tests"] if "LOCK CHANNEL" in t["output"]]
         refused = [t for t in result["tests"] if uses_accuracy(short(t)) and t["status"] != "passed"]
         if refused:
@@ -1045,6 +1058,7 @@ def test_a_cpu_hog_is_held_to_the_quota(mlp, sandbox, baseline):
     limits = dataclasses.replace(sandbox_limits(mlp), cpus=SMALL_CPUS)
     result = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, CPU_HOG)), limits=limits,
                    call_timeout_s=120)
+    require_confinement(result, "job_cpu_limit", "job_pids_limit")
     assert_full_marks(result)
     resources = result["resources"]
     assert resources["cpu_limit"] == pytest.approx(SMALL_CPUS), resources

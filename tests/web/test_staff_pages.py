@@ -105,3 +105,16 @@ def test_a_submission_shows_resources_phases_logs_and_a_replay_button(site):
         row = session.get(Submission, submission_id)
         assert row.status == Status.QUEUED and row.replay_seed == 5
     assert "Replay with seed" not in text_of(site.get("tom", f"/staff/submissions/{submission_id}").text)
+
+
+def test_a_submission_names_the_guarantees_its_sandbox_could_not_give(site):
+    missing = [{"guarantee": "job_memory_limit", "why": "this machine has no cgroup file system"},
+               {"guarantee": "syscall_filter", "why": "this kernel has no seccomp"}]
+    submission_id = site.graded("ann", [result_test("t1", "hidden", True)], data={
+        "integrity": {"tamper_proof": True, "note": "separate uids", "confined": False, "missing": missing}})
+    words = text_of(site.get("tom", f"/staff/submissions/{submission_id}").text)
+    assert ("Not confined job_memory_limit: this machine has no cgroup file system; "
+            "syscall_filter: this kernel has no seccomp") in words
+    confined = site.graded("ann", [result_test("t1", "hidden", True)], data={
+        "integrity": {"tamper_proof": True, "note": "separate uids", "confined": True, "missing": []}})
+    assert "Not confined" not in text_of(site.get("tom", f"/staff/submissions/{confined}").text)
