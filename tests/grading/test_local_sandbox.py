@@ -67,7 +67,8 @@ def test_two_jobs_in_flight_do_not_count_each_others_cpu(mlp, local_sandbox):
     bubblewrap's pid namespace, nor could it tell two jobs apart)."""
     import threading
 
-    sleeper = submission(mlp, replace=inject(ACCURACY_BODY, "if probs.shape[0] == 37:\n    import time\n    time.sleep(10)\n"))
+    nap = "if probs.shape[0] == 37:\n    import time\n    time.sleep(10)\n"
+    sleeper = submission(mlp, replace=inject(ACCURACY_BODY, nap))
     hog = submission(mlp, replace=inject(ACCURACY_BODY, CPU_HOG))
     results = {}
 

@@ -200,7 +200,8 @@ class JobCgroup:
             for folder in (parent.parent, parent):
                 enabled = set((_read(folder / "cgroup.subtree_control") or "").split())
                 if not set(wanted) <= enabled:
-                    (folder / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in wanted if c not in enabled))
+                    handed = " ".join(f"+{c}" for c in wanted if c not in enabled)
+                    (folder / "cgroup.subtree_control").write_text(handed)
         except OSError as error:
             for controller in wanted:
                 self._lose(controller, f"cannot hand the {controller} controller to job cgroups: {_why(error)}")

@@ -81,10 +81,13 @@ class _ChildSetup:
             except OSError as error:
                 self.open_failures.append(f"cgroup: cannot open {path}: {error.strerror}")
         try:
-            self.keyctl_nr = seccomp.syscall_number("keyctl")
+            # syscall() is variadic: every argument a C long, made here rather than in the child.
+            self.join_keyring = (ctypes.c_long(seccomp.syscall_number("keyctl")),
+                                 ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), None)
             self.syscall = ctypes.CDLL(None, use_errno=True).syscall
+            self.syscall.restype = ctypes.c_long
         except (LookupError, OSError, AttributeError) as error:
-            self.keyctl_nr, self.syscall = None, None
+            self.join_keyring, self.syscall = (), None
             self.open_failures.append(f"keyring: {error}")
         self.report_read, self.report_write = os.pipe()  # both close-on-exec
 
@@ -98,7 +101,7 @@ class _ChildSetup:
                 except OSError as error:
                     notes.append(f"cgroup: {os.strerror(error.errno)}")
             if self.syscall is not None:
-                if self.syscall(self.keyctl_nr, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+                if self.syscall(*self.join_keyring) < 0:  # a new anonymous session keyring
                     notes.append(f"keyring: {os.strerror(ctypes.get_errno())}")
         except BaseException as error:  # noqa: BLE001 - nothing may escape into subprocess' child
             notes.append(f"setup: {error!r}")

@@ -15,6 +15,7 @@ included) kills the process: the numbers below would mean other calls there.
 from __future__ import annotations
 
 import errno
+import functools
 import platform
 import struct
 from dataclasses import dataclass
@@ -156,6 +157,7 @@ def assemble(program: list[_Insn]) -> bytes:
     return b"".join(packed)
 
 
+@functools.cache
 def filter_bytes() -> bytes:
     """The compiled filter, ready to be written to the file descriptor bubblewrap reads."""
     return assemble(_program())
