@@ -43,13 +43,14 @@ def test_starter_zip_downloads(api, mlp_release):
     assert api.client.get("/api/assignments/nope/starter.zip", headers=api.auth("ann")).status_code == 404
 
 
-def test_submit_returns_201_queued_and_the_newer_one_supersedes(api, mlp):
+def test_submit_returns_201_queued_and_the_newer_one_defers_the_older(api, mlp):
     first = api.submit("ann", submission(mlp))
     assert first.status_code == 201 and first.json()["status"] == "queued"
     assert first.headers["location"] == f"/api/submissions/{first.json()['id']}"
     second = api.submit("ann", submission(mlp)).json()
     view = api.client.get(f"/api/submissions/{first.json()['id']}", headers=api.auth("ann")).json()
-    assert view["status"] == "superseded" and "newer submission" in view["output"]
+    assert view["status"] == "deferred" and "newer submission is graded first" in view["output"]
+    assert "best score" in view["output"]
     mine = api.client.get(URL, headers=api.auth("ann")).json()
     assert [s["id"] for s in mine] == [second["id"], first.json()["id"]]
     assert api.client.get(URL, headers=api.auth("ben")).json() == []

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.api.auth import db
-from grader.db import Assignment, Extension, GateRun, Result, Status, Submission, User
+from grader.db import WAITING, Assignment, Extension, GateRun, Result, Submission, User
 from grader.service import assignment_settings as settings_service
 from grader.service.errors import ServiceError, not_found
 from grader.service.extensions import grant_extension
@@ -32,7 +32,7 @@ def overview(request: Request, user: User = Depends(staff), session: Session = D
     released = {a.name: a for a in session.scalars(select(Assignment))}
     counts = dict(session.execute(select(Submission.assignment_id, func.count()).group_by(Submission.assignment_id)).all())
     waiting = dict(session.execute(select(Submission.assignment_id, func.count())
-                                   .where(Submission.status.in_((Status.QUEUED, Status.RUNNING)))
+                                   .where(Submission.status.in_(WAITING))
                                    .group_by(Submission.assignment_id)).all())
     rows = []
     for name in sorted(set(folders) | set(released)):
@@ -188,7 +188,7 @@ def submission(submission_id: int, request: Request, user: User = Depends(staff)
     history = session.scalars(select(Result).where(Result.submission_id == submission_id)
                               .order_by(Result.id.desc())).all()
     return page(request, "staff/submission.html", user=user, submission=row, view=submission_view(row, user),
-                history=history, waiting=row.status in (Status.QUEUED, Status.RUNNING),
+                history=history, waiting=row.status in WAITING,
                 notice=request.query_params.get("notice"))
 
 
