@@ -96,6 +96,8 @@ def test_a_submission_shows_resources_phases_logs_and_a_replay_button(site):
         result_id = session.get(Submission, submission_id).current_result_id
     log = site.get("tom", f"/staff/submissions/{submission_id}/logs/{result_id}/{JUDGE_LOG}")
     assert log.status_code == 200 and log.text == "judge says hello\n"
+    # A log is the student's text: never run as a page, never kept by a cache.
+    assert log.headers["x-content-type-options"] == "nosniff" and log.headers["cache-control"] == "no-store"
     assert site.get("ann", f"/staff/submissions/{submission_id}/logs/{result_id}/{JUDGE_LOG}").status_code == 403
     assert site.get("tom", f"/staff/submissions/{submission_id}/logs/{result_id}/nope.log").status_code == 404
 
