@@ -213,3 +213,20 @@ def test_the_grades_csv_escapes_formulas_and_is_never_cached_or_sniffed(api):
     assert response.headers["x-content-type-options"] == "nosniff" and response.headers["cache-control"] == "no-store"
     names = {row["email"]: row["name"] for row in csv.DictReader(io.StringIO(response.text))}
     assert names == {"ann@course.edu": '\'=HYPERLINK("http://evil.example","x")', "ben@course.edu": "'@SUM(1+1)"}
+
+
+def test_ids_no_row_can_have_are_refused_by_name(api, mlp):
+    huge = 10**20  # past SQLite's and PostgreSQL's integers
+    staff = api.auth("tom")
+    gate = api.client.get(f"/api/gates/{huge}", headers=staff)
+    assert gate.status_code == 422 and "gate_id" in gate.json()["error"]
+    batch = api.client.get(f"/api/regrades/{huge}", headers=staff)
+    assert batch.status_code == 422 and "batch id must be a whole number from 1 to" in batch.json()["error"]
+    with api.runtime.sessions() as session:
+        from grader.db import Status, Submission
+
+        first = api.submit("ann", submission(mlp)).json()["id"]
+        session.get(Submission, first).status = Status.GRADED
+        session.commit()
+    replay = api.client.post(f"/api/submissions/{first}/replay", json={"result_id": huge}, headers=staff)
+    assert replay.status_code == 422 and "result_id must be a whole number from 1 to" in replay.json()["error"]
