@@ -70,8 +70,9 @@ def ownership(assignments_dir: Path, reference_package: Path, releasing: str | N
     One assignment's problems never stop another's release. An invalid assignment other than ``releasing`` (a
     draft fresh from "New assignment", say) counts with the ``files.owned`` its file lists as written (none
     when it cannot say), with a note. A file owned by ``releasing`` and by another assignment stops the
-    release, unless ``releasing`` is published and the other is not (a new copy of it, say): the newcomer
-    is at fault, and its own gate refuses it. Two other assignments owning one file give a note.
+    release, unless the other is invalid, or ``releasing`` is published and the other is not (a new copy of
+    it, say): the newcomer is at fault, and its own gate refuses it. Two other assignments owning one file
+    give a note.
 
     Args:
         assignments_dir: the folder of assignment folders.
@@ -85,6 +86,7 @@ def ownership(assignments_dir: Path, reference_package: Path, releasing: str | N
     """
     found = Ownership()
     package = set(package_files(reference_package))
+    invalid: set[str] = set()
     for name, folder in sorted(discover_assignments(assignments_dir).items()):
         if name.startswith("."):
             continue  # a new assignment being built by the service
@@ -95,6 +97,7 @@ def ownership(assignments_dir: Path, reference_package: Path, releasing: str | N
             if mine:
                 raise
             owned = _owned_as_written(folder / CONFIG_FILE, package)
+            invalid.add(name)
             found.notes.append(f"assignment {name} is invalid ({len(error.problems)} problem(s)) and does not stop "
                                f"this release; the files it lists as owned stay stubbed: {', '.join(owned) or 'none'}")
         for path in owned:
@@ -105,9 +108,10 @@ def ownership(assignments_dir: Path, reference_package: Path, releasing: str | N
                 found.notes.append(f"{path} is owned by both {other} and {name}; fix one of them before releasing it")
                 continue
             me, them = (name, other) if mine else (other, name)
-            if releasing is not None and me in published and them not in published:
-                found.notes.append(f"{path} is also listed as owned by {them}, which is not published: its own "
-                                   "release is refused until it owns other files")
+            if releasing is not None and (them in invalid or (me in published and them not in published)):
+                found.notes.append(f"{path} is also listed as owned by {them}, which is "
+                                   f"{'invalid' if them in invalid else 'not published'}: its own release is "
+                                   "refused until it owns other files")
                 continue
             raise AssignmentConfigError(assignments_dir / me / CONFIG_FILE, [
                 f"{me}/{CONFIG_FILE}: files.owned: {path} is also owned by assignment {them}; a file has one owner"])
