@@ -437,12 +437,14 @@ def test_list_shows_released_and_draft_folders_with_their_problems(settings):
     assert list(listed) == ["beras-cnn", "beras-mlp", "beras-rnn", "broken"]
     assert listed["beras-mlp"] == {"name": "beras-mlp",
                                    "title": "Beras 1: a multilayer perceptron from scratch",
-                                   "path": str(settings.assignments_dir / "beras-mlp"), "valid": True,
+                                   "path": "assignments/beras-mlp", "valid": True,  # no server path
                                    "problems": []}
     assert listed["beras-rnn"]["valid"] is False and listed["beras-rnn"]["title"] == "Beras 3: RNNs"
     assert len(listed["beras-rnn"]["problems"]) == 1 and "files.owned" in listed["beras-rnn"]["problems"][0]
     assert listed["broken"]["valid"] is False and listed["broken"]["title"] == ""
     assert "TOML syntax error" in listed["broken"]["problems"][0]
+    assert listed["broken"]["problems"][0].startswith("assignments/broken/assignment.toml: ")
+    assert str(settings.assignments_dir) not in str(listed)
 
 
 def test_list_without_an_assignments_folder_is_empty(tmp_path):
