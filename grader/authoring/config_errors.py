@@ -14,8 +14,9 @@ from pydantic import AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
 
 OWN_ERROR = "assignment_config"  # pydantic error type of the schema's own checks: message shown as is
+# A value of the right type: no "(a string)" after it.
 _QUIET = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number", "too_short",
-          "string_too_short", "string_too_long", "timezone_aware"}  # a value of the right type: no "(a string)" after it
+          "string_too_short", "string_too_long", "timezone_aware"}
 
 
 def dotted(loc: tuple[str | int, ...]) -> str:

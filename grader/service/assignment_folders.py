@@ -163,8 +163,8 @@ def create_assignment(settings: Settings, name: str, title: str, copy_from: str 
             # for the finished one in one step.
             target.mkdir()
         except FileExistsError:
-            raise ServiceError(409, f"assignment {name!r} exists already ({shown(target, settings)}); choose another name") \
-                from None
+            raise ServiceError(409, f"assignment {name!r} exists already ({shown(target, settings)}); choose "
+                                    "another name") from None
         try:
             os.rename(built, target)
         except OSError:

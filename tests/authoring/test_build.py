@@ -51,8 +51,8 @@ def test_a_file_owned_twice_names_the_assignment_released_and_the_other(course):
     with pytest.raises(AssignmentConfigError) as error:
         ownership(course, REFERENCE, "toy")
     assert error.value.path == course / "toy" / "assignment.toml"
-    assert error.value.problems == ["toy/assignment.toml: files.owned: ops.py is also owned by assignment copy; "
-                                    "a file has one owner"]
+    assert error.value.problems == [("toy/assignment.toml: files.owned: ops.py is also owned by assignment copy; "
+                                     "a file has one owner")]
     # Published, the original goes on; the copy's own release is refused.
     assert "not published" in ownership(course, REFERENCE, "toy", published={"toy"}).notes[0]
     with pytest.raises(AssignmentConfigError, match="copy/assignment.toml: .* also owned by assignment toy"):

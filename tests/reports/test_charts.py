@@ -9,7 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from grader.reports import GroupRate, PassRate, assignment_report, empty_svg, pass_rate_svg, score_histogram_svg
+from grader.reports import (
+    GroupRate,
+    PassRate,
+    assignment_report,
+    empty_svg,
+    pass_rate_svg,
+    score_histogram_svg,
+)
 from grader.reports.charts import EMPTY
 
 SVG = "{http://www.w3.org/2000/svg}"

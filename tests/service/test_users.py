@@ -35,8 +35,8 @@ def _count(session) -> int:
      "line 3: 4 cells, but the header has 3 columns (email, role, name)"),
     ("email,role\na@c.edu,student\nb@c.edu,ta,B\n", "line 3: 3 cells, but the header has 2 columns"),
     ("email,role,name\na@c.edu,student,A\nb@c.edu,ta," + "x" * (128 * 1024 + 1) + "\n",
-     "line 3: cannot be read as CSV (field larger than field limit (131072)); expected cells of plain text "
-     "under 128 KiB"),
+     ("line 3: cannot be read as CSV (field larger than field limit (131072)); expected cells of plain text "
+      "under 128 KiB")),
     ("email,role,name\na@c.edu,student," + "n" * 201 + "\n", "line 2: the name 'nnnn"),
     ("email,role,name\n=cmd()@c.edu,student,A\n", "line 2: '=cmd()@c.edu' is not an email address"),
     ("email," + "r" * (128 * 1024 + 1) + "\n", "its header (line 1) is not CSV"),
