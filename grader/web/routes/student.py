@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.api.auth import db
+from grader.api.params import RowId
 from grader.db import WAITING, Assignment, Role, Submission, User, utcnow
 from grader.service.errors import ServiceError, not_found
 from grader.service.submissions import current_version, extension_days, lateness, queue_position, submit
@@ -104,7 +105,7 @@ async def upload(name: str, request: Request, user: User = Depends(viewer), data
 
 
 @router.get("/submissions/{submission_id}")
-def submission(submission_id: int, request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
+def submission(submission_id: RowId, request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
     row = session.get(Submission, submission_id)
     # Another student's submission is "not found": its existence is not theirs to learn.
     if row is None or (user.role == Role.STUDENT and row.user_id != user.id):
