@@ -109,7 +109,11 @@ def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: P
         futures = {pool.submit(grade_zip, released, path, box, seed=seed): path for path in zips}
         for future in as_completed(futures):
             path = futures[future]
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - one submission's grader failure must not lose the batch
+                result = {"status": ERROR, "score": 0.0, "max_score": 0.0, "tests": [], "seed": seed,
+                          "output": f"Could not be graded: the grader failed ({type(error).__name__}: {error})"}
             rows[path] = csv_row(path.name, result)
             if json_dir is not None:
                 write_results(result, json_dir / f"{path.stem}.json")

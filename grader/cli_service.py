@@ -76,7 +76,9 @@ def serve_command(
             _fail(f"embedded mode grades here, but no sandbox can run: {error}")
         typer.echo(f"embedded mode: grading in-process with {runtime.settings.embedded_workers} worker(s), "
                    f"sandbox {sandbox.name}", err=True)
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
+    # Only these proxies' X-Forwarded-Proto/-For are believed: the scheme decides an "auto" cookie's Secure.
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level, proxy_headers=True,
+                forwarded_allow_ips=runtime.settings.forwarded_allow_ips)
 
 
 def worker_command(

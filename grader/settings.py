@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SecureCookies(StrEnum):
+    """When the session cookie carries ``Secure`` (a browser then sends it over https only)."""
+
+    AUTO = "auto"  # when the request came over https, as the server or a trusted proxy's X-Forwarded-Proto says
+    ALWAYS = "always"  # behind a TLS proxy: always, whatever the proxy forwards
+    NEVER = "never"  # plain http on a private network only
 
 
 class Settings(BaseSettings):
@@ -40,6 +50,25 @@ class Settings(BaseSettings):
     # Longer than the longest allowed job, so Redis never hands a running task to a second worker.
     visibility_timeout_s: int = Field(7200, gt=0)
     session_days: float = Field(14.0, gt=0)
+    # The proxies whose X-Forwarded-Proto and X-Forwarded-For `serve` believes: comma-separated addresses or
+    # networks (10.0.0.0/8), or "*" for any; a TLS proxy elsewhere than here must be listed for "auto" cookies.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    secure_cookies: SecureCookies = SecureCookies.AUTO
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        """Every entry an address or a network (uvicorn would silently never match a typo), or just ``*``."""
+        entries = [entry.strip() for entry in value.split(",")]
+        if entries == ["*"]:
+            return "*"
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+            except ValueError as error:
+                raise ValueError(f"{entry!r} is not an IP address or network ({error}); expected comma-separated "
+                                 "addresses or networks such as 127.0.0.1,10.0.0.0/8, or * for any") from None
+        return ",".join(entries)
 
     @cached_property
     def database(self) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader import __version__
+from grader.api.headers import SecurityHeaders, add_defaults
 from grader.api.routes import assignments, gates, reports, session, submissions
 from grader.api.upload import UploadLimit, UploadTooLarge
 from grader.runtime import Runtime
@@ -56,6 +57,8 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
     app.state.runtime = runtime
     app.add_middleware(UploadLimit, cap_bytes=runtime.settings.max_upload_bytes)
     app.add_middleware(CsrfGuard)
+    # Added last, so outermost of ours: the guards' own refusals get the headers too.
+    app.add_middleware(SecurityHeaders)
     for router in (assignments.router, gates.router, submissions.router, reports.router, session.router):
         app.include_router(router)
     mount_pages(app)
@@ -120,6 +123,10 @@ def _errors(app: FastAPI) -> None:
         reference = uuid.uuid4().hex[:10]
         log.exception("unhandled error (reference %s)", reference)
         message = f"the server failed on this request; it was logged. Tell your TA the reference {reference}."
+        # This handler answers from outside every middleware (Starlette's ServerErrorMiddleware): add the headers.
         if wants_page(request):
-            return error_page(request, 500, message)
-        return JSONResponse({"error": message}, status_code=500)
+            response = error_page(request, 500, message)
+        else:
+            response = JSONResponse({"error": message}, status_code=500)
+        add_defaults(response.headers)
+        return response

@@ -11,10 +11,18 @@
 from __future__ import annotations
 
 import fnmatch
+import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.authoring.config import Assignment, AssignmentConfigError, discover_assignments, load_assignment
+from grader.authoring.config import (
+    CONFIG_FILE,
+    Assignment,
+    AssignmentConfigError,
+    discover_assignments,
+    load_assignment,
+)
 from grader.authoring.markers import Kind, MarkerError, Markup, parse
 from grader.authoring.stubs import Rendered, StubbedCode, render_complete, render_stub, stubbed_code
 
@@ -35,6 +43,7 @@ class Trees:
     released_files: list[str] = field(default_factory=list)  # the same, as paths inside the package
     withheld: list[str] = field(default_factory=list)  # files left out of the starter by files.complete
     problems: list[str] = field(default_factory=list)  # marker errors and ownership mistakes
+    notes: list[str] = field(default_factory=list)  # what other assignments' folders could not say (Ownership)
 
 
 def package_files(package: Path) -> list[str]:
@@ -46,23 +55,83 @@ def package_files(package: Path) -> list[str]:
     )
 
 
-def owners(assignments_dir: Path, reference_package: Path) -> dict[str, str]:
+@dataclass
+class Ownership:
+    """Which assignment owns each file of the package, and what the other assignments' folders could not say."""
+
+    owners: dict[str, str] = field(default_factory=dict)  # path inside the package -> assignment name
+    notes: list[str] = field(default_factory=list)  # other assignments read as written, or left out
+
+
+def ownership(assignments_dir: Path, reference_package: Path, releasing: str | None = None,
+              published: Collection[str] = ()) -> Ownership:
     """Which assignment owns each file, across every assignment in ``assignments_dir``.
 
+    One assignment's problems never stop another's release. An invalid assignment other than ``releasing`` (a
+    draft fresh from "New assignment", say) counts with the ``files.owned`` its file lists as written (none
+    when it cannot say), with a note. A file owned by ``releasing`` and by another assignment stops the
+    release, unless the other is invalid, or ``releasing`` is published and the other is not (a new copy of
+    it, say): the newcomer is at fault, and its own gate refuses it. Two other assignments owning one file
+    give a note.
+
+    Args:
+        assignments_dir: the folder of assignment folders.
+        reference_package: the marked reference package.
+        releasing: the assignment being released (its own problems are errors); None to check them all.
+        published: the assignments students have a release of.
+
     Raises:
-        AssignmentConfigError: when an assignment cannot be read, or two own the same file.
+        AssignmentConfigError: ``releasing`` (every assignment, when None) cannot be read, or shares an owned
+            file as described; the error's path is ``releasing``'s file, and its message names both.
     """
-    owned: dict[str, str] = {}
+    found = Ownership()
+    package = set(package_files(reference_package))
+    invalid: set[str] = set()
     for name, folder in sorted(discover_assignments(assignments_dir).items()):
-        assignment = load_assignment(folder, reference_root=reference_package)
-        for path in assignment.files.owned:
-            if path in owned:
-                raise AssignmentConfigError(
-                    folder / "assignment.toml",
-                    [f"files.owned: {path} is already owned by assignment {owned[path]}; a file has one owner"],
-                )
-            owned[path] = name
-    return owned
+        if name.startswith("."):
+            continue  # a new assignment being built by the service
+        mine = releasing is None or name == releasing
+        try:
+            owned = load_assignment(folder, reference_root=reference_package).files.owned
+        except AssignmentConfigError as error:
+            if mine:
+                raise
+            owned = _owned_as_written(folder / CONFIG_FILE, package)
+            invalid.add(name)
+            found.notes.append(f"assignment {name} is invalid ({len(error.problems)} problem(s)) and does not stop "
+                               f"this release; the files it lists as owned stay stubbed: {', '.join(owned) or 'none'}")
+        for path in owned:
+            other = found.owners.setdefault(path, name)
+            if other == name:
+                continue
+            if not (mine or other == releasing):
+                found.notes.append(f"{path} is owned by both {other} and {name}; fix one of them before releasing it")
+                continue
+            me, them = (name, other) if mine else (other, name)
+            if releasing is not None and (them in invalid or (me in published and them not in published)):
+                found.notes.append(f"{path} is also listed as owned by {them}, which is "
+                                   f"{'invalid' if them in invalid else 'not published'}: its own release is "
+                                   "refused until it owns other files")
+                continue
+            raise AssignmentConfigError(assignments_dir / me / CONFIG_FILE, [
+                f"{me}/{CONFIG_FILE}: files.owned: {path} is also owned by assignment {them}; a file has one owner"])
+    return found
+
+
+def owners(assignments_dir: Path, reference_package: Path) -> dict[str, str]:
+    """``ownership(...).owners`` over every assignment, each of which must be valid."""
+    return ownership(assignments_dir, reference_package).owners
+
+
+def _owned_as_written(file: Path, package: set[str]) -> tuple[str, ...]:
+    """``files.owned`` of an assignment.toml that did not validate: the listed files of the package that exist."""
+    try:
+        listed = tomllib.loads(file.read_bytes().decode("utf-8")).get("files", {}).get("owned", [])
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return ()
+    if not isinstance(listed, list):
+        return ()
+    return tuple(path for path in listed if isinstance(path, str) and path.endswith(".py") and path in package)
 
 
 def build_trees(assignment: Assignment, reference_package: Path, file_owners: dict[str, str]) -> Trees:

@@ -110,11 +110,18 @@ _Text = Annotated[str, AfterValidator(_not_blank)]
 _PackageFile = Annotated[str, AfterValidator(_package_file)]
 _PackageGlob = Annotated[str, AfterValidator(lambda value: _relative(value, "the package"))]
 _SuiteFolder = Annotated[str, AfterValidator(_suite_folder)]
-_PositiveInt = Annotated[int, Field(gt=0)]
-_NonNegativeInt = Annotated[int, Field(ge=0)]
-_PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 _NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 _Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+# Upper bounds too: a value past them is a typo, and would overflow a date, a database integer or a timer later.
+_Title = Annotated[str, Field(max_length=300), AfterValidator(_not_blank)]  # assignments.title's length
+_Seconds = Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]  # at most a day
+_Cpus = Annotated[float, Field(gt=0, le=1024, allow_inf_nan=False)]
+_Megabytes = Annotated[int, Field(ge=1, le=1_048_576)]  # at most 1 TiB
+_Kilobytes = Annotated[int, Field(ge=1, le=1_048_576)]  # at most 1 GiB
+_Pids = Annotated[int, Field(ge=1, le=4_194_304)]  # Linux's largest pid_max
+_LateDays = Annotated[int, Field(ge=0, le=365)]
+_Count = Annotated[int, Field(ge=1, le=10_000)]
+_Minutes = Annotated[int, Field(ge=1, le=525_600)]  # at most a year
 
 
 @lru_cache(maxsize=1024)
@@ -203,12 +210,12 @@ class Limits(BaseModel):
     """``[limits]``: the resources of one grading run."""
 
     model_config = _STRICT
-    wall_time_s: _PositiveFloat = 600.0
-    call_time_s: _PositiveFloat = 30.0
-    memory_mb: _PositiveInt = 2048
-    cpus: _PositiveFloat = 2.0
-    pids: _PositiveInt = 256
-    output_kb: _PositiveInt = 1024
+    wall_time_s: _Seconds = 600.0
+    call_time_s: _Seconds = 30.0
+    memory_mb: _Megabytes = 2048
+    cpus: _Cpus = 2.0
+    pids: _Pids = 256
+    output_kb: _Kilobytes = 1024
 
 
 class Schedule(BaseModel):
@@ -217,7 +224,7 @@ class Schedule(BaseModel):
     model_config = _STRICT
     due: AwareDatetime
     late_penalty_per_day: _Fraction = 0.0
-    last_late_day: _NonNegativeInt = 0
+    last_late_day: _LateDays = 0
 
     @property
     def closes_at(self) -> datetime:
@@ -229,8 +236,8 @@ class Submissions(BaseModel):
     """``[submissions]``: the rate limit per student."""
 
     model_config = _STRICT
-    rate_limit_count: _PositiveInt = 10
-    rate_limit_window_minutes: _PositiveInt = 60
+    rate_limit_count: _Count = 10
+    rate_limit_window_minutes: _Minutes = 60
 
 
 class Assignment(BaseModel):
@@ -238,7 +245,7 @@ class Assignment(BaseModel):
 
     model_config = _STRICT
     name: Annotated[str, AfterValidator(_assignment_name)]
-    title: _Text
+    title: _Title
     queue: Queue = Field(Queue.CPU, strict=False)
     gpu_variant: GpuVariant = Field(GpuVariant.NONE, strict=False)
     free_points: _NonNegativeFloat = 0.0

@@ -14,8 +14,9 @@ from pydantic import AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
 
 OWN_ERROR = "assignment_config"  # pydantic error type of the schema's own checks: message shown as is
+# A value of the right type: no "(a string)" after it.
 _QUIET = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number", "too_short",
-          "string_too_short", "timezone_aware"}  # a value of the right type: no "(a string)" after it
+          "string_too_short", "string_too_long", "timezone_aware"}
 
 
 def dotted(loc: tuple[str | int, ...]) -> str:
@@ -82,14 +83,23 @@ def _describe(annotation: Any, metadata: list[Any]) -> str:
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return "one of " + ", ".join(repr(member.value) for member in annotation)
     if _is_model(annotation) or annotation is str:
-        return "a table" if _is_model(annotation) else f"a {non_empty}string"
-    bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in metadata
+        longest = next((m.max_length for m in metadata if isinstance(m, at.MaxLen)), None)
+        return ("a table" if _is_model(annotation) else f"a {non_empty}string"
+                + (f" of at most {longest} characters" if longest is not None else ""))
+    bounds = {type(m).__name__: _number(getattr(m, type(m).__name__.lower())) for m in metadata
               if isinstance(m, (at.Gt, at.Ge, at.Lt, at.Le))}
     base = {int: "an integer", float: "a number"}.get(annotation, getattr(annotation, "__name__", "a value"))
     if "Ge" in bounds and "Le" in bounds:
-        return f"{base} between {bounds['Ge']:g} and {bounds['Le']:g}"
+        return f"{base} between {bounds['Ge']} and {bounds['Le']}"
     signs = {"Gt": ">", "Ge": ">=", "Lt": "<", "Le": "<="}
-    return next((f"{base} {signs[key]} {bound:g}" for key, bound in bounds.items()), base)
+    if not bounds:
+        return base
+    return f"{base} " + " and ".join(f"{signs[key]} {bound}" for key, bound in bounds.items())
+
+
+def _number(value: float) -> str:
+    """A bound as people write it: ``86400`` and ``0.5``, never ``86400.0`` or ``1.04858e+06``."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _render(value: Any) -> str:

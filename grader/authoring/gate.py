@@ -101,6 +101,7 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     """
     started = time.monotonic()
     report = GateReport(assignment.name, seed)
+    report.notes += trees.notes
     report.notes += [f"ships {item} complete, as this assignment declares" for item in trees.released]
     report.notes += [f"{rel} is not in the starter (files.complete)" for rel in trees.withheld]
     if assignment.gpu_variant == "optional":

@@ -17,12 +17,13 @@ import shutil
 import string
 import tempfile
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
-from grader.authoring.build import Trees, build_trees, owners, write_tree
+from grader.authoring.build import Trees, build_trees, ownership, write_tree
 from grader.authoring.config import Assignment, PointsError, TestPoints, assign_points, load_assignment
 from grader.authoring.gate import GateReport, Layout, run_gate
 from grader.authoring.suite import collect_ids
@@ -44,7 +45,8 @@ class Release:
 
 
 def release(
-    assignment_dir: Path, out: Path, *, reference_package: Path, seed: int | None = None, stage_dir: Path | None = None
+    assignment_dir: Path, out: Path, *, reference_package: Path, seed: int | None = None, stage_dir: Path | None = None,
+    published: Collection[str] = (),
 ) -> Release:
     """Build, gate and (if the gate passes) publish one assignment.
 
@@ -54,11 +56,13 @@ def release(
         reference_package: the marked reference package (``reference/beras``).
         seed: the gate's seed (default: random; printed in the report).
         stage_dir: keep the staged release here instead of a temporary folder (for debugging).
+        published: the assignments students have a release of (see ``build.ownership``).
 
     Raises:
-        AssignmentConfigError: when this or another assignment's toml is invalid.
+        AssignmentConfigError: when this assignment's toml is invalid, or it owns a file another assignment owns
+            (another assignment's own problems are notes in the report).
     """
-    assignment, trees, test_ids = _load(assignment_dir, reference_package)
+    assignment, trees, test_ids = _load(assignment_dir, reference_package, published)
     seed = seed if seed is not None else secrets.randbits(31)
     with tempfile.TemporaryDirectory(prefix="beras-release-") as scratch:
         stage = Path(stage_dir) if stage_dir else Path(scratch)
@@ -84,10 +88,13 @@ def release(
         return Release(report, starter_zip, target, version)
 
 
-def _load(assignment_dir: Path, reference_package: Path) -> tuple[Assignment, Trees, list[str]]:
+def _load(assignment_dir: Path, reference_package: Path,
+          published: Collection[str] = ()) -> tuple[Assignment, Trees, list[str]]:
     """The assignment, its rendered trees, and every public and hidden test id."""
     assignment = load_assignment(assignment_dir, reference_root=reference_package)
-    trees = build_trees(assignment, reference_package, owners(assignment_dir.parent, reference_package))
+    owned = ownership(assignment_dir.parent, reference_package, assignment.name, published)
+    trees = build_trees(assignment, reference_package, owned.owners)
+    trees.notes += owned.notes
     test_ids = collect_ids(assignment.root, assignment.tests.public) + collect_ids(
         assignment.root, assignment.tests.hidden)
     return assignment, trees, test_ids
@@ -100,7 +107,7 @@ def stage_autograder(assignment_dir: Path, out: Path, *, reference_package: Path
     students see always goes through ``release``.
 
     Raises:
-        AssignmentConfigError: when this or another assignment's toml is invalid.
+        AssignmentConfigError: as ``release``.
     """
     assignment, trees, test_ids = _load(assignment_dir, reference_package)
     with tempfile.TemporaryDirectory(prefix="beras-stage-") as scratch:

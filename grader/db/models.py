@@ -40,7 +40,9 @@ class Role(StrEnum):
 
 class Status(StrEnum):
     """A submission's state. Only ``queued -> running -> graded | failed_to_grade`` is taken by grading;
-    ``superseded`` and ``cancelled`` end a submission that was never graded."""
+    ``deferred`` waits behind the same student's newer submission until its queue has drained, then is
+    queued again at regrade priority; ``cancelled`` (and ``superseded``, which older releases used
+    instead of deferring) end a submission that was never graded."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -48,9 +50,11 @@ class Status(StrEnum):
     FAILED = "failed_to_grade"
     CANCELLED = "cancelled"
     SUPERSEDED = "superseded"
+    DEFERRED = "deferred"
 
 
 TERMINAL = (Status.GRADED, Status.FAILED, Status.CANCELLED, Status.SUPERSEDED)
+WAITING = (Status.QUEUED, Status.DEFERRED, Status.RUNNING)  # not graded yet, but will be
 _GATE_RUNNING = text("status = 'running'")
 
 

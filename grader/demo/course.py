@@ -28,7 +28,7 @@ def seed_demo_course(runtime, assignments_dir: Path, reference: Path, seed: int 
     reference with one of their files reverted to the starter), so the reports have a spread to show.
     One student submits a day late and one has an extension.
     """
-    from grader.db import Status, Submission
+    from grader.db import WAITING, Submission
     from grader.service.extensions import grant_extension
     from grader.service.releases import release_assignment
     from grader.service.submissions import accept
@@ -78,7 +78,7 @@ def seed_demo_course(runtime, assignments_dir: Path, reference: Path, seed: int 
         time.sleep(0.5)
         with runtime.sessions() as session:
             for submission_id in list(waiting):
-                if session.get(Submission, submission_id).status not in (Status.QUEUED, Status.RUNNING):
+                if session.get(Submission, submission_id).status not in WAITING:
                     waiting.discard(submission_id)
     marker.write_text("\n".join(f"{email} {token}" for email, token in tokens.items()) + "\n")
     marker.chmod(0o600)

@@ -84,7 +84,7 @@ def _grade_through_service(runtime, outcome, name: str, batch) -> list[dict]:
     """Publish the release, submit each sample as its own student, and wait for the pool to grade them all."""
     import time
 
-    from grader.db import Status, Submission
+    from grader.db import WAITING, Submission
     from grader.service.releases import publish
     from grader.service.submissions import accept
     from grader.service.users import add_user
@@ -104,7 +104,7 @@ def _grade_through_service(runtime, outcome, name: str, batch) -> list[dict]:
         while True:
             with runtime.sessions() as session:
                 row = session.get(Submission, submission_id)
-                if row.status not in (Status.QUEUED, Status.RUNNING):
+                if row.status not in WAITING:
                     data = row.current_result.data if row.current_result else {
                         "status": "error", "score": 0.0, "max_score": 0.0, "tests": [], "output": row.failure_reason}
                     results.append(data)

@@ -30,6 +30,8 @@ RESULTS_FILE = "results.json"
 LAUNCHER_FILE = "launcher.json"
 JUDGE_LOG = "judge.log"
 STUDENT_LOG = "student.log"
+# The worker refuses a larger results file; the judge keeps its own under it (see results.py).
+RESULTS_MAX_BYTES = 4 * 2**20
 
 
 def judge_pytest_args(rootdir: Path) -> list[str]:

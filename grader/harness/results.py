@@ -24,9 +24,17 @@ from typing import Any
 import pytest
 
 from grader.harness import handles, notes
+from grader.harness.jobspec import RESULTS_MAX_BYTES
 from grader.harness.plugin import SEED
+from grader.harness.textcap import fit
 
 MAX_OUTPUT_CHARS = 8000
+MAX_OUTPUT_BYTES = 16 * 2**10  # one test's output, JSON-encoded
+MIN_OUTPUT_BYTES = 256  # what each test keeps however many tests share the file
+# Room for everything but the outputs: a test's name (capped at 1000 characters by the worker), its
+# digest and keys, and the file's own fields.
+PER_TEST_BYTES = 1600
+FILE_BYTES = 64 * 2**10
 NOT_RUN = "not_run"  # the run stopped (wall-time limit, crash) before this test finished
 
 
@@ -155,6 +163,8 @@ class ResultsRecorder:
                 self.tracer.stop()
         record = self.records.setdefault(item.nodeid, {"status": "passed", "output": ""})
         record["notes"] = notes.take()
+        # Fitted once, when the test is over: the file is rewritten after every test.
+        record["text"] = self._text(record)
         record["fetch_digest"] = hashlib.sha256("".join(self.digests).encode()).hexdigest()
         self._write()
 
@@ -180,9 +190,14 @@ class ResultsRecorder:
         self.finished = True
         self._write(final=True)
 
+    def _text(self, record: dict[str, Any]) -> str:
+        """The test's message and notes, cut to its share of the file."""
+        share = output_budget(len(self.collected or self.records))
+        return fit(_join(record.get("output", ""), record.get("notes", [])), MAX_OUTPUT_CHARS, share)
+
     def _results(self) -> dict[str, Any]:
         ids = self.collected or list(self.records)
-        points, problems = self.points, self.point_problems
+        points, problems = self.points, [fit(p, MAX_OUTPUT_CHARS, MAX_OUTPUT_BYTES) for p in self.point_problems[:50]]
         tests = []
         for test_id in ids:
             record = self.records.get(test_id, {"status": NOT_RUN, "output": "did not run: the grading run "
@@ -197,7 +212,7 @@ class ResultsRecorder:
                 "score": max_score if record["status"] == "passed" else 0.0,
                 "max_score": max_score,
                 "outcome": record.get("outcome") or record["status"],
-                "output": _join(record.get("output", ""), record.get("notes", [])),
+                "output": record["text"] if "text" in record else self._text(record),
                 "duration_s": record.get("duration_s", 0.0),
                 "fetch_digest": record.get("fetch_digest", ""),
             })
@@ -213,6 +228,16 @@ class ResultsRecorder:
         if self.tracer:
             results["lines_run"] = {path: sorted(lines) for path, lines in sorted(self.tracer.lines.items())}
         return results
+
+
+def output_budget(tests: int) -> int:
+    """Bytes each test's output may take, so that the whole file stays under the worker's cap.
+
+    Whatever a student prints or raises (a message of emoji is twelve bytes a character once encoded),
+    the file stays readable: a run the student sabotaged this way is graded, not "could not be graded".
+    """
+    share = (RESULTS_MAX_BYTES - FILE_BYTES) // max(tests, 1) - PER_TEST_BYTES
+    return max(MIN_OUTPUT_BYTES, min(MAX_OUTPUT_BYTES, share))
 
 
 def _outcome(error: BaseException) -> str:
@@ -246,4 +271,4 @@ def _failure_message(report: pytest.TestReport) -> str:
 
 
 def _join(output: str, test_notes: list[str]) -> str:
-    return "\n".join(part for part in [output, *test_notes] if part)[:MAX_OUTPUT_CHARS]
+    return "\n".join(part for part in [output, *test_notes] if part)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.db import Assignment, Result, Status, Submission
+from grader.db import WAITING, Assignment, Result, Status, Submission
 from grader.reports.selection import AssignmentGrades, assignment_grades, group_of, load_tests
 
 MESSAGE_CHARS = 200
@@ -226,7 +226,7 @@ def _counts(grades: AssignmentGrades) -> Counts:
     late = sum(1 for counted in grades.counted.values() if counted.late_days > 0)
     return Counts(roster=len(grades.students), submitted=len(grades.attempts), graded=len(grades.counted),
                   not_submitted=len(grades.students) - len(grades.attempts), late=late,
-                  failed_to_grade=statuses[Status.FAILED], in_progress=statuses[Status.QUEUED] + statuses[Status.RUNNING],
+                  failed_to_grade=statuses[Status.FAILED], in_progress=sum(statuses[s] for s in WAITING),
                   submissions=sum(statuses.values()))
 
 

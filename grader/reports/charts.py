@@ -15,8 +15,10 @@ EMPTY = "No graded submissions yet"
 MAX_TEST_BARS = 30
 LABEL_CHARS = 48
 # Text as <text> (searchable, accessible, a fraction of the size of glyph outlines); a fixed hash salt makes
-# matplotlib's clip-path ids, and so the whole file, the same for the same input.
-_RC = {"svg.fonttype": "none", "svg.hashsalt": "beras-grader-reports", "font.size": 9,
+# matplotlib's clip-path ids, and so the whole file, the same for the same input. Every text drawn is written
+# by people (titles, group and test names): never parsed as $math$ or TeX, which fails on a stray "$\x$".
+_RC = {"svg.fonttype": "none", "svg.hashsalt": "beras-grader-reports", "text.parse_math": False,
+       "text.usetex": False, "font.size": 9,
        "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
        "axes.spines.top": False, "axes.spines.right": False}
 # rc_context changes matplotlib's process-wide rcParams while it is open: one chart at a time.

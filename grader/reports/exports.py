@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -13,31 +10,13 @@ from sqlalchemy.orm import Session
 from grader.db import Assignment
 from grader.reports.course import CourseAssignment, CourseGradebook
 from grader.reports.selection import assignment_grades, group_of, load_tests
+from grader.spreadsheet import csv_text, safe_cell
+
+__all__ = ["canvas_csv", "format_lateness", "gradescope_csv", "number", "safe_cell", "split_name"]
 
 CANVAS_FIXED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 GRADESCOPE_FIXED = ["First Name", "Last Name", "SID", "Email", "Sections", "Total Score", "Max Points", "Status",
                     "Submission ID", "Submission Time", "Lateness (H:M:S)", "View Count", "Submission Count"]
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def safe_cell(value: object) -> str:
-    """A cell's text, with a leading apostrophe when a spreadsheet would run it as a formula.
-
-    Args:
-        value: the cell (None is empty).
-
-    Returns:
-        The text; one starting with ``= + - @``, a tab or a carriage return gets a ``'`` in front, unless the
-        whole cell is a plain number such as ``-1.5``.
-    """
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START) and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
 def number(value: float | None) -> str:
     """A number without trailing zeros and never in scientific notation: ``92.5``, ``100``, ``2000000`` (not ``2e+06``).
 
@@ -72,14 +51,12 @@ def canvas_csv(gradebook: CourseGradebook, assignments: Sequence[str] | None = N
         ValueError: a name that is not a released assignment of the gradebook.
     """
     columns = _columns(gradebook, assignments)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_safe([*CANVAS_FIXED, *(column.label for _, column in columns)]))
-    writer.writerow(["Points Possible", "", "", "", "", *(number(column.max_score) for _, column in columns)])
+    rows = [[*CANVAS_FIXED, *(column.label for _, column in columns)],
+            ["Points Possible", "", "", "", "", *(number(column.max_score) for _, column in columns)]]
     for row in gradebook.rows:
-        writer.writerow(_safe([row.name.strip() or row.email, "", row.email, row.email, "",
-                               *(number(row.cells[index].score) for index, _ in columns)]))
-    return out.getvalue()
+        rows.append([row.name.strip() or row.email, "", row.email, row.email, "",
+                     *(number(row.cells[index].score) for index, _ in columns)])
+    return csv_text(rows)
 
 
 def gradescope_csv(session: Session, assignment: Assignment, policy: str = "best") -> str:
@@ -108,25 +85,23 @@ def gradescope_csv(session: Session, assignment: Assignment, policy: str = "best
     for earned in points.values():
         for key, (_, most) in earned.items():
             maxima[key] = max(maxima.get(key, 0.0), most)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_safe([*GRADESCOPE_FIXED, *(f"{key} ({number(most)} pts)" for key, most in maxima.items())]))
+    rows: list[list[object]] = [[*GRADESCOPE_FIXED, *(f"{key} ({number(most)} pts)" for key, most in maxima.items())]]
     for student in grades.students:
         first, last = split_name(student.name)
         count = len(grades.attempts.get(student.id, []))
         counted = grades.counted.get(student.id)
         if counted is None:
-            writer.writerow(_safe([first, last, "", student.email, "", "", number(grades.max_score), "Missing", "",
-                                   "", "", "", count, *([""] * len(maxima))]))
+            rows.append([first, last, "", student.email, "", "", number(grades.max_score), "Missing", "", "", "", "",
+                         count, *([""] * len(maxima))])
             continue
         attempt = counted.attempt
         schedule = grades.schedules[attempt.version_id]
         late = _lateness(attempt.created_at, schedule.due_at, grades.extensions.get(student.id, 0))
         earned = points.get(attempt.result_id, {})
-        writer.writerow(_safe([first, last, "", student.email, "", number(counted.score), number(grades.max_score),
-                               "Graded", attempt.id, attempt.created_at.strftime("%Y-%m-%d %H:%M:%S %z"), late, "",
-                               count, *(number(earned[key][0]) if key in earned else "" for key in maxima)]))
-    return out.getvalue()
+        rows.append([first, last, "", student.email, "", number(counted.score), number(grades.max_score), "Graded",
+                     attempt.id, attempt.created_at.strftime("%Y-%m-%d %H:%M:%S %z"), late, "", count,
+                     *(number(earned[key][0]) if key in earned else "" for key in maxima)])
+    return csv_text(rows)
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -169,6 +144,3 @@ def _columns(gradebook: CourseGradebook, names: Sequence[str] | None) -> list[tu
                          f"expected some of: {', '.join(indexed) or 'none'}")
     return [indexed[name] for name in names]
 
-
-def _safe(cells: Iterable[object]) -> list[str]:
-    return [safe_cell(cell) for cell in cells]

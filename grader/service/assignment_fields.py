@@ -19,6 +19,8 @@ _MODELS: dict[str, type[BaseModel]] = {"": Assignment, "limits": Limits, "schedu
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 DUE_EXAMPLE = "2026-12-11T23:59:00-05:00"
+# Longer than any number a field allows: refused before int() (which gives up past 4300 digits) or float().
+_NUMBER_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -121,27 +123,33 @@ def parse_value(field: EditableField, text: str) -> Any:
             raise ValueError(f"{field.label}: is empty; expected the name students see, "
                              "e.g. 'Beras 1: a multilayer perceptron'")
         return value
+    shown = _shown(value)
     if field.kind == "choice":
         if value not in field.choices:
-            raise ValueError(f"{field.label}: {value!r} is not one of {', '.join(map(repr, field.choices))}")
+            raise ValueError(f"{field.label}: {shown} is not one of {', '.join(map(repr, field.choices))}")
         return value
     if field.kind == "int":
-        if not _INT.fullmatch(value):
-            raise ValueError(f"{field.label}: {value!r} is not a whole number; expected e.g. {field.default}")
+        if not _INT.fullmatch(value) or len(value) > _NUMBER_CHARS:
+            raise ValueError(f"{field.label}: {shown} is not a whole number; expected e.g. {field.default}")
         return int(value)
     if field.kind == "float":
-        if not _FLOAT.fullmatch(value):
-            raise ValueError(f"{field.label}: {value!r} is not a number; expected e.g. {field.default}")
+        if not _FLOAT.fullmatch(value) or len(value) > _NUMBER_CHARS:
+            raise ValueError(f"{field.label}: {shown} is not a number; expected e.g. {field.default}")
         # Whole numbers stay integers, as hand-written files have them ("cpus = 2"); the schema takes both.
         return int(value) if _INT.fullmatch(value) else float(value)
     return _parse_datetime(field, value)
+
+
+def _shown(value: str) -> str:
+    """A value as a message quotes it, cut short: a form field can hold megabytes."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
 def _parse_datetime(field: EditableField, value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{field.label}: {value!r} is not a date and time; expected e.g. {DUE_EXAMPLE}") \
+        raise ValueError(f"{field.label}: {_shown(value)} is not a date and time; expected e.g. {DUE_EXAMPLE}") \
             from None
     if moment.utcoffset() is None:
         raise ValueError(f"{field.label}: {value!r} has no time zone offset, so it does not say which time "

@@ -14,6 +14,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from grader.authoring.config import CONFIG_FILE, AssignmentConfigError, discover_assignments, load_assignment
 from grader.service.errors import ServiceError
+from grader.service.paths import scrub, shown
 from grader.settings import Settings
 
 # A folder to look up: what release_assignment accepts too. Anything else ('/', '..') never reaches the disk.
@@ -99,7 +100,7 @@ def assignment_file(settings: Settings, name: str) -> Path:
                                 "'-' and '_', starting with a letter or digit, e.g. 'beras-mlp'")
     file = settings.assignments_dir / name / CONFIG_FILE
     if not file.is_file():
-        raise ServiceError(404, f"no assignment {name!r}: {file} does not exist")
+        raise ServiceError(404, f"no assignment {name!r}: {shown(file, settings)} does not exist")
     return file
 
 
@@ -133,7 +134,7 @@ def create_assignment(settings: Settings, name: str, title: str, copy_from: str 
     source = None if copy_from is None else assignment_file(settings, copy_from).parent
     target = settings.assignments_dir / name
     if target.exists() or target.is_symlink():
-        raise ServiceError(409, f"assignment {name!r} exists already ({target}); choose another name")
+        raise ServiceError(409, f"assignment {name!r} exists already ({shown(target, settings)}); choose another name")
     if source is not None:
         try:
             document = tomlkit.parse(source.joinpath(CONFIG_FILE).read_bytes().decode("utf-8"))
@@ -162,8 +163,8 @@ def create_assignment(settings: Settings, name: str, title: str, copy_from: str 
             # for the finished one in one step.
             target.mkdir()
         except FileExistsError:
-            raise ServiceError(409, f"assignment {name!r} exists already ({target}); choose another name") \
-                from None
+            raise ServiceError(409, f"assignment {name!r} exists already ({shown(target, settings)}); choose "
+                                    "another name") from None
         try:
             os.rename(built, target)
         except OSError:
@@ -182,7 +183,8 @@ def list_assignment_folders(settings: Settings) -> list[dict]:
 
     Returns:
         One dict per folder, sorted by name: ``name``, ``title`` (read from the file even when it is
-        invalid; "" when there is none), ``path`` (a string), ``valid`` and ``problems`` (the readable
+        invalid; "" when there is none), ``path`` (as staff see it: ``assignments/<name>``), ``valid`` and
+        ``problems`` (the readable
         lines of load_assignment; empty when valid). No folder of assignments: an empty list.
     """
     try:
@@ -196,8 +198,8 @@ def list_assignment_folders(settings: Settings) -> list[dict]:
         try:
             title, problems = load_assignment(folder, reference_root=settings.reference).title, []
         except AssignmentConfigError as error:
-            title, problems = _raw_title(folder / CONFIG_FILE), error.problems
-        listed.append({"name": name, "title": title, "path": str(folder), "valid": not problems,
+            title, problems = _raw_title(folder / CONFIG_FILE), [scrub(line, settings) for line in error.problems]
+        listed.append({"name": name, "title": title, "path": shown(folder, settings), "valid": not problems,
                        "problems": problems})
     return listed
 

@@ -24,6 +24,7 @@ from grader.service.assignment_fields import (
 )
 from grader.service.assignment_folders import assignment_file, create_assignment, list_assignment_folders
 from grader.service.errors import ServiceError
+from grader.service.paths import scrub
 from grader.settings import Settings
 
 __all__ = ["EDITABLE", "EditableField", "SavedSettings", "create_assignment", "list_assignment_folders",
@@ -124,7 +125,7 @@ def save_settings(settings: Settings, name: str, values: dict[str, str]) -> Save
     text = tomlkit.dumps(document)
     if text == original.decode("utf-8") and not general and not by_field:
         return SavedSettings([])
-    remaining = _write_checked(file, text, settings.reference, general, by_field)
+    remaining = _write_checked(file, text, settings, general, by_field)
     after = _form_values(document.unwrap())
     return SavedSettings([(key, before[key], after[key]) for key in FIELDS if before[key] != after[key]],
                          remaining)
@@ -199,7 +200,7 @@ def _table(document: TOMLDocument, name: str, by_field: dict[str, list[str]], ke
     return table
 
 
-def _write_checked(file: Path, text: str, reference: Path, general: list[str],
+def _write_checked(file: Path, text: str, settings: Settings, general: list[str],
                    by_field: dict[str, list[str]]) -> list[str]:
     """Replace ``file`` with ``text`` if that adds no problem; raise 422 with every problem otherwise.
 
@@ -214,8 +215,8 @@ def _write_checked(file: Path, text: str, reference: Path, general: list[str],
             out.flush()
             os.fsync(out.fileno())
         shutil.copymode(file, temporary)
-        found = _problems(temporary, reference)
-        had = _problems(file, reference) if found else []
+        found = _problems(temporary, settings)
+        had = _problems(file, settings) if found else []
         kept = [problem for problem in found if problem in had]
         for problem in found:
             if problem not in kept:
@@ -230,12 +231,13 @@ def _write_checked(file: Path, text: str, reference: Path, general: list[str],
     return [f"{CONFIG_FILE}: {problem}" for problem in kept]
 
 
-def _problems(file: Path, reference: Path) -> list[str]:
-    """load_assignment's problems with ``file`` as 'key: what is wrong', without the file's path."""
+def _problems(file: Path, settings: Settings) -> list[str]:
+    """load_assignment's problems with ``file`` as 'key: what is wrong', without the file's path (and any other
+    path as staff see it)."""
     try:
-        load_assignment(file, reference_root=reference)
+        load_assignment(file, reference_root=settings.reference)
     except AssignmentConfigError as error:
-        return [problem.partition(f"{file.name}: ")[2] or problem for problem in error.problems]
+        return [scrub(problem.partition(f"{file.name}: ")[2] or problem, settings) for problem in error.problems]
     return []
 
 

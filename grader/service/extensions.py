@@ -8,15 +8,17 @@ from sqlalchemy.orm import Session
 from grader.db import Assignment, Extension, User
 from grader.service.errors import ServiceError, not_found
 
+MAX_DAYS = 365  # the longest extension: a year
+
 
 def grant_extension(session: Session, name: str, email: str, days: int, by: User) -> dict:
     """Set (not add to) the student's extension on ``name``; 0 days takes it back.
 
     Raises:
-        ServiceError: 404 for an unknown assignment or email, 422 for days outside 0..365.
+        ServiceError: 404 for an unknown assignment or email, 422 for days outside 0..MAX_DAYS.
     """
-    if not 0 <= days <= 365:
-        raise ServiceError(422, f"extension days must be from 0 to 365 (got {days})")
+    if not 0 <= days <= MAX_DAYS:
+        raise ServiceError(422, f"extension days must be from 0 to {MAX_DAYS} (got {days})")
     assignment = session.scalar(select(Assignment).where(Assignment.name == name))
     if assignment is None:
         raise not_found("assignment", name)

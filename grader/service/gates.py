@@ -13,12 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grader.authoring.config import AssignmentConfigError
-from grader.blobs import BlobStore
 from grader.db import AssignmentVersion, GateRun, GateStatus, User, utcnow
 from grader.db.retry import retry_database
 from grader.runtime import Runtime
 from grader.service.errors import ServiceError, not_found
-from grader.service.releases import assignment_folder, gate_release, invalid_config_message, publish
+from grader.service.paths import scrub, scrub_all, shown
+from grader.service.releases import (
+    assignment_folder,
+    gate_release,
+    invalid_config_message,
+    publish,
+    published_names,
+)
 from grader.settings import Settings
 
 log = logging.getLogger("beras.gate")
@@ -78,13 +84,14 @@ def run_gate(runtime: Runtime, gate_id: int) -> None:
                             "no such row" if gate is None else gate.status)
                 return
             name, seed = gate.assignment_name, gate.seed
+            published = published_names(session)
         log.info("gate %s: running the release gate on %s (seed %s)", gate_id, name, seed)
-        values = _outcome(runtime.settings, name, seed)
+        values = _outcome(runtime.settings, name, seed, published)
     except Exception as error:  # noqa: BLE001 (a thread has no caller to raise to: the row must end)
         log.error("gate %s failed on our side:\n%s", gate_id, traceback.format_exc())
         values = {"status": GateStatus.ERROR,
-                  "error": f"the gate could not run: {type(error).__name__}: {error}. The server log has the "
-                           "details; fix the cause and run it again"}
+                  "error": scrub(f"the gate could not run: {type(error).__name__}: {error}. The server log has "
+                                 "the details; fix the cause and run it again", runtime.settings)}
     values["finished_at"] = utcnow()
     try:
         recorded = retry_database(runtime, lambda: _finish(runtime, gate_id, values),
@@ -110,8 +117,14 @@ def launch_gate(runtime: Runtime, gate_id: int) -> threading.Thread:
     return thread
 
 
-def publish_gate(session: Session, blobs: BlobStore, gate_id: int, by: User | None) -> AssignmentVersion:
+def publish_gate(session: Session, runtime: Runtime, gate_id: int, by: User | None) -> AssignmentVersion:
     """Publish what gate ``gate_id`` passed as its assignment's current version.
+
+    Args:
+        session: the database session (committed here).
+        runtime: the blob store the starter goes into, and the settings that say where the folders are.
+        gate_id: the gate run.
+        by: who publishes it.
 
     Returns:
         The version now current (the same release twice is the same version).
@@ -134,8 +147,9 @@ def publish_gate(session: Session, blobs: BlobStore, gate_id: int, by: User | No
                                 f"{gate.version.version}; run the gate again to publish a newer release")
     autograder, starter = Path(gate.autograder_path), Path(gate.starter_path)
     if not autograder.is_dir() or not starter.is_file():
-        raise ServiceError(409, f"gate {gate_id}'s release files are gone ({autograder}); run the gate again")
-    version = publish(session, blobs, autograder, starter, by)
+        raise ServiceError(409, f"gate {gate_id}'s release files are gone ({shown(autograder, runtime.settings)}); "
+                                "run the gate again")
+    version = publish(session, runtime.blobs, autograder, starter, by, runtime.settings)
     gate.version_id, gate.published_at = version.id, utcnow()
     session.commit()
     return version
@@ -174,15 +188,16 @@ def recent_gates(session: Session, name: str, limit: int = 20) -> list[GateRun]:
                                 .order_by(GateRun.id.desc()).limit(limit)))
 
 
-def _outcome(settings: Settings, name: str, seed: int | None) -> dict:
-    """The gate's end as the columns to write."""
+def _outcome(settings: Settings, name: str, seed: int | None, published: frozenset[str]) -> dict:
+    """The gate's end as the columns to write; every path in the report as staff see it."""
     try:
-        outcome = gate_release(settings, name, seed)
+        outcome = gate_release(settings, name, seed, published)
     except AssignmentConfigError as error:
-        return {"status": GateStatus.REFUSED, "report_text": invalid_config_message(name, error),
+        return {"status": GateStatus.REFUSED, "report_text": invalid_config_message(settings, name, error),
                 "report": {"assignment": name, "seed": seed, "ok": False, "checks": [], "notes": [],
-                           "config_problems": list(error.problems)}}
-    values = {"report": outcome.report.to_dict(), "report_text": outcome.report.format()}
+                           "config_problems": scrub_all(error.problems, settings)}}
+    values = {"report": scrub_all(outcome.report.to_dict(), settings),
+              "report_text": scrub(outcome.report.format(), settings)}
     if not outcome.report.ok:
         return {**values, "status": GateStatus.REFUSED}
     return {**values, "status": GateStatus.PASSED, "autograder_path": str(outcome.autograder_dir.resolve()),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -15,6 +13,7 @@ from sqlalchemy.orm import Session
 from grader.db import Assignment, AssignmentVersion, Extension, Result, Role, Status, Submission, User
 from grader.service.errors import ServiceError
 from grader.service.submissions import lateness
+from grader.spreadsheet import csv_text
 
 POLICIES = ("best", "latest")
 
@@ -202,12 +201,9 @@ def as_dicts(rows: list[Row]) -> list[dict]:
 
 
 def as_csv(rows: list[Row]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["email", "name", "score", "max_score", "raw_score", "late_days", "late_penalty", "submission_id",
-                     "submitted_at", "submissions"])
-    for r in rows:
-        writer.writerow([r.email, r.name, "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
-                         "" if r.raw_score is None else f"{r.raw_score:g}", r.late_days, f"{r.penalty:g}",
-                         r.submission_id or "", r.submitted_at, r.submissions])
-    return out.getvalue()
+    """The gradebook as CSV, one row per student; names a spreadsheet would run as formulas are escaped."""
+    header = ["email", "name", "score", "max_score", "raw_score", "late_days", "late_penalty", "submission_id",
+              "submitted_at", "submissions"]
+    return csv_text([header, *([r.email, r.name, "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
+                                "" if r.raw_score is None else f"{r.raw_score:g}", r.late_days, f"{r.penalty:g}",
+                                r.submission_id or "", r.submitted_at, r.submissions] for r in rows)])

@@ -20,6 +20,7 @@ from grader.db import (
     utcnow,
 )
 from grader.service.errors import ServiceError, not_found
+from grader.service.numbers import check_id
 
 REGRADABLE = (Status.GRADED, Status.FAILED)
 _CHUNK = 500  # ids per IN (...): well under every backend's limit on bound parameters
@@ -80,7 +81,7 @@ def replay(session: Session, submission: Submission, result_id: int | None = Non
     Raises:
         ServiceError: 409 while the submission is queued or running, when it has no result, when the result
             recorded no seed or its release folder is gone; 404 when ``result_id`` is not a result of this
-            submission.
+            submission; 422 when it cannot be an id.
     """
     if submission.status not in REGRADABLE:
         raise ServiceError(409, f"submission {submission.id} is {submission.status}; only a graded or failed "
@@ -91,7 +92,7 @@ def replay(session: Session, submission: Submission, result_id: int | None = Non
             raise ServiceError(409, f"submission {submission.id} has no current result to replay; pass the "
                                     "result_id of one from its history")
     else:
-        result = session.get(Result, result_id)
+        result = session.get(Result, check_id(result_id, "result_id"))
         if result is None or result.submission_id != submission.id:
             raise not_found(f"result of submission {submission.id} with id", result_id)
     seed = result.data.get("seed") if isinstance(result.data, dict) else None
@@ -130,9 +131,9 @@ def batch_progress(session: Session, batch_id: int) -> dict:
         (100 for an empty batch).
 
     Raises:
-        ServiceError: 404 for an unknown batch.
+        ServiceError: 404 for an unknown batch, 422 for an id no batch can have.
     """
-    batch = session.get(RegradeBatch, batch_id)
+    batch = session.get(RegradeBatch, check_id(batch_id, "batch id"))
     if batch is None:
         raise not_found("regrade batch", batch_id)
     ids = list(batch.submission_ids)

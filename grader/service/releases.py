@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.authoring.config import AssignmentConfigError
+from grader.authoring.config import CONFIG_FILE, AssignmentConfigError
 from grader.blobs import BlobStore
 from grader.db import Assignment, AssignmentVersion, User, utcnow
 from grader.service.errors import ServiceError
+from grader.service.paths import scrub, scrub_all, shown
 from grader.settings import Settings
 from worker.grading.released import ReleaseError, load_released
 
@@ -44,15 +45,20 @@ def release_assignment(session: Session, settings: Settings, name: str, by: User
     """
     assignment_folder(settings, name)
     try:
-        outcome = gate_release(settings, name, seed)
+        outcome = gate_release(settings, name, seed, published_names(session))
     except AssignmentConfigError as error:
-        raise ServiceError(400, invalid_config_message(name, error)) from None
-    report = outcome.report.to_dict()
+        raise ServiceError(400, invalid_config_message(settings, name, error)) from None
+    report, text = scrub_all(outcome.report.to_dict(), settings), scrub(outcome.report.format(), settings)
     if not outcome.report.ok:
-        raise ServiceError(422, f"the release gate refused {name}; nothing was published",
-                           gate=report, report=outcome.report.format())
-    version = publish(session, BlobStore(settings.blobs_dir), outcome.autograder_dir, outcome.starter_zip, by)
-    return Published(version, report, outcome.report.format())
+        raise ServiceError(422, f"the release gate refused {name}; nothing was published", gate=report, report=text)
+    version = publish(session, BlobStore(settings.blobs_dir), outcome.autograder_dir, outcome.starter_zip, by,
+                      settings)
+    return Published(version, report, text)
+
+
+def published_names(session: Session) -> frozenset[str]:
+    """The assignments students have a release of (in a clash over an owned file, the other one is at fault)."""
+    return frozenset(session.scalars(select(Assignment.name).where(Assignment.current_version_id.is_not(None))))
 
 
 def assignment_folder(settings: Settings, name: str) -> Path:
@@ -65,11 +71,13 @@ def assignment_folder(settings: Settings, name: str) -> Path:
         raise ServiceError(400, f"{name!r} is not an assignment name (lowercase letters, digits, - and _)")
     folder = settings.assignments_dir / name
     if not (folder / "assignment.toml").is_file():
-        raise ServiceError(404, f"no assignment {name!r}: {folder / 'assignment.toml'} does not exist")
+        raise ServiceError(404, f"no assignment {name!r}: {shown(folder / 'assignment.toml', settings)} does not "
+                                "exist")
     return folder
 
 
-def gate_release(settings: Settings, name: str, seed: int | None = None) -> Release:
+def gate_release(settings: Settings, name: str, seed: int | None = None,
+                 published: frozenset[str] = frozenset()) -> Release:
     """Build and gate ``<assignments_dir>/<name>`` into a fresh ``<releases_dir>/<name>/<stamp>-<hex>``.
 
     The folder is kept only when the gate passes (it is what gets published); a refusal leaves nothing.
@@ -78,19 +86,21 @@ def gate_release(settings: Settings, name: str, seed: int | None = None) -> Rele
         settings: where the assignments, the reference and the releases are.
         name: an assignment name already checked by ``assignment_folder``.
         seed: the gate's seed (default: random; it is in the report).
+        published: the assignments students have a release of (``published_names``).
 
     Returns:
         The release: its gate report and, when the gate passed, the starter zip and autograder folder.
 
     Raises:
-        AssignmentConfigError: when this or another assignment's toml is invalid.
+        AssignmentConfigError: when this assignment's toml is invalid or it owns another's file (another
+            assignment's own problems are notes in the report).
     """
     from grader.authoring.release import release
 
     out = settings.releases_dir / name / f"{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     try:
         outcome = release(settings.assignments_dir / name, out, reference_package=settings.reference,
-                          seed=seed)
+                          seed=seed, published=published)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
@@ -99,18 +109,29 @@ def gate_release(settings: Settings, name: str, seed: int | None = None) -> Rele
     return outcome
 
 
-def invalid_config_message(name: str, error: AssignmentConfigError) -> str:
-    """What to fix in an invalid ``assignment.toml``: one problem a line."""
-    return f"{name}'s assignment.toml is invalid:\n" + "\n".join(error.problems)
+def invalid_config_message(settings: Settings, name: str, error: AssignmentConfigError) -> str:
+    """What to fix in an invalid ``assignment.toml``: one problem a line, paths as staff see them.
+
+    Args:
+        settings: where the folders are.
+        name: the assignment whose gate or release failed.
+        error: the problems, of ``name``'s file (or, should it come to that, of another assignment's: its
+            file names it).
+    """
+    owner = error.path.parent.name if error.path.name == CONFIG_FILE else name
+    return scrub(f"{owner}'s {CONFIG_FILE} is invalid:\n" + "\n".join(error.problems), settings)
 
 
 def publish(session: Session, blobs: BlobStore, autograder_dir: Path, starter_zip: Path,
-            by: User | None = None) -> AssignmentVersion:
-    """Make a released autograder folder the assignment's current version (the same version twice: one row)."""
+            by: User | None = None, settings: Settings | None = None) -> AssignmentVersion:
+    """Make a released autograder folder the assignment's current version (the same version twice: one row).
+
+    ``settings`` show the paths of a refusal as staff see them (the data dir's).
+    """
     try:
         released = load_released(autograder_dir)
     except ReleaseError as error:
-        raise ServiceError(400, str(error)) from None
+        raise ServiceError(400, scrub(str(error), settings) if settings else str(error)) from None
     manifest = json.loads((autograder_dir / "release.json").read_text()) if (autograder_dir / "release.json").is_file() else {}
     config = released.assignment
     assignment = session.scalar(select(Assignment).where(Assignment.name == config.name))

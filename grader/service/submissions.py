@@ -73,11 +73,12 @@ def accept(session: Session, blobs: BlobStore, user: User, name: str, data: byte
     submission = Submission(user_id=user.id, assignment_id=assignment.id, version_id=version.id, blob_sha256=sha,
                             size=len(data), filename=filename[:300], created_at=now, late_days=late.days,
                             status=Status.QUEUED, queue=version.queue, queued_at=now)
-    # One queued submission per student and assignment: a newer one takes the older one's place.
+    # The newest submission goes first; an older one still waiting is deferred, not dropped: under the "best"
+    # policy it can still count, so it is graded once the queue has drained (worker/queue/reconciler.py).
     session.execute(update(Submission)
                     .where(Submission.user_id == user.id, Submission.assignment_id == assignment.id,
                            Submission.status == Status.QUEUED, Submission.regrade.is_(False))
-                    .values(status=Status.SUPERSEDED, failure_reason="a newer submission replaced it before grading"))
+                    .values(status=Status.DEFERRED, regrade=True, enqueued_at=None))
     session.add(submission)
     session.commit()
     return submission

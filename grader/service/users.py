@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 from grader.db import Role, Token, User, utcnow
 from grader.service.errors import ServiceError
 
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+# A sane address, not all that RFC 5322 allows: letters, digits and ``. _ % + -`` before the @ (starting with a
+# letter, digit or _, so no cell a spreadsheet runs as a formula), a hostname of two or more labels after it.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL = re.compile(rf"[a-z0-9_][a-z0-9._%+-]{{0,63}}@{_LABEL}(?:\.{_LABEL})+", re.ASCII)
+MAX_EMAIL = 254  # the longest address SMTP carries
+MAX_NAME = 200  # users.name's length in the database
 TOKEN_PREFIX = "bg_"
 
 
@@ -24,17 +29,42 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _shown(value: str, most: int = 60) -> str:
+    """A value as an error quotes it: cut short, so a huge cell is not sent back whole."""
+    return value if len(value) <= most else value[: most - 3] + "..."
+
+
 def parse_role(value: str) -> Role:
     try:
         return Role(value.strip().lower())
     except ValueError:
-        raise ServiceError(400, f"unknown role {value!r}; expected one of: student, ta, instructor") from None
+        raise ServiceError(400, f"unknown role {_shown(value)!r}; expected one of: student, ta, instructor") \
+            from None
+
+
+def check_name(name: str) -> str:
+    """The display name trimmed.
+
+    Raises:
+        ServiceError: 400 for a name longer than the database keeps (``MAX_NAME`` characters).
+    """
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise ServiceError(400, f"the name {_shown(name)!r} has {len(name)} characters; expected at most {MAX_NAME}")
+    return name
 
 
 def check_email(email: str) -> str:
+    """The address trimmed and lowercased.
+
+    Raises:
+        ServiceError: 400 when it is not a plain address (letters, digits and ``. _ % + -`` before the @, a
+            hostname such as ``uni.edu`` after it, at most 254 characters).
+    """
     email = email.strip().lower()
-    if not _EMAIL.match(email):
-        raise ServiceError(400, f"{email!r} is not an email address (expected name@domain)")
+    if len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email) or ".." in email.partition("@")[0]:
+        raise ServiceError(400, f"{_shown(email)!r} is not an email address; expected name@domain, e.g. ana@uni.edu "
+                                f"(letters, digits and . _ % + - before the @, at most {MAX_EMAIL} characters)")
     return email
 
 
@@ -48,11 +78,11 @@ def new_token(session: Session, user: User, kind: str = "api", lifetime: timedel
 
 def add_user(session: Session, email: str, role: str | Role, name: str = "") -> tuple[User, str]:
     """Create a user and an API token; an existing email is an error (nothing changes)."""
-    email = check_email(email)
+    email, name = check_email(email), check_name(name)
     role = parse_role(role) if isinstance(role, str) else role
     if session.scalar(select(User).where(User.email == email)):
         raise ServiceError(409, f"a user with email {email} already exists")
-    user = User(email=email, role=role, name=name.strip())
+    user = User(email=email, role=role, name=name)
     session.add(user)
     session.flush()
     token = new_token(session, user)
@@ -71,25 +101,51 @@ def import_roster(session: Session, text: str) -> RosterImport:
     """Add or update users from a CSV with columns ``email`` and ``role`` (and optionally ``name``).
 
     Every row is checked before anything is written: one bad row stops the import and names its line.
+
+    Raises:
+        ServiceError: 400 naming each bad line (at most 20): text that is not CSV, a row with more cells than
+            the header has columns, an address that is not one, an unknown role, a name that is too long, an
+            address given twice.
     """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    fields = {f.strip().lower() for f in reader.fieldnames or []}
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as error:
+        raise ServiceError(400, f"the roster was not imported: its header (line 1) is not CSV ({error}); "
+                                "expected a line such as email,role,name") from None
+    fields = {f.strip().lower() for f in header}
     if not {"email", "role"} <= fields:
         raise ServiceError(400, f"the roster needs a header with columns email and role (and optionally name); "
-                                f"found: {', '.join(sorted(fields)) or 'no header'}")
+                                f"found: {_shown(', '.join(sorted(fields))) or 'no header'}")
     rows, problems, seen = [], [], set()
-    for line, raw in enumerate(reader, start=2):
+    while True:
+        start = reader.line_num + 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            # The reader cannot go on past a record it cannot read (a cell over csv's 128 KiB field limit).
+            problems.append(f"line {start}: cannot be read as CSV ({error}); expected cells of plain text "
+                            "under 128 KiB")
+            break
+        line = reader.line_num
+        if None in raw:
+            problems.append(f"line {line}: {len(header) + len(raw[None])} cells, but the header has "
+                            f"{len(header)} columns ({', '.join(header)}); quote a cell that holds a comma")
+            continue
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         try:
             email = check_email(row.get("email", ""))
             role = parse_role(row.get("role", "") or "student")
+            name = check_name(row.get("name", ""))
         except ServiceError as error:
             problems.append(f"line {line}: {error.message}")
             continue
         if email in seen:
             problems.append(f"line {line}: {email} appears twice")
         seen.add(email)
-        rows.append((email, role, row.get("name", "")))
+        rows.append((email, role, name))
     if problems:
         raise ServiceError(400, "the roster was not imported:\n" + "\n".join(problems[:20]))
     outcome = RosterImport([], [], [])

@@ -70,6 +70,8 @@ def _status_line(submission: Submission) -> str:
         "failed_to_grade": "Could not be graded because of a problem on our side (not your code); "
                            "your TAs have been told. " + submission.failure_reason,
         "superseded": "Not graded: a newer submission replaced it while it was waiting.",
+        "deferred": "Waiting: your newer submission is graded first; this one is graded once the queue has "
+                    "drained, and still counts if your course takes your best score.",
         "cancelled": "Cancelled.", "graded": "",
     }.get(str(submission.status), "")
 

@@ -278,7 +278,7 @@ def test_root_is_not_a_key_of_the_file(tmp_path):
 def test_wrong_type(tmp_path):
     folder = write(tmp_path, MINIMAL + '[limits]\nmemory_mb = "lots"\n')
     assert only_problem(folder) == (
-        f"{folder / 'assignment.toml'}: limits.memory_mb: expected an integer > 0, "
+        f"{folder / 'assignment.toml'}: limits.memory_mb: expected an integer between 1 and 1048576, "
         "received 'lots' (a string)")
 
 
@@ -286,18 +286,18 @@ def test_string_is_never_a_number(tmp_path):
     text = with_(MINIMAL, "points = 10", 'points = "10"') + '[limits]\ncpus = "2.5"\n'
     assert keyed(write(tmp_path, text)) == [
         "points[0].points: expected a number >= 0, received '10' (a string; write numbers without quotes)",
-        "limits.cpus: expected a number > 0, received '2.5' (a string; write numbers without quotes)",
+        "limits.cpus: expected a number > 0 and <= 1024, received '2.5' (a string; write numbers without quotes)",
     ]
     folder = write(tmp_path / "b", MINIMAL + '[limits]\npids = "many"\n')
-    assert only_keyed(folder) == "limits.pids: expected an integer > 0, received 'many' (a string)"
+    assert only_keyed(folder) == "limits.pids: expected an integer between 1 and 4194304, received 'many' (a string)"
 
 
 def test_bool_is_never_a_number(tmp_path):
     text = MINIMAL + "[limits]\npids = true\ncpus = false\n[submissions]\nrate_limit_count = true\n"
     assert keyed(write(tmp_path, text)) == [
-        "limits.cpus: expected a number > 0, received false (a boolean)",
-        "limits.pids: expected an integer > 0, received true (a boolean)",
-        "submissions.rate_limit_count: expected an integer > 0, received true (a boolean)",
+        "limits.cpus: expected a number > 0 and <= 1024, received false (a boolean)",
+        "limits.pids: expected an integer between 1 and 4194304, received true (a boolean)",
+        "submissions.rate_limit_count: expected an integer between 1 and 10000, received true (a boolean)",
     ]
 
 
@@ -305,7 +305,7 @@ def test_ints_fill_floats_but_floats_do_not_fill_ints(tmp_path):
     a = load_assignment(write(tmp_path, MINIMAL + "[limits]\ncpus = 3\nwall_time_s = 60\n"))
     assert a.limits.cpus == 3.0 and type(a.limits.cpus) is float and type(a.limits.wall_time_s) is float
     folder = write(tmp_path / "b", MINIMAL + "[limits]\nmemory_mb = 2048.5\n")
-    assert only_keyed(folder) == "limits.memory_mb: expected an integer > 0, received 2048.5 (a float)"
+    assert only_keyed(folder) == "limits.memory_mb: expected an integer between 1 and 1048576, received 2048.5 (a float)"
 
 
 def test_bad_enum(tmp_path):
@@ -377,11 +377,28 @@ def test_negative_and_out_of_range_values(tmp_path):
     assert keyed(write(tmp_path, text)) == [
         "free_points: expected a number >= 0, received -1",
         "points[0].points_each: expected a number >= 0, received -0.5",
-        "limits.wall_time_s: expected a number > 0, received 0",
-        "limits.cpus: expected a number > 0, received inf",
+        "limits.wall_time_s: expected a number > 0 and <= 86400, received 0",
+        "limits.cpus: expected a number > 0 and <= 1024, received inf",
         "schedule.late_penalty_per_day: expected a number between 0 and 1, received 1.5",
-        "schedule.last_late_day: expected an integer >= 0, received -1",
-        "submissions.rate_limit_window_minutes: expected an integer > 0, received 0",
+        "schedule.last_late_day: expected an integer between 0 and 365, received -1",
+        "submissions.rate_limit_window_minutes: expected an integer between 1 and 525600, received 0",
+    ]
+
+
+def test_values_too_large_to_be_meant_are_refused_with_the_range(tmp_path):
+    # Past these a value overflows a date (last_late_day), a database integer or a timer further on.
+    text = MINIMAL.replace('title = "Beras I"', 'title = "' + "T" * 301 + '"')
+    text += ("[limits]\nwall_time_s = 1e308\nmemory_mb = 99999999999999999999\noutput_kb = 1048577\n"
+             "[schedule]\ndue = 2026-12-04T23:59:00Z\nlast_late_day = 99999999999999999999\n"
+             "[submissions]\nrate_limit_count = 10001\nrate_limit_window_minutes = 525601\n")
+    assert keyed(write(tmp_path, text)) == [
+        "title: expected a string of at most 300 characters, received '" + "T" * 76 + "...",
+        "limits.wall_time_s: expected a number > 0 and <= 86400, received 1e+308",
+        "limits.memory_mb: expected an integer between 1 and 1048576, received 99999999999999999999",
+        "limits.output_kb: expected an integer between 1 and 1048576, received 1048577",
+        "schedule.last_late_day: expected an integer between 0 and 365, received 99999999999999999999",
+        "submissions.rate_limit_count: expected an integer between 1 and 10000, received 10001",
+        "submissions.rate_limit_window_minutes: expected an integer between 1 and 525600, received 525601",
     ]
 
 

@@ -1088,3 +1088,22 @@ def test_same_seed_same_grade(mlp, local_sandbox):
             for r in runs]
     assert all(v == view[0] for v in view), "the same submission and seed graded differently"
     assert len({r["score"] for r in runs}) == 1
+
+
+# -- results that would not fit --------------------------------------------------------------------------------
+# 4,000 emoji (the student side's cap on a message, in characters) are 48 KB once JSON-encoded: over the
+# 101 tests of both suites, every one of them failing with that message, 4.8 MB against the 4 MiB cap.
+ASTRAL_IMPORT_ERROR = 'raise RuntimeError("\\U0001F4A5" * 5000)\n'
+
+
+def test_messages_of_astral_characters_are_graded_not_lost(mlp, sandbox, baseline):
+    """The student's own failure messages can never make its results file unreadable ("could not be graded")."""
+    zip_bytes = submission(mlp, append=at_import("metrics.py", ASTRAL_IMPORT_ERROR))
+    watched = _Watched(sandbox)
+    result = grade_zip(mlp, zip_bytes, watched, seed=SEED, suites=(METRICS, ACTIVATIONS), call_timeout_s=CALM_S)
+    _assert_no_stray_processes(watched.uids)
+    assert result["status"] == "graded" and result["complete"] is True, result["output"]
+    assert len(result["tests"]) == len(baseline[METRICS]["tests"]) + len(baseline[ACTIVATIONS]["tests"])
+    assert result["score"] == 0
+    assert all(t["outcome"] != "passed" and "\U0001F4A5" in t["output"] for t in result["tests"])
+    assert any("more characters]" in t["output"] for t in result["tests"])

@@ -65,3 +65,30 @@ def test_grade_a_folder_writes_a_csv(mlp, local_sandbox, tmp_path):
     assert rows["b.zip"]["status"] == "rejected" and "not a zip" in rows["b.zip"]["message"]
     assert 0 < float(rows["c.zip"]["score"]) < 100.0
     assert sorted(p.name for p in (tmp_path / "json").iterdir()) == ["a.json", "b.json", "c.json"]
+
+
+def test_a_folder_batch_survives_one_submission_whose_grader_fails(mlp, tmp_path, monkeypatch):
+    """An unexpected failure of the grader on one zip is that zip's 'error' row, not the batch's traceback."""
+    from worker.sandbox import Sandbox
+    import worker.sandbox as sandbox_module
+
+    class Failing(Sandbox):
+        name = "failing"
+
+        def check(self) -> None:
+            pass
+
+        def run(self, job_dir, out_dir, limits):
+            raise RuntimeError("Docker said 409: removal already in progress")
+
+    monkeypatch.setattr(sandbox_module, "choose_sandbox", lambda name: Failing())
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name in ("a.zip", "b.zip"):
+        (folder / name).write_bytes(submission(mlp))
+    result = runner.invoke(app, ["grade", str(mlp.root), str(folder), "--jobs", "2"])
+    assert result.exit_code == 3, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    rows = list(csv.DictReader((folder / "grades.csv").open()))
+    assert [(r["submission"], r["status"]) for r in rows] == [("a.zip", "error"), ("b.zip", "error")]
+    assert "RuntimeError: Docker said 409" in rows[0]["message"]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 
 import pytest
 
 from worker.sandbox import image as image_module
-from worker.sandbox.docker import LABEL, LABEL_HOST, LABEL_PID
+from worker.sandbox.docker import DEADLINE_GRACE_S, LABEL, LABEL_DEADLINE, LABEL_HOST, LABEL_PID, LABEL_STARTED, \
+    _started
 
 
 def test_image_tag_is_a_hash_of_the_package_list(monkeypatch):
@@ -47,6 +51,72 @@ def test_orphans_of_a_dead_worker_are_reaped(docker_sandbox):
         assert orphan.name not in names and alive.name in names
     finally:
         alive.remove(force=True)
+
+
+def _container(sandbox, **labels):
+    return sandbox.client.containers.create(sandbox.image, ["true"], network_mode="none",
+                                            labels={LABEL: "1", **{k: str(v) for k, v in labels.items()}})
+
+
+def test_a_live_workers_containers_are_never_reaped_and_a_reused_pid_is_not_its_owner(docker_sandbox):
+    here, me = socket.gethostname(), os.getpid()
+    soon, long_ago = time.time() + 600, time.time() - DEADLINE_GRACE_S - 60
+    keep = {
+        "mine": _container(docker_sandbox, **{LABEL_HOST: here, LABEL_PID: me, LABEL_STARTED: _started(me),
+                                              LABEL_DEADLINE: soon}),
+        "other host, running": _container(docker_sandbox, **{LABEL_HOST: "another-node", LABEL_PID: 1,
+                                                             LABEL_DEADLINE: soon}),
+    }
+    go = {
+        "pid reused": _container(docker_sandbox, **{LABEL_HOST: here, LABEL_PID: me,
+                                                    LABEL_STARTED: "another-boot:1", LABEL_DEADLINE: soon}),
+        "other host, long past its deadline": _container(docker_sandbox, **{LABEL_HOST: "another-node",
+                                                                            LABEL_PID: 1, LABEL_DEADLINE: long_ago}),
+    }
+    try:
+        removed = set(docker_sandbox.reap_orphans())
+        assert {c.name for c in go.values()} <= removed
+        assert not {c.name for c in keep.values()} & removed, removed
+    finally:
+        for container in [*keep.values(), *go.values()]:
+            try:
+                container.remove(force=True)
+            except Exception:  # noqa: BLE001 - reaped already
+                pass
+
+
+@pytest.mark.parametrize("workers", ["one worker", "separate workers"])
+def test_jobs_reaping_the_same_orphans_at_once_all_go_on(docker_sandbox, monkeypatch, workers):
+    """Two jobs of one worker, or two workers, both find a dead worker's containers: no one fails."""
+    import contextlib
+
+    from worker.sandbox import docker as docker_module
+    from worker.sandbox.docker import DockerSandbox
+
+    if workers == "separate workers":  # processes do not share the lock: their removals really race
+        monkeypatch.setattr(docker_module, "_reap_lock", contextlib.nullcontext())
+    dead_pid = 2**22 + 54321
+    orphans = [_container(docker_sandbox, **{LABEL_HOST: socket.gethostname(), LABEL_PID: dead_pid})
+               for _ in range(6)]
+    boxes = [DockerSandbox(client=docker_sandbox.client) for _ in range(4)]
+    errors, removed, start = [], [], threading.Barrier(len(boxes))
+
+    def reap(box):
+        start.wait()
+        try:
+            removed.extend(box.reap_orphans())
+        except Exception as error:  # noqa: BLE001 - the failure under test
+            errors.append(error)
+
+    threads = [threading.Thread(target=reap, args=(box,)) for box in boxes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    names = {c.name for c in docker_sandbox.client.containers.list(all=True)}
+    assert not names & {c.name for c in orphans}
+    assert sorted(removed) == sorted(c.name for c in orphans)  # each removed once, by one of them
 
 
 def test_no_container_is_left_after_grading(docker_sandbox, mlp):

@@ -139,3 +139,37 @@ def test_a_run_killed_midway_keeps_every_finished_test(toy: Path) -> None:
     assert states["test_double_right"] == "passed" and states["test_double_wrong"] == "failed"
     assert states["test_zz_sleeps_when_asked"] == "not_run"
     assert results["score"] == 4.0  # 3 for test_double_right, 1 for test_random
+
+
+ASTRAL_TESTS = '''
+import pytest
+from grader.harness import note
+
+@pytest.mark.parametrize("n", range(120))
+def test_double_many(student, n):
+    note("\\U0001F600" * 5000)
+    raise AssertionError("\\U0001F4A5" * 4000 + "\\x00" * 1000)
+'''
+
+
+def test_failure_messages_of_any_characters_keep_the_file_under_the_workers_cap(toy: Path) -> None:
+    from grader.harness.jobspec import RESULTS_MAX_BYTES
+
+    (toy / "toy" / "hidden_tests" / "test_toy.py").write_text(ASTRAL_TESTS)
+    results_path = toy / "results.json"
+    results = _run(toy)
+    assert results_path.stat().st_size < RESULTS_MAX_BYTES
+    assert len(results["tests"]) == 120 and results["complete"] is True
+    assert all(t["status"] == "failed" and "more characters]" in t["output"] for t in results["tests"])
+    assert results["tests"][0]["output"].startswith("AssertionError: \U0001F4A5")
+
+
+def test_each_tests_share_shrinks_with_the_number_of_tests_and_never_vanishes() -> None:
+    from grader.harness.jobspec import RESULTS_MAX_BYTES
+    from grader.harness.results import MAX_OUTPUT_BYTES, MIN_OUTPUT_BYTES, PER_TEST_BYTES, output_budget
+
+    assert output_budget(10) == MAX_OUTPUT_BYTES
+    for tests in (300, 2000):
+        assert MIN_OUTPUT_BYTES <= output_budget(tests) < MAX_OUTPUT_BYTES
+        assert tests * (output_budget(tests) + PER_TEST_BYTES) < RESULTS_MAX_BYTES
+    assert output_budget(100_000) == MIN_OUTPUT_BYTES

@@ -9,7 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from grader.reports import PassRate, assignment_report, empty_svg, pass_rate_svg, score_histogram_svg
+from grader.reports import (
+    GroupRate,
+    PassRate,
+    assignment_report,
+    empty_svg,
+    pass_rate_svg,
+    score_histogram_svg,
+)
 from grader.reports.charts import EMPTY
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -107,3 +114,17 @@ def test_no_graded_submissions_gives_a_small_message(reports):
         assert _texts(root) == [EMPTY] and "no graded submissions yet" in root.get("aria-label")
         assert len(svg) < 1000
     assert "&lt;b&gt;" in empty_svg("a <b> label")
+
+
+def test_dollar_signs_a_ta_typed_are_drawn_as_written_never_as_math(reports):
+    # matplotlib reads $...$ as mathtext: "\notacommand" would make it raise, and the report page a 500.
+    title = r"Week 3: $\notacommand{x}$ costs $5"
+    report = dataclasses.replace(reports["hw1"], title=title,
+                                 groups=(GroupRate(r"$^$ broken", 1, 1, 2, 0.5), GroupRate("$x_1$", 1, 2, 2, 1.0)))
+    for svg in (score_histogram_svg(report), pass_rate_svg(report)):
+        root = _parse(svg)
+        assert title in root.get("aria-label")
+    texts = _texts(_parse(pass_rate_svg(report)))
+    assert r"$^$ broken" in texts and "$x_1$" in texts
+    tests = dataclasses.replace(report, groups=(), tests=(PassRate(r"t/test_a.py::test_\frac[$a$]", None, 1, 2, 0.5),))
+    assert r"test_a.py::test_\frac[$a$]" in _texts(_parse(pass_rate_svg(tests)))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -132,3 +135,11 @@ def test_a_large_course_matches_the_slow_way_for_a_sample_of_students(seeded):
             cell = row.cells[column]
             assert cell.score == (max(finals) if finals else None)
             assert cell.status == ("graded" if finals else "missing")
+
+
+def test_the_service_gradebook_csv_escapes_names_a_spreadsheet_would_run(course):
+    with course.runtime.sessions() as session:
+        text = as_csv(gradebook(session, course.assignment(session, "hw1"), "best"))
+    rows = {row[0]: row for row in csv.reader(io.StringIO(text))}
+    assert rows["bob@x.edu"][1] == '\'=HYPERLINK("http://evil.example") Bob'
+    assert rows["ann@x.edu"][1:4] == ["Ann Lee", "7", "10"]

@@ -65,7 +65,7 @@ class Api:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             view = self.client.get(f"/api/submissions/{submission_id}", headers=self.auth(who)).json()
-            if view["status"] not in ("queued", "running"):
+            if view["status"] not in ("queued", "deferred", "running"):
                 return view
             time.sleep(0.3)
         raise TimeoutError(f"submission {submission_id} still {view['status']}")

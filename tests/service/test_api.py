@@ -43,13 +43,14 @@ def test_starter_zip_downloads(api, mlp_release):
     assert api.client.get("/api/assignments/nope/starter.zip", headers=api.auth("ann")).status_code == 404
 
 
-def test_submit_returns_201_queued_and_the_newer_one_supersedes(api, mlp):
+def test_submit_returns_201_queued_and_the_newer_one_defers_the_older(api, mlp):
     first = api.submit("ann", submission(mlp))
     assert first.status_code == 201 and first.json()["status"] == "queued"
     assert first.headers["location"] == f"/api/submissions/{first.json()['id']}"
     second = api.submit("ann", submission(mlp)).json()
     view = api.client.get(f"/api/submissions/{first.json()['id']}", headers=api.auth("ann")).json()
-    assert view["status"] == "superseded" and "newer submission" in view["output"]
+    assert view["status"] == "deferred" and "newer submission is graded first" in view["output"]
+    assert "best score" in view["output"]
     mine = api.client.get(URL, headers=api.auth("ann")).json()
     assert [s["id"] for s in mine] == [second["id"], first.json()["id"]]
     assert api.client.get(URL, headers=api.auth("ben")).json() == []
@@ -195,3 +196,37 @@ def test_a_replay_repeats_a_run_with_its_seed_and_keeps_both_results(api, mlp):
     progress = api.client.get(f"/api/regrades/{replayed.json()['batch']}", headers=api.auth("ida")).json()
     summary = (progress["kind"], progress["total"], progress["graded"], progress["finished"])
     assert summary == ("replay", 1, 1, True)
+
+
+def test_the_grades_csv_escapes_formulas_and_is_never_cached_or_sniffed(api):
+    import csv
+    import io
+
+    from grader.db import User
+
+    with api.runtime.sessions() as session:
+        session.query(User).filter_by(email="ann@course.edu").one().name = '=HYPERLINK("http://evil.example","x")'
+        session.query(User).filter_by(email="ben@course.edu").one().name = "@SUM(1+1)"
+        session.commit()
+    response = api.client.get("/api/assignments/beras-mlp/grades.csv", headers=api.auth("ida"))
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["cache-control"] == "no-store"
+    names = {row["email"]: row["name"] for row in csv.DictReader(io.StringIO(response.text))}
+    assert names == {"ann@course.edu": '\'=HYPERLINK("http://evil.example","x")', "ben@course.edu": "'@SUM(1+1)"}
+
+
+def test_ids_no_row_can_have_are_refused_by_name(api, mlp):
+    huge = 10**20  # past SQLite's and PostgreSQL's integers
+    staff = api.auth("tom")
+    gate = api.client.get(f"/api/gates/{huge}", headers=staff)
+    assert gate.status_code == 422 and "gate_id" in gate.json()["error"]
+    batch = api.client.get(f"/api/regrades/{huge}", headers=staff)
+    assert batch.status_code == 422 and "batch id must be a whole number from 1 to" in batch.json()["error"]
+    with api.runtime.sessions() as session:
+        from grader.db import Status, Submission
+
+        first = api.submit("ann", submission(mlp)).json()["id"]
+        session.get(Submission, first).status = Status.GRADED
+        session.commit()
+    replay = api.client.post(f"/api/submissions/{first}/replay", json={"result_id": huge}, headers=staff)
+    assert replay.status_code == 422 and "result_id must be a whole number from 1 to" in replay.json()["error"]

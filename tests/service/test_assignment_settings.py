@@ -251,13 +251,24 @@ def test_invalid_values_are_all_reported_and_the_file_is_untouched(settings):
     ("schedule.due", "next friday", ("Due date: 'next friday' is not a date and time; "
                                     "expected e.g. 2026-12-11T23:59:00-05:00")),
     ("schedule.due", "2026-12-11", "Due date: '2026-12-11' has no time zone offset"),
-    ("schedule.last_late_day", "-1", "Last late day: expected an integer >= 0, received -1"),
+    ("schedule.last_late_day", "-1", "Last late day: expected an integer between 0 and 365, received -1"),
     ("schedule.last_late_day", "2.5", "Last late day: '2.5' is not a whole number; expected e.g. 0"),
-    ("limits.memory_mb", "0", "Memory (MB): expected an integer > 0, received 0"),
+    ("limits.memory_mb", "0", "Memory (MB): expected an integer between 1 and 1048576, received 0"),
     ("limits.pids", "true", "Processes: 'true' is not a whole number"),
     ("limits.call_time_s", "nan", "Call time (s): 'nan' is not a number; expected e.g. 30"),
-    ("limits.cpus", "-2", "CPUs: expected a number > 0, received -2"),
+    ("limits.cpus", "-2", "CPUs: expected a number > 0 and <= 1024, received -2"),
     ("title", "   ", "Title: is empty"),
+    # Digits of other scripts, signs twice, and numbers too large to be meant (they would overflow later).
+    ("schedule.last_late_day", "\u00b2", "Last late day: '\u00b2' is not a whole number; expected e.g. 0"),
+    ("schedule.last_late_day", "\u0663", "Last late day: '\u0663' is not a whole number; expected e.g. 0"),
+    ("limits.pids", "--5", "Processes: '--5' is not a whole number; expected e.g. 256"),
+    ("schedule.last_late_day", "99999999999999999999",
+     "Last late day: expected an integer between 0 and 365, received 99999999999999999999"),
+    ("submissions.rate_limit_window_minutes", "99999999999999999999",
+     "Rate-limit window (minutes): expected an integer between 1 and 525600, received 99999999999999999999"),
+    ("limits.memory_mb", "9" * 5000, "Memory (MB): '99999999"),
+    ("limits.wall_time_s", "1e308", "Wall time (s): expected a number > 0 and <= 86400, received 1e+308"),
+    ("title", "T" * 301, "Title: expected a string of at most 300 characters"),
 ])
 def test_one_invalid_value_names_its_setting(settings, key, value, problem):
     file = toml(settings, "beras-mlp")
@@ -265,6 +276,7 @@ def test_one_invalid_value_names_its_setting(settings, key, value, problem):
     error = refused(save_settings, settings, "beras-mlp", {key: value})
     assert error.status == 422
     assert len(error.detail["problems"]) == 1 and error.detail["problems"][0].startswith(problem)
+    assert len(error.detail["problems"][0]) < 300  # a long value is quoted cut short
     assert list(error.detail["fields"]) == [key]
     assert file.read_bytes() == before
     assert listing(file.parent) == listing(ASSIGNMENTS / "beras-mlp")
@@ -316,7 +328,7 @@ def test_a_change_that_breaks_another_rule_is_refused(settings):
     assert file.read_bytes() == before.replace(b"pids = 256", b"pids = 512")
     # A new problem still is refused.
     error = refused(save_settings, settings, "beras-mlp", {"limits.pids": "0"})
-    assert error.detail["problems"] == ["Processes: expected an integer > 0, received 0"]
+    assert error.detail["problems"] == ["Processes: expected an integer between 1 and 4194304, received 0"]
 
 
 def test_a_file_that_is_not_toml_is_reported_not_overwritten(settings):
@@ -425,12 +437,14 @@ def test_list_shows_released_and_draft_folders_with_their_problems(settings):
     assert list(listed) == ["beras-cnn", "beras-mlp", "beras-rnn", "broken"]
     assert listed["beras-mlp"] == {"name": "beras-mlp",
                                    "title": "Beras 1: a multilayer perceptron from scratch",
-                                   "path": str(settings.assignments_dir / "beras-mlp"), "valid": True,
+                                   "path": "assignments/beras-mlp", "valid": True,  # no server path
                                    "problems": []}
     assert listed["beras-rnn"]["valid"] is False and listed["beras-rnn"]["title"] == "Beras 3: RNNs"
     assert len(listed["beras-rnn"]["problems"]) == 1 and "files.owned" in listed["beras-rnn"]["problems"][0]
     assert listed["broken"]["valid"] is False and listed["broken"]["title"] == ""
     assert "TOML syntax error" in listed["broken"]["problems"][0]
+    assert listed["broken"]["problems"][0].startswith("assignments/broken/assignment.toml: ")
+    assert str(settings.assignments_dir) not in str(listed)
 
 
 def test_list_without_an_assignments_folder_is_empty(tmp_path):

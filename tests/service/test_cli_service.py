@@ -28,3 +28,14 @@ def test_commands_that_need_a_broker_say_so_before_touching_the_database(command
     done = _run(command, tmp_path)
     assert done.returncode == 2 and "GRADER_BROKER_URL" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    ("GRADER_FORWARDED_ALLOW_IPS", "proxy.example", "'proxy.example' is not an IP address or network"),
+    ("GRADER_FORWARDED_ALLOW_IPS", "10.0.0.1/8", "has host bits set"),
+    ("GRADER_SECURE_COOKIES", "yes", "'auto', 'always' or 'never'"),
+])
+def test_serve_names_a_bad_proxy_or_cookie_setting(variable, value, expected, tmp_path):
+    done = _run(["serve"], tmp_path, **{variable: value})
+    assert done.returncode == 2 and f"invalid GRADER_* setting: {variable}" in done.stderr and expected in done.stderr
+    assert "Traceback" not in done.stderr

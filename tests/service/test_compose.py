@@ -37,6 +37,11 @@ def test_compose_file_validates_and_has_the_topology():
     assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
     assert "appendonly" in " ".join(services["redis"]["command"])
     assert services["api"]["environment"]["GRADER_DATABASE_URL"].startswith("postgresql://grader:secret@postgres")
+    # Behind the course's TLS proxy: the session cookie is Secure, and the proxy's X-Forwarded-* are believed.
+    assert services["api"]["environment"]["GRADER_SECURE_COOKIES"] == "always"
+    assert services["api"]["environment"]["GRADER_FORWARDED_ALLOW_IPS"] == "*"
+    assert all(str(port).startswith("127.0.0.1:") for port in services["api"]["ports"]) or \
+        all(port.get("host_ip") == "127.0.0.1" for port in services["api"]["ports"])
 
 
 def test_compose_refuses_to_run_without_a_database_password():

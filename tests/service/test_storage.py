@@ -131,12 +131,26 @@ def test_a_late_submission_is_counted_and_a_closed_assignment_refused(service):
     assert closed.value.status == 403 and "closed" in closed.value.message
 
 
-def test_a_newer_submission_supersedes_the_queued_one(service):
+def test_a_newer_submission_defers_the_queued_one_which_is_graded_once_the_queue_drains(service):
+    """Nothing a student hands in is lost: under "best" the older zip may be the one that counts."""
     first, second = _accept(service), _accept(service)
     with service.sessions() as session:
-        assert session.get(Submission, first).status == Status.SUPERSEDED
+        assert session.get(Submission, first).status == Status.DEFERRED
         assert session.get(Submission, second).status == Status.QUEUED
-    assert grade_submission(first, service).action == "skipped"
+    assert grade_submission(first, service).action == "skipped"  # its first message, in the normal lane
+    service.dispatcher.sent.clear()
+    assert first not in reconcile(service), "deferred while a new submission still waits in its queue"
+    with service.sessions() as session:
+        assert session.get(Submission, first).status == Status.DEFERRED
+    assert grade_submission(second, service).action == "graded"
+    assert reconcile(service) == [first]
+    assert service.dispatcher.sent == [(first, "regrade", 0.0)]  # at regrade priority
+    assert reconcile(service) == []  # sent once
+    assert grade_submission(first, service).action == "graded"
+    with service.sessions() as session:
+        graded = [session.get(Submission, i) for i in (first, second)]
+        assert [s.status for s in graded] == [Status.GRADED, Status.GRADED]
+        assert all(s.current_result_id is not None for s in graded)
 
 
 def test_refused_zips_store_nothing(service):

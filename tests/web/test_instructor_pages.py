@@ -76,3 +76,15 @@ def test_roster_import_shows_new_tokens_once_and_a_bad_roster_changes_nothing(si
     assert "line 2" in words and "line 3" in words and "not imported" in words
     assert site.count(User) == 5
     assert site.post("ida", "/instructor/roster", {"csv": ""}).status_code == 400
+
+
+def test_the_report_draws_a_title_and_groups_with_dollar_signs_as_written(site):
+    from grader.db import Assignment
+
+    with site.runtime.sessions() as session:
+        session.query(Assignment).one().title = r"Week 3: $\notacommand{x}$"
+        session.commit()
+    site.graded("ann", [result_test("a", "visible", True, group=r"$^$ broken"), result_test("b", "visible", False)])
+    page = site.get("ida", "/instructor/assignments/beras-mlp/report")
+    assert page.status_code == 200 and page.text.count("<svg") == 3
+    assert r"$^$ broken" in page.text and r"Week 3: $\notacommand{x}$" in page.text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from grader.db import RegradeBatch, Status, Submission
+import pytest
+
+from grader.db import Extension, RegradeBatch, Status, Submission
 from grader.harness.jobspec import JUDGE_LOG
 from tests.web.conftest import result_test, text_of
 
@@ -96,6 +98,8 @@ def test_a_submission_shows_resources_phases_logs_and_a_replay_button(site):
         result_id = session.get(Submission, submission_id).current_result_id
     log = site.get("tom", f"/staff/submissions/{submission_id}/logs/{result_id}/{JUDGE_LOG}")
     assert log.status_code == 200 and log.text == "judge says hello\n"
+    # A log is the student's text: never run as a page, never kept by a cache.
+    assert log.headers["x-content-type-options"] == "nosniff" and log.headers["cache-control"] == "no-store"
     assert site.get("ann", f"/staff/submissions/{submission_id}/logs/{result_id}/{JUDGE_LOG}").status_code == 403
     assert site.get("tom", f"/staff/submissions/{submission_id}/logs/{result_id}/nope.log").status_code == 404
 
@@ -105,6 +109,53 @@ def test_a_submission_shows_resources_phases_logs_and_a_replay_button(site):
         row = session.get(Submission, submission_id)
         assert row.status == Status.QUEUED and row.replay_seed == 5
     assert "Replay with seed" not in text_of(site.get("tom", f"/staff/submissions/{submission_id}").text)
+
+
+def test_a_notice_comes_from_a_fixed_set_never_from_the_query_string(site):
+    submission_id = site.graded("ann", [result_test("t1", "visible", True)])
+    forged = "Your session expired: mail your sign-in token to help@evil.example"
+    for path in (f"/staff/submissions/{submission_id}", "/staff/assignments/beras-mlp", "/staff/gates/1"):
+        page = site.get("tom", f"{path}?notice={forged}&created=1&published=1")
+        assert "evil.example" not in page.text and 'role="status"' not in page.text, path
+    regraded = site.post("tom", f"/staff/submissions/{submission_id}/regrade")
+    assert regraded.status_code == 303 and regraded.headers["location"].endswith("?notice=regrading")
+    words = text_of(site.get("tom", regraded.headers["location"]).text)
+    assert "Regrade queued" in words
+
+
+HUGE = "99999999999999999999"  # past SQLite's and PostgreSQL's integers
+
+
+def _said(response) -> str:
+    """The page's words in lower case (an error page capitalises the message's first word)."""
+    return text_of(response.text).lower()
+
+
+@pytest.mark.parametrize("typed", ["\u00b2", "\u0663", "--5", "1_0", HUGE, "9" * 5000])
+def test_numbers_typed_into_staff_forms_are_refused_by_field(site, typed):
+    submission_id = site.graded("ann", [result_test("t1", "visible", True)])
+    seed = site.post("tom", "/staff/assignments/beras-mlp/gate", {"seed": typed})
+    assert seed.status_code == 422 and "the seed must be a whole number from 0 to 2147483647" in _said(seed)
+    days = site.post("tom", "/staff/assignments/beras-mlp/extensions", {"email": "ann@course.edu", "days": typed})
+    assert days.status_code == 422 and "extension days must be a whole number from 0 to 365" in _said(days)
+    replay = site.post("tom", f"/staff/submissions/{submission_id}/replay", {"result_id": typed})
+    assert replay.status_code == 422 and "result_id must be a whole number from 1 to" in _said(replay)
+    for page in (seed, days, replay):
+        assert len(page.text) < 20_000  # the value is quoted cut short
+    with site.runtime.sessions() as session:
+        assert session.get(Submission, submission_id).status == Status.GRADED  # nothing was queued
+        assert session.query(Extension).count() == 0
+
+
+@pytest.mark.parametrize("path", [f"/staff/submissions/{HUGE}", f"/staff/gates/{HUGE}", f"/staff/regrades/{HUGE}",
+                                  f"/staff/submissions/1/logs/{HUGE}/judge.log", f"/submissions/{HUGE}",
+                                  "/staff/submissions/0", "/staff/gates/-1", "/staff/submissions/\u00b2"])
+def test_an_id_no_row_can_have_is_refused_by_name_not_a_server_error(site, path):
+    who = "ann" if path.startswith("/submissions") else "tom"
+    response = site.get(who, path)
+    assert response.status_code == 422, response.text
+    words = text_of(response.text)
+    assert any(name in words for name in ("submission_id", "gate_id", "batch_id", "result_id"))
 
 
 def test_a_submission_names_the_guarantees_its_sandbox_could_not_give(site):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
+from grader.spreadsheet import csv_text
 from worker.grading.results import GRADED, REJECTED
 
 _MARK = {"passed": "ok", "failed": "FAIL", "timeout": "TIME", "out_of_memory": "OOM", "crashed": "CRASH",
@@ -73,8 +71,5 @@ def csv_row(label: str, result: dict) -> dict:
 
 
 def format_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    """The batch's rows under a ``CSV_FIELDS`` header; a zip name or message a spreadsheet would run is escaped."""
+    return csv_text([CSV_FIELDS, *([row.get(field) for field in CSV_FIELDS] for row in rows)])

@@ -20,9 +20,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from grader.harness.jobspec import RESULTS_MAX_BYTES as MAX_RESULTS_BYTES
 from worker.grading.released import Released
 
-MAX_RESULTS_BYTES = 4 * 2**20
 MAX_TEST_OUTPUT = 8000
 GRADED, REJECTED, ERROR = "graded", "rejected", "error"
 OUTCOMES = ("passed", "failed", "skipped", "not_run", "timeout", "out_of_memory", "crashed", "infrastructure_error")

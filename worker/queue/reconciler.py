@@ -1,4 +1,5 @@
-"""The reconciler: hands on jobs whose worker died (lease lapsed) and re-sends queued ones the broker lost."""
+"""The reconciler: hands on jobs whose worker died (lease lapsed), re-sends queued ones the broker lost, and
+queues deferred submissions once their queue has drained."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, true, update
 
 from grader.db import Status, Submission, utcnow
 from grader.runtime import Runtime
@@ -54,6 +55,7 @@ def reconcile(runtime: Runtime) -> list[int]:
             session.commit()
             if taken == 1:
                 sent.append((submission_id, queue_for(queue, regrade)))
+        sent += _undefer(session, now)
     for submission_id, queue in sent:
         if not runtime.dispatcher.enqueue(submission_id, queue):
             with runtime.sessions() as session:  # not sent after all: the next pass tries again
@@ -63,6 +65,29 @@ def reconcile(runtime: Runtime) -> list[int]:
     if sent:
         log.info("re-sent %d submission(s): %s", len(sent), ", ".join(str(i) for i, _ in sent))
     return [i for i, _ in sent]
+
+
+def _undefer(session, now) -> list[tuple[int, str]]:
+    """Queue the deferred submissions of every queue that no new submission is waiting in, at regrade priority.
+
+    A deferred submission is a student's older one that a newer one overtook; it is graded after the
+    rush, never dropped, because under the "best" policy it can still be the one that counts.
+    """
+    busy = set(session.scalars(select(Submission.queue).where(
+        Submission.status == Status.QUEUED, Submission.regrade.is_(False)).distinct()))
+    deferred = session.execute(select(Submission.id, Submission.queue).where(
+        Submission.status == Status.DEFERRED, Submission.queue.not_in(busy) if busy else true())
+        .order_by(Submission.id)).all()
+    sent = []
+    for submission_id, queue in deferred:
+        taken = session.execute(update(Submission).where(
+            Submission.id == submission_id, Submission.status == Status.DEFERRED)
+            .values(status=Status.QUEUED, queued_at=now, enqueued_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        session.commit()
+        if taken == 1:
+            sent.append((submission_id, queue_for(queue, True)))
+    return sent
 
 
 class Reconciler:

@@ -5,14 +5,16 @@ pages count against the memory limit), memory and memory+swap equal, no IPC name
 sharing (no ``/dev/shm``), a pids limit, a CPU quota, all capabilities dropped but the
 launcher's, ``no-new-privileges``, no core dumps, logs capped. The wall clock is enforced
 from here: the container is killed when it is reached, and removed in a ``finally``
-whatever happened. Containers carry labels naming the worker that made them, so a worker
-that starts after a crash removes the ones its dead predecessor left.
+whatever happened. Containers carry labels naming the worker process that made them and the
+moment it would kill them, so a worker that starts after a crash removes the ones its dead
+predecessor left, and never one that a live worker's job still owns.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +25,14 @@ from worker.sandbox.image import image_exists, image_tag
 LABEL = "beras-grader.sandbox"
 LABEL_HOST = "beras-grader.host"
 LABEL_PID = "beras-grader.worker-pid"
-STOP_GRACE_S = 0
+# The owner's boot and start time: a pid that a later process reuses is not the owner any more.
+LABEL_STARTED = "beras-grader.worker-started"
+# When the owner kills the container at the latest (epoch seconds): past it (and a grace) nobody owns it.
+LABEL_DEADLINE = "beras-grader.deadline"
+DEADLINE_GRACE_S = 300
+
+# One reaping at a time in this process: the jobs of one worker would otherwise race to remove the same orphans.
+_reap_lock = threading.Lock()
 
 
 class DockerSandbox(Sandbox):
@@ -57,14 +66,31 @@ class DockerSandbox(Sandbox):
             raise SandboxUnavailable(f"the sandbox image {self.image} is not built: run `beras-grader image build`")
 
     def reap_orphans(self) -> list[str]:
-        """Remove containers this host's workers left behind when they died; return their names."""
+        """Remove the sandbox containers nobody owns any more; return their names.
+
+        A container is an orphan when its worker process is gone (same host: its pid is dead or now
+        belongs to a later process), or when its deadline (the moment its owner would have killed it)
+        passed more than ``DEADLINE_GRACE_S`` ago, whoever made it. A container that a live worker's
+        job still owns is never touched. Another worker removing the same orphan at the same moment
+        is not an error.
+        """
+        import docker.errors
+
         removed = []
-        for container in self.client.containers.list(all=True, filters={"label": [LABEL, f"{LABEL_HOST}={socket.gethostname()}"]}):
-            pid = int(container.labels.get(LABEL_PID, "0") or 0)
-            if pid and _alive(pid):
-                continue
-            container.remove(force=True)
-            removed.append(container.name)
+        with _reap_lock:
+            for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+                if _owned(container.labels):
+                    continue
+                try:
+                    container.remove(force=True)
+                except docker.errors.NotFound:
+                    continue  # removed by someone else since the listing
+                except docker.errors.APIError as error:
+                    if error.status_code == 409:  # "removal already in progress": someone else is on it
+                        continue
+                    raise SandboxUnavailable(f"Docker refused to remove the orphaned sandbox container "
+                                             f"{container.name}: {error.explanation or error}") from None
+                removed.append(container.name)
         return removed
 
     def run(self, job_dir: Path, out_dir: Path, limits: SandboxLimits) -> SandboxRun:
@@ -73,8 +99,8 @@ class DockerSandbox(Sandbox):
 
         client = self.client
         if not self._reaped:
-            self.reap_orphans()
             self._reaped = True
+            self.reap_orphans()
         job_dir.chmod(0o700)  # only the launcher (root, CAP_DAC_OVERRIDE) reads it; students get copies
         memory = f"{limits.sandbox_memory_mb}m"
         phases: dict[str, float] = {}
@@ -90,7 +116,7 @@ class DockerSandbox(Sandbox):
                 nano_cpus=int(limits.cpus * 1e9), cap_drop=["ALL"], cap_add=list(LAUNCHER_CAPS),
                 security_opt=["no-new-privileges"], ulimits=[Ulimit(name="core", soft=0, hard=0)],
                 log_config={"type": "json-file", "config": {"max-size": f"{limits.log_kb}k", "max-file": "1"}},
-                labels={LABEL: "1", LABEL_HOST: socket.gethostname(), LABEL_PID: str(os.getpid())},
+                labels=_labels(limits),
                 device_requests=[DeviceRequest(count=1, capabilities=[["gpu"]])] if limits.gpu else None,
                 init=True,  # docker-init as pid 1 reaps orphans, so killed student processes free their pids
                 detach=True,
@@ -128,6 +154,43 @@ class DockerSandbox(Sandbox):
                 container.remove(force=True)
             except docker.errors.APIError:
                 pass
+
+
+def _labels(limits: SandboxLimits) -> dict[str, str]:
+    """Who owns the container, and until when."""
+    return {LABEL: "1", LABEL_HOST: socket.gethostname(), LABEL_PID: str(os.getpid()),
+            LABEL_STARTED: _started(os.getpid()) or "", LABEL_DEADLINE: str(int(time.time() + limits.wall_s) + 1)}
+
+
+def _owned(labels: dict[str, str]) -> bool:
+    """Whether a live worker's job may still own the container with these labels."""
+    try:
+        deadline = float(labels.get(LABEL_DEADLINE, ""))
+    except ValueError:
+        deadline = None
+    if deadline is not None and time.time() > deadline + DEADLINE_GRACE_S:
+        return False  # its owner, alive or not, would have killed it long ago
+    if labels.get(LABEL_HOST) != socket.gethostname():
+        return True  # another host's worker: only the deadline says it is gone
+    try:
+        pid = int(labels.get(LABEL_PID, ""))
+    except ValueError:
+        return False
+    if pid <= 0 or not _alive(pid):
+        return False
+    started = labels.get(LABEL_STARTED)
+    return not started or started == _started(pid)
+
+
+def _started(pid: int) -> str | None:
+    """``<boot id>:<start time in ticks>`` of a process, which no later process with the same pid shares."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        # Field 22 of stat, counted after the command name (which may hold spaces and parentheses).
+        ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+    return f"{boot}:{ticks}"
 
 
 def _alive(pid: int) -> bool:

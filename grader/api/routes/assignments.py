@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from grader.api.auth import caller, db, staff
 from grader.db import Assignment, User
-from grader.service.extensions import grant_extension
+from grader.service.extensions import MAX_DAYS, grant_extension
 from grader.service.releases import release_assignment
 from grader.service.submissions import current_version, extension_days
 
@@ -62,7 +62,7 @@ async def release(name: str, request: Request, user: User = Depends(staff), sess
 
 class ExtensionIn(BaseModel):
     email: str
-    days: int = Field(ge=0, le=365)
+    days: int = Field(ge=0, le=MAX_DAYS)
 
 
 @router.post("/{name}/extensions")

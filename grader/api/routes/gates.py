@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from grader.api.auth import DbSession, StaffUser
+from grader.api.params import RowId
 from grader.db import GateRun
 from grader.service.errors import not_found
 from grader.service.gates import MAX_SEED, gate_view, launch_gate, publish_gate, recent_gates, start_gate
@@ -31,7 +32,7 @@ def start(name: str, request: Request, user: StaffUser, session: DbSession,
 
 
 @router.get("/gates/{gate_id}")
-def get_gate(gate_id: int, user: StaffUser, session: DbSession) -> dict:
+def get_gate(gate_id: RowId, user: StaffUser, session: DbSession) -> dict:
     """One gate run: its status and, once it ended, the report (and whether it was published)."""
     gate = session.get(GateRun, gate_id)
     if gate is None:
@@ -40,9 +41,9 @@ def get_gate(gate_id: int, user: StaffUser, session: DbSession) -> dict:
 
 
 @router.post("/gates/{gate_id}/publish")
-def publish(gate_id: int, request: Request, user: StaffUser, session: DbSession) -> dict:
+def publish(gate_id: RowId, request: Request, user: StaffUser, session: DbSession) -> dict:
     """Make what a passed gate built the assignment's current version (once per gate run)."""
-    version = publish_gate(session, request.app.state.runtime.blobs, gate_id, user)
+    version = publish_gate(session, request.app.state.runtime, gate_id, user)
     return {"assignment": version.assignment.name, "version": version.version, "published": True,
             "gate_id": gate_id}
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from grader.api.auth import SESSION_COOKIE, caller, db
+from grader.api.cookies import clear_session_cookie, set_session_cookie
 from grader.db import User
 from grader.service.errors import ServiceError
 from grader.service.users import drop_token, new_token, user_for_token
@@ -30,8 +31,7 @@ def sign_in(body: SignIn, request: Request, session: Session = Depends(db)) -> J
     cookie = new_token(session, user, kind="session", lifetime=timedelta(days=days))
     session.commit()
     response = JSONResponse({"email": user.email, "role": user.role.value})
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(days * 86400), httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    set_session_cookie(response, request, cookie, days)
     return response
 
 
@@ -40,7 +40,7 @@ def sign_out(request: Request, session: Session = Depends(db)) -> JSONResponse:
     if request.cookies.get(SESSION_COOKIE):
         drop_token(session, request.cookies[SESSION_COOKIE])
     response = JSONResponse({"signed_out": True})
-    response.delete_cookie(SESSION_COOKIE)
+    clear_session_cookie(response, request)
     return response
 
 

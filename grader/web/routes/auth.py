@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from grader.api.auth import SESSION_COOKIE, db
+from grader.api.cookies import clear_session_cookie, set_session_cookie
 from grader.db import Role, User
 from grader.service.users import drop_token, new_token, user_for_token
 from grader.web.deps import form, viewer
@@ -48,8 +49,7 @@ async def login(request: Request, session: Session = Depends(db)):
     cookie = new_token(session, user, kind="session", lifetime=timedelta(days=days))
     session.commit()
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(days * 86400), httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    set_session_cookie(response, request, cookie, days)
     return response
 
 
@@ -58,5 +58,5 @@ def logout(request: Request, _=Depends(form), session: Session = Depends(db)) ->
     if request.cookies.get(SESSION_COOKIE):
         drop_token(session, request.cookies[SESSION_COOKIE])
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    clear_session_cookie(response, request)
     return response

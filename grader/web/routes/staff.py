@@ -8,17 +8,33 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.api.auth import db
-from grader.db import Assignment, Extension, GateRun, Result, Status, Submission, User
+from grader.api.params import RowId
+from grader.db import WAITING, Assignment, Extension, GateRun, Result, Submission, User
 from grader.service import assignment_settings as settings_service
 from grader.service.errors import ServiceError, not_found
-from grader.service.extensions import grant_extension
-from grader.service.gates import launch_gate, publish_gate, start_gate
+from grader.service.extensions import MAX_DAYS, grant_extension
+from grader.service.gates import MAX_SEED, launch_gate, publish_gate, start_gate
+from grader.service.numbers import MAX_ID, whole_number
 from grader.service.regrade import batch_progress, replay, send_regrades, start_regrade
 from grader.service.visibility import submission_view
 from grader.web.deps import form, staff
 from grader.web.render import page
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
+
+# What a redirect may ask the next page to say, by key (``?notice=created``): a link someone else made can pick
+# one of these, never put its own words in the status box.
+NOTICES = {
+    "created": "Assignment created: edit its settings and tests, then run the gate.",
+    "published": "Published: students now get this version.",
+    "regrading": "Regrade queued: this page shows the new result when it is graded.",
+    "replaying": "Replay queued with the chosen result's seed: this page shows the new result when it is graded.",
+}
+
+
+def _notice(request: Request) -> str | None:
+    """The notice the query string names; None for none, or for a key that is not one of ``NOTICES``."""
+    return NOTICES.get(request.query_params.get("notice", ""))
 
 
 def _enqueue(request: Request, session: Session, ids: list[int]) -> None:
@@ -32,7 +48,7 @@ def overview(request: Request, user: User = Depends(staff), session: Session = D
     released = {a.name: a for a in session.scalars(select(Assignment))}
     counts = dict(session.execute(select(Submission.assignment_id, func.count()).group_by(Submission.assignment_id)).all())
     waiting = dict(session.execute(select(Submission.assignment_id, func.count())
-                                   .where(Submission.status.in_((Status.QUEUED, Status.RUNNING)))
+                                   .where(Submission.status.in_(WAITING))
                                    .group_by(Submission.assignment_id)).all())
     rows = []
     for name in sorted(set(folders) | set(released)):
@@ -58,7 +74,7 @@ def create_assignment(request: Request, user: User = Depends(staff), data=Depend
     except ServiceError as error:
         return page(request, "staff/new_assignment.html", status_code=error.status, user=user, error=error.message,
                     folders=settings_service.list_assignment_folders(settings), values=values)
-    return RedirectResponse(f"/staff/assignments/{values['name']}?created=1", status_code=303)
+    return RedirectResponse(f"/staff/assignments/{values['name']}?notice=created", status_code=303)
 
 
 def _assignment_page(request: Request, session: Session, user: User, name: str, status_code: int = 200,
@@ -87,8 +103,7 @@ def _assignment_page(request: Request, session: Session, user: User, name: str, 
                 assignment=assignment, fields=settings_service.EDITABLE, values=values or current,
                 problems=problems or [], gates=gates, submissions=submissions, extensions=extensions,
                 status_counts={str(k): v for k, v in status_counts.items()}, error=error,
-                notice=notice or ("Assignment created: edit its settings and tests, then run the gate."
-                                  if request.query_params.get("created") else None))
+                notice=notice or _notice(request))
 
 
 @router.get("/assignments/{name}")
@@ -118,28 +133,29 @@ def save_settings(name: str, request: Request, user: User = Depends(staff), data
 def run_gate(name: str, request: Request, user: User = Depends(staff), data=Depends(form),
              session: Session = Depends(db)):
     seed_text = str(data.get("seed", "")).strip()
-    if seed_text and not seed_text.lstrip("-").isdigit():
-        raise ServiceError(422, f"the seed must be a whole number (got {seed_text!r}); leave it empty for a random one")
+    try:
+        seed = whole_number(seed_text, "the seed", 0, MAX_SEED - 1) if seed_text else None
+    except ServiceError as error:
+        raise ServiceError(422, f"{error.message}; leave it empty for a random one") from None
     runtime = request.app.state.runtime
-    gate = start_gate(session, runtime.settings, name, user, seed=int(seed_text) if seed_text else None)
+    gate = start_gate(session, runtime.settings, name, user, seed=seed)
     launch_gate(runtime, gate.id)
     return RedirectResponse(f"/staff/gates/{gate.id}", status_code=303)
 
 
 @router.get("/gates/{gate_id}")
-def gate(gate_id: int, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+def gate(gate_id: RowId, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
     row = session.get(GateRun, gate_id)
     if row is None:
         raise not_found("gate run", gate_id)
-    return page(request, "staff/gate.html", user=user, gate=row,
-                notice="Published: students now get this version." if request.query_params.get("published") else None)
+    return page(request, "staff/gate.html", user=user, gate=row, notice=_notice(request))
 
 
 @router.post("/gates/{gate_id}/publish")
-def publish(gate_id: int, request: Request, user: User = Depends(staff), _=Depends(form),
+def publish(gate_id: RowId, request: Request, user: User = Depends(staff), _=Depends(form),
             session: Session = Depends(db)):
-    publish_gate(session, request.app.state.runtime.blobs, gate_id, user)
-    return RedirectResponse(f"/staff/gates/{gate_id}?published=1", status_code=303)
+    publish_gate(session, request.app.state.runtime, gate_id, user)
+    return RedirectResponse(f"/staff/gates/{gate_id}?notice=published", status_code=303)
 
 
 @router.post("/assignments/{name}/regrade")
@@ -154,19 +170,16 @@ def regrade_all(name: str, request: Request, user: User = Depends(staff), _=Depe
 
 
 @router.get("/regrades/{batch_id}")
-def regrade_progress(batch_id: int, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+def regrade_progress(batch_id: RowId, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
     return page(request, "staff/regrade.html", user=user, batch=batch_progress(session, batch_id))
 
 
 @router.post("/assignments/{name}/extensions")
 def extension(name: str, request: Request, user: User = Depends(staff), data=Depends(form),
               session: Session = Depends(db)):
-    days = str(data.get("days", "")).strip()
     try:
-        granted = grant_extension(session, name, str(data.get("email", "")), int(days), user)
-    except ValueError:
-        return _assignment_page(request, session, user, name, status_code=422,
-                                error=f"extension days must be a whole number from 0 to 365 (got {days!r})")
+        days = whole_number(str(data.get("days", "")), "extension days", 0, MAX_DAYS)
+        granted = grant_extension(session, name, str(data.get("email", "")), days, user)
     except ServiceError as error:
         if error.status == 404 and "email" not in error.message:
             raise  # no such assignment: the 404 page
@@ -183,36 +196,36 @@ def _submission(session: Session, submission_id: int) -> Submission:
 
 
 @router.get("/submissions/{submission_id}")
-def submission(submission_id: int, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+def submission(submission_id: RowId, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
     row = _submission(session, submission_id)
     history = session.scalars(select(Result).where(Result.submission_id == submission_id)
                               .order_by(Result.id.desc())).all()
     return page(request, "staff/submission.html", user=user, submission=row, view=submission_view(row, user),
-                history=history, waiting=row.status in (Status.QUEUED, Status.RUNNING),
-                notice=request.query_params.get("notice"))
+                history=history, waiting=row.status in WAITING, notice=_notice(request))
 
 
 @router.post("/submissions/{submission_id}/regrade")
-def regrade_one(submission_id: int, request: Request, user: User = Depends(staff), _=Depends(form),
+def regrade_one(submission_id: RowId, request: Request, user: User = Depends(staff), _=Depends(form),
                 session: Session = Depends(db)):
     row = _submission(session, submission_id)
     batch, ids = start_regrade(session, row.assignment, [submission_id], user)
     _enqueue(request, session, ids)
-    return RedirectResponse(f"/staff/submissions/{submission_id}", status_code=303)
+    return RedirectResponse(f"/staff/submissions/{submission_id}?notice=regrading", status_code=303)
 
 
 @router.post("/submissions/{submission_id}/replay")
-def replay_run(submission_id: int, request: Request, user: User = Depends(staff), data=Depends(form),
+def replay_run(submission_id: RowId, request: Request, user: User = Depends(staff), data=Depends(form),
                session: Session = Depends(db)):
     row = _submission(session, submission_id)
-    result_id = str(data.get("result_id", "")).strip()
-    batch = replay(session, row, int(result_id) if result_id.isdigit() else None, user)
+    result_text = str(data.get("result_id", "")).strip()
+    result_id = whole_number(result_text, "result_id", 1, MAX_ID) if result_text else None
+    batch = replay(session, row, result_id, user)
     _enqueue(request, session, batch.submission_ids)
-    return RedirectResponse(f"/staff/submissions/{submission_id}", status_code=303)
+    return RedirectResponse(f"/staff/submissions/{submission_id}?notice=replaying", status_code=303)
 
 
 @router.get("/submissions/{submission_id}/logs/{result_id}/{log_name}")
-def log(submission_id: int, result_id: int, log_name: str, request: Request, user: User = Depends(staff),
+def log(submission_id: RowId, result_id: RowId, log_name: str, request: Request, user: User = Depends(staff),
         session: Session = Depends(db)) -> PlainTextResponse:
     result = session.get(Result, result_id)
     if result is None or result.submission_id != submission_id:

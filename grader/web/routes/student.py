@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.api.auth import db
-from grader.db import Assignment, Role, Status, Submission, User, utcnow
+from grader.api.params import RowId
+from grader.db import WAITING, Assignment, Role, Submission, User, utcnow
 from grader.service.errors import ServiceError, not_found
 from grader.service.submissions import current_version, extension_days, lateness, queue_position, submit
 from grader.service.visibility import submission_view
@@ -104,7 +105,7 @@ async def upload(name: str, request: Request, user: User = Depends(viewer), data
 
 
 @router.get("/submissions/{submission_id}")
-def submission(submission_id: int, request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
+def submission(submission_id: RowId, request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
     row = session.get(Submission, submission_id)
     # Another student's submission is "not found": its existence is not theirs to learn.
     if row is None or (user.role == Role.STUDENT and row.user_id != user.id):
@@ -113,4 +114,4 @@ def submission(submission_id: int, request: Request, user: User = Depends(viewer
         return RedirectResponse(f"/staff/submissions/{submission_id}", status_code=303)
     view = submission_view(row, user)
     return page(request, "student/submission.html", user=user, view=view, submission=row,
-                waiting=row.status in (Status.QUEUED, Status.RUNNING), position=queue_position(session, row))
+                waiting=row.status in WAITING, position=queue_position(session, row))

@@ -70,7 +70,7 @@ async function pollSubmission(panel) {
     status.textContent = view.status;
     status.className = `badge ${view.status}`;
     position.textContent = view.queue_position ? `— number ${view.queue_position} in the queue` : "";
-    if (view.status !== "queued" && view.status !== "running") { window.location.reload(); return; }
+    if (!["queued", "deferred", "running"].includes(view.status)) { window.location.reload(); return; }
   }
 }
 
