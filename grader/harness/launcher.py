@@ -273,19 +273,50 @@ class Launcher:
             self._drain(fd)
         self.phases["run_s"] = round(time.monotonic() - started - self.phases["start_s"], 4)
         self.report.update(judge_exit=judge_exit, judge_ended=describe_exit(judge_exit), phases=self.phases,
-                           cgroup_peak_memory_bytes=_cgroup_peak())
+                           **_cgroup_report())
         (self.out / LAUNCHER_FILE).write_text(json.dumps(self.report, indent=1))
         return 0 if judge_exit in (0, 1) else 3
 
 
-def _cgroup_peak() -> int | None:
-    """The sandbox's peak memory, where it has a cgroup of its own (Docker), else None."""
-    for path in ("/sys/fs/cgroup/memory.peak", "/sys/fs/cgroup/memory/memory.max_usage_in_bytes"):
+_CGROUP = Path("/sys/fs/cgroup")
+
+
+def _number(*paths: str) -> int | None:
+    """The first of ``paths`` (under /sys/fs/cgroup) that holds a number (or the first word of ``cpu.max``)."""
+    for path in paths:
         try:
-            return int(Path(path).read_text())
-        except (OSError, ValueError):
+            word = (_CGROUP / path).read_text().split()[0]
+            return int(word)
+        except (OSError, ValueError, IndexError):
             continue
     return None
+
+
+def _cgroup_report() -> dict:
+    """The sandbox's own cgroup, where it can see one (Docker mounts it at /sys/fs/cgroup; v1 or v2).
+
+    Peak memory, CPU seconds, and the limits the kernel holds; None for what it cannot read.
+    """
+    peak = _number("memory.peak", "memory/memory.max_usage_in_bytes")
+    cpu_ns = _number("cpuacct/cpuacct.usage", "cpu,cpuacct/cpuacct.usage")
+    if cpu_ns is None:
+        try:
+            stat = dict(line.split() for line in (_CGROUP / "cpu.stat").read_text().splitlines())
+            cpu_ns = int(stat["usage_usec"]) * 1000
+        except (OSError, ValueError, KeyError):
+            pass
+    memory = _number("memory.max", "memory/memory.limit_in_bytes")
+    quota = _number("cpu.max", "cpu/cpu.cfs_quota_us", "cpu,cpuacct/cpu.cfs_quota_us")
+    period = None
+    try:
+        period = int((_CGROUP / "cpu.max").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        period = _number("cpu/cpu.cfs_period_us", "cpu,cpuacct/cpu.cfs_period_us")
+    limits = {"memory_mb": memory / 2**20 if memory else None,
+              "cpus": quota / period if quota and quota > 0 and period else None,
+              "pids": _number("pids.max", "pids/pids.max")}
+    return {"cgroup_peak_memory_bytes": peak, "cgroup_cpu_s": cpu_ns / 1e9 if cpu_ns is not None else None,
+            "cgroup_limits": {k: v for k, v in limits.items() if v is not None}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,10 @@ backend, below), the result is ``graded`` and ``complete``, no sandbox process o
 and where the attack could have damaged the grader, the next honest submission still gets full
 marks.
 
+Section 15 attacks the sandbox as a whole rather than one process: memory taken by many
+processes together, a user namespace with a private tmpfs, the kernel keyrings and file locks
+as channels between jobs, and 64 busy processes against the CPU quota.
+
 The suites: ``test_metrics_onehot.py`` (6 tests of ``CategoricalAccuracy``, 10 of
 ``OneHotEncoder``, 5 of those 10 calling ``OneHotEncoder.inverse``) for most cases, and
 ``test_activations.py`` (``ReLU`` in 14 of its 85 tests) where the brief names ``ReLU.forward``.
@@ -26,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from grader.harness.jobspec import JobSpec
-from tests.grading.conftest import REFERENCE, submission
+from tests.grading.conftest import REFERENCE, require, submission
 from worker.grading.grade import grade_zip, sandbox_limits
 from worker.grading.released import Released
 from worker.sandbox import Sandbox
@@ -851,6 +855,216 @@ def test_odd_return_values_never_pass(mlp, sandbox, baseline, kind):
     zip_bytes = submission(mlp, replace=replace_line("metrics.py", ACCURACY_RETURN, new, helpers))
     result = grade(mlp, sandbox, zip_bytes)
     assert_split(result, baseline[METRICS], uses_accuracy, {"failed", "out_of_memory", "crashed"}, *fragments)
+
+
+# -- 15. confinement of the whole job: memory, namespaces, keyrings, locks, CPU ------------------------------
+# Each student process is held to its own address-space limit, but a job is more than one process: these
+# attacks need the sandbox itself to be confined (docker's cgroup and seccomp profile; the local
+# sandbox's job cgroup, seccomp filter and session keyring).
+def require_confinement(result: dict, *guarantees: str) -> None:
+    """Fail (under `make test`) or skip visibly where this machine could not give one of ``guarantees``: the run
+    says so itself (``integrity.missing``), and the case cannot be shown here."""
+    missing = {m["guarantee"]: m["why"] for m in result["integrity"].get("missing", [])}
+    lacking = [f"{guarantee}: {missing[guarantee]}" for guarantee in guarantees if guarantee in missing]
+    if lacking:
+        require("a sandbox that confines the whole job", "; ".join(lacking))
+
+
+SMALL_MEMORY_MB = 512  # the student's share in the memory cases: the sandbox holds this + the judge's reserve
+# Five children of 320 MiB each, every page written: more than the sandbox's limit together, well under
+# each process's own address-space limit. The parent says what became of them.
+FORK_AND_ALLOCATE = """
+if probs.shape[0] == 37:
+    import os as _os, time as _time
+    _children = []
+    for _ in range(5):
+        _pid = _os.fork()
+        if _pid == 0:
+            try:
+                _hog = [b"x" * (64 << 20) for _ in range(5)]
+                _time.sleep(3)
+            finally:
+                _os._exit(0)
+        _children.append(_pid)
+    _killed = 0
+    for _pid in _children:
+        _killed += _os.WIFSIGNALED(_os.waitpid(_pid, 0)[1])
+    if _killed:
+        raise MemoryError(f"{_killed} of {len(_children)} children were killed")
+"""
+
+
+def test_fork_and_allocate_stays_within_the_job_memory(mlp, sandbox, baseline):
+    limits = dataclasses.replace(sandbox_limits(mlp), memory_mb=SMALL_MEMORY_MB)
+    zip_bytes = submission(mlp, replace=inject(ACCURACY_BODY, FORK_AND_ALLOCATE))
+    result = grade(mlp, sandbox, zip_bytes, limits=limits)
+    require_confinement(result, "job_memory_limit")
+    assert_split(result, baseline[METRICS], lambda name: name == "test_accuracy[37-10]", {"out_of_memory"},
+                 "CategoricalAccuracy()(float64[37, 10]", "memory")
+    resources = result["resources"]
+    assert resources["memory_limit_mb"] == pytest.approx(limits.sandbox_memory_mb), resources
+    assert resources["oom_killed"] is True, resources
+    # The sandbox's own peak (its cgroup's), RAM and swap: the kernel held the whole job to the limit.
+    assert resources["peak_memory_mb"] <= limits.sandbox_memory_mb + 0.1, resources
+    assert_next_honest_full(mlp, sandbox)
+
+
+UNSHARE_AND_MOUNT = """
+import ctypes as _ct, os as _os
+_libc = _ct.CDLL(None, use_errno=True)
+if _libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
+    _e = _ct.get_errno()
+    raise OSError(_e, "unshare(CLONE_NEWUSER | CLONE_NEWNS): " + _os.strerror(_e))
+_os.makedirs("/tmp/beras-escape", exist_ok=True)
+if _libc.mount(b"none", b"/tmp/beras-escape", b"tmpfs", 0, b"size=4g") != 0:
+    _e = _ct.get_errno()
+    raise OSError(_e, "mount tmpfs: " + _os.strerror(_e))
+raise RuntimeError("ESCAPE: a user namespace of its own and a private 4 GiB tmpfs")
+"""
+
+
+def test_unshare_and_mount_are_refused(mlp, sandbox, baseline):
+    """A user namespace makes the student root of its own mounts: a tmpfs there held the host's memory."""
+    result = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, UNSHARE_AND_MOUNT)))
+    require_confinement(result, "syscall_filter")
+    assert not [t["output"] for t in result["tests"] if "ESCAPE" in t["output"]]
+    assert_split(result, baseline[METRICS], uses_accuracy, {"failed"}, "PermissionError", "unshare",
+                 "Operation not permitted")
+
+
+_KEYS = """
+import ctypes as _ct, os as _os, platform as _platform
+_ADD_KEY, _REQUEST_KEY = {{"x86_64": (248, 249), "aarch64": (217, 218)}}[_platform.machine()]
+_libc = _ct.CDLL(None, use_errno=True)
+_libc.syscall.restype = _ct.c_long
+"""
+STORE_KEY = _KEYS + """
+for _ring in (-3, -4):  # the session keyring, the user keyring
+    if _libc.syscall(_ct.c_long(_ADD_KEY), b"user", b"{name}", b"the answers", _ct.c_long(11), _ct.c_long(_ring)) < 0:
+        _e = _ct.get_errno()
+        raise OSError(_e, "add_key: " + _os.strerror(_e))
+"""
+READ_KEY = _KEYS + """
+if _libc.syscall(_ct.c_long(_REQUEST_KEY), b"user", b"{name}", None, _ct.c_long(0)) >= 0:
+    raise RuntimeError("KEYRING: found the key an earlier job stored")
+"""
+
+
+def _keyctl(*args: int | bytes | None) -> int:
+    """A raw keyring call from this (the grading) process: ``request_key`` or ``keyctl`` by name."""
+    import ctypes
+    import platform
+
+    from worker.sandbox.seccomp import DENIED
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    name, *rest = args
+    number = DENIED[name][0 if platform.machine() == "x86_64" else 1]
+    return libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) if isinstance(a, int) else a for a in rest])
+
+
+def _key_on_host(name: str) -> bool:
+    """Whether the grading process's keyrings hold ``name`` (then it is removed: the test must not leak it)."""
+    serial = _keyctl("request_key", b"user", name.encode(), None, 0)
+    if serial >= 0:
+        _keyctl("keyctl", 21, serial)  # KEYCTL_INVALIDATE
+    return serial >= 0
+
+
+def test_a_key_stored_by_one_job_is_not_seen_by_the_next(mlp, sandbox, baseline):
+    """The worker's session keyring was every job's: one job's key was the next one's to read."""
+    # A worker run by systemd, or in a container, has a session keyring of its own; this process may run
+    # on the user-session keyring of its uid instead, so it joins a fresh one, as such a worker would have.
+    assert _keyctl("keyctl", 1, None) >= 0  # KEYCTL_JOIN_SESSION_KEYRING, anonymous
+    name = f"beras-adversarial-{time.monotonic_ns()}"
+    store = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, STORE_KEY.format(name=name))))
+    read = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, READ_KEY.format(name=name))))
+    on_host = _key_on_host(name)
+    require_confinement(store, "syscall_filter")
+    assert not on_host, "the job's key landed in the grading process's own keyring"
+    assert not [t["output"] for t in read["tests"] if "KEYRING" in t["output"]]
+    assert_full_marks(read)
+    assert_split(store, baseline[METRICS], uses_accuracy, {"failed"}, "PermissionError", "add_key")
+
+
+# Both jobs run this: the first to lock a file every sandbox shares (the standard library's os.py,
+# read-only) keeps the locks while its student process lives; the other one would see them.
+LOCK_PROBE = """
+import fcntl as _fcntl, os as _os, struct as _struct, sys as _sys
+_file = getattr(_sys, "_beras_lock_file", None)
+if _file is None:
+    _file = _sys._beras_lock_file = open(_os.__file__, "rb")
+    _layout = "hhqqi"  # struct flock: type, whence, start, len, pid
+    _seen = _fcntl.fcntl(_file, _fcntl.F_GETLK, _struct.pack(_layout, _fcntl.F_WRLCK, 0, 0, 0, 0))
+    if _struct.unpack(_layout, _seen[:_struct.calcsize(_layout)])[0] != _fcntl.F_UNLCK:
+        raise RuntimeError("LOCK CHANNEL: another job holds a record lock on " + _os.__file__)
+    _fcntl.lockf(_file, _fcntl.LOCK_SH | _fcntl.LOCK_NB)
+try:
+    _fcntl.flock(_file, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+except BlockingIOError:
+    raise RuntimeError("LOCK CHANNEL: another job holds a flock on " + _os.__file__) from None
+"""
+
+
+def test_locks_on_shared_files_are_no_channel_between_jobs(mlp, sandbox, baseline):
+    """Two jobs at once, each locking a file both see: a lock one takes must not be seen by the other
+    (refused, or not shared)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    zip_bytes = submission(mlp, replace=inject(ACCURACY_BODY, LOCK_PROBE))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: grade(mlp, sandbox, zip_bytes), range(2)))
+    for result in results:
+        require_confinement(result, "syscall_filter")
+        assert not [t["output"] for t in result["tests"] if "LOCK CHANNEL" in t["output"]]
+        refused = [t for t in result["tests"] if uses_accuracy(short(t)) and t["status"] != "passed"]
+        if refused:
+            assert_split(result, baseline[METRICS], uses_accuracy, {"failed"}, "PermissionError")
+        else:
+            assert_full_marks(result)
+
+
+HOG_S = 4.0
+SMALL_CPUS = 0.5  # under this machine's cores, so that a quota shows
+# 64 busy processes for HOG_S seconds, then a correct answer. The children wait on a pipe until all are
+# forked and stop on their own: under a small quota the parent gets a sixty-fourth of it, too little to
+# fork or kill one by one against busy siblings within a per-call limit.
+CPU_HOG = f"""
+if probs.shape[0] == 37:
+    import os as _os, time as _time
+    _go_read, _go_write = _os.pipe()
+    _kids = []
+    for _ in range(64):
+        _pid = _os.fork()
+        if _pid == 0:
+            _os.close(_go_write)
+            _os.read(_go_read, 1)
+            _end = _time.monotonic() + {HOG_S}
+            while _time.monotonic() < _end:
+                pass
+            _os._exit(0)
+        _kids.append(_pid)
+    _os.close(_go_write)  # all of them start now
+    for _pid in _kids:
+        _os.waitpid(_pid, 0)
+    _os.close(_go_read)
+"""
+
+
+def test_a_cpu_hog_is_held_to_the_quota(mlp, sandbox, baseline):
+    """The whole job, 64 busy processes included, gets ``cpus`` cores. Not a timing: the kernel's own count
+    of the job's CPU seconds against its wall time (the side-by-side slowdown is in bench/sandbox.py)."""
+    limits = dataclasses.replace(sandbox_limits(mlp), cpus=SMALL_CPUS)
+    result = grade(mlp, sandbox, submission(mlp, replace=inject(ACCURACY_BODY, CPU_HOG)), limits=limits,
+                   call_timeout_s=120)
+    require_confinement(result, "job_cpu_limit", "job_pids_limit")
+    assert_full_marks(result)
+    resources = result["resources"]
+    assert resources["cpu_limit"] == pytest.approx(SMALL_CPUS), resources
+    assert resources["pids_limit"] == limits.sandbox_pids, resources
+    assert resources["cpu_s"] >= HOG_S * SMALL_CPUS * 0.5, resources  # the hog did run
+    assert resources["cpu_s"] <= SMALL_CPUS * resources["wall_s"] * 1.1 + 0.5, resources
 
 
 # -- determinism ---------------------------------------------------------------------------------------------

@@ -156,3 +156,16 @@ def test_an_id_no_row_can_have_is_refused_by_name_not_a_server_error(site, path)
     assert response.status_code == 422, response.text
     words = text_of(response.text)
     assert any(name in words for name in ("submission_id", "gate_id", "batch_id", "result_id"))
+
+
+def test_a_submission_names_the_guarantees_its_sandbox_could_not_give(site):
+    missing = [{"guarantee": "job_memory_limit", "why": "this machine has no cgroup file system"},
+               {"guarantee": "syscall_filter", "why": "this kernel has no seccomp"}]
+    submission_id = site.graded("ann", [result_test("t1", "hidden", True)], data={
+        "integrity": {"tamper_proof": True, "note": "separate uids", "confined": False, "missing": missing}})
+    words = text_of(site.get("tom", f"/staff/submissions/{submission_id}").text)
+    assert ("Not confined job_memory_limit: this machine has no cgroup file system; "
+            "syscall_filter: this kernel has no seccomp") in words
+    confined = site.graded("ann", [result_test("t1", "hidden", True)], data={
+        "integrity": {"tamper_proof": True, "note": "separate uids", "confined": True, "missing": []}})
+    assert "Not confined" not in text_of(site.get("tom", f"/staff/submissions/{confined}").text)

@@ -15,7 +15,7 @@ from grader.intake import IntakeError, IntakeLimits, read_submission
 from worker.grading import results as R
 from worker.grading.job import prepare_job
 from worker.grading.released import Released
-from worker.sandbox import Sandbox, SandboxLimits, SandboxUnavailable
+from worker.sandbox import Guarantee, Sandbox, SandboxLimits, SandboxUnavailable
 
 LOG_TAIL = 4000
 
@@ -32,7 +32,7 @@ def _base(released: Released, seed: int, sandbox: Sandbox | None, suites: tuple[
         "score": 0.0, "max_score": max_score, "execution_time": 0.0, "output": "", "visibility": "visible",
         "stdout_visibility": "hidden", "tests": [], "status": R.ERROR, "complete": False, "seed": seed,
         "assignment": {"name": released.name, "version": released.version},
-        "integrity": {"tamper_proof": False, "note": "not graded"},
+        "integrity": {"tamper_proof": False, "note": "not graded", "confined": False, "missing": []},
         "sandbox": {"backend": sandbox.name if sandbox else None},
         "resources": {}, "phases": {}, "submission": {}, "problems": [],
     }
@@ -106,17 +106,37 @@ def _collect(result: dict, released: Released, run, out_dir: Path, limits: Sandb
     # No launcher report (killed at the wall clock): the backend's own word stands.
     tamper_proof = run.tamper_proof and (not launcher or bool(launcher.get("separate_uids")))
     note = run.integrity_note or launcher.get("why_not_separate", "")
-    result["integrity"] = {"tamper_proof": tamper_proof, "note": note or "judge and student ran under separate "
-                                                                         "uids in an isolated sandbox"}
+    missing = {str(guarantee.value): why for guarantee, why in run.missing.items()}
+    if not tamper_proof:
+        missing.setdefault(Guarantee.SEPARATE_UIDS.value, note)
+    result["integrity"] = {
+        "tamper_proof": tamper_proof,
+        "note": note or "judge and student ran under separate uids in an isolated sandbox",
+        "confined": not missing,
+        "missing": [{"guarantee": guarantee, "why": why} for guarantee, why in missing.items()],
+    }
     peak = launcher.get("cgroup_peak_memory_bytes")
     max_rss_kb = launcher.get("max_rss_kb")
+    if run.usage.peak_memory_mb is not None:
+        peak_mb = run.usage.peak_memory_mb
+    else:
+        peak_mb = round(peak / 2**20, 1) if peak else (round(max_rss_kb / 1024, 1) if max_rss_kb else None)
+    # The backend's own reading first (the local sandbox reads the job's cgroup from outside), else what the
+    # launcher read of its cgroup from inside (Docker), else the launcher's sum over the processes it reaped.
+    applied = run.limits_applied or launcher.get("cgroup_limits")
+    applied = applied if isinstance(applied, dict) else {}
+    cpu_s = next((v for v in (run.usage.cpu_s, launcher.get("cgroup_cpu_s"), launcher.get("cpu_s")) if v is not None),
+                 None)
     result["resources"] = {
         "wall_s": run.usage.wall_s,
-        "cpu_s": run.usage.cpu_s if run.usage.cpu_s is not None else launcher.get("cpu_s"),
-        "peak_memory_mb": round(peak / 2**20, 1) if peak else (round(max_rss_kb / 1024, 1) if max_rss_kb else None),
+        "cpu_s": round(cpu_s, 3) if isinstance(cpu_s, (int, float)) else None,
+        "peak_memory_mb": peak_mb,
         "student_processes": launcher.get("students_started"),
         "student_output_bytes": launcher.get("student_output_bytes"),
         "oom_killed": run.oom_killed,
+        "memory_limit_mb": applied.get("memory_mb"),
+        "cpu_limit": applied.get("cpus"),
+        "pids_limit": applied.get("pids"),
     }
     result["phases"].update({f"launcher_{k}": v for k, v in launcher.get("phases", {}).items()})
     try:

@@ -47,6 +47,9 @@ def format_table(result: dict, label: str = "") -> str:
                  + ")")
     if not integrity.get("tamper_proof"):
         lines.append(f"Not tamper-proof: {integrity.get('note', '')}")
+    limits = [m for m in integrity.get("missing", []) if m.get("guarantee") != "separate_uids"]
+    if limits:
+        lines.append("Not confined: " + "; ".join(f"{m.get('guarantee')}: {m.get('why')}" for m in limits))
     if not result.get("complete", True):
         lines.append(result.get("output", ""))
     missing = result.get("submission", {}).get("missing")

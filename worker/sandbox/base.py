@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 
 # The capabilities the launcher keeps: switching to the two uids (SETUID, SETGID), giving each its
@@ -11,6 +12,10 @@ from pathlib import Path
 # student processes that run under another uid (KILL). Everything else is dropped.
 LAUNCHER_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL")
 LAUNCHER_COMMAND = ("-m", "grader.harness.launcher", "--job", "/job", "--out", "/out", "--work", "/work")
+# What a sandbox holds on top of the student's own limits: the judge (pytest, the hidden tests, the
+# reference) and the launcher, in memory and in processes. Both backends add the same figures.
+JUDGE_RESERVE_MB = 512
+JUDGE_PIDS = 64
 
 
 class SandboxUnavailable(Exception):
@@ -39,6 +44,27 @@ class SandboxLimits:
     log_kb: int = 64
     gpu: bool = False
 
+    @property
+    def sandbox_memory_mb(self) -> int:
+        """The whole sandbox's memory (and memory + swap) limit: the student's share and the judge's."""
+        return self.memory_mb + JUDGE_RESERVE_MB
+
+    @property
+    def sandbox_pids(self) -> int:
+        """The whole sandbox's process limit: the student uid's share and the judge's."""
+        return self.pids + JUDGE_PIDS
+
+
+class Guarantee(str, Enum):
+    """What a sandbox promises about a run; a run names those this machine could not give (``SandboxRun.missing``)."""
+
+    SEPARATE_UIDS = "separate_uids"  # judge and student under different uids: the run is tamper-proof
+    JOB_MEMORY_LIMIT = "job_memory_limit"  # RAM + swap of the whole job, its tmpfs included
+    JOB_CPU_LIMIT = "job_cpu_limit"  # a CPU quota of ``cpus`` cores for the whole job
+    JOB_PIDS_LIMIT = "job_pids_limit"  # processes of the whole job
+    SYSCALL_FILTER = "syscall_filter"  # no namespaces, keyrings, file locks, mounts, bpf... inside
+    OWN_KEYRING = "own_keyring"  # a session keyring of its own, not the worker's
+
 
 @dataclass
 class Usage:
@@ -63,7 +89,10 @@ class SandboxRun:
         phases: seconds spent preparing, starting, running and collecting.
         tamper_proof: judge and student ran under separate uids in an isolated sandbox.
         integrity_note: why the run is not tamper-proof, when it is not.
-        oom_killed: the sandbox's memory limit was hit.
+        oom_killed: the sandbox's memory limit was hit (the kernel killed a process of it).
+        missing: the guarantees this machine could not give, each with why (empty: fully confined).
+        limits_applied: the limits the kernel held for the run, read back (``memory_mb``, ``cpus``,
+            ``pids``); empty where the backend cannot read them.
     """
 
     backend: str
@@ -76,6 +105,8 @@ class SandboxRun:
     tamper_proof: bool = True
     integrity_note: str = ""
     oom_killed: bool = False
+    missing: dict[Guarantee, str] = field(default_factory=dict)
+    limits_applied: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict:
         data = asdict(self)

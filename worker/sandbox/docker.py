@@ -30,8 +30,6 @@ LABEL_STARTED = "beras-grader.worker-started"
 # When the owner kills the container at the latest (epoch seconds): past it (and a grace) nobody owns it.
 LABEL_DEADLINE = "beras-grader.deadline"
 DEADLINE_GRACE_S = 300
-JUDGE_RESERVE_MB = 512  # the judge, its reference and the launcher, on top of the student's memory
-JUDGE_PIDS = 64  # the launcher, the judge and its threads, above the student uid's own process limit
 
 # One reaping at a time in this process: the jobs of one worker would otherwise race to remove the same orphans.
 _reap_lock = threading.Lock()
@@ -104,7 +102,7 @@ class DockerSandbox(Sandbox):
             self._reaped = True
             self.reap_orphans()
         job_dir.chmod(0o700)  # only the launcher (root, CAP_DAC_OVERRIDE) reads it; students get copies
-        memory = f"{limits.memory_mb + JUDGE_RESERVE_MB}m"
+        memory = f"{limits.sandbox_memory_mb}m"
         phases: dict[str, float] = {}
         started = time.monotonic()
         try:
@@ -114,7 +112,7 @@ class DockerSandbox(Sandbox):
                 user="0:0", working_dir="/work", network_mode="none", read_only=True, ipc_mode="none",
                 tmpfs={"/work": f"size={limits.tmpfs_mb}m,mode=755", "/tmp": "size=64m,mode=1777"},
                 volumes={str(job_dir): {"bind": "/job", "mode": "ro"}, str(out_dir): {"bind": "/out", "mode": "rw"}},
-                mem_limit=memory, memswap_limit=memory, pids_limit=limits.pids + JUDGE_PIDS,
+                mem_limit=memory, memswap_limit=memory, pids_limit=limits.sandbox_pids,
                 nano_cpus=int(limits.cpus * 1e9), cap_drop=["ALL"], cap_add=list(LAUNCHER_CAPS),
                 security_opt=["no-new-privileges"], ulimits=[Ulimit(name="core", soft=0, hard=0)],
                 log_config={"type": "json-file", "config": {"max-size": f"{limits.log_kb}k", "max-file": "1"}},
