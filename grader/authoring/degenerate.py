@@ -89,8 +89,9 @@ def generic(sources: dict[str, str], owned: list[str]) -> list[Degenerate]:
     Raises:
         MarkerError: if a source's markers are invalid (the gate's check 1 reports those first).
     """
+    rendered = [rel for rel in owned if rel in sources]
     return [Degenerate(f"generic-{form.value}", FORM_DESCRIPTIONS[form],
-                       {rel: render_degenerate(sources[rel], f"beras/{rel}", form) for rel in owned if rel in sources})
+                       {rel: render_degenerate(sources[rel], f"beras/{rel}", form) for rel in rendered})
             for form in Form]
 
 

@@ -149,12 +149,14 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
                               trace_dir=solved / "beras", **run),
         "hidden_again": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference, **run),
         # Degenerate code runs in its own process, as in grading: a case may patch whatever it imports.
-        **{f"degenerate/{case.name}": partial(run_suite, layout.assignment_dir, suites, staged[case.name], reference=reference,
-                              call_timeout_s=assignment.limits.call_time_s, **run) for case in degenerates},
+        **{f"degenerate/{case.name}": partial(run_suite, layout.assignment_dir, suites, staged[case.name],
+                                              reference=reference, call_timeout_s=assignment.limits.call_time_s,
+                                              **run) for case in degenerates},
         "hidden_stub": partial(run_suite, layout.assignment_dir, hidden, layout.graded_stub_root,
                                reference=reference, **run),
         "public_ref": partial(run_suite, layout.assignment_dir, public, solved, reference=None, **run),
-        "public_starter": partial(run_suite, layout.assignment_dir, public, layout.starter_root, reference=None, **run),
+        "public_starter": partial(run_suite, layout.assignment_dir, public, layout.starter_root, reference=None,
+                                  **run),
     }
     with ThreadPoolExecutor(GATE_JOBS) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}

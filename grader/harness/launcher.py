@@ -166,7 +166,10 @@ class Launcher:
         return {"ok": True}
 
     def _signal_student_uid(self, sig: int, rounds: int) -> None:
-        """Send ``sig`` to every process of the student uid (kill -1 as that uid), ``rounds`` times or until none is left."""
+        """Send ``sig`` to every process of the student uid, ``rounds`` times or until none is left.
+
+        A helper process switches to the student uid and calls kill(-1): the launcher keeps its own uid.
+        """
         helper = os.fork()
         if helper == 0:  # pragma: no cover - runs in the child
             try:

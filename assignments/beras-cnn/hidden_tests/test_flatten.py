@@ -29,7 +29,8 @@ def test_flatten_forward(twins, student, reference, shape):
     for each in _also_flat(shape):
         _, _, out_s, out_r = _forward(twins, student, reference, each)
         assert_close(out_s, out_r, rtol=EXACT, atol=0,
-                     what=f"Flatten() on input {each} (keep the batch axis, row-major order within an example): forward")
+                     what=f"Flatten() on input {each} (keep the batch axis, row-major order within an example): "
+                          "forward")
 
 
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
@@ -38,7 +39,8 @@ def test_flatten_gradient(twins, student, reference, shape):
         s, r, _, out_r = _forward(twins, student, reference, each)
         js, jr = twins.tensors(twins.normal(out_r.shape))
         assert_close(s.compose_input_gradients(js), r.compose_input_gradients(jr), rtol=EXACT, atol=0,
-                     what=f"Flatten() on input {each} (J reshaped to the input's shape): compose_input_gradients(J)")
+                     what=f"Flatten() on input {each} (J reshaped to the input's shape): "
+                          "compose_input_gradients(J)")
 
 
 def test_flatten_local_gradient(twins, student, reference):
