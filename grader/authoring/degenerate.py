@@ -1,14 +1,14 @@
-"""Degenerate submissions the release gate grades: generic ones rendered from the reference, and hand-written ones.
+"""Degenerate submissions the release gate grades: generic renderings of the reference, and hand-written cases.
 
 A suite that gives points to a submission which solves nothing gives points for nothing.
 The gate grades two kinds and refuses a release where one scores:
 
 * **generic**, for any assignment: every solution the students write replaced by one
   degenerate body (``Form``): "return the first argument" and "return zeros shaped like
-  the first argument". Between them they pass any test that checks only shapes, types or
-  finiteness, compares the student's code only with itself (a gradient with the finite
-  differences of the student's own constant function), or uses inputs on which the answer
-  is the input or zero.
+  the first argument". A test that checks only shapes, types or finiteness, compares the
+  student's code only with itself (a gradient with the finite differences of the student's
+  own constant function), or uses inputs on which the answer is the input or zero, passes
+  one of them, and the gate names it.
 * **hand-written**, per assignment, in ``assignments/<name>/degenerate/<case>/``: a
   ``case.toml`` and the owned files the case replaces, at their paths inside the package::
 

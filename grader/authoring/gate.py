@@ -30,6 +30,8 @@ from grader.authoring import degenerate, leaks
 from grader.authoring.build import Trees, write_tree
 from grader.authoring.config import Assignment, PointsError, assign_points
 from grader.authoring.degenerate import Base, Degenerate, DegenerateError
+from grader.authoring.markers import MarkerError
+from grader.authoring.stubs import RenderError
 from grader.authoring.suite import SuiteRun, run_suite
 
 CHECKS = 7
@@ -283,7 +285,10 @@ def _check_determinism(first: SuiteRun, second: SuiteRun, seed: int) -> Check:
 def _degenerates(assignment: Assignment, trees: Trees, layout: Layout) -> tuple[list[Degenerate], str | None]:
     """The generic degenerate submissions and the assignment's own; a malformed case is a problem, not a raise."""
     owned = list(assignment.files.owned)
-    found = degenerate.generic(trees.sources, owned)
+    try:  # the stubs rendered (check 1), so only a rendering bug can stop the generic ones
+        found = degenerate.generic(trees.sources, owned)
+    except (MarkerError, RenderError) as error:
+        return [], f"the generic degenerate submissions could not be rendered: {error}"
     try:
         found += degenerate.load_cases(layout.assignment_dir, owned, [group.group for group in assignment.points])
     except DegenerateError as error:
