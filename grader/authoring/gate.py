@@ -1,28 +1,42 @@
-"""The release gate: six checks that prove a release before anything ships.
+"""The release gate: seven checks that prove a release before anything ships.
 
 1. every stub parses and the stubbed package imports;
 2. the reference scores full marks on the public and hidden tests;
 3. the untouched starter scores nothing on the hidden tests (beyond declared free points);
 4. nothing of a solution or of the hidden tests is in the starter zip;
 5. every function a student writes runs in some hidden test (run against the reference);
-6. two runs of the reference with the same seed give identical results.
+6. two runs of the reference with the same seed give identical results;
+7. degenerate submissions (``degenerate``: generic ones and the assignment's own) score nothing
+   on the public and hidden tests (beyond declared free points).
+
+The suite runs are independent, so they run side by side (``GATE_JOBS`` at a time).
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from grader.authoring import leaks
-from grader.authoring.build import Trees
+from grader.authoring import degenerate, leaks
+from grader.authoring.build import Trees, write_tree
 from grader.authoring.config import Assignment, PointsError, assign_points
+from grader.authoring.degenerate import Base, Degenerate, DegenerateError
+from grader.authoring.markers import MarkerError
+from grader.authoring.stubs import RenderError
 from grader.authoring.suite import SuiteRun, run_suite
+
+CHECKS = 7
+# Suite runs side by side: each is one pytest process (plus a student process), mostly waiting on one core.
+GATE_JOBS = max(2, os.cpu_count() or 1)
 
 _IMPORT_ALL = """
 import importlib, pkgutil, sys
@@ -73,7 +87,7 @@ class GateReport:
 
     @property
     def ok(self) -> bool:
-        return len(self.checks) == 6 and all(check.ok for check in self.checks)
+        return len(self.checks) == CHECKS and all(check.ok for check in self.checks)
 
     def format(self) -> str:
         """The report as a person reads it."""
@@ -95,7 +109,7 @@ class GateReport:
 
 
 def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, test_ids: list[str]) -> GateReport:
-    """Run the six checks on a staged release; never raises for a failing release.
+    """Run the seven checks on a staged release; never raises for a failing release.
 
     ``test_ids`` are the ids of every public and hidden test (``suite.collect_ids``).
     """
@@ -111,7 +125,8 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     report.checks.append(first)
     if not first.ok:
         for number, title in ((2, "reference full marks"), (3, "stub scores nothing"), (4, "no leaks"),
-                              (5, "coverage of stubbed code"), (6, "deterministic")):
+                              (5, "coverage of stubbed code"), (6, "deterministic"),
+                              (7, "degenerate submissions score nothing")):
             report.checks.append(Check(number, title, False, "not run: check 1 failed"))
         report.seconds = time.monotonic() - started
         return report
@@ -125,21 +140,39 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     except PointsError as error:
         points_problems = error.problems
     run = dict(seed=seed, timeout_s=limit, all_test_ids=ids_file)
+    suites = [public, hidden]
+    degenerates, case_problem = _degenerates(assignment, trees, layout)
+    staged = _stage_degenerates(degenerates, assignment, trees, layout.graded_stub_root.parent / "degenerate")
     # The reference is graded as a student would submit it, so a hidden test that uses a file the
     # students neither own nor get complete fails here, not in the first real grading run.
     solved = layout.reference_submission_root or layout.reference_root
-    public_ref = run_suite(layout.assignment_dir, public, solved, reference=None, **run)
-    hidden_ref = run_suite(layout.assignment_dir, hidden, solved, reference=layout.reference_root,
-                           trace_dir=solved / "beras", **run)
-    hidden_stub = run_suite(layout.assignment_dir, hidden, layout.graded_stub_root,
-                            reference=layout.reference_root, **run)
-    hidden_again = run_suite(layout.assignment_dir, hidden, solved, reference=layout.reference_root, **run)
-    public_starter = run_suite(layout.assignment_dir, public, layout.starter_root, reference=None, **run)
+    reference = layout.reference_root
+    jobs = {  # the longest first, so that the side-by-side runs end together
+        "hidden_ref": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference,
+                              trace_dir=solved / "beras", **run),
+        "hidden_again": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference, **run),
+        # Degenerate code runs in its own process, as in grading: a case may patch whatever it imports.
+        **{f"degenerate/{case.name}": partial(run_suite, layout.assignment_dir, suites, staged[case.name],
+                                              reference=reference, call_timeout_s=assignment.limits.call_time_s,
+                                              **run) for case in degenerates},
+        "hidden_stub": partial(run_suite, layout.assignment_dir, hidden, layout.graded_stub_root,
+                               reference=reference, **run),
+        "public_ref": partial(run_suite, layout.assignment_dir, public, solved, reference=None, **run),
+        "public_starter": partial(run_suite, layout.assignment_dir, public, layout.starter_root, reference=None,
+                                  **run),
+    }
+    with ThreadPoolExecutor(GATE_JOBS) as pool:
+        futures = {name: pool.submit(job) for name, job in jobs.items()}
+        runs = {name: future.result() for name, future in futures.items()}
+    public_ref, hidden_ref, hidden_stub = runs["public_ref"], runs["hidden_ref"], runs["hidden_stub"]
+    hidden_again, public_starter = runs["hidden_again"], runs["public_starter"]
     report.checks.append(_check_reference(public_ref, hidden_ref, points_problems))
     report.checks.append(_check_stub(hidden_stub, assignment.free_points, public_starter))
     report.checks.append(_check_leaks(trees, layout, assignment.tests.hidden))
     report.checks.append(_check_coverage(trees, hidden_ref))
     report.checks.append(_check_determinism(hidden_ref, hidden_again, seed))
+    report.checks.append(_check_degenerates([(case, runs[f"degenerate/{case.name}"]) for case in degenerates],
+                                            assignment.free_points, case_problem))
     report.seconds = time.monotonic() - started
     return report
 
@@ -248,3 +281,63 @@ def _check_determinism(first: SuiteRun, second: SuiteRun, seed: int) -> Check:
                for name in sorted(one.keys() | two.keys()) if one.get(name) != two.get(name)]
     return Check(6, "deterministic", not details, f"2 runs with seed {seed}: "
                  f"{'identical' if not details else f'{len(details)} differ'} ({len(one)} tests)", details)
+
+
+def _degenerates(assignment: Assignment, trees: Trees, layout: Layout) -> tuple[list[Degenerate], str | None]:
+    """The generic degenerate submissions and the assignment's own; a malformed case is a problem, not a raise."""
+    owned = list(assignment.files.owned)
+    try:  # the stubs rendered (check 1), so only a rendering bug can stop the generic ones
+        found = degenerate.generic(trees.sources, owned)
+    except (MarkerError, RenderError) as error:
+        return [], f"the generic degenerate submissions could not be rendered: {error}"
+    try:
+        found += degenerate.load_cases(layout.assignment_dir, owned, [group.group for group in assignment.points])
+    except DegenerateError as error:
+        return found, str(error)
+    return found, None
+
+
+def _stage_degenerates(degenerates: list[Degenerate], assignment: Assignment, trees: Trees,
+                       root: Path) -> dict[str, Path]:
+    """Write each degenerate submission's package under ``root/<name>/beras``; return the folders."""
+    solutions = {rel: trees.reference[rel] for rel in assignment.files.owned if rel in trees.reference}
+    staged = {}
+    for case in degenerates:
+        files: dict = dict(trees.graded_stub)
+        if case.base is Base.REFERENCE:
+            files.update(solutions)
+        files.update(case.files)
+        write_tree(files, root / case.name / "beras")
+        staged[case.name] = root / case.name
+    return staged
+
+
+def _check_degenerates(graded: list[tuple[Degenerate, SuiteRun]], free_points: float,
+                       case_problem: str | None) -> Check:
+    details = [case_problem] if case_problem else []
+    scores = []
+    for case, run in graded:
+        if not run.results or run.problem:
+            details.append(f"{case.name}: {run.problem or 'no results'}")
+            scores.append(f"{case.name} ?")
+            continue
+        tests = run.tests()
+        if case.groups:
+            earned = [t for t in tests if t["group"] in case.groups and t["score"] > 0]
+            scores.append(f"{case.name} {sum(t['score'] for t in earned):g} in its groups")
+            bound = f"{len(case.groups)} group(s) it must earn nothing in: {', '.join(case.groups)}"
+            failed = bool(earned)
+        else:
+            earned = [t for t in tests if t["score"] > 0]
+            scores.append(f"{case.name} {run.score:g}")
+            bound = f"free points allowed: {free_points:g}"
+            failed = run.score > free_points + 1e-9
+        if failed:
+            shown = ", ".join(f"{t['name']} ({t['score']:g})" for t in earned[:8])
+            more = f" and {len(earned) - 8} more" if len(earned) > 8 else ""
+            details.append(f"{case.name} ({case.description}) earns {sum(t['score'] for t in earned):g} points "
+                           f"({bound}) from {shown}{more}")
+    max_score = next((run.max_score for _, run in graded if run.results), 0.0)
+    figure = f"{len(graded)} submissions, public + hidden of {max_score:g}: {', '.join(scores)} " \
+             f"(free points allowed: {free_points:g})"
+    return Check(7, "degenerate submissions score nothing", not details, figure, details)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.authoring import markers
-from grader.authoring.markers import Block, Kind, Markup
+from grader.authoring.markers import Block, Kind, Markup, OneLiner
 
 HELPERS_TODO = "# TODO: add any helpers you need here"
+BlockText = Callable[[Block], "list[str] | None"]
+OneLinerText = Callable[[OneLiner], str]
 
 
 class RenderError(RuntimeError):
@@ -48,7 +51,8 @@ def render_stub(source: str, path: str) -> Rendered:
         MarkerError: if ``source``'s markers are invalid, or the stub would not compile.
         RenderError: if the stub does not parse (a bug).
     """
-    return _render(source, path, stub=True)
+    return render_with(source, path, lambda block: _replacement(block, True),
+                       lambda one: one.head + "...  # TODO", "student stub")
 
 
 def render_complete(source: str, path: str) -> Rendered:
@@ -65,7 +69,8 @@ def render_complete(source: str, path: str) -> Rendered:
         MarkerError: if ``source``'s markers are invalid, or the rendering would not compile.
         RenderError: if the rendering does not parse (a bug).
     """
-    return _render(source, path, stub=False)
+    return render_with(source, path, lambda block: _replacement(block, False), lambda one: one.code,
+                       "complete reference")
 
 
 def stubbed_code(source: str, path: str) -> list[StubbedCode]:
@@ -110,7 +115,7 @@ def _replacement(block: Block, stub: bool) -> list[str] | None:
     return [HELPERS_TODO]
 
 
-def _needs_pass(markup: Markup, stub: bool) -> set[int]:
+def _needs_pass(markup: Markup, replacement: BlockText) -> set[int]:
     """Return the END lines after which a ``pass`` keeps an otherwise empty body valid.
 
     A body needs one when none of its statements outlives the rendering; the module's body
@@ -122,20 +127,33 @@ def _needs_pass(markup: Markup, stub: bool) -> set[int]:
             by_suite.setdefault(block.suite, []).append(block)
     ends = set()
     for blocks in by_suite.values():
-        rendered = [_replacement(b, stub) for b in blocks]
+        rendered = [replacement(b) for b in blocks]
         if not any(r is None or any(not text.startswith("#") for text in r) for r in rendered):
             ends.add(max(b.end for b in blocks))
     return ends
 
 
-def _render(source: str, path: str, stub: bool) -> Rendered:
-    """Render ``source`` as the stub (``stub``) or the complete reference."""
+def render_with(source: str, path: str, replacement: BlockText, one_liner: OneLinerText, what: str) -> Rendered:
+    """Render ``source`` with each block's and each one-liner's text chosen by the caller.
+
+    Args:
+        source: a marked reference file.
+        path: its name, for errors.
+        replacement: the lines (without indentation or endings) that stand for a block, None to keep
+            its content; a hidden block's must be ``[]``.
+        one_liner: the text of a marked line (indentation included, no ending).
+        what: how errors name the rendering ("student stub").
+
+    Raises:
+        MarkerError: if ``source``'s markers are invalid, or the rendering would not compile.
+        RenderError: if the rendering does not parse.
+    """
     markup = markers.parse(source, path)
     lines = markers.split_lines(source)
     newline = next((ln[len(ln.rstrip("\r\n")):] for ln in lines if ln.endswith(("\n", "\r"))), "\n")
     begins, ends = {b.begin: b for b in markup.blocks}, {b.end: b for b in markup.blocks}
     one_liners = {o.line: o for o in markup.one_liners}
-    add_pass = _needs_pass(markup, stub)
+    add_pass = _needs_pass(markup, replacement)
     out: list[str] = []
     origin: list[int | None] = []
     skip_to = 0  # last line of a block whose content is not copied
@@ -144,7 +162,7 @@ def _render(source: str, path: str, stub: bool) -> Rendered:
             continue
         block = begins.get(row)
         if block is not None:
-            generated = _replacement(block, stub)
+            generated = replacement(block)
             if generated is not None:
                 skip_to = block.end
                 generated += ["pass"] if block.end in add_pass else []
@@ -159,7 +177,7 @@ def _render(source: str, path: str, stub: bool) -> Rendered:
         marked = one_liners.get(row)
         if marked is not None:
             ending = line[len(line.rstrip("\r\n")):]
-            line = (marked.head + "...  # TODO" if stub else marked.code) + ending
+            line = one_liner(marked) + ending
         out.append(line)
         origin.append(row)
     if lines and not lines[-1].endswith(("\n", "\r")) and out and out[-1].endswith(("\n", "\r")):
@@ -168,7 +186,7 @@ def _render(source: str, path: str, stub: bool) -> Rendered:
         if not out[-1]:
             del out[-1], origin[-1]
     rendered = Rendered("".join(out), tuple(origin))
-    _check_compiles(rendered, path, "student stub" if stub else "complete reference")
+    _check_compiles(rendered, path, what)
     return rendered
 
 

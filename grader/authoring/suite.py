@@ -52,6 +52,7 @@ def run_suite(
     timeout_s: float,
     trace_dir: Path | None = None,
     all_test_ids: Path | None = None,
+    call_timeout_s: float | None = None,
 ) -> SuiteRun:
     """Run ``assignment_dir/suite`` against ``submission`` and read its results.
 
@@ -64,6 +65,8 @@ def run_suite(
         timeout_s: wall-clock limit of the whole run.
         trace_dir: record the lines that ran in files under this folder.
         all_test_ids: JSON list of every test id of the assignment (points split over all of them).
+        call_timeout_s: run the submission in its own process (``--student-process``) with this deadline
+            on every call, as grading does; None imports it in the judge's process.
 
     Returns:
         The run; ``problem`` says why there are no results (timeout, crash).
@@ -82,6 +85,9 @@ def run_suite(
             command += ["--trace-dir", str(trace_dir)]
         if all_test_ids is not None:
             command += ["--all-test-ids", str(all_test_ids)]
+        if call_timeout_s is not None:
+            command += ["--student-process", "--call-timeout", str(call_timeout_s),
+                        "--student-log", str(Path(scratch) / "student.log")]
         # No bytecode files in the trees that later ship; one BLAS thread keeps runs comparable.
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
         env.pop("PYTHONPATH", None)

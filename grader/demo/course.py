@@ -52,7 +52,8 @@ def seed_demo_course(runtime, assignments_dir: Path, reference: Path, seed: int 
             tokens[user.email] = token
             students.append(user)
         for name in ASSIGNMENTS:
-            typer.echo(f"releasing {name} (the gate runs both suites; about a minute) ...")
+            typer.echo(f"releasing {name} (the gate runs both suites against the reference, the starter and "
+                       "degenerate submissions; a minute or two) ...")
             published = release_assignment(session, runtime.settings, name, staff_user, seed=seed)
             released = released_at(published.version.autograder_path)
             batch = [s.zip_bytes for s in samples(released)]

@@ -26,7 +26,8 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
         if runtime is None:
             return 3
         for name in ASSIGNMENTS:
-            typer.echo(f"\n=== release {name} (the gate runs both suites against the reference and the stub) ===")
+            typer.echo(f"\n=== release {name} (the gate runs both suites against the reference, the stub and "
+                       "degenerate submissions) ===")
             outcome = release(assignments_dir / name, out, reference_package=reference, seed=seed)
             typer.echo(outcome.report.format())
             if not outcome.report.ok:

@@ -13,6 +13,7 @@ import hashlib
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,15 @@ class Transport(ABC):
 
     def close(self) -> None:
         """Release what the transport holds (a process, pipes); a transport that restarts does so on next use."""
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Within the block the student side runs nothing, not even threads or processes of its own.
+
+        For timing something else alone (the reference, in the speed test). In process there is
+        nothing of the student's running between calls: nothing to stop.
+        """
+        yield
 
 
 # Called with (description, payload) after every fetch; the results plugin digests them.

@@ -146,15 +146,39 @@ class Launcher:
         A helper switches to the student uid and sends SIGKILL to everything it may signal (kill -1),
         until nothing is left; the launcher's own uid and the judge's are out of its reach.
         """
+        self._signal_student_uid(signal.SIGKILL, rounds=1000)
+
+    def pause_students(self, paused: bool) -> dict:
+        """Stop (SIGSTOP) or continue (SIGCONT) every student process, for the judge to time something alone.
+
+        With separate uids that is every process of the student uid, wherever it forked to (a few
+        rounds catch a fork that was under way); with one uid, each student process group.
+        """
+        sig = signal.SIGSTOP if paused else signal.SIGCONT
+        if self.separate:
+            self._signal_student_uid(sig, rounds=3)
+        else:
+            for pid in self.students:
+                try:
+                    os.killpg(pid, sig)
+                except ProcessLookupError:
+                    pass
+        return {"ok": True}
+
+    def _signal_student_uid(self, sig: int, rounds: int) -> None:
+        """Send ``sig`` to every process of the student uid, ``rounds`` times or until none is left.
+
+        A helper process switches to the student uid and calls kill(-1): the launcher keeps its own uid.
+        """
         helper = os.fork()
         if helper == 0:  # pragma: no cover - runs in the child
             try:
                 os.setgroups([])
                 os.setgid(self.spec.student_uid)
                 os.setuid(self.spec.student_uid)
-                for _ in range(1000):
+                for _ in range(rounds):
                     try:
-                        os.kill(-1, signal.SIGKILL)
+                        os.kill(-1, sig)
                     except ProcessLookupError:
                         break
                     time.sleep(0.001)
@@ -232,6 +256,8 @@ class Launcher:
                 reply, fds = self.start_student()
             elif op == "stop":
                 reply, fds = self.stop_student(int(request.get("pid", -1))), []
+            elif op in ("pause", "resume"):
+                reply, fds = self.pause_students(op == "pause"), []
             else:
                 reply, fds = {"error": f"unknown op {op!r}"}, []
         socket.send_fds(control, [json.dumps(reply).encode()], fds)

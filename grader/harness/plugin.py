@@ -1,5 +1,9 @@
 """pytest plugin: the ``student``, ``reference``, ``seed`` and ``rng`` fixtures and their options.
 
+Two more for timing tests: ``reference_process`` (the reference in a process of its own,
+reached through handles as the student is) and ``pause_student`` (``with pause_student():``
+stops every student process for the block).
+
 Load it with ``-p grader.harness.plugin`` (the judge) or ``pytest_plugins`` in a conftest
 (the student's starter). Options:
 
@@ -129,6 +133,49 @@ def reference(pytestconfig: pytest.Config) -> types.SimpleNamespace:
     if backend != "numpy" and module.get_backend() != backend:
         module.set_backend(backend)
     return types.SimpleNamespace(beras=module)
+
+
+@pytest.fixture(scope="session")
+def reference_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Session:
+    """The reference library served from a process of its own, through the same boundary as the student's.
+
+    The judge starts it from its own copy of the reference: no student code is in it, and nothing
+    the student runs can reach it. Hidden tests only.
+    """
+    if REFERENCE not in pytestconfig.stash:
+        pytest.fail(_NO_REFERENCE, pytrace=False)
+    from grader.harness.process import DirectSpawner, ProcessTransport  # Unix only
+
+    folder = Path(pytestconfig.getoption("--reference")).resolve()
+    log = tmp_path_factory.mktemp("reference-process") / "output.log"
+    # The folder holding grader/harness: the process imports the harness from where the judge does.
+    spawner = DirectSpawner(folder, log, harness_root=Path(__file__).resolve().parents[2])
+    session = Session(ProcessTransport(spawner, pytestconfig.getoption("--call-timeout")))
+    backend = pytestconfig.getoption("--beras-backend")
+    if backend != "numpy":
+        session.root().beras.set_backend(backend)
+    yield session
+    session.transport.close()
+
+
+@pytest.fixture
+def reference_process(reference_session: Session) -> Handle:
+    """The reference in its own process, behind handles exactly like ``student``: ``reference_process.beras``.
+
+    For comparing timings: a call to either crosses the same boundary, so the round trips cost
+    both sides the same and no overhead needs to be measured or subtracted.
+    """
+    return reference_session.root("reference_process")
+
+
+@pytest.fixture
+def pause_student(student_session: Session):
+    """``with pause_student():`` stops every student process (and all it started) for the block.
+
+    So that the student cannot take the CPU from something timed meanwhile (the reference in
+    the speed test). In process (the gate's reference runs, a student's own machine) it does nothing.
+    """
+    return student_session.transport.paused
 
 
 @pytest.fixture

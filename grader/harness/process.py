@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from grader.harness import framing
@@ -36,6 +38,10 @@ class StudentProcess(ABC):
     @abstractmethod
     def stop(self) -> str:
         """Kill the process (and its children) if still running; return how it ended, in words."""
+
+    @abstractmethod
+    def pause(self, paused: bool) -> None:
+        """Stop (SIGSTOP) the process and whatever it started, or let them go on (SIGCONT)."""
 
     def _close_pipes(self) -> None:
         for fd in (self.to_student, self.from_student):
@@ -72,6 +78,13 @@ class _Popened(StudentProcess):
             self._close_pipes()
         return describe_exit(returncode)
 
+    def pause(self, paused: bool) -> None:
+        if self.process.returncode is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
 
 class DirectSpawner(Spawner):
     """Start ``student_main`` as a child of the judge, in its own process group.
@@ -81,11 +94,14 @@ class DirectSpawner(Spawner):
         log: file that receives the student's stdout and stderr.
         limits: rlimits for the process.
         python: interpreter to run it with.
+        harness_root: the folder holding ``grader/harness``, put on the process's path; None: an empty
+            path (a student's starter holds the harness inside the submission, an installed one finds it).
     """
 
     def __init__(self, submission: Path, log: Path, limits: ProcessLimits = ProcessLimits(),
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, harness_root: Path | None = None) -> None:
         self.submission, self.log, self.limits, self.python = Path(submission).resolve(), log, limits, python
+        self.pythonpath = str(Path(harness_root).resolve()) if harness_root else ""
 
     def start(self) -> StudentProcess:
         request_read, request_write = os.pipe()
@@ -97,7 +113,7 @@ class DirectSpawner(Spawner):
                      "--in-fd", str(request_read), "--out-fd", str(reply_write)],
                     pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     cwd=self.submission, start_new_session=True, preexec_fn=self.limits.apply,
-                    env={**os.environ, **PINNED_THREADS, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": ""},
+                    env={**os.environ, **PINNED_THREADS, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": self.pythonpath},
                 )
         except OSError as error:
             for fd in (request_read, request_write, reply_read, reply_write):
@@ -199,6 +215,19 @@ class ProcessTransport(Transport):
         if self._process is not None:
             self._drop(self._process)
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop the student process, and everything it started, for the block (none running: nothing to do)."""
+        process = self._process
+        if process is None:
+            yield
+            return
+        process.pause(True)
+        try:
+            yield
+        finally:
+            process.pause(False)
+
 
 class _Launched(StudentProcess):
     def __init__(self, spawner: LauncherSpawner, pid: int, to_student: int, from_student: int) -> None:
@@ -210,6 +239,10 @@ class _Launched(StudentProcess):
             return reply.get("how", "could not be stopped")
         finally:
             self._close_pipes()
+
+    def pause(self, paused: bool) -> None:
+        # The launcher does it: a student process may have left its group, and may run under another uid.
+        self.spawner.ask({"op": "pause" if paused else "resume", "pid": self.pid})
 
 
 class LauncherSpawner(Spawner):

@@ -46,6 +46,8 @@ def test_a_sound_release_passes_every_check_and_writes_both_parts(toy: Path) -> 
     assert "reference public 2/2, hidden 8/8" in text
     assert "stub hidden 0/8" in text and "leaks 0" in text and "uncovered 0" in text
     assert "2 runs with seed 7: identical" in text
+    assert "7. degenerate submissions score nothing: 2 submissions, public + hidden of 10: generic-identity 0, " \
+           "generic-zeros 0 (free points allowed: 0)" in text
     names = zipfile.ZipFile(outcome.starter_zip).namelist()
     assert "toy-starter/beras/ops.py" in names and "toy-starter/public_tests/test_sanity.py" in names
     assert not any("hidden" in name for name in names)
@@ -92,6 +94,73 @@ def test_declared_free_points_allow_that_much_on_the_stub(toy: Path) -> None:
     _edit(toy / "assignments/toy/assignment.toml", 'title = "Toy"', 'title = "Toy"\nfree_points = 4')
     outcome = _release(toy)
     assert _verdicts(outcome)[3], outcome.report.format()  # 8 points over 3 tests: 2.67 free <= 4
+
+
+def test_a_hidden_test_a_generic_degenerate_passes_fails_check_7_naming_both(toy: Path) -> None:
+    # Fails on the stub (it raises), passes for "return the first argument": a shape check only.
+    (toy / "assignments/toy/hidden_tests/test_weak.py").write_text(
+        "import numpy as np\nfrom grader.harness import fetch\n\n"
+        "def test_double_keeps_the_shape(student, rng):\n"
+        "    assert np.shape(fetch(student.beras.double(rng.normal(size=(3, 4))))) == (3, 4)\n"
+    )
+    outcome = _release(toy)
+    verdicts = _verdicts(outcome)
+    assert verdicts[2] and verdicts[3] and verdicts[7] is False and not outcome.report.ok
+    text = outcome.report.format()
+    assert "Release refused: check 7 failed" in text
+    assert "generic-identity (every solution returns its first argument unchanged) earns 2.66667 points " \
+           "(free points allowed: 0) from hidden_tests/test_weak.py::test_double_keeps_the_shape (2.66667)" in text
+    assert "generic-zeros (every solution returns zeros shaped like its first argument) earns 2.66667" in text
+    assert not (toy / "out").exists()
+
+
+def _case(toy: Path, name: str, toml: str, ops: str) -> None:
+    folder = toy / "assignments/toy/degenerate" / name
+    folder.mkdir(parents=True)
+    (folder / "case.toml").write_text(toml)
+    (folder / "ops.py").write_text(ops)
+
+
+def test_a_hand_written_case_that_scores_fails_check_7_naming_it(toy: Path) -> None:
+    (toy / "assignments/toy/hidden_tests/test_sign.py").write_text(
+        "from grader.harness import fetch\n\n"
+        "def test_scale_sum_of_positives_is_positive(student, rng):\n"
+        "    assert fetch(student.beras.scale_sum(rng.uniform(1, 2, size=5), 3.0)) > 0, 'expected a positive sum'\n"
+    )
+    _case(toy, "constant", 'description = "scale_sum always returns 1"\n',
+          "def double(x):\n    raise NotImplementedError\n\n\ndef scale_sum(x, factor):\n    return 1.0\n")
+    outcome = _release(toy)
+    assert _verdicts(outcome)[7] is False
+    text = outcome.report.format()
+    assert "generic-identity 0, generic-zeros 0, constant 2.66667" in text
+    assert "constant (scale_sum always returns 1) earns 2.66667 points (free points allowed: 0) from " \
+           "hidden_tests/test_sign.py::test_scale_sum_of_positives_is_positive (2.66667)" in text
+
+
+def test_a_case_with_groups_must_earn_nothing_there_and_may_earn_elsewhere(toy: Path) -> None:
+    # double is wrong (public and hidden tests of it fail), scale_sum is right (a hidden test passes).
+    wrong_double = "import numpy as np\n\n\ndef double(x):\n    return np.asarray(x) * 3.0\n\n\n" \
+                   "def scale_sum(x, factor):\n    return float(np.asarray(x).sum() * factor)\n"
+    _case(toy, "half-right", 'description = "only scale_sum"\nbase = "reference"\ngroups = ["public"]\n',
+          wrong_double)
+    outcome = _release(toy)
+    assert outcome.report.ok, outcome.report.format()
+    assert "half-right 0 in its groups" in outcome.report.format()
+    _edit(toy / "assignments/toy/degenerate/half-right/case.toml", '["public"]', '["public", "hidden"]')
+    outcome = _release(toy)
+    assert _verdicts(outcome)[7] is False
+    assert "half-right (only scale_sum) earns 4 points (2 group(s) it must earn nothing in: public, hidden) " \
+           "from hidden_tests/test_ops.py::test_scale_sum_random (4)" in outcome.report.format()
+
+
+def test_a_malformed_case_fails_check_7_and_the_generic_ones_still_run(toy: Path) -> None:
+    _case(toy, "stray", 'description = "x"\n', "x = 1\n")
+    (toy / "assignments/toy/degenerate/stray/notes.txt").write_text("not an owned file")
+    outcome = _release(toy)
+    assert _verdicts(outcome)[7] is False and _verdicts(outcome)[2]
+    text = outcome.report.format()
+    assert "degenerate/stray: notes.txt is not a file the students own (ops.py)" in text
+    assert "2 submissions, public + hidden of 10: generic-identity 0, generic-zeros 0" in text
 
 
 def test_a_solution_line_copied_outside_its_markers_fails_check_4(toy: Path) -> None:

@@ -92,10 +92,11 @@ def test_a_ta_runs_the_gate_publishes_and_regrades_everything(live_site, browser
     page.fill("#seed", "11")
     page.click("#run-gate")
     page.wait_for_url(re.compile(r".*/staff/gates/\d+$"))
-    # The gate runs the real suites against the reference and the starter: about a minute.
-    page.wait_for_selector("#gate-status.passed, #gate-status.refused, #gate-status.error", timeout=300_000)
+    # The gate runs the real suites against the reference, the starter and the degenerate submissions.
+    page.wait_for_selector("#gate-status.passed, #gate-status.refused, #gate-status.error", timeout=600_000)
     assert page.inner_text("#gate-status") == "passed", page.inner_text("main")
-    assert "reference" in page.inner_text("#gate-report")
+    report = page.inner_text("#gate-report")
+    assert "reference" in report and "7. degenerate submissions score nothing" in report and "lookup 0" in report
     shot(page, "ta-gate-report")
     page.click("#publish")
     page.wait_for_selector("#published")

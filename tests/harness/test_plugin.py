@@ -29,11 +29,16 @@ def submission(pytester: pytest.Pytester) -> Path:
 def fake_reference(pytester: pytest.Pytester) -> Path:
     return write_package(pytester.path / "reference_dir", {
         "beras/__init__.py": """
+            import os
+
             NAME = "fake-reference"
             _backend = ["numpy"]
 
             def answer():
                 return 7
+
+            def pid():
+                return os.getpid()
 
             def get_backend():
                 return _backend[0]
@@ -106,6 +111,31 @@ def test_reference_option_gives_the_reference_module(pytester, submission, fake_
     result = pytester.runpytest_subprocess(*PLUGIN, "--submission", str(submission),
                                            "--reference", str(fake_reference))
     result.assert_outcomes(passed=1)
+
+
+def test_reference_process_serves_the_reference_from_a_process_of_its_own(pytester, submission, fake_reference):
+    # A subprocess, as above: this process has already imported the real reference.
+    pytester.makepyfile(test_timed="""
+        import os
+
+        from grader.harness import fetch
+
+        def test_reference_process(student, reference, reference_process, pause_student):
+            assert fetch(reference_process.beras.answer()) == reference.beras.answer() == 7
+            assert fetch(reference_process.beras.pid()) != os.getpid()
+            with pause_student():  # the student is imported in this process: nothing to stop
+                assert fetch(student.beras.answer()) == 42
+    """)
+    result = pytester.runpytest_subprocess(*PLUGIN, "--submission", str(submission),
+                                           "--reference", str(fake_reference))
+    result.assert_outcomes(passed=1)
+
+
+def test_reference_process_without_the_option_fails_with_the_hidden_tests_message(pytester, submission):
+    pytester.makepyfile(test_timed="def test_timed(reference_process):\n    pass\n")
+    result = pytester.runpytest(*PLUGIN, "--submission", str(submission))
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*the `reference` fixture exists only where the grader runs hidden tests*"])
 
 
 def test_reference_option_needs_a_beras_package(pytester, submission):

@@ -262,6 +262,21 @@ def wait_gone(pid: int, within: float = 3.0) -> bool:
     return False
 
 
+def process_state(pid: int) -> str:
+    """The one-letter state in /proc/<pid>/stat: S sleeping, R running, T stopped, Z zombie."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def reaches_state(pid: int, states: str, within: float = 5.0) -> bool:
+    """Whether ``pid`` is in one of ``states`` within ``within`` seconds (a signal is delivered, not awaited)."""
+    deadline = time.monotonic() + within
+    while process_state(pid) not in states:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def timed(call):
     """Run ``call``, which must raise StudentProcessFailed; return the failure and the seconds it took."""
     start = time.monotonic()
@@ -629,6 +644,22 @@ def test_a_well_framed_malformed_reply_restarts_the_process(session, student, ki
         thing.get()
 
 
+def test_paused_stops_the_student_and_its_children_for_the_block(session, student):
+    child = fetch(student.beras.spawn_sleeper())
+    pid = student_pid(session)
+    with session.transport.paused():
+        assert reaches_state(pid, "T") and reaches_state(child, "T")
+    assert reaches_state(pid, "SR") and reaches_state(child, "SR")
+    assert fetch(student.beras.add(1, 2)) == 3  # and it serves again
+
+
+def test_paused_before_any_process_started_does_nothing(open_session):
+    transport = open_session().transport
+    with transport.paused():
+        pass
+    assert transport.generation == 0
+
+
 # ---------------------------------------------------------------------------- the plugin
 
 
@@ -670,3 +701,20 @@ def test_plugin_student_process_options(pytester, monkeypatch):
     assert "beras: imported" in log.read_text(errors="replace")
     assert "chatty: done" in log.read_text(errors="replace")
     assert_reaped(int((pytester.path / "student.pid").read_text()))  # stopped at the end of the run
+
+
+def test_plugin_pause_student_stops_the_student_process(pytester, monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    submission = write_package(pytester.path / "submission", PROCESS_SUBMISSION)
+    pytester.makepyfile(test_pause="""
+        from grader.harness import fetch
+        from tests.harness.test_process import process_state, reaches_state
+
+        def test_paused(student, pause_student):
+            pid = fetch(student.beras.pid())
+            with pause_student():
+                assert reaches_state(pid, "T")
+            assert reaches_state(pid, "SR") and fetch(student.beras.add(1, 2)) == 3
+    """)
+    result = pytester.runpytest("-p", "grader.harness.plugin", "--submission", str(submission), "--student-process")
+    result.assert_outcomes(passed=1)

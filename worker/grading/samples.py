@@ -1,4 +1,4 @@
-"""Sample submissions of an assignment: the reference solution, the untouched starter, and planted bugs.
+"""Sample submissions of an assignment: the reference solution, the untouched starter, planted bugs, degenerates.
 
 ``assignments/<name>/samples/*.toml`` each describe a submission as the reference solution
 with bugs planted by exact text replacement, and the point groups those bugs must cost::
@@ -9,6 +9,9 @@ with bugs planted by exact text replacement, and the point groups those bugs mus
     find = "..."                   # text that occurs exactly once in the reference file
     replace = "..."
     groups = ["Activations"]       # the groups that must lose points because of it
+
+``assignments/<name>/degenerate/<case>/`` are hand-written submissions that must earn nothing
+(``grader.authoring.degenerate``); ``degenerates`` zips them the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.authoring.degenerate import Base, load_cases
 from worker.grading.released import Released
 
 
@@ -85,6 +89,25 @@ def samples(released: Released) -> list[Sample]:
     folder = released.assignment_dir / "samples"
     found = [planted(released, path) for path in sorted(folder.glob("*.toml"))] if folder.is_dir() else []
     return [reference, starter, *found]
+
+
+def degenerates(released: Released) -> list[Sample]:
+    """The assignment's hand-written degenerate submissions, zipped as a student would send them.
+
+    ``losing_groups`` is None for a case that must earn nothing at all, else the groups it must
+    earn nothing in.
+
+    Raises:
+        DegenerateError: for a malformed case (the release gate reports it first).
+    """
+    assignment = released.assignment
+    owned = list(assignment.files.owned)
+    starter = {rel: (released.starter / rel).read_text() for rel in owned}
+    found = []
+    for case in load_cases(released.assignment_dir, owned, [group.group for group in assignment.points]):
+        base = reference_files(released) if case.base is Base.REFERENCE else starter
+        found.append(Sample(case.name, case.description, _zip({**base, **case.files}), case.groups or None))
+    return found
 
 
 def lost_groups(result: dict) -> list[str]:

@@ -70,3 +70,53 @@ def describe_conv(filters: int, kernel: Any, strides: Any = 1, padding: str = "v
 @pytest.fixture
 def conv_name():
     return describe_conv
+
+
+# Mixed with each test's seed into the disguise's own generator. The student's code is told the seed
+# (set_seed) but never sees this file, so it cannot redraw the disguise.
+DISGUISE_KEY = 0x6E6F_6672_6565
+DISGUISE_NOISE = 0.05
+
+
+@pytest.fixture
+def disguised_digits(reference, seed):
+    """The 8x8 digits under this test's secret disguise: ``(x_train, y_train, x_test, y_test)``, NHWC.
+
+    Every image is turned by the same multiple of 90 degrees and maybe mirrored, noise is added
+    and the ten classes are renamed, all drawn from a generator the student's code cannot
+    reproduce, so the data cannot simply be looked up (in scikit-learn's copy, say). A CNN learns
+    the turned digits as well as the upright ones.
+    """
+    gen = np.random.default_rng([seed, DISGUISE_KEY])
+    x_train, y_train, x_test, y_test = reference.beras.data.load_digits(seed=int(gen.integers(2**31)),
+                                                                        dtype=np.float64)
+    turns, mirror, classes = int(gen.integers(4)), bool(gen.integers(2)), gen.permutation(10)
+
+    def disguise(x: np.ndarray, y: np.ndarray) -> tuple:
+        x = np.rot90(x, turns, axes=(1, 2))
+        x = x[:, :, ::-1] if mirror else x
+        return np.ascontiguousarray(x + gen.normal(0.0, DISGUISE_NOISE, x.shape)), y[:, classes]
+
+    return (*disguise(x_train, y_train), *disguise(x_test, y_test))
+
+
+@pytest.fixture
+def judge_predictions(reference):
+    """``judge_predictions(layers, fetched, x)``: a model's outputs computed here, from its fetched weights.
+
+    ``layers`` are reference layers of the student's architecture, ``fetched`` lists
+    ``(reference weight, the student's handle for it, its name)``. What the student's ``predict``
+    or ``fit`` say about themselves plays no part: a model that memorises or looks its data up,
+    and trains no weight, predicts here what its untrained weights predict.
+    """
+
+    def predict(layers: list, fetched: list, x: np.ndarray) -> np.ndarray:
+        for weight, handle, name in fetched:
+            value = np.asarray(fetch(handle), dtype=np.float64)
+            assert value.shape == tuple(weight.shape), (
+                f"after fit, {name} has shape {value.shape}; expected {tuple(weight.shape)}"
+            )
+            weight.assign(value)
+        return np.asarray(reference.beras.to_numpy(reference.beras.SequentialModel(layers).predict(x)))
+
+    return predict

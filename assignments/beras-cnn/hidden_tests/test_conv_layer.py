@@ -118,12 +118,15 @@ def test_input_gradient_finite_differences(twins, student, conv_name):
 
     All the probes x +- eps * e_i go through the layer as one batch (the layer treats examples
     independently), so the check costs a single forward call. Conv2D is linear in x, so a large
-    step is exact and keeps float32 rounding out of the check.
+    step is exact and keeps float32 rounding out of the check. The forward itself is checked
+    against the reference first: a constant forward with a zero gradient agrees with itself.
     """
     case = Case(1, 5, 4, 2, 2, (3, 2), (2, 1), "same")
-    s, _ = _layers(twins, case)
+    s, r = _layers(twins, case)
     x = twins.normal(case.input_shape)
     out = fetch(s(student.beras.Tensor(x)))
+    assert_close(out, fetch(r(twins.reference.beras.Tensor(x))), rtol=RTOL, atol=ATOL,
+                 what=f"{_name(conv_name, case)}: forward (the finite differences below are of this forward)")
     J = twins.normal(out.shape)
     analytic = fetch(s.compose_input_gradients(student.beras.Tensor(J)))
     assert isinstance(analytic, (list, tuple)) and len(analytic) == 1, (

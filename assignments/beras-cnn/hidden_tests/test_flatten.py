@@ -8,7 +8,10 @@ from grader.harness import assert_close, fetch
 
 EXACT = 1e-6  # these layers only move values around: exact, up to a float32 cast
 
-SHAPES = {"nhwc": (3, 4, 5, 2), "3d": (2, 3, 7), "2d": (4, 6), "batch1": (1, 2, 2, 3)}
+# A (batch, features) input is already flat: Flatten gives it back unchanged. Its check rides with a
+# 4-D one, since "return the input" alone would pass it.
+SHAPES = {"nhwc": (3, 4, 5, 2), "3d": (2, 3, 7), "batch1": (1, 2, 2, 3)}
+ALREADY_FLAT = (4, 6)
 
 
 def _forward(twins, student, reference, shape):
@@ -17,19 +20,27 @@ def _forward(twins, student, reference, shape):
     return s, r, s(xs), fetch(r(xr))
 
 
+def _also_flat(shape: tuple) -> list:
+    return [shape, ALREADY_FLAT] if shape == SHAPES["nhwc"] else [shape]
+
+
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
 def test_flatten_forward(twins, student, reference, shape):
-    _, _, out_s, out_r = _forward(twins, student, reference, shape)
-    assert_close(out_s, out_r, rtol=EXACT, atol=0,
-                 what=f"Flatten() on input {shape} (keep the batch axis, row-major order within an example): forward")
+    for each in _also_flat(shape):
+        _, _, out_s, out_r = _forward(twins, student, reference, each)
+        assert_close(out_s, out_r, rtol=EXACT, atol=0,
+                     what=f"Flatten() on input {each} (keep the batch axis, row-major order within an example): "
+                          "forward")
 
 
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
 def test_flatten_gradient(twins, student, reference, shape):
-    s, r, _, out_r = _forward(twins, student, reference, shape)
-    js, jr = twins.tensors(twins.normal(out_r.shape))
-    assert_close(s.compose_input_gradients(js), r.compose_input_gradients(jr), rtol=EXACT, atol=0,
-                 what=f"Flatten() on input {shape} (J reshaped to the input's shape): compose_input_gradients(J)")
+    for each in _also_flat(shape):
+        s, r, _, out_r = _forward(twins, student, reference, each)
+        js, jr = twins.tensors(twins.normal(out_r.shape))
+        assert_close(s.compose_input_gradients(js), r.compose_input_gradients(jr), rtol=EXACT, atol=0,
+                     what=f"Flatten() on input {each} (J reshaped to the input's shape): "
+                          "compose_input_gradients(J)")
 
 
 def test_flatten_local_gradient(twins, student, reference):

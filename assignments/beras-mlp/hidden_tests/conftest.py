@@ -63,3 +63,53 @@ def assert_each_close():
             assert_close(got, want, what=f"{what}, {name}", **tol)
 
     return check
+
+
+# Mixed with each test's seed into the disguise's own generator. The student's code is told the seed
+# (set_seed) but never sees this file, so it cannot redraw the disguise.
+DISGUISE_KEY = 0x6E6F_6672_6565
+DISGUISE_NOISE = 0.05
+
+
+@pytest.fixture
+def disguised_digits(reference, seed):
+    """The 8x8 digits under this test's secret disguise, flattened: ``(x_train, y_train, x_test, y_test)``.
+
+    The pixels are permuted, noise is added and the ten classes are renamed, all drawn from a
+    generator the student's code cannot reproduce: the data cannot be looked up (in scikit-learn's
+    copy, say). None of it changes what an MLP can learn: permuting its inputs only reorders the
+    first layer's weights. (Inverting pixels too cost the reference about a point of accuracy.)
+    """
+    gen = np.random.default_rng([seed, DISGUISE_KEY])
+    x_train, y_train, x_test, y_test = reference.beras.data.load_digits(seed=int(gen.integers(2**31)),
+                                                                        dtype=np.float64)
+    pixels, classes = gen.permutation(64), gen.permutation(10)
+
+    def disguise(x: np.ndarray, y: np.ndarray) -> tuple:
+        x = x.reshape(len(x), -1)[:, pixels]
+        return x + gen.normal(0.0, DISGUISE_NOISE, x.shape), y[:, classes]
+
+    return (*disguise(x_train, y_train), *disguise(x_test, y_test))
+
+
+@pytest.fixture
+def judge_predictions(reference):
+    """``judge_predictions(layers, fetched, x)``: a model's outputs computed here, from its fetched weights.
+
+    ``layers`` are reference layers of the student's architecture, ``fetched`` maps each
+    reference weight to the student's handle for it. What the student's ``predict`` or ``fit``
+    say about themselves plays no part: a model that memorises or looks its data up, and
+    trains no weight, predicts here what its untrained weights predict.
+    """
+    from grader.harness import fetch
+
+    def predict(layers: list, fetched: list, x: np.ndarray) -> np.ndarray:
+        for weight, handle, name in fetched:
+            value = np.asarray(fetch(handle), dtype=np.float64)
+            assert value.shape == tuple(weight.shape), (
+                f"after fit, {name} has shape {value.shape}; expected {tuple(weight.shape)}"
+            )
+            weight.assign(value)
+        return np.asarray(reference.beras.to_numpy(reference.beras.SequentialModel(layers).predict(x)))
+
+    return predict

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.harness import fetch
+from grader.harness import assert_close, fetch
 
 TOL = {"rtol": 1e-7, "atol": 1e-11}
 
@@ -216,8 +216,12 @@ def test_tape_records_only_inside_with(student, reference, rng, dense_pair, asse
 
 
 @pytest.mark.parametrize("network", ["tanh-sigmoid-mse", "sigmoid-softmax-cce"])
-def test_finite_differences(student, rng, assert_each_close, network):
-    """Your tape's gradients must be the derivatives of your own forward pass (central differences)."""
+def test_finite_differences(student, reference, rng, assert_each_close, network):
+    """Your tape's gradients must be the derivatives of your own forward pass (central differences).
+
+    The loss of that forward pass is checked against the reference's first: a constant loss with
+    zero gradients agrees with itself.
+    """
     hidden, output, loss_name = {
         "tanh-sigmoid-mse": ("Tanh", "Sigmoid", "MeanSquaredError"),
         "sigmoid-softmax-cce": ("Sigmoid", "Softmax", "CategoricalCrossEntropy"),
@@ -246,6 +250,18 @@ def test_finite_differences(student, rng, assert_each_close, network):
     with lib.GradientTape() as tape:
         value = forward()
     analytic = fetch(tape.gradient(value, variables))
+    ref = reference.beras
+    r1, r2 = ref.Dense(3, 4), ref.Dense(4, 3)
+    for variable, param in zip([r1.w, r1.b, r2.w, r2.b], params):
+        variable.assign(param)
+    expected = getattr(ref, loss_name)()(ref.SequentialModel([r1, getattr(ref, hidden)(), r2,
+                                                              getattr(ref, output)()])(x), y)
+    assert_close(
+        np.atleast_1d(np.asarray(fetch(value), dtype=np.float64)),
+        np.atleast_1d(np.asarray(expected, dtype=np.float64)),
+        **TOL,
+        what=f"the {loss_name} of Dense(3,4) → {hidden} → Dense(4,3) → {output} (the value differentiated below)",
+    )
 
     eps = 1e-6
     numeric = [np.zeros_like(p) for p in params]

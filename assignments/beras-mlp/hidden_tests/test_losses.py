@@ -91,11 +91,20 @@ def test_input_gradients(student, reference, rng, assert_each_close, name, shape
 
 
 @pytest.mark.parametrize("name", LOSSES)
-def test_gradient_matches_finite_differences(student, rng, name):
-    """Your gradient must be the derivative of your own loss value (central differences)."""
+def test_gradient_matches_finite_differences(student, reference, rng, name):
+    """Your gradient must be the derivative of your own loss value (central differences).
+
+    The value itself is checked against the reference first: a constant loss with a zero gradient
+    agrees with itself.
+    """
     y_pred, y_true = _inputs(rng, name, (3, 4))
     loss = getattr(student.beras, name)()
-    loss(y_pred, y_true)
+    assert_close(
+        _vector(loss(y_pred, y_true)),
+        _vector(getattr(reference.beras, name)()(y_pred, y_true)),
+        **TOL,
+        what=f"{name}()(y_pred, y_true) with inputs of shape (3, 4), the value differentiated below",
+    )
     grad = np.asarray(fetch(loss.get_input_gradients())[0])
     eps = 1e-6
     numeric = np.zeros_like(y_pred)
