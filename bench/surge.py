@@ -20,6 +20,7 @@ The floor is N x mean engine time / workers; the target is a makespan within 1.1
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -99,6 +100,8 @@ def burst(args) -> int:
         redis = postgres = None
         env = {"PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(base), "GRADER_DATA_DIR": str(base / "data"),
                "GRADER_ASSIGNMENTS_DIR": str(REPO / "assignments"), "GRADER_REFERENCE": str(REPO / "reference/beras")}
+        if os.environ.get("PYTHONPATH"):  # e.g. the API of another checkout, to measure it with this venv
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         if db == "postgres":
             redis, postgres = RedisServer(base / "redis").start(), Postgres(base / "pg").init()
             env |= {"GRADER_DATABASE_URL": postgres.url, "GRADER_BROKER_URL": redis.url}
@@ -132,8 +135,6 @@ def burst(args) -> int:
 
 
 def _load() -> str:
-    import os
-
     return "%.2f %.2f %.2f" % os.getloadavg()
 
 

@@ -8,7 +8,8 @@ from functools import cached_property
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.blobs import BlobStore
-from grader.db import migrate, sessions
+from grader.db import PoolLimits, engine_for, migrate, sessions
+from grader.db.engine import PROBE
 from grader.settings import Settings
 
 
@@ -23,7 +24,13 @@ class Runtime:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return sessions(self.settings.database)
+        limits = PoolLimits(connections=self.settings.db_connections, wait_s=self.settings.db_wait_s)
+        return sessions(self.settings.database, limits)
+
+    @cached_property
+    def probe(self) -> sessionmaker[Session]:
+        """Sessions on the health check's own one-connection pool: it never waits behind requests."""
+        return sessionmaker(engine_for(self.settings.database, PROBE, purpose="probe"))
 
     @cached_property
     def blobs(self) -> BlobStore:
