@@ -123,7 +123,8 @@ def burst(args) -> int:
                   f"from one student; load before: {_load()}", flush=True)
             report = run_burst(api, "/api/assignments/beras-mlp/submissions",
                                [tokens[f"s{i}@burst.edu"] for i in range(args.count)], data,
-                               slow_token=tokens["slow@burst.edu"], slow=args.slow, slow_every_s=args.slow_every)
+                               slow_token=tokens["slow@burst.edu"], slow=args.slow, slow_every_s=args.slow_every,
+                               slow_wait_s=args.slow_wait)
             print("\n".join(report.lines(HONEST_TARGET_S, HEALTH_TARGET_S)), flush=True)
             failed += not (report.honest_ok(HONEST_TARGET_S) and report.health_ok(HEALTH_TARGET_S))
         finally:
@@ -145,6 +146,8 @@ def main() -> int:
     parser.add_argument("--burst", action="store_true", help="the API alone at the deadline (see above)")
     parser.add_argument("--slow", type=int, default=16, help="slow uploads from one student (--burst)")
     parser.add_argument("--slow-every", type=float, default=3.0, help="seconds between their bytes (--burst)")
+    parser.add_argument("--slow-wait", type=float, default=150.0,
+                        help="seconds to wait for the slow uploads' answers after the burst (--burst)")
     parser.add_argument("--db", default="sqlite,postgres", help="databases to burst, in turn (--burst)")
     args = parser.parse_args()
     if args.burst:

@@ -23,9 +23,12 @@ class Runtime:
         self._sandbox_lock = threading.Lock()
 
     @cached_property
+    def pool(self) -> PoolLimits:
+        return PoolLimits(connections=self.settings.db_connections, wait_s=self.settings.db_wait_s)
+
+    @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        limits = PoolLimits(connections=self.settings.db_connections, wait_s=self.settings.db_wait_s)
-        return sessions(self.settings.database, limits)
+        return sessions(self.settings.database, self.pool)
 
     @cached_property
     def probe(self) -> sessionmaker[Session]:
@@ -39,7 +42,7 @@ class Runtime:
     def migrate(self) -> None:
         """Create the data dir and bring the database to the newest schema."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate(self.settings.database)
+        migrate(self.settings.database, pool=self.pool)
 
     def sandbox(self):
         """The configured sandbox backend, checked once (``SandboxUnavailable`` when it cannot run here)."""

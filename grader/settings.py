@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # plus the in-process graders, the reconciler and gate threads, and a request seldom waits for one.
     api_threads: int = Field(40, ge=1)
     db_connections: int = Field(50, ge=2)
+    # Of those threads, uploads (their checks, intake and storing) use at most upload_threads at a time, taken in
+    # arrival order: a burst of uploads queues there, and leaves the other threads and the event loop free.
+    upload_threads: int = Field(8, ge=1)
     # A request that cannot get a database connection within this long is answered 503 with Retry-After.
     db_wait_s: float = Field(5.0, gt=0)
     # An upload's body must arrive within upload_timeout_s, with no pause over upload_idle_s (else 408).

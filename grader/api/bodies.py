@@ -51,7 +51,7 @@ class BodyRule:
 
     Attributes:
         cap: the most bytes the body may have (framing included).
-        total_s: the whole body must have arrived this long after the request began.
+        total_s: the whole body must have arrived this long after the app began to read it.
         idle_s: the longest pause between two pieces of the body.
         upload: a submission upload (for the wording of the refusal).
     """
@@ -92,13 +92,14 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > rule.cap:
             return await _refuse(send, BodyTooLarge(rule.cap, rule.upload))
         complete = declared == b"0" or (declared is None and b"transfer-encoding" not in headers)
-        deadline = time.monotonic() + rule.total_s
+        deadline = None  # from the app's first read: time spent on our side (a queue for a thread) is not the client's
         seen = 0
 
         async def limited():
-            nonlocal seen, complete
+            nonlocal seen, complete, deadline
             if complete:  # the body is in: what follows is the wait for a disconnect, with no deadline
                 return await receive()
+            deadline = deadline or time.monotonic() + rule.total_s
             left = deadline - time.monotonic()
             if left <= 0:
                 raise BodyTimeout(f"did not arrive within {rule.total_s:g} s")

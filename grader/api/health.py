@@ -4,7 +4,8 @@ At the deadline every request thread and pooled connection may be busy with uplo
 behind them would call a busy server dead. The probe runs ``SELECT 1`` on a one-connection pool of its own, in
 a thread of its own (its own limiter, not the request threads'), at most one probe at a time: callers that
 arrive while one runs wait for it, and a result younger than ``fresh_s`` is reused. A probe that has not
-answered within ``wait_s`` makes the check answer "slow" at once rather than hang.
+answered within ``wait_s`` never makes the check hang: it answers with the last success if that is younger than
+``stale_s`` (a server busy with a burst is busy, not down), else "slow".
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from sqlalchemy import text
 
 
 class HealthCheck:
-    def __init__(self, runtime, fresh_s: float = 1.0, wait_s: float = 0.8) -> None:
-        self.runtime, self.fresh_s, self.wait_s = runtime, fresh_s, wait_s
+    def __init__(self, runtime, fresh_s: float = 1.0, wait_s: float = 0.5, stale_s: float = 10.0) -> None:
+        self.runtime, self.fresh_s, self.wait_s, self.stale_s = runtime, fresh_s, wait_s, stale_s
         self._last: tuple[float, str] | None = None  # (when, "ok" or the problem)
+        self._last_ok: float | None = None
         self._probe: asyncio.Task | None = None
         self._limiter: anyio.CapacityLimiter | None = None
 
@@ -32,6 +34,8 @@ class HealthCheck:
         try:
             return await asyncio.wait_for(asyncio.shield(self._probe), self.wait_s)
         except asyncio.TimeoutError:
+            if self._last_ok is not None and time.monotonic() - self._last_ok < self.stale_s:
+                return "ok"
             return f"slow: no answer to SELECT 1 within {self.wait_s:g} s"
 
     async def _run(self) -> str:
@@ -39,7 +43,7 @@ class HealthCheck:
             self._limiter = anyio.CapacityLimiter(1)
         try:
             await anyio.to_thread.run_sync(self._select_one, limiter=self._limiter)
-            outcome = "ok"
+            outcome, self._last_ok = "ok", time.monotonic()
         except Exception as error:  # noqa: BLE001 (any failure is the answer)
             outcome = f"unreachable: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
         self._last = (time.monotonic(), outcome)

@@ -8,13 +8,18 @@
    database connection is held meanwhile. A body cut off at the cap counts toward the rate limit.
 4. In a worker thread: intake, the blob's fsync, then one short transaction that takes the student's rate-limit
    lock, counts, and stores the submission (or the refusal, which counts too).
+
+Steps 1 and 4 run on at most ``settings.upload_threads`` threads, taken in arrival order (anyio's limiter is
+FIFO): the work is mostly Python under one GIL, so more threads would not take a burst faster, only starve the
+event loop and every other request of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
-from fastapi.concurrency import run_in_threadpool
+import anyio
 from starlette.requests import Request
 
 from grader.api.bodies import BodyTooLarge
@@ -46,7 +51,7 @@ async def take(request: Request, admission: Admission, *, check_fields: Callable
         try:
             received = await receive_upload(request, settings.incoming_dir, settings.max_upload_bytes)
         except BodyTooLarge as error:
-            await run_in_threadpool(count_refusal, runtime, admission, 413, error.detail)
+            await in_upload_thread(request, count_refusal, runtime, admission, 413, error.detail)
             raise
         try:
             if check_fields is not None:
@@ -55,6 +60,15 @@ async def take(request: Request, admission: Admission, *, check_fields: Callable
                 raise ServiceError(400, no_file)
             if received.size == 0:
                 raise ServiceError(400, empty)
-            return await run_in_threadpool(take_upload, runtime, admission, received.path, received.filename)
+            return await in_upload_thread(request, take_upload, runtime, admission, received.path,
+                                          received.filename)
         finally:
             received.discard()
+
+
+async def in_upload_thread(request: Request, func, *args):
+    """``func(*args)`` in a worker thread, holding one of the uploads' ``upload_threads`` tokens."""
+    state = request.app.state
+    if getattr(state, "upload_limiter", None) is None:  # made here: a limiter belongs to the running event loop
+        state.upload_limiter = anyio.CapacityLimiter(state.runtime.settings.upload_threads)
+    return await anyio.to_thread.run_sync(partial(func, *args), limiter=state.upload_limiter)

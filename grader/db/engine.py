@@ -76,12 +76,13 @@ def sessions(url: str, pool: PoolLimits | None = None) -> sessionmaker[Session]:
     return sessionmaker(engine_for(url, pool), expire_on_commit=False)
 
 
-def migrate(url: str, revision: str = "head") -> None:
+def migrate(url: str, revision: str = "head", pool: PoolLimits | None = None) -> None:
     """Create the database's tables, or upgrade them, to the newest migration (safe to call on every start).
 
     Args:
         url: the database URL.
         revision: the migration to stop at (an older one only to test the upgrade from it).
+        pool: the process's pool limits, when this is the first use of the URL (see ``engine_for``).
     """
     from alembic import command
     from alembic.config import Config
@@ -89,7 +90,7 @@ def migrate(url: str, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection_url"] = url
-    engine = engine_for(url)
+    engine = engine_for(url, pool)
     # The API and every worker migrate on start, often at the same moment: one at a time.
     with _migration_lock(url), engine.begin() as connection:
         if connection.dialect.name == "postgresql":

@@ -114,7 +114,8 @@ def _slow_upload(url: str, token: str, data: bytes, every_s: float, stop: thread
 
 
 def run_burst(api: str, path: str, tokens: list[str], data: bytes, slow_token: str | None = None, slow: int = 16,
-              slow_every_s: float = 3.0, timeout_s: float = 120.0, slow_head_start_s: float = 2.0) -> BurstReport:
+              slow_every_s: float = 3.0, timeout_s: float = 120.0, slow_head_start_s: float = 2.0,
+              slow_wait_s: float = 0.0) -> BurstReport:
     """Upload ``data`` once per token, all at the same instant, while ``slow`` slow uploads from ``slow_token`` run.
 
     Args:
@@ -127,6 +128,8 @@ def run_burst(api: str, path: str, tokens: list[str], data: bytes, slow_token: s
         slow_every_s: seconds between two bytes of a slow upload.
         timeout_s: how long an honest upload may take before it counts as unanswered.
         slow_head_start_s: the slow uploads start this long before the burst.
+        slow_wait_s: after the last honest answer, how long to wait for the server to answer the slow uploads
+            (those still open then are cut off and reported so).
 
     Returns:
         Every honest, slow and health answer.
@@ -179,6 +182,9 @@ def run_burst(api: str, path: str, tokens: list[str], data: bytes, slow_token: s
         thread.join()
     report.honest = [a for a in answers if a is not None]
     time.sleep(1.0)  # a few more health samples after the last answer
+    until = time.monotonic() + slow_wait_s
+    for thread in slow_threads:
+        thread.join(max(0.0, until - time.monotonic()))
     stop_slow.set()
     for thread in slow_threads:
         thread.join(slow_every_s + 15)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.api.auth import DbSession, StaffUser, caller, db, find_caller, staff
-from grader.api.uploads import take
+from grader.api.uploads import in_upload_thread, take
 from grader.db import Assignment, Result, Role, Submission, User
 from grader.service.errors import ServiceError, not_found
 from grader.service.regrade import batch_progress, replay, send_regrades, start_regrade
@@ -28,7 +27,7 @@ async def submit(name: str, request: Request) -> JSONResponse:
     body streams to disk (see ``grader.api.uploads``).
     """
     runtime = request.app.state.runtime
-    admission = await run_in_threadpool(_admit, runtime, request, name)
+    admission = await in_upload_thread(request, _admit, runtime, request, name)
     view = await take(request, admission)
     return JSONResponse(view, status_code=201, headers={"Location": f"/api/submissions/{view['id']}"})
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from grader.api.auth import SESSION_COOKIE, db
 from grader.api.params import RowId
-from grader.api.uploads import take
+from grader.api.uploads import in_upload_thread, take
 from grader.db import WAITING, Assignment, Role, Submission, User, utcnow
 from grader.service.errors import ServiceError, not_found
 from grader.service.submissions import Admission, admit, current_version, extension_days, lateness, queue_position
@@ -96,7 +96,7 @@ async def upload(name: str, request: Request):
     """
     runtime = request.app.state.runtime
     try:
-        admission = await run_in_threadpool(_admit, runtime, request, name)
+        admission = await in_upload_thread(request, _admit, runtime, request, name)
         view = await take(request, admission, check_fields=_csrf_checker(request),
                           no_file=NOTHING_CHOSEN, empty=NOTHING_CHOSEN)
     except ServiceError as error:
