@@ -28,7 +28,7 @@ class PoolLimits:
 
     connections: int = 50
     wait_s: float = 5.0
-    busy_s: float = 30.0
+    busy_s: float = 10.0
 
 
 # The health probe's own pool: one connection, never shared with requests, so it cannot queue behind them.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from grader.blobs import BlobStore
@@ -20,10 +20,12 @@ from worker.grading.released import released_at
 
 
 def current_version(session: Session, name: str) -> tuple[Assignment, AssignmentVersion]:
-    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
-    if assignment is None or assignment.current_version is None:
+    found = session.execute(select(Assignment, AssignmentVersion)
+                            .join(AssignmentVersion, Assignment.current_version_id == AssignmentVersion.id)
+                            .where(Assignment.name == name)).first()  # one round trip: every upload asks
+    if found is None:
         raise not_found("released assignment", name)
-    return assignment, assignment.current_version
+    return found[0], found[1]
 
 
 def extension_days(session: Session, user: User, assignment: Assignment) -> int:
@@ -236,14 +238,13 @@ def _check_rate(session: Session, admission: Admission) -> None:
         return
     window = timedelta(minutes=admission.rate_window_minutes)
     since = admission.received_at - window
-    times = []
-    for model in (Submission, RefusedUpload):
-        times += session.scalars(select(model.created_at).where(
-            model.user_id == admission.user_id, model.assignment_id == admission.assignment_id,
-            model.created_at > since)).all()
-    if len(times) >= admission.rate_count:
-        retry = min(times) + window
-        raise ServiceError(429, f"you have submitted {len(times)} times in the last "
+    recent = union_all(*(select(model.created_at.label("at")).where(
+        model.user_id == admission.user_id, model.assignment_id == admission.assignment_id, model.created_at > since)
+        for model in (Submission, RefusedUpload))).subquery()
+    count, first = session.execute(select(func.count(), func.min(recent.c.at))).one()
+    if count >= admission.rate_count:
+        retry = first + window
+        raise ServiceError(429, f"you have submitted {count} times in the last "
                                 f"{admission.rate_window_minutes} minutes (the limit is {admission.rate_count}, "
                                 f"refused uploads included); you can submit again at "
                                 f"{retry.isoformat(timespec='seconds')}",

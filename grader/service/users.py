@@ -171,10 +171,11 @@ def user_for_token(session: Session, token: str, kind: TokenKind, now: datetime 
     Bearer tokens and sign-in take ``TokenKind.API`` only, the cookie ``TokenKind.SESSION`` only: a session
     stolen from a browser cannot mint new sessions, outlive its sign-out or be used as a Bearer token.
     """
-    row = session.scalar(select(Token).where(Token.token_sha256 == _digest(token), Token.kind == kind))
-    if row is None or (row.expires_at is not None and row.expires_at <= (now or utcnow())):
+    found = session.execute(select(Token.expires_at, User).join(User, Token.user_id == User.id)
+                            .where(Token.token_sha256 == _digest(token), Token.kind == kind)).first()
+    if found is None or (found[0] is not None and found[0] <= (now or utcnow())):
         return None
-    return row.user
+    return found[1]
 
 
 def drop_token(session: Session, token: str, kind: TokenKind = TokenKind.SESSION) -> None:

@@ -146,6 +146,7 @@ def json_parses(monkeypatch) -> list[int]:
     return sizes
 
 
+@pytest.mark.parametrize("api", [{"max_upload_mb": 20}], indirect=True)  # the default upload cap
 def test_a_20_mib_json_body_is_refused_before_it_is_parsed(api, json_parses):
     body = b'{"token": "' + b"a" * TWENTY_MIB + b'"}'
     declared = api.client.post("/api/session", content=body, headers={"Content-Type": "application/json"})
