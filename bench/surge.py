@@ -100,8 +100,8 @@ def burst(args) -> int:
         redis = postgres = None
         env = {"PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(base), "GRADER_DATA_DIR": str(base / "data"),
                "GRADER_ASSIGNMENTS_DIR": str(REPO / "assignments"), "GRADER_REFERENCE": str(REPO / "reference/beras")}
-        if os.environ.get("PYTHONPATH"):  # e.g. the API of another checkout, to measure it with this venv
-            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        # PYTHONPATH: e.g. the API of another checkout, to measure it with this venv; GRADER_*: the API's settings.
+        env |= {k: v for k, v in os.environ.items() if k == "PYTHONPATH" or k.startswith("GRADER_")}
         if db == "postgres":
             redis, postgres = RedisServer(base / "redis").start(), Postgres(base / "pg").init()
             env |= {"GRADER_DATABASE_URL": postgres.url, "GRADER_BROKER_URL": redis.url}

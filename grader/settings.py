@@ -70,14 +70,13 @@ class Settings(BaseSettings):
                                  "addresses or networks such as 127.0.0.1,10.0.0.0/8, or * for any") from None
         return ",".join(entries)
 
-    # The API at the deadline (see README, "The service at the deadline"). Sync routes and every database step
-    # run in api_threads threads; each holds at most one connection at a time, so db_connections covers them all
-    # plus the in-process graders, the reconciler and gate threads, and a request seldom waits for one.
+    # The API at the deadline (see README, "At the deadline"). Sync routes run in api_threads threads, uploads'
+    # checks and storing in upload_threads more (their own queue, in arrival order, so a burst of uploads leaves
+    # the other threads and the event loop free). Each thread holds at most one connection at a time, so
+    # db_connections covers them all plus the in-process graders, the reconciler and gate threads.
     api_threads: int = Field(40, ge=1)
-    db_connections: int = Field(50, ge=2)
-    # Of those threads, uploads (their checks, intake and storing) use at most upload_threads at a time, taken in
-    # arrival order: a burst of uploads queues there, and leaves the other threads and the event loop free.
     upload_threads: int = Field(8, ge=1)
+    db_connections: int = Field(60, ge=2)
     # A request that cannot get a database connection within this long is answered 503 with Retry-After.
     db_wait_s: float = Field(5.0, gt=0)
     # An upload's body must arrive within upload_timeout_s, with no pause over upload_idle_s (else 408).

@@ -26,7 +26,7 @@ class PoolLimits:
         busy_s: SQLite only: how long a writer waits for the database's write lock.
     """
 
-    connections: int = 50
+    connections: int = 60
     wait_s: float = 5.0
     busy_s: float = 10.0
 
