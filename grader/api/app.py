@@ -78,7 +78,7 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:
-        """The API answers and its database too (probed on a connection of its own; never queued behind requests)."""
+        """The API answers, and its database too (probed on a connection of its own, never behind requests)."""
         checks = {"database": await app.state.health.database(),
                   "queue": "celery" if runtime.settings.broker_url else "embedded"}
         if checks["database"] != "ok":

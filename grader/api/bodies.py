@@ -1,4 +1,4 @@
-"""BodyLimit: every request body under a size cap and a deadline, refused as it arrives, before anything parses it.
+"""BodyLimit: every request body under a size cap and a deadline, refused as it arrives, before any parsing.
 
 Uploads may be as large as ``max_upload_mb`` and take ``upload_timeout_s``; the roster import has its own cap;
 every other body (JSON, page forms) is capped at ``max_body_kb``, so no one, signed in or not, can make the
@@ -63,9 +63,9 @@ class BodyRule:
 
 
 def body_rules(settings) -> tuple[BodyRule, BodyRule, BodyRule]:
-    """The rules for uploads, the roster import and everything else, from ``settings`` (the one place they are set)."""
-    upload = BodyRule(settings.max_upload_bytes + FRAMING_BYTES, settings.upload_timeout_s, settings.upload_idle_s,
-                      upload=True)
+    """The rules for uploads, the roster import and everything else, from ``settings`` (set there only)."""
+    upload = BodyRule(settings.max_upload_bytes + FRAMING_BYTES, settings.upload_timeout_s,
+                      settings.upload_idle_s, upload=True)
     roster = BodyRule(settings.max_roster_kb * 2**10, settings.upload_timeout_s, settings.upload_idle_s)
     small = BodyRule(settings.max_body_kb * 2**10, settings.upload_idle_s, settings.upload_idle_s)
     return upload, roster, small
@@ -92,7 +92,8 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > rule.cap:
             return await _refuse(send, BodyTooLarge(rule.cap, rule.upload))
         complete = declared == b"0" or (declared is None and b"transfer-encoding" not in headers)
-        deadline = None  # from the app's first read: time spent on our side (a queue for a thread) is not the client's
+        # From the app's first read: time spent on our side (queued for a thread) is not the client's.
+        deadline = None
         seen = 0
 
         async def limited():
@@ -105,7 +106,7 @@ class BodyLimit:
                 raise BodyTimeout(f"did not arrive within {rule.total_s:g} s")
             try:
                 message = await asyncio.wait_for(receive(), min(left, rule.idle_s))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if time.monotonic() >= deadline:
                     raise BodyTimeout(f"did not arrive within {rule.total_s:g} s") from None
                 raise BodyTimeout(f"stopped arriving for {rule.idle_s:g} s") from None

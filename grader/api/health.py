@@ -33,7 +33,7 @@ class HealthCheck:
             self._probe = asyncio.ensure_future(self._run())
         try:
             return await asyncio.wait_for(asyncio.shield(self._probe), self.wait_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if self._last_ok is not None and time.monotonic() - self._last_ok < self.stale_s:
                 return "ok"
             return f"slow: no answer to SELECT 1 within {self.wait_s:g} s"

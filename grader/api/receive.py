@@ -77,7 +77,8 @@ class _Parts:
             self.received.filename = options[b"filename"].decode("utf-8", "replace")[:300]
             self.handle = os.fdopen(fd, "wb")
         elif len(self.received.fields) >= _MAX_FIELDS:
-            raise ServiceError(400, f"the form has more than {_MAX_FIELDS} fields; send the zip in the field 'file'")
+            raise ServiceError(400, f"the form has more than {_MAX_FIELDS} fields; "
+                                    "send the zip in the field 'file'")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._is_file:

@@ -45,7 +45,8 @@ class Throttle:
             short = max((1.0 - self._level(key, now) for key in keys), default=0.0)
         if short > 0:
             wait = max(1, math.ceil(short / self.per_s))
-            raise ServiceError(429, f"too many failed sign-in attempts; try again in {wait} s", retry_after_s=wait)
+            raise ServiceError(429, f"too many failed sign-in attempts; try again in {wait} s",
+                               retry_after_s=wait)
 
     def failed(self, keys: tuple[str, ...]) -> None:
         """Count one failed attempt against each of ``keys``."""

@@ -31,8 +31,9 @@ NO_FILE = "the form has no file field named 'file'; send the zip as -F file=@sub
 EMPTY = "the uploaded file is empty; expected a zip of your beras/ folder"
 
 
-async def take(request: Request, admission: Admission, *, check_fields: Callable[[dict[str, str]], None] | None = None,
-               no_file: str = NO_FILE, empty: str = EMPTY) -> dict:
+async def take(request: Request, admission: Admission, *,
+               check_fields: Callable[[dict[str, str]], None] | None = None, no_file: str = NO_FILE,
+               empty: str = EMPTY) -> dict:
     """Receive the admitted upload's body and store it; the new submission as its owner sees it.
 
     Args:

@@ -2,8 +2,8 @@
 
 from grader.db.engine import PoolLimits, engine_for, migrate, sessions
 from grader.db.models import (TERMINAL, WAITING, Assignment, AssignmentVersion, Base, BatchKind, Extension, GateRun,
-                              GateStatus, RefusedUpload, RegradeBatch, Result, Role, Status, Submission, Token, TokenKind,
-                              User, utcnow)
+                              GateStatus, RefusedUpload, RegradeBatch, Result, Role, Status, Submission, Token,
+                              TokenKind, User, utcnow)
 
 __all__ = ["TERMINAL", "WAITING", "Assignment", "AssignmentVersion", "Base", "BatchKind", "Extension", "GateRun",
            "GateStatus", "PoolLimits", "RefusedUpload", "RegradeBatch", "Result", "Role", "Status", "Submission",

@@ -36,7 +36,7 @@ PROBE = PoolLimits(connections=1, wait_s=0.5, busy_s=0.5)
 
 
 def engine_for(url: str, pool: PoolLimits | None = None, purpose: str = "main") -> Engine:
-    """One engine per process, URL and purpose; a forked worker process gets its own, never its parent's connections.
+    """One engine per process, URL and purpose; a forked worker gets its own, never its parent's connections.
 
     Args:
         url: the database URL.

@@ -39,8 +39,9 @@ class Role(StrEnum):
 
 
 class TokenKind(StrEnum):
-    """What a token opens: ``api`` tokens (from the instructor) are Bearer tokens and sign in; ``session`` tokens
-    are the cookie a sign-in sets, and nothing else: a stolen cookie cannot be renewed or used as a Bearer token."""
+    """What a token opens: ``api`` tokens (from the instructor) are Bearer tokens and sign in; ``session``
+    tokens are the cookie a sign-in sets, and nothing else: a stolen cookie cannot be renewed or used as a
+    Bearer token."""
 
     API = "api"
     SESSION = "session"
@@ -206,7 +207,7 @@ class Submission(Base):
 
 
 class RefusedUpload(Base):
-    """An upload refused as too large or by intake: it counts toward the student's rate limit like a submission."""
+    """An upload refused as too large or by intake: it counts toward the rate limit like a submission."""
 
     __tablename__ = "refused_uploads"
     __table_args__ = (Index("ix_refused_uploads_user_assignment_at", "user_id", "assignment_id", "created_at"),)

@@ -14,7 +14,8 @@ import struct
 from grader.intake.errors import IntakeError
 from grader.intake.limits import IntakeLimits, shown_size
 
-_END = struct.Struct("<4s4H2LH")  # signature, disk, directory's disk, entries here, entries, size, offset, comment
+# signature, disk, the directory's disk, entries here, entries, size, offset, comment length
+_END = struct.Struct("<4s4H2LH")
 _END_SIGNATURE = b"PK\x05\x06"
 _LOCATOR = struct.Struct("<4sLQL")  # ZIP64 locator: signature, disk, record offset, disks
 _LOCATOR_SIGNATURE = b"PK\x06\x07"
@@ -34,7 +35,8 @@ def declared_directory(data: bytes) -> tuple[int, int] | None:
     """
     tail = data[-(_END.size + _MAX_COMMENT):]
     # zipfile looks for a record without a comment first, then for the last signature in the tail.
-    at = len(tail) - _END.size if tail[-_END.size:-_END.size + 4] == _END_SIGNATURE else tail.rfind(_END_SIGNATURE)
+    plain = tail[-_END.size:-_END.size + 4] == _END_SIGNATURE
+    at = len(tail) - _END.size if plain else tail.rfind(_END_SIGNATURE)
     if at < 0 or len(tail) - at < _END.size:
         return None
     _, _, _, _, entries, size, _, _ = _END.unpack_from(tail, at)

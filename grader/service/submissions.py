@@ -53,7 +53,7 @@ def lateness(version: AssignmentVersion, extension: int, at: datetime) -> Latene
 
 @dataclass(frozen=True)
 class Admission:
-    """An upload that passed every check that needs no body: who, to which release, when, and the limits that apply.
+    """An upload that passed every check needing no body: who, to which release, when, and the limits that apply.
 
     Attributes:
         user_id, assignment_id, version_id, name: the caller and the assignment's current release.
@@ -80,7 +80,7 @@ class Admission:
 
 
 def admit(session: Session, user: User, name: str, now: datetime | None = None) -> Admission:
-    """The checks an upload passes before its body is read: a released assignment, still open, under the rate limit.
+    """The checks an upload passes before its body is read: a released assignment, open, under the rate limit.
 
     The rate check here is a quick refusal for the common case; ``record`` checks again, atomically, when the
     submission is stored.
@@ -149,7 +149,8 @@ def record(session: Session, admission: Admission, *, sha: str | None, size: int
     # The newest submission goes first; an older one still waiting is deferred, not dropped: under the "best"
     # policy it can still count, so it is graded once the queue has drained (worker/queue/reconciler.py).
     session.execute(update(Submission)
-                    .where(Submission.user_id == admission.user_id, Submission.assignment_id == admission.assignment_id,
+                    .where(Submission.user_id == admission.user_id,
+                           Submission.assignment_id == admission.assignment_id,
                            Submission.status == Status.QUEUED, Submission.regrade.is_(False))
                     .values(status=Status.DEFERRED, regrade=True, enqueued_at=None))
     session.add(submission)
@@ -221,7 +222,7 @@ def queue_position(session: Session, submission: Submission) -> int | None:
 
 
 def _hold_rate_lock(session: Session, user_id: int) -> None:
-    """Serialize this student's uploads until the transaction ends (SQLite: the write lock; PostgreSQL: their row)."""
+    """Serialize this student's uploads until the transaction ends (SQLite: the write lock; PostgreSQL: a row)."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         # A transaction that has already written holds the write lock; otherwise take it now, before reading.
@@ -239,7 +240,8 @@ def _check_rate(session: Session, admission: Admission) -> None:
     window = timedelta(minutes=admission.rate_window_minutes)
     since = admission.received_at - window
     recent = union_all(*(select(model.created_at.label("at")).where(
-        model.user_id == admission.user_id, model.assignment_id == admission.assignment_id, model.created_at > since)
+        model.user_id == admission.user_id, model.assignment_id == admission.assignment_id,
+        model.created_at > since)
         for model in (Submission, RefusedUpload))).subquery()
     count, first = session.execute(select(func.count(), func.min(recent.c.at))).one()
     if count >= admission.rate_count:

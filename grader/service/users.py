@@ -68,7 +68,8 @@ def check_email(email: str) -> str:
     return email
 
 
-def new_token(session: Session, user: User, kind: TokenKind = TokenKind.API, lifetime: timedelta | None = None) -> str:
+def new_token(session: Session, user: User, kind: TokenKind = TokenKind.API,
+              lifetime: timedelta | None = None) -> str:
     """Make a token for ``user``; only its hash is stored, so the returned value is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(Token(user_id=user.id, token_sha256=_digest(token), kind=kind,

@@ -9,7 +9,6 @@ from fastapi.staticfiles import StaticFiles
 from grader.api.auth import SESSION_COOKIE
 from grader.db import TokenKind
 from grader.service.users import user_for_token
-
 from grader.web.render import STATIC, page
 from grader.web.routes import auth, instructor, staff, student
 

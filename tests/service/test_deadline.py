@@ -17,7 +17,7 @@ from grader.service.releases import publish
 from grader.service.submissions import accept
 from grader.service.users import add_user
 from grader.settings import Settings
-from tests.service.conftest import ASSIGNMENTS, REFERENCE, URL, make_runtime, open_api, submission
+from tests.service.conftest import ASSIGNMENTS, REFERENCE, make_runtime, open_api, submission
 from tests.service.processes import Postgres
 
 LIMIT = 10  # beras-mlp's rate_limit_count

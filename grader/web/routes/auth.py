@@ -49,8 +49,8 @@ async def login(request: Request):
     try:
         cookie = await run_in_threadpool(_sign_in, request, token)
     except ServiceError as error:
-        message = ("this token is unknown or expired; check it was copied whole, or ask your instructor for a new one"
-                   if error.status == 401 else error.message)
+        message = error.message if error.status != 401 else (
+            "this token is unknown or expired; check it was copied whole, or ask your instructor for a new one")
         response = page(request, "login.html", status_code=error.status, error=message, next=target)
         if "retry_after_s" in error.detail:
             response.headers["Retry-After"] = str(error.detail["retry_after_s"])

@@ -15,7 +15,8 @@ from grader.api.params import RowId
 from grader.api.uploads import in_upload_thread, take
 from grader.db import WAITING, Assignment, Role, Submission, User, utcnow
 from grader.service.errors import ServiceError, not_found
-from grader.service.submissions import Admission, admit, current_version, extension_days, lateness, queue_position
+from grader.service.submissions import (Admission, admit, current_version, extension_days, lateness,
+                                       queue_position)
 from grader.service.visibility import submission_view
 from grader.web import csrf
 from grader.web.deps import page_user, viewer
@@ -90,7 +91,7 @@ def assignment(name: str, request: Request, user: User = Depends(viewer), sessio
 
 @router.post("/assignments/{name}/submit")
 async def upload(name: str, request: Request):
-    """The no-script upload: a plain multipart form, streamed like the API's; errors come back on the assignment page.
+    """The no-script upload: a plain multipart form, streamed like the API's; errors come back on the page.
 
     The form's CSRF token is checked once the body is in, before anything is stored.
     """
@@ -119,7 +120,8 @@ def _admit(runtime, request: Request, name: str) -> Admission:
 def _csrf_checker(request: Request):
     def check(fields: dict[str, str]) -> None:
         if not csrf.valid(request.cookies.get(SESSION_COOKIE, ""), fields.get(csrf.FIELD)):
-            raise ServiceError(403, "this form's security token is missing or stale; reload the page and try again")
+            raise ServiceError(403, "this form's security token is missing or stale; "
+                                    "reload the page and try again")
     return check
 
 
