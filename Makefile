@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test bench bench-sandbox bench-surge bench-pages clean
+.PHONY: demo test install install-test bench bench-sandbox bench-surge bench-burst bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench-sandbox: install-test
 bench-surge: install-test
 	VENV_BIN=$(BIN) tools/system-setup.sh all
 	$(BIN)/python bench/surge.py --count 200
+
+bench-burst: install-test
+	VENV_BIN=$(BIN) tools/system-setup.sh all
+	$(BIN)/python bench/surge.py --burst --count 100
 
 bench-pages: install-test
 	$(BIN)/python bench/pages.py

@@ -1,6 +1,14 @@
 """A deadline surge against the running service: N submissions at once, 2 worker processes, nothing lost.
 
-Starts the real parts (redis-server, PostgreSQL, the API under uvicorn, 2 ``beras-grader worker`` processes on
+Two modes. ``--burst`` (the API alone at the deadline): for SQLite (embedded: the API grades in-process) and
+PostgreSQL (with redis as the broker), N uploads leave at the same instant, each from its own student, while 16
+slow uploads from one student send a byte every few seconds and /healthz is sampled throughout; it prints every
+honest upload's status and p50/p95/max latency (target: every one 201 within 10 s) and /healthz's latency (target:
+under 1 s throughout).
+
+    .venv/bin/python bench/surge.py --burst [--count 100] [--slow 16] [--db sqlite,postgres]
+
+Without ``--burst`` (the whole pipeline): starts the real parts (redis-server, PostgreSQL, the API under uvicorn, 2 ``beras-grader worker`` processes on
 the docker sandbox), releases beras-mlp through the API, then uploads N zips as fast as 8 clients can (a mix of
 correct, buggy and hostile ones, each from its own student) and waits for every result. Prints throughput,
 p50/p95/max latency from upload to stored result, the queue wait, and the engine's own time per submission.
@@ -12,6 +20,7 @@ The floor is N x mean engine time / workers; the target is a makespan within 1.1
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -27,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from grader.authoring.release import stage_autograder  # noqa: E402
+from tests.service.burst import run_burst  # noqa: E402
 from tests.service.processes import BIN, Postgres, RedisServer, Service, free_port, wait_healthy  # noqa: E402
 from worker.grading.released import load_released  # noqa: E402
 from worker.grading.samples import build_zip, reference_files  # noqa: E402
@@ -65,11 +75,85 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+HONEST_TARGET_S, HEALTH_TARGET_S = 10.0, 1.0
+
+
+def burst(args) -> int:
+    """The burst mode: the same release, roster and zip against SQLite (embedded) and PostgreSQL in turn."""
+    from grader.authoring.release import release
+    from grader.runtime import Runtime
+    from grader.service.releases import publish
+    from grader.service.users import import_roster
+    from grader.settings import Settings
+
+    folder = Path(tempfile.mkdtemp(prefix="beras-burst-"))
+    print("releasing beras-mlp (the gate runs once for both databases) ...", flush=True)
+    outcome = release(REPO / "assignments/beras-mlp", folder / "release", reference_package=REPO / "reference/beras",
+                      seed=7)
+    assert outcome.report.ok, outcome.report.format()
+    files = {f"beras/{rel}": text for rel, text in reference_files(load_released(outcome.autograder_dir)).items()}
+    data = build_zip(files)
+    roster = "email,role\nslow@burst.edu,student\n" + "".join(f"s{i}@burst.edu,student\n" for i in range(args.count))
+    failed = 0
+    for db in args.db.split(","):
+        base = folder / db
+        redis = postgres = None
+        env = {"PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(base), "GRADER_DATA_DIR": str(base / "data"),
+               "GRADER_ASSIGNMENTS_DIR": str(REPO / "assignments"), "GRADER_REFERENCE": str(REPO / "reference/beras")}
+        # PYTHONPATH: e.g. the API of another checkout, to measure it with this venv; GRADER_*: the API's settings.
+        env |= {k: v for k, v in os.environ.items() if k == "PYTHONPATH" or k.startswith("GRADER_")}
+        if db == "postgres":
+            redis, postgres = RedisServer(base / "redis").start(), Postgres(base / "pg").init()
+            env |= {"GRADER_DATABASE_URL": postgres.url, "GRADER_BROKER_URL": redis.url}
+        elif db != "sqlite":
+            raise SystemExit(f"unknown --db {db!r}; expected sqlite or postgres")
+        runtime = Runtime(Settings(data_dir=base / "data", database_url=postgres.url if postgres else None))
+        runtime.migrate()
+        with runtime.sessions() as session:
+            publish(session, runtime.blobs, outcome.autograder_dir, outcome.starter_zip)
+            tokens = {email: token for email, _, token in import_roster(session, roster).added}
+        port = free_port()
+        api = f"http://127.0.0.1:{port}"
+        server = Service(["serve", "--port", str(port), "--log-level", "warning"], env, base / "api.log").start()
+        try:
+            wait_healthy(f"{api}/healthz")
+            time.sleep(2)
+            print(f"\nburst on {db}{' (embedded: the API grades in-process)' if db == 'sqlite' else ' (redis broker)'}: "
+                  f"{args.count} uploads at once + {args.slow} slow ones (a byte every {args.slow_every:g} s) "
+                  f"from one student; load before: {_load()}", flush=True)
+            report = run_burst(api, "/api/assignments/beras-mlp/submissions",
+                               [tokens[f"s{i}@burst.edu"] for i in range(args.count)], data,
+                               slow_token=tokens["slow@burst.edu"], slow=args.slow, slow_every_s=args.slow_every,
+                               slow_wait_s=args.slow_wait)
+            print("\n".join(report.lines(HONEST_TARGET_S, HEALTH_TARGET_S)), flush=True)
+            failed += not (report.honest_ok(HONEST_TARGET_S) and report.health_ok(HEALTH_TARGET_S))
+        finally:
+            server.stop()
+            for part in (redis, postgres):
+                if part is not None:
+                    part.stop()
+    return 1 if failed else 0
+
+
+def _load() -> str:
+    return "%.2f %.2f %.2f" % os.getloadavg()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--count", type=int, default=None, help="submissions (default: 200; with --burst 100)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--burst", action="store_true", help="the API alone at the deadline (see above)")
+    parser.add_argument("--slow", type=int, default=16, help="slow uploads from one student (--burst)")
+    parser.add_argument("--slow-every", type=float, default=3.0, help="seconds between their bytes (--burst)")
+    parser.add_argument("--slow-wait", type=float, default=150.0,
+                        help="seconds to wait for the slow uploads' answers after the burst (--burst)")
+    parser.add_argument("--db", default="sqlite,postgres", help="databases to burst, in turn (--burst)")
     args = parser.parse_args()
+    if args.burst:
+        args.count = args.count or 100
+        return burst(args)
+    args.count = args.count or 200
     folder = Path(tempfile.mkdtemp(prefix="beras-surge-"))
     redis, postgres = RedisServer(folder / "redis").start(), Postgres(folder / "pg").init()
     port = free_port()

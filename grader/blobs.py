@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
+
+_CHUNK = 2**20
 
 
 class BlobStore:
@@ -36,6 +40,41 @@ class BlobStore:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        return sha
+
+    def put_file(self, source: Path) -> str:
+        """Move the file ``source`` into the store and return its SHA-256; ``source`` is gone afterwards.
+
+        The file is hashed and synced where it lies, then renamed into place (copied first when it lies on
+        another file system), so even a large upload is never held in memory.
+        """
+        digest = hashlib.sha256()
+        with open(source, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+            os.fsync(handle.fileno())
+        sha = digest.hexdigest()
+        target = self.path(sha)
+        if target.exists():
+            Path(source).unlink(missing_ok=True)
+            return sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+            try:
+                with os.fdopen(fd, "wb") as out, open(source, "rb") as handle:
+                    shutil.copyfileobj(handle, out, _CHUNK)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temp, target)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+            Path(source).unlink(missing_ok=True)
         return sha
 
     def get(self, sha256: str) -> bytes:

@@ -8,7 +8,8 @@ from functools import cached_property
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.blobs import BlobStore
-from grader.db import migrate, sessions
+from grader.db import PoolLimits, engine_for, migrate, sessions
+from grader.db.engine import PROBE
 from grader.settings import Settings
 
 
@@ -22,8 +23,17 @@ class Runtime:
         self._sandbox_lock = threading.Lock()
 
     @cached_property
+    def pool(self) -> PoolLimits:
+        return PoolLimits(connections=self.settings.db_connections, wait_s=self.settings.db_wait_s)
+
+    @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return sessions(self.settings.database)
+        return sessions(self.settings.database, self.pool)
+
+    @cached_property
+    def probe(self) -> sessionmaker[Session]:
+        """Sessions on the health check's own one-connection pool: it never waits behind requests."""
+        return sessionmaker(engine_for(self.settings.database, PROBE, purpose="probe"))
 
     @cached_property
     def blobs(self) -> BlobStore:
@@ -32,7 +42,7 @@ class Runtime:
     def migrate(self) -> None:
         """Create the data dir and bring the database to the newest schema."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate(self.settings.database)
+        migrate(self.settings.database, pool=self.pool)
 
     def sandbox(self):
         """The configured sandbox backend, checked once (``SandboxUnavailable`` when it cannot run here)."""

@@ -70,6 +70,28 @@ class Settings(BaseSettings):
                                  "addresses or networks such as 127.0.0.1,10.0.0.0/8, or * for any") from None
         return ",".join(entries)
 
+    # The API at the deadline (see README, "At the deadline"). Sync routes run in api_threads threads, uploads'
+    # checks and storing in upload_threads more (their own queue, in arrival order, so a burst of uploads leaves
+    # the other threads and the event loop free). Each thread holds at most one connection at a time, so
+    # db_connections covers them all plus the in-process graders, the reconciler and gate threads.
+    api_threads: int = Field(40, ge=1)
+    upload_threads: int = Field(8, ge=1)
+    db_connections: int = Field(60, ge=2)
+    # A request that cannot get a database connection within this long is answered 503 with Retry-After.
+    db_wait_s: float = Field(5.0, gt=0)
+    # An upload's body must arrive within upload_timeout_s, with no pause over upload_idle_s (else 408).
+    upload_timeout_s: float = Field(120.0, gt=0)
+    upload_idle_s: float = Field(15.0, gt=0)
+    # Uploads one student may have in flight in this API process; one more is answered 429 at once.
+    uploads_per_student: int = Field(2, ge=1)
+    # Request bodies of every route that is not an upload (JSON, page forms); the roster import has its own.
+    max_body_kb: int = Field(64, ge=1)
+    max_roster_kb: int = Field(2048, ge=1)
+    # Failed sign-ins (the login form, POST /api/session, a wrong Bearer token) per client address and per
+    # token prefix: sign_in_burst at once, then sign_in_per_s; past that, 429 with Retry-After.
+    sign_in_burst: int = Field(10, ge=1)
+    sign_in_per_s: float = Field(1.0, gt=0)
+
     @cached_property
     def database(self) -> str:
         """The database URL: ``GRADER_DATABASE_URL`` or a SQLite file in the data dir."""
@@ -90,3 +112,8 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 2**20)
+
+    @property
+    def incoming_dir(self) -> Path:
+        """Uploads being received: on the blob store's disk, so a stored upload is renamed, never copied."""
+        return self.data_dir / "incoming"

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader import __version__
+from grader.api.bodies import BodyLimit
 from grader.api.headers import SecurityHeaders, add_defaults
+from grader.api.health import HealthCheck
+from grader.api.inflight import InFlight
 from grader.api.routes import assignments, gates, reports, session, submissions
-from grader.api.upload import UploadLimit, UploadTooLarge
+from grader.api.throttle import Throttle
 from grader.runtime import Runtime
 from grader.service.errors import ServiceError
 from grader.service.gates import fail_interrupted_gates
@@ -41,6 +47,9 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
         from worker.queue.reconciler import Reconciler
 
         runtime.migrate()
+        # Request threads and database connections are sized together (see Settings.api_threads).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = runtime.settings.api_threads
+        _forget_stale_uploads(runtime.settings)
         # A gate runs in a thread of this process: one still "running" now lost its thread when we stopped.
         with runtime.sessions() as db:
             fail_interrupted_gates(db)
@@ -55,7 +64,10 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
     app = FastAPI(title="Beras Grader", version=__version__, lifespan=lifespan,
                   description="Submissions, results, releases and grade reports for the Beras course.")
     app.state.runtime = runtime
-    app.add_middleware(UploadLimit, cap_bytes=runtime.settings.max_upload_bytes)
+    app.state.throttle = Throttle(runtime.settings.sign_in_burst, runtime.settings.sign_in_per_s)
+    app.state.inflight = InFlight(runtime.settings.uploads_per_student)
+    app.state.health = HealthCheck(runtime)
+    app.add_middleware(BodyLimit, settings=runtime.settings)
     app.add_middleware(CsrfGuard)
     # Added last, so outermost of ours: the guards' own refusals get the headers too.
     app.add_middleware(SecurityHeaders)
@@ -65,17 +77,33 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
     _errors(app)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> JSONResponse:
-        checks = {"database": "ok", "queue": "celery" if runtime.settings.broker_url else "embedded"}
-        try:
-            with runtime.sessions() as s:
-                s.execute(text("SELECT 1"))
-        except Exception as error:  # noqa: BLE001
-            checks["database"] = f"unreachable: {str(error).splitlines()[0]}"
+    async def healthz() -> JSONResponse:
+        """The API answers, and its database too (probed on a connection of its own, never behind requests)."""
+        checks = {"database": await app.state.health.database(),
+                  "queue": "celery" if runtime.settings.broker_url else "embedded"}
+        if checks["database"] != "ok":
             return JSONResponse({"status": "unhealthy", **checks}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__, **checks})
 
     return app
+
+
+def _forget_stale_uploads(settings) -> None:
+    """Delete upload files a stopped server left half-received (any older than an upload may take)."""
+    folder = settings.incoming_dir
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - 2 * settings.upload_timeout_s
+    for path in folder.glob("upload-*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass  # another process took or removed it
+
+
+def _busy(request: Request) -> float:
+    return request.app.state.runtime.settings.db_wait_s
 
 
 def _errors(app: FastAPI) -> None:
@@ -87,22 +115,36 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, error: ServiceError):
-        if wants_page(request):
-            return error_page(request, error.status, error.message)
         headers = {"Retry-After": str(error.detail["retry_after_s"])} if "retry_after_s" in error.detail else None
+        if wants_page(request):
+            return await error_page(request, error.status, error.message, headers)
         return JSONResponse({"error": error.message, **error.detail}, status_code=error.status, headers=headers)
 
-    @app.exception_handler(UploadTooLarge)
-    async def too_large(request: Request, error: UploadTooLarge):
+    @app.exception_handler(PoolTimeout)
+    async def no_connection(request: Request, _: PoolTimeout):
+        # Every pooled connection stayed busy for db_wait_s: a burst past what this server can take at once.
+        return await _unavailable(request, "every database connection is in use")
+
+    @app.exception_handler(OperationalError)
+    async def database_error(request: Request, error: OperationalError):
+        if "database is locked" in str(error):  # SQLite's write lock stayed taken for its busy timeout
+            return await _unavailable(request, "the database is busy")
+        return await unexpected(request, error)
+
+    async def _unavailable(request: Request, why: str):
+        wait = max(1, round(_busy(request)))
+        log.warning("503 for %s %s: %s", request.method, request.url.path, why)
+        message = f"the server is busy ({why}); nothing was changed, try again in {wait} s"
+        headers = {"Retry-After": str(wait)}
         if wants_page(request):
-            return error_page(request, 413, str(error))
-        return JSONResponse({"error": str(error)}, status_code=413, headers={"Connection": "close"})
+            return await error_page(request, 503, message, headers)
+        return JSONResponse({"error": message, "retry_after_s": wait}, status_code=503, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError):
         problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in error.errors()]
         if wants_page(request):
-            return error_page(request, 422, "the request is invalid: " + "; ".join(problems))
+            return await error_page(request, 422, "the request is invalid: " + "; ".join(problems))
         return JSONResponse({"error": "the request is invalid: " + "; ".join(problems)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
@@ -115,7 +157,7 @@ def _errors(app: FastAPI) -> None:
         if wants_page(request):
             if error.status_code == 404:
                 message = f"there is no page at {request.url.path}"
-            return error_page(request, error.status_code, message)
+            return await error_page(request, error.status_code, message)
         return JSONResponse({"error": message}, status_code=error.status_code)
 
     @app.exception_handler(Exception)
@@ -125,7 +167,7 @@ def _errors(app: FastAPI) -> None:
         message = f"the server failed on this request; it was logged. Tell your TA the reference {reference}."
         # This handler answers from outside every middleware (Starlette's ServerErrorMiddleware): add the headers.
         if wants_page(request):
-            response = error_page(request, 500, message)
+            response = await error_page(request, 500, message)
         else:
             response = JSONResponse({"error": message}, status_code=500)
         add_defaults(response.headers)

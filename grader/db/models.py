@@ -38,6 +38,15 @@ class Role(StrEnum):
     INSTRUCTOR = "instructor"
 
 
+class TokenKind(StrEnum):
+    """What a token opens: ``api`` tokens (from the instructor) are Bearer tokens and sign in; ``session``
+    tokens are the cookie a sign-in sets, and nothing else: a stolen cookie cannot be renewed or used as a
+    Bearer token."""
+
+    API = "api"
+    SESSION = "session"
+
+
 class Status(StrEnum):
     """A submission's state. Only ``queued -> running -> graded | failed_to_grade`` is taken by grading;
     ``deferred`` waits behind the same student's newer submission until its queue has drained, then is
@@ -99,7 +108,7 @@ class Token(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(10), default="api")  # "api" or "session"
+    kind: Mapped[TokenKind] = mapped_column(String(10), default=TokenKind.API)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     user: Mapped[User] = relationship()
@@ -195,6 +204,19 @@ class Submission(Base):
     assignment: Mapped[Assignment] = relationship(foreign_keys=[assignment_id])
     version: Mapped[AssignmentVersion] = relationship(foreign_keys=[version_id])
     current_result: Mapped[Result | None] = relationship(foreign_keys=[current_result_id], post_update=True)
+
+
+class RefusedUpload(Base):
+    """An upload refused as too large or by intake: it counts toward the rate limit like a submission."""
+
+    __tablename__ = "refused_uploads"
+    __table_args__ = (Index("ix_refused_uploads_user_assignment_at", "user_id", "assignment_id", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[int] = mapped_column(Integer)  # the HTTP status the upload got: 413 or 422
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class Result(Base):

@@ -14,6 +14,8 @@ class IntakeLimits:
     Attributes:
         max_zip_bytes: size of the zip file itself, checked before it is opened.
         max_entries: entries in the zip, folders and ignored files included.
+        max_directory_bytes: the zip's central directory (the list of entries), as its end record declares;
+            checked with ``max_entries`` before the zip is parsed.
         max_file_bytes: one kept file, uncompressed.
         max_total_bytes: all kept files together, uncompressed.
         max_ratio: uncompressed / compressed size of one kept entry, as its header declares
@@ -24,13 +26,15 @@ class IntakeLimits:
 
     max_zip_bytes: int = 20 * _MIB
     max_entries: int = 1000
+    max_directory_bytes: int = 1 * _MIB
     max_file_bytes: int = 5 * _MIB
     max_total_bytes: int = 50 * _MIB
     max_ratio: float = 200.0
     ratio_floor_bytes: int = 64 * 2**10
 
     def __post_init__(self) -> None:
-        for name in ("max_zip_bytes", "max_entries", "max_file_bytes", "max_total_bytes", "max_ratio"):
+        for name in ("max_zip_bytes", "max_entries", "max_directory_bytes", "max_file_bytes", "max_total_bytes",
+                     "max_ratio"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"IntakeLimits.{name} must be positive, got {getattr(self, name)!r}")
         if self.ratio_floor_bytes < 0:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grader.intake.archive import Entry, load_bytes, open_zip, vet_entries
+from grader.intake.directory import check_directory
 from grader.intake.errors import IntakeError
 from grader.intake.layout import locate_owned
 from grader.intake.limits import DEFAULT_LIMITS, IntakeLimits
@@ -59,7 +60,8 @@ def read_submission(source: bytes | os.PathLike[str], owned: Sequence[str],
                     limits: IntakeLimits = DEFAULT_LIMITS, *, package: str = "beras") -> Intake:
     """Check a submission zip and take the owned files out of it; nothing is written anywhere.
 
-    Every entry's name, type and header is checked before anything is decompressed, and only the
+    The declared entry count and directory size are checked before the zip is parsed; every entry's name,
+    type and header is checked before anything is decompressed, and only the
     owned files are decompressed, each through a reader that stops past ``limits.max_file_bytes``.
 
     Args:
@@ -78,6 +80,7 @@ def read_submission(source: bytes | os.PathLike[str], owned: Sequence[str],
             ``archive``, ``names`` and ``reading``), an owned file in the zip twice, or no owned file.
     """
     data, label = load_bytes(source, limits)
+    check_directory(data, limits)  # before zipfile builds a header object for every entry
     with open_zip(data, label) as archive:
         entries = vet_entries(archive, limits)
         layout = locate_owned(entries, owned, package)

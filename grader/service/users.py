@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.db import Role, Token, User, utcnow
+from grader.db import Role, Token, TokenKind, User, utcnow
 from grader.service.errors import ServiceError
 
 # A sane address, not all that RFC 5322 allows: letters, digits and ``. _ % + -`` before the @ (starting with a
@@ -68,7 +68,8 @@ def check_email(email: str) -> str:
     return email
 
 
-def new_token(session: Session, user: User, kind: str = "api", lifetime: timedelta | None = None) -> str:
+def new_token(session: Session, user: User, kind: TokenKind = TokenKind.API,
+              lifetime: timedelta | None = None) -> str:
     """Make a token for ``user``; only its hash is stored, so the returned value is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(Token(user_id=user.id, token_sha256=_digest(token), kind=kind,
@@ -165,15 +166,21 @@ def import_roster(session: Session, text: str) -> RosterImport:
     return outcome
 
 
-def user_for_token(session: Session, token: str, now: datetime | None = None) -> User | None:
-    row = session.scalar(select(Token).where(Token.token_sha256 == _digest(token)))
-    if row is None or (row.expires_at is not None and row.expires_at <= (now or utcnow())):
+def user_for_token(session: Session, token: str, kind: TokenKind, now: datetime | None = None) -> User | None:
+    """The user a token of ``kind`` belongs to; None for an unknown or expired token, or one of the other kind.
+
+    Bearer tokens and sign-in take ``TokenKind.API`` only, the cookie ``TokenKind.SESSION`` only: a session
+    stolen from a browser cannot mint new sessions, outlive its sign-out or be used as a Bearer token.
+    """
+    found = session.execute(select(Token.expires_at, User).join(User, Token.user_id == User.id)
+                            .where(Token.token_sha256 == _digest(token), Token.kind == kind)).first()
+    if found is None or (found[0] is not None and found[0] <= (now or utcnow())):
         return None
-    return row.user
+    return found[1]
 
 
-def drop_token(session: Session, token: str) -> None:
-    row = session.scalar(select(Token).where(Token.token_sha256 == _digest(token)))
+def drop_token(session: Session, token: str, kind: TokenKind = TokenKind.SESSION) -> None:
+    row = session.scalar(select(Token).where(Token.token_sha256 == _digest(token), Token.kind == kind))
     if row is not None:
         session.delete(row)
         session.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,13 +30,22 @@ def valid(session_token: str, given: str | None) -> bool:
     return bool(session_token) and bool(given) and hmac.compare_digest(token_for(session_token), given)
 
 
-def same_origin(headers: dict[str, str], host: str) -> bool:
+def same_origin(headers, host: str) -> bool:
     """False only when the browser says the request came from another site (Origin or Referer of another host)."""
     origin = headers.get("origin") or headers.get("referer") or ""
     if not origin or origin == "null":
         return not origin  # no header at all: not a browser cross-site post (browsers send Origin on POST)
     netloc = origin.split("://", 1)[-1].split("/", 1)[0]
     return netloc == host
+
+
+def _bearer(header: str | None) -> bool:
+    """The request really authenticates with a Bearer token (the route refuses any other Authorization header).
+
+    Only then is it spared the token check: an empty or malformed header must not let a cookie ride without it.
+    """
+    scheme, _, token = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())
 
 
 class CsrfGuard:
@@ -50,11 +60,11 @@ class CsrfGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in UNSAFE:
             return await self.app(scope, receive, send)
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = Headers(scope=scope)
         problem = None
         if not same_origin(headers, headers.get("host", "")):
             problem = "this request came from another site and was refused (cross-site request forgery guard)"
-        elif (scope["path"].startswith("/api/") and "authorization" not in headers
+        elif (scope["path"].startswith("/api/") and not _bearer(headers.get("authorization"))
               and scope["path"] != "/api/session"):
             session_token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE, "")
             if session_token and not valid(session_token, headers.get(HEADER)):

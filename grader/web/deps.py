@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from grader.api.auth import SESSION_COOKIE, db, require
-from grader.db import Role, User
+from grader.db import Role, TokenKind, User
 from grader.service.errors import ServiceError
 from grader.service.users import user_for_token
 from grader.web import csrf
@@ -23,12 +23,24 @@ class SignInRequired(Exception):
         self.path = path
 
 
-def viewer(request: Request, session: Session = Depends(db)) -> User:
+def page_user(session: Session, request: Request) -> User:
+    """The session cookie's user (session tokens only).
+
+    Raises:
+        SignInRequired: no cookie, or one that is unknown, expired or not a session's.
+    """
     token = request.cookies.get(SESSION_COOKIE, "")
-    user = user_for_token(session, token) if token else None
+    user = user_for_token(session, token, TokenKind.SESSION) if token else None
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
+    return user
+
+
+def viewer(request: Request, session: Session = Depends(db)) -> User:
+    user = page_user(session, request)
+    session.commit()  # the connection goes back to the pool while the page waits for its form or a thread
+    request.state.user = user
     return user
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from grader.blobs import BlobStore
-from grader.db import Result, Role, Status, Submission, User, engine_for, migrate
+from grader.db import Result, Role, Status, Submission, TokenKind, User, engine_for, migrate
 from grader.service.errors import ServiceError
 from grader.service.releases import publish
 from grader.service.submissions import accept, lateness
@@ -72,8 +72,8 @@ def test_users_and_tokens(runtime):
     with runtime.sessions() as session:
         user, token = add_user(session, " Ada@Course.EDU ", "ta", "Ada")
         assert user.email == "ada@course.edu" and user.role == Role.TA
-        assert user_for_token(session, token).id == user.id
-        assert user_for_token(session, token + "x") is None
+        assert user_for_token(session, token, TokenKind.API).id == user.id
+        assert user_for_token(session, token + "x", TokenKind.API) is None
         with pytest.raises(ServiceError, match="already exists"):
             add_user(session, "ada@course.edu", "student")
         with pytest.raises(ServiceError, match="unknown role 'admin'"):

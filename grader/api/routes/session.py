@@ -6,29 +6,27 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from grader.api.auth import SESSION_COOKIE, caller, db
+from grader.api.auth import SESSION_COOKIE, api_token_user, caller, db
 from grader.api.cookies import clear_session_cookie, set_session_cookie
-from grader.db import User
-from grader.service.errors import ServiceError
-from grader.service.users import drop_token, new_token, user_for_token
+from grader.db import TokenKind, User
+from grader.service.users import drop_token, new_token
 
 router = APIRouter(prefix="/api", tags=["session"])
 
 
 class SignIn(BaseModel):
-    token: str
+    token: str = Field(max_length=200)
 
 
 @router.post("/session")
 def sign_in(body: SignIn, request: Request, session: Session = Depends(db)) -> JSONResponse:
-    user = user_for_token(session, body.token.strip())
-    if user is None:
-        raise ServiceError(401, "this token is unknown or expired; ask your instructor for a new one")
+    """Trade an API token (never a session's) for a session cookie; failed tries are throttled (429)."""
+    user = api_token_user(request, session, body.token.strip())
     days = request.app.state.runtime.settings.session_days
-    cookie = new_token(session, user, kind="session", lifetime=timedelta(days=days))
+    cookie = new_token(session, user, kind=TokenKind.SESSION, lifetime=timedelta(days=days))
     session.commit()
     response = JSONResponse({"email": user.email, "role": user.role.value})
     set_session_cookie(response, request, cookie, days)
@@ -38,7 +36,7 @@ def sign_in(body: SignIn, request: Request, session: Session = Depends(db)) -> J
 @router.delete("/session")
 def sign_out(request: Request, session: Session = Depends(db)) -> JSONResponse:
     if request.cookies.get(SESSION_COOKIE):
-        drop_token(session, request.cookies[SESSION_COOKIE])
+        drop_token(session, request.cookies[SESSION_COOKIE], TokenKind.SESSION)
     response = JSONResponse({"signed_out": True})
     clear_session_cookie(response, request)
     return response

@@ -3,43 +3,38 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.api.auth import DbSession, StaffUser, caller, db, staff
+from grader.api.auth import DbSession, StaffUser, caller, db, find_caller, staff
+from grader.api.uploads import in_upload_thread, take
 from grader.db import Assignment, Result, Role, Submission, User
 from grader.service.errors import ServiceError, not_found
 from grader.service.regrade import batch_progress, replay, send_regrades, start_regrade
-from grader.service.submissions import current_version, queue_position
-from grader.service.submissions import submit as submit_zip
+from grader.service.submissions import Admission, admit, current_version, queue_position
 from grader.service.visibility import submission_view
 
 router = APIRouter(prefix="/api", tags=["submissions"])
 
 
 @router.post("/assignments/{name}/submissions", status_code=201)
-async def submit(name: str, request: Request, user: User = Depends(caller)) -> JSONResponse:
-    """Upload a submission zip (multipart field ``file``); 201 with the queued submission."""
-    runtime = request.app.state.runtime
-    with runtime.sessions() as session:
-        current_version(session, name)  # an unknown assignment is refused before the body is read
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        raise ServiceError(415, f"send the zip as multipart/form-data with the field 'file' (got {content_type or 'no content type'!r})")
-    form = await request.form(max_files=1, max_fields=10)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise ServiceError(400, "the form has no file field named 'file'; send the zip as -F file=@submission.zip")
-    data = await upload.read()
-    await form.close()
-    if not data:
-        raise ServiceError(400, "the uploaded file is empty; expected a zip of your beras/ folder")
+async def submit(name: str, request: Request) -> JSONResponse:
+    """Upload a submission zip (multipart field ``file``); 201 with the queued submission.
 
-    view = await run_in_threadpool(submit_zip, runtime, user.id, name, data, upload.filename or "submission.zip")
+    Who is calling, the assignment, its schedule and the rate limit are checked before the body is read; the
+    body streams to disk (see ``grader.api.uploads``).
+    """
+    runtime = request.app.state.runtime
+    admission = await in_upload_thread(request, _admit, runtime, request, name)
+    view = await take(request, admission)
     return JSONResponse(view, status_code=201, headers={"Location": f"/api/submissions/{view['id']}"})
+
+
+def _admit(runtime, request: Request, name: str) -> Admission:
+    with runtime.sessions() as session:
+        return admit(session, find_caller(request, session), name)
 
 
 def _visible(session: Session, submission_id: int, user: User) -> Submission:

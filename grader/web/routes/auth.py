@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from grader.api.auth import SESSION_COOKIE, db
+from grader.api.auth import SESSION_COOKIE, api_token_user, db
 from grader.api.cookies import clear_session_cookie, set_session_cookie
-from grader.db import Role, User
-from grader.service.users import drop_token, new_token, user_for_token
+from grader.db import Role, TokenKind, User
+from grader.service.errors import ServiceError
+from grader.service.users import drop_token, new_token
 from grader.web.deps import form, viewer
 from grader.web.render import page
 
@@ -37,26 +39,43 @@ def login_page(request: Request, next: str = "/"):
 
 
 @router.post("/login")
-async def login(request: Request, session: Session = Depends(db)):
+async def login(request: Request):
+    """Sign in with an API token from the form (throttled like the API's sign-in); the cookie is a new session."""
     data = await request.form(max_fields=5, max_files=0)
-    token, target = str(data.get("token", "")).strip(), _safe_next(str(data.get("next", "/")))
-    user = user_for_token(session, token) if token else None
-    if user is None:
-        message = ("enter the sign-in token your instructor sent you (it starts with bg_)" if not token else
-                   "this token is unknown or expired; check it was copied whole, or ask your instructor for a new one")
-        return page(request, "login.html", status_code=401, error=message, next=target)
+    token, target = str(data.get("token", "")).strip()[:200], _safe_next(str(data.get("next", "/")))
+    if not token:
+        return page(request, "login.html", status_code=401, next=target,
+                    error="enter the sign-in token your instructor sent you (it starts with bg_)")
+    try:
+        cookie = await run_in_threadpool(_sign_in, request, token)
+    except ServiceError as error:
+        message = error.message if error.status != 401 else (
+            "this token is unknown or expired; check it was copied whole, or ask your instructor for a new one")
+        response = page(request, "login.html", status_code=error.status, error=message, next=target)
+        if "retry_after_s" in error.detail:
+            response.headers["Retry-After"] = str(error.detail["retry_after_s"])
+        return response
     days = request.app.state.runtime.settings.session_days
-    cookie = new_token(session, user, kind="session", lifetime=timedelta(days=days))
-    session.commit()
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, cookie, days)
     return response
 
 
+def _sign_in(request: Request, token: str) -> str:
+    """A new session cookie for the API token's user. Raises ServiceError: 401 unknown token, 429 throttled."""
+    runtime = request.app.state.runtime
+    with runtime.sessions() as session:
+        user = api_token_user(request, session, token)
+        cookie = new_token(session, user, kind=TokenKind.SESSION,
+                           lifetime=timedelta(days=runtime.settings.session_days))
+        session.commit()
+        return cookie
+
+
 @router.post("/logout")
 def logout(request: Request, _=Depends(form), session: Session = Depends(db)) -> RedirectResponse:
     if request.cookies.get(SESSION_COOKIE):
-        drop_token(session, request.cookies[SESSION_COOKIE])
+        drop_token(session, request.cookies[SESSION_COOKIE], TokenKind.SESSION)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, request)
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -106,8 +107,15 @@ async def import_csv(request: Request, user: User = Depends(instructor), data=De
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            return _roster_page(request, session, user, 400, error=f"{upload.filename} is not UTF-8 text; "
-                                                                    "export the roster as CSV (UTF-8) and try again")
+            text = None
+    # The import and the page query the database: in a worker thread, never on the event loop.
+    return await run_in_threadpool(_import, request, session, user, text, upload)
+
+
+def _import(request: Request, session: Session, user: User, text: str | None, upload):
+    if text is None:
+        return _roster_page(request, session, user, 400, error=f"{upload.filename} is not UTF-8 text; "
+                                                                "export the roster as CSV (UTF-8) and try again")
     if not text.strip():
         return _roster_page(request, session, user, 400, error="choose a roster CSV file or paste its rows "
                                                                 "(columns email, role and optionally name)")
@@ -118,6 +126,3 @@ async def import_csv(request: Request, user: User = Depends(instructor), data=De
     notice = (f"Imported: {len(outcome.added)} added, {len(outcome.updated)} updated, "
               f"{len(outcome.unchanged)} unchanged.")
     return _roster_page(request, session, user, notice=notice, added=outcome.added)
-
-
-

@@ -10,13 +10,16 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.api.auth import db
+from grader.api.auth import SESSION_COOKIE, db
 from grader.api.params import RowId
+from grader.api.uploads import in_upload_thread, take
 from grader.db import WAITING, Assignment, Role, Submission, User, utcnow
 from grader.service.errors import ServiceError, not_found
-from grader.service.submissions import current_version, extension_days, lateness, queue_position, submit
+from grader.service.submissions import (Admission, admit, current_version, extension_days, lateness,
+                                       queue_position)
 from grader.service.visibility import submission_view
-from grader.web.deps import form, viewer
+from grader.web import csrf
+from grader.web.deps import page_user, viewer
 from grader.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -87,21 +90,48 @@ def assignment(name: str, request: Request, user: User = Depends(viewer), sessio
 
 
 @router.post("/assignments/{name}/submit")
-async def upload(name: str, request: Request, user: User = Depends(viewer), data=Depends(form),
-                 session: Session = Depends(db)):
-    """The no-script upload: a plain multipart form; errors come back on the assignment page."""
-    upload = data.get("file")
-    content = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+async def upload(name: str, request: Request):
+    """The no-script upload: a plain multipart form, streamed like the API's; errors come back on the page.
+
+    The form's CSRF token is checked once the body is in, before anything is stored.
+    """
+    runtime = request.app.state.runtime
     try:
-        if not content:
-            raise ServiceError(400, "choose your submission zip before pressing Submit (no file was sent)")
-        view = await run_in_threadpool(submit, request.app.state.runtime, user.id, name, content,
-                                       upload.filename or "submission.zip")
+        admission = await in_upload_thread(request, _admit, runtime, request, name)
+        view = await take(request, admission, check_fields=_csrf_checker(request),
+                          no_file=NOTHING_CHOSEN, empty=NOTHING_CHOSEN)
     except ServiceError as error:
         if error.status == 404:
             raise
-        return _assignment_page(request, session, user, name, status_code=error.status, error=error.message)
+        return await run_in_threadpool(_refused, runtime, request, name, error)
     return RedirectResponse(f"/submissions/{view['id']}", status_code=303)
+
+
+NOTHING_CHOSEN = "choose your submission zip before pressing Submit (no file was sent)"
+
+
+def _admit(runtime, request: Request, name: str) -> Admission:
+    with runtime.sessions() as session:
+        user = page_user(session, request)
+        request.state.user = user
+        return admit(session, user, name)
+
+
+def _csrf_checker(request: Request):
+    def check(fields: dict[str, str]) -> None:
+        if not csrf.valid(request.cookies.get(SESSION_COOKIE, ""), fields.get(csrf.FIELD)):
+            raise ServiceError(403, "this form's security token is missing or stale; "
+                                    "reload the page and try again")
+    return check
+
+
+def _refused(runtime, request: Request, name: str, error: ServiceError):
+    with runtime.sessions() as session:
+        page_ = _assignment_page(request, session, page_user(session, request), name, status_code=error.status,
+                                 error=error.message)
+    if "retry_after_s" in error.detail:
+        page_.headers["Retry-After"] = str(error.detail["retry_after_s"])
+    return page_
 
 
 @router.get("/submissions/{submission_id}")
