@@ -221,7 +221,7 @@ def test_ids_no_row_can_have_are_refused_by_name(api, mlp):
     gate = api.client.get(f"/api/gates/{huge}", headers=staff)
     assert gate.status_code == 422 and "gate_id" in gate.json()["error"]
     batch = api.client.get(f"/api/regrades/{huge}", headers=staff)
-    assert batch.status_code == 422 and "batch id must be a whole number from 1 to" in batch.json()["error"]
+    assert batch.status_code == 422 and "batch_id" in batch.json()["error"]
     with api.runtime.sessions() as session:
         from grader.db import Status, Submission
 
@@ -229,4 +229,19 @@ def test_ids_no_row_can_have_are_refused_by_name(api, mlp):
         session.get(Submission, first).status = Status.GRADED
         session.commit()
     replay = api.client.post(f"/api/submissions/{first}/replay", json={"result_id": huge}, headers=staff)
-    assert replay.status_code == 422 and "result_id must be a whole number from 1 to" in replay.json()["error"]
+    assert replay.status_code == 422 and "result_id" in replay.json()["error"]
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("get", "/api/submissions/99999999999999999999", None),
+    ("get", "/api/submissions/99999999999999999999/history", None),
+    ("post", "/api/submissions/99999999999999999999/regrade", None),
+    ("post", "/api/submissions/99999999999999999999/replay", None),
+    ("post", "/api/submissions/1/replay", {"result_id": 99999999999999999999}),
+    ("get", "/api/regrades/99999999999999999999", None),
+    ("get", "/api/submissions/0", None),
+])
+def test_ids_no_row_can_have_are_refused_by_name_not_a_server_error(api, method, path, body):
+    response = getattr(api.client, method)(path, headers=api.auth("tom"), **({"json": body} if body else {}))
+    assert response.status_code == 422, response.text
+    assert any(name in response.json()["error"] for name in ("submission_id", "batch_id", "result_id"))

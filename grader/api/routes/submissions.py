@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.api.auth import DbSession, StaffUser, caller, db, find_caller, staff
+from grader.api.params import RowId
 from grader.api.uploads import in_upload_thread, take
 from grader.db import Assignment, Result, Role, Submission, User
 from grader.service.errors import ServiceError, not_found
+from grader.service.numbers import MAX_ID
 from grader.service.regrade import batch_progress, replay, send_regrades, start_regrade
 from grader.service.submissions import Admission, admit, current_version, queue_position
 from grader.service.visibility import submission_view
@@ -46,13 +48,13 @@ def _visible(session: Session, submission_id: int, user: User) -> Submission:
 
 
 @router.get("/submissions/{submission_id}")
-def get_submission(submission_id: int, user: User = Depends(caller), session: Session = Depends(db)) -> dict:
+def get_submission(submission_id: RowId, user: User = Depends(caller), session: Session = Depends(db)) -> dict:
     submission = _visible(session, submission_id, user)
     return {**submission_view(submission, user), "queue_position": queue_position(session, submission)}
 
 
 @router.get("/submissions/{submission_id}/history")
-def history(submission_id: int, user: User = Depends(staff), session: Session = Depends(db)) -> list[dict]:
+def history(submission_id: RowId, user: User = Depends(staff), session: Session = Depends(db)) -> list[dict]:
     """Every result the submission ever got (regrades included), newest first."""
     _visible(session, submission_id, user)
     rows = session.scalars(select(Result).where(Result.submission_id == submission_id).order_by(Result.id.desc()))
@@ -74,7 +76,7 @@ def list_submissions(name: str, everyone: bool = Query(False, alias="all"), user
 
 
 @router.post("/submissions/{submission_id}/regrade")
-def regrade_one(submission_id: int, request: Request, user: User = Depends(staff),
+def regrade_one(submission_id: RowId, request: Request, user: User = Depends(staff),
                 session: Session = Depends(db)) -> dict:
     """Grade one submission again on the current release (fresh seed); see /api/regrades/{batch}."""
     submission = _visible(session, submission_id, user)
@@ -95,17 +97,17 @@ def regrade_all(name: str, request: Request, user: User = Depends(staff), sessio
 
 
 @router.get("/regrades/{batch_id}")
-def regrade_progress(batch_id: int, user: StaffUser, session: DbSession) -> dict:
+def regrade_progress(batch_id: RowId, user: StaffUser, session: DbSession) -> dict:
     """How far a regrade or replay batch got (counts by state, percent done)."""
     return batch_progress(session, batch_id)
 
 
 class ReplayIn(BaseModel):
-    result_id: int | None = None
+    result_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 @router.post("/submissions/{submission_id}/replay")
-def replay_one(submission_id: int, request: Request, user: StaffUser, session: DbSession,
+def replay_one(submission_id: RowId, request: Request, user: StaffUser, session: DbSession,
                body: ReplayIn | None = None) -> dict:
     """Grade a submission again with the seed of one of its results (default: the current one)."""
     submission = _visible(session, submission_id, user)
