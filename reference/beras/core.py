@@ -67,15 +67,32 @@ class _VariableBehaviour(_TensorBehaviour):
     def assign(self, value: Any) -> "Variable":
         """Overwrite this variable's values in place and return it.
 
+        Accepted: any array-like (a Tensor, a numpy or CuPy array, nested lists, a number)
+        whose shape is the variable's, or differs from it only by leading axes of length 1.
+        The course's handout keeps a bias as ``(1, n)``, so ``b.assign(np.zeros((1, n)))``
+        fills a ``(n,)`` bias (and a ``(n,)`` value fills a ``(1, n)`` variable): the same
+        values in the same order. Values are cast to the variable's dtype.
+
         Raises:
-            ValueError: when ``value``'s shape differs from the variable's.
+            ValueError: when the shapes differ in any other way (a ``(n, 1)`` column into a
+                ``(n,)`` bias, a transposed kernel), or ``value`` is ragged; the message
+                names both shapes.
         """
-        value_shape = tuple(getattr(value, "shape", np.shape(value)))
-        if value_shape != tuple(self.shape):
+        expected = tuple(self.shape)
+        try:
+            value_shape = array_shape(value)
+        except ValueError:
             raise ValueError(
-                f"Variable.assign expects a value of shape {tuple(self.shape)}. "
-                f"Received: shape {value_shape}"
-            )
+                f"Variable.assign expects an array-like of shape {expected}. "
+                f"Received: a ragged nested sequence ({type(value).__name__})"
+            ) from None
+        if value_shape != expected:
+            if not same_up_to_leading_ones(value_shape, expected):
+                raise ValueError(
+                    f"Variable.assign expects a value of shape {expected} (leading axes of "
+                    f"length 1 may be added or left out). Received: shape {value_shape}"
+                )
+            value = backend.to_device(value).reshape(expected)
         self[...] = backend.to_device(value) if backend.is_gpu() else value
         return self
 
@@ -92,6 +109,27 @@ class Variable(_VariableBehaviour, Tensor):
         obj = data.view(target)
         obj.trainable = bool(trainable)
         return obj
+
+
+def array_shape(value: Any) -> tuple:
+    """The shape of an array or array-like (nested lists, numbers) without copying arrays.
+
+    Raises:
+        ValueError: for a ragged nested sequence.
+    """
+    shape = getattr(value, "shape", None)
+    return tuple(shape) if shape is not None else tuple(np.shape(value))
+
+
+def same_up_to_leading_ones(shape_a: tuple, shape_b: tuple) -> bool:
+    """True when two shapes differ only by leading axes of length 1: ``(1, n)`` and ``(n,)``."""
+    return _strip_leading_ones(tuple(shape_a)) == _strip_leading_ones(tuple(shape_b))
+
+
+def _strip_leading_ones(shape: tuple) -> tuple:
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    return shape
 
 
 def as_output(value: Any) -> Tensor:

@@ -13,6 +13,9 @@ Names (``initializer=`` in Dense and Conv2D):
 ``kaiming``        He normal: N(0, 2 / fan_in)
 ``kaiming_uniform`` He uniform: U(±sqrt(6 / fan_in))
 =================  ==========================================================
+
+Names are matched without regard to case, and a space or a hyphen stands for the
+underscore: the course's handout spells them ``"xavier uniform"`` and ``"kaiming uniform"``.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def initialize(name: str, shape: tuple, dtype: Any = None, owner: str = "layer")
     Raises:
         ValueError: for an unknown initializer name.
     """
-    key = str(name).lower()
+    key = str(name).lower().replace(" ", "_").replace("-", "_")
     gen = rng()
     fan_in, fan_out = fans(shape)
     if key == "zero":

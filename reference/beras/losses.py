@@ -27,12 +27,19 @@ class Loss(Diffable):
     """Base class: two inputs (predictions, labels), one scalar output, no weights."""
 
     def _pair(self, y_pred: Any, y_true: Any) -> tuple:
+        """Both arguments as arrays of one shape; any array-like (nested lists) is accepted.
+
+        Raises:
+            ValueError: when the shapes differ (broadcasting ``(n,)`` against ``(n, 1)``
+                would silently compute something else).
+        """
+        y_pred, y_true = backend.asarray(y_pred), backend.asarray(y_true)
         if tuple(y_pred.shape) != tuple(y_true.shape):
             raise ValueError(
                 f"{type(self).__name__} expects y_pred and y_true of the same shape. "
                 f"Received: y_pred {tuple(y_pred.shape)}, y_true {tuple(y_true.shape)}"
             )
-        return backend.asarray(y_pred), backend.asarray(y_true)
+        return y_pred, y_true
 
 
 class ClippedLoss(Loss):

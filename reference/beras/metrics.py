@@ -17,7 +17,14 @@ class CategoricalAccuracy(Callable):
         Args:
             probs: scores or probabilities, ``(batch, classes)``.
             labels: one-hot labels, ``(batch, classes)``.
+
+        Both may be any array-like (a Tensor, a numpy or CuPy array, nested Python lists, as
+        the course's handout passes its labels); they reach the computation as arrays.
+
+        Raises:
+            ValueError: when the two shapes differ.
         """
+        probs, labels = backend.asarray(probs), backend.asarray(labels)
         if tuple(probs.shape) != tuple(labels.shape):
             raise ValueError(
                 "CategoricalAccuracy expects probs and labels of the same shape (batch, classes). "

@@ -21,21 +21,22 @@ class OneHotEncoder(Callable):
         self.classes: Any = None
 
     def fit(self, data: Any) -> "OneHotEncoder":
-        """Learn the sorted distinct labels in ``data`` (a 1-D array)."""
+        """Learn the sorted distinct labels in ``data`` (a 1-D array, a Tensor or a list)."""
+        data = backend.to_numpy(data)
         # BEGIN SOLUTION
-        self.classes = np.unique(backend.to_numpy(data))
+        self.classes = np.unique(data)
         return self
         # END SOLUTION
 
     def forward(self, data: Any) -> Any:
         """Return ``(len(data), len(classes))`` one-hot rows for the 1-D ``data``.
 
+        ``data`` may be an array, a Tensor or a Python list of labels.
+
         Raises:
-            ValueError: for a label not seen by ``fit``.
+            ValueError: when ``data`` is not 1-D, or for a label not seen by ``fit``.
         """
-        host = backend.to_numpy(data)
-        if host.ndim != 1:
-            raise ValueError(f"OneHotEncoder expects a 1-D array of labels. Received: shape {host.shape}")
+        host = _labels("forward", data)
         if self.classes is None:
             self.fit(host)
         # BEGIN SOLUTION
@@ -53,9 +54,24 @@ class OneHotEncoder(Callable):
         # END SOLUTION
 
     def inverse(self, data: Any) -> Any:
-        """Return the label of each row's largest entry."""
+        """Return the label of each row's largest entry (``data``: rows as an array or lists)."""
         if self.classes is None:
             raise ValueError("OneHotEncoder.inverse needs fit (or a call) first: no classes are known yet.")
+        data = backend.to_numpy(data)
         # BEGIN SOLUTION
-        return self.classes[np.argmax(backend.to_numpy(data), axis=-1)]
+        return self.classes[np.argmax(data, axis=-1)]
         # END SOLUTION
+
+
+def _labels(method: str, data: Any) -> np.ndarray:
+    """``data`` as a 1-D host array: arrays, Tensors (either backend), lists and tuples.
+
+    Raises:
+        ValueError: when the labels are not 1-D.
+    """
+    host = backend.to_numpy(data)
+    if host.ndim != 1:
+        raise ValueError(
+            f"OneHotEncoder.{method} expects a 1-D array of labels. Received: shape {host.shape}"
+        )
+    return host

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from beras import backend
+from beras.core import array_shape, same_up_to_leading_ones
 
 
 class BasicOptimizer:
@@ -30,9 +31,14 @@ class BasicOptimizer:
     def apply_gradients(self, params: list, grads: list) -> None:
         """Update each parameter in place from its gradient.
 
+        A gradient may be any array-like whose shape is its parameter's, or differs from
+        it only by leading axes of length 1 (a ``(1, n)`` bias gradient for a ``(n,)``
+        bias, as the course's handout keeps biases): the values are the same, in the same
+        order, and the step sees them in the parameter's shape.
+
         Raises:
             ValueError: when the lists differ in length or a gradient's shape differs
-                from its parameter's.
+                from its parameter's in any other way.
         """
         params, grads = list(params), list(grads)
         if len(params) != len(grads):
@@ -42,15 +48,16 @@ class BasicOptimizer:
             )
         # check every pair before touching any parameter: an error must change nothing
         for index, (param, grad) in enumerate(zip(params, grads)):
-            if tuple(param.shape) != tuple(grad.shape):
+            grad_shape = array_shape(grad)
+            if not same_up_to_leading_ones(tuple(param.shape), grad_shape):
                 raise ValueError(
-                    f"{type(self).__name__}: gradient #{index} has shape {tuple(grad.shape)}, "
+                    f"{type(self).__name__}: gradient #{index} has shape {grad_shape}, "
                     f"its parameter {tuple(param.shape)}"
                 )
         for param, grad in zip(params, grads):
             state = self._state.setdefault(id(param), (param, {}))[1]
             w = backend.asarray(param)
-            w[...] = self.step(w, backend.asarray(grad), state)
+            w[...] = self.step(w, backend.asarray(grad).reshape(w.shape), state)
 
     def step(self, w: Any, g: Any, state: dict) -> Any:
         """Return the new value of ``w`` given its gradient ``g`` and its ``state`` dict."""
@@ -96,7 +103,14 @@ class RMSProp(BasicOptimizer):
 
 
 class Adam(BasicOptimizer):
-    """Adaptive moments with bias correction (Kingma & Ba)."""
+    """Adaptive moments with bias correction (Kingma & Ba).
+
+    ``amsgrad=False`` is accepted (the course's handout and Keras name it); the AMSGrad
+    variant itself is not part of Beras.
+
+    Raises:
+        ValueError: for ``amsgrad=True``.
+    """
 
     def __init__(
         self,
@@ -104,7 +118,13 @@ class Adam(BasicOptimizer):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
+        amsgrad: bool = False,
     ) -> None:
+        if amsgrad:
+            raise ValueError(
+                "Adam: the AMSGrad variant is not part of Beras; use amsgrad=False. "
+                f"Received: amsgrad={amsgrad!r}"
+            )
         super().__init__(learning_rate)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from beras.core import array_shape
+
 
 def positive_pair(layer: str, name: str, value: Any) -> tuple[int, int]:
     """Return ``value`` as a pair of positive ints (an int means the same for both axes).
@@ -35,10 +37,21 @@ def padding_mode(layer: str, padding: Any) -> str:
     return mode
 
 
-def rank(layer: str, x: Any, expected: int, layout: str) -> None:
-    """Raise ValueError unless ``x`` has ``expected`` dimensions."""
-    if getattr(x, "ndim", None) != expected:
-        shape = tuple(getattr(x, "shape", ()))
+def rank(layer: str, x: Any, expected: int, layout: str) -> tuple:
+    """Return the shape of ``x`` (an array, or an array-like such as nested lists).
+
+    Raises:
+        ValueError: unless ``x`` has ``expected`` dimensions, or when it is ragged.
+    """
+    try:
+        shape = array_shape(x)
+    except ValueError:
+        raise ValueError(
+            f"{layer} expects a {expected}-D input {layout}. "
+            f"Received: a ragged nested sequence ({type(x).__name__})"
+        ) from None
+    if len(shape) != expected:
         raise ValueError(
             f"{layer} expects a {expected}-D input {layout}. Received: input of shape {shape}"
         )
+    return shape

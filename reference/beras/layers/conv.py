@@ -109,20 +109,20 @@ class Conv2D(Diffable):
         return out_h, out_w, pad_h, pad_w
 
     def _check_input(self, x: Any) -> None:
-        _checks.rank("Conv2D", x, 4, "(batch, height, width, in_channels)")
+        shape = _checks.rank("Conv2D", x, 4, "(batch, height, width, in_channels)")
         if self.kernel is None:
-            self.build(int(x.shape[-1]))
+            self.build(int(shape[-1]))
         expected = self.kernel.shape[2]
-        if x.shape[-1] != expected:
+        if shape[-1] != expected:
             raise ValueError(
                 f"Conv2D expects {expected} input channels (batch, height, width, {expected}). "
-                f"Received: input of shape {tuple(x.shape)}"
+                f"Received: input of shape {shape}"
             )
         eff_h, eff_w = self.effective_kernel_size
-        if self.padding == "valid" and (x.shape[1] < eff_h or x.shape[2] < eff_w):
+        if self.padding == "valid" and (shape[1] < eff_h or shape[2] < eff_w):
             raise ValueError(
                 f"Conv2D with padding='valid' needs an input at least as large as the "
-                f"(dilated) kernel {eff_h}x{eff_w}. Received: input of shape {tuple(x.shape)}"
+                f"(dilated) kernel {eff_h}x{eff_w}. Received: input of shape {shape}"
             )
 
     def forward(self, x: Any) -> Any:

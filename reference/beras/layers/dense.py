@@ -42,12 +42,15 @@ class Dense(Diffable):
         return [self.w, self.b]
 
     def forward(self, x: Any) -> Any:
-        """Return ``x @ w + b`` for ``x`` of shape ``(batch, input_size)``."""
-        _checks.rank("Dense", x, 2, "(batch, input_size); flatten images first")
-        if x.shape[-1] != self.input_size:
+        """Return ``x @ w + b`` for ``x`` of shape ``(batch, input_size)``.
+
+        ``x`` may be a Tensor, an array or nested lists (rows of features), as in Keras.
+        """
+        shape = _checks.rank("Dense", x, 2, "(batch, input_size); flatten images first")
+        if shape[-1] != self.input_size:
             raise ValueError(
                 f"Dense expects inputs with {self.input_size} features (batch, {self.input_size}). "
-                f"Received: input of shape {tuple(x.shape)}"
+                f"Received: input of shape {shape}"
             )
         # BEGIN SOLUTION
         return backend.asarray(x) @ backend.asarray(self.w) + backend.asarray(self.b)

@@ -42,11 +42,11 @@ class MaxPool2D(Diffable):
 
     def forward(self, x: Any) -> Any:
         """Return the window maxima, shape ``(batch, out_h, out_w, channels)``."""
-        _checks.rank("MaxPool2D", x, 4, "(batch, height, width, channels)")
-        if self.padding == "valid" and (x.shape[1] < self.pool_size[0] or x.shape[2] < self.pool_size[1]):
+        shape = _checks.rank("MaxPool2D", x, 4, "(batch, height, width, channels)")
+        if self.padding == "valid" and (shape[1] < self.pool_size[0] or shape[2] < self.pool_size[1]):
             raise ValueError(
                 f"MaxPool2D with padding='valid' needs an input at least as large as the pool "
-                f"{self.pool_size[0]}x{self.pool_size[1]}. Received: input of shape {tuple(x.shape)}"
+                f"{self.pool_size[0]}x{self.pool_size[1]}. Received: input of shape {shape}"
             )
         # BEGIN SOLUTION
         xp = backend.xp()
