@@ -59,7 +59,7 @@ class OneHotEncoder(Callable):
             raise ValueError("OneHotEncoder.inverse needs fit (or a call) first: no classes are known yet.")
         data = backend.to_numpy(data)
         # BEGIN SOLUTION
-        return self.classes[np.argmax(data, axis=-1)]
+        return self.classes[np.argmax(backend.to_numpy(data), axis=-1)]
         # END SOLUTION
 
 
