@@ -76,8 +76,9 @@ for path in sorted(pathlib.Path("tests").glob("test_*.py")):
             out["tests"].append({"file": path.name, "name": name, "passed": True, "error": ""})
         except BaseException as exc:
             where = traceback.extract_tb(exc.__traceback__)[-1]
+            at = f"{pathlib.Path(where.filename).name}:{where.lineno}"
             out["tests"].append({"file": path.name, "name": name, "passed": False,
-                                 "error": f"{type(exc).__name__}: {exc} ({pathlib.Path(where.filename).name}:{where.lineno})"})
+                                 "error": f"{type(exc).__name__}: {exc} ({at})"})
 print("COURSE-CHECK " + json.dumps(out))
 """
 
@@ -90,6 +91,8 @@ def export_handout(handout: Path, dest: Path) -> None:
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     else:
+        if not (handout / "tests").is_dir() or not (handout / "beras").is_dir():
+            raise SystemExit(f"{handout}: not the course's BERAS handout (expected tests/ and beras/ in it)")
         shutil.copytree(handout, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
     if not (dest / "tests").is_dir() or not (dest / "beras").is_dir():
         raise SystemExit(f"{handout}: not the course's BERAS handout (expected tests/ and beras/ in it)")
@@ -137,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.beras / "beras" / "__init__.py").is_file():
         parser.error(f"--beras {args.beras}: no beras/__init__.py in it")
-    report = run(args.handout.resolve(), args.beras.resolve(), args.python)
+    python = shutil.which(args.python)
+    if python is None:
+        parser.error(f"--python {args.python}: no such interpreter")
+    report = run(args.handout.resolve(), args.beras.resolve(), str(Path(python).absolute()))
     print(f"beras under test: {report['beras']}")
     print("names the handout defines that ours lacks:", ", ".join(report["missing_names"]) or "none")
     counted = {"passed": 0, "failed": 0}
@@ -148,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             counted["passed" if test["passed"] else "failed"] += 1
         note = f"not counted: {reason}" if reason else test["error"]
         print(f"  {outcome}  {test['file']}::{test['name']}  {note}")
+    if any("No module named" in t["error"] for t in report["tests"] if t["name"] == "(import)"):
+        print("hint: --python must name an interpreter with tensorflow, scikit-learn and matplotlib")
     print(f"applicable: {counted['passed']} passed, {counted['failed']} failed")
     if args.json:
         args.json.write_text(json.dumps({**report, "counted": counted}, indent=2))

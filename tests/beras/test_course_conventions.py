@@ -137,7 +137,11 @@ def test_conv_and_pool_checks_report_the_shape_of_a_list():
 
 @pytest.mark.parametrize(
     ("course", "ours"),
-    [("xavier uniform", "xavier_uniform"), ("Kaiming Uniform", "kaiming_uniform"), ("kaiming-uniform", "kaiming_uniform")],
+    [
+        ("xavier uniform", "xavier_uniform"),
+        ("Kaiming Uniform", "kaiming_uniform"),
+        ("kaiming-uniform", "kaiming_uniform"),
+    ],
 )
 def test_initializer_names_with_a_space(course, ours):
     initializers.set_seed(7)
