@@ -36,7 +36,9 @@ class OneHotEncoder(Callable):
         Raises:
             ValueError: when ``data`` is not 1-D, or for a label not seen by ``fit``.
         """
-        host = _labels("forward", data)
+        host = backend.to_numpy(data)
+        if host.ndim != 1:
+            raise ValueError(f"OneHotEncoder expects a 1-D array of labels. Received: shape {host.shape}")
         if self.classes is None:
             self.fit(host)
         # BEGIN SOLUTION
@@ -62,16 +64,3 @@ class OneHotEncoder(Callable):
         return self.classes[np.argmax(backend.to_numpy(data), axis=-1)]
         # END SOLUTION
 
-
-def _labels(method: str, data: Any) -> np.ndarray:
-    """``data`` as a 1-D host array: arrays, Tensors (either backend), lists and tuples.
-
-    Raises:
-        ValueError: when the labels are not 1-D.
-    """
-    host = backend.to_numpy(data)
-    if host.ndim != 1:
-        raise ValueError(
-            f"OneHotEncoder.{method} expects a 1-D array of labels. Received: shape {host.shape}"
-        )
-    return host
