@@ -220,33 +220,32 @@ def squeeze_leading(value: Any, ndim: int) -> Any:
     return value
 
 
-def _compose_input(g: Any, J: Any, x: Any) -> Any:
-    """``dL/dx`` from one local input gradient ``g`` and the upstream ``J`` (see compose_input_gradients)."""
-    J = backend.asarray(J)
-    x_ndim = getattr(x, "ndim", J.ndim)
+def _compose_input(g: Any, upstream: Any, x: Any) -> Any:
+    """``dL/dx`` from one local input gradient ``g`` and the upstream gradient (see compose_input_gradients)."""
+    up = backend.asarray(upstream)
+    x_ndim = getattr(x, "ndim", up.ndim)
     is_weight = isinstance(g, Variable)
     g = squeeze_leading(backend.asarray(g), x_ndim + 1)
-    if J.ndim == 2 and g.ndim == 3 and g.shape[0] == J.shape[0] and g.shape[2] == J.shape[1]:
-        return backend.xp().einsum("bio,bo->bi", g, J)
+    if up.ndim == 2 and g.ndim == 3 and g.shape[0] == up.shape[0] and g.shape[2] == up.shape[1]:
+        return backend.xp().einsum("bio,bo->bi", g, up)
     g = squeeze_leading(g, x_ndim)
     x_shape = tuple(getattr(x, "shape", g.shape))
-    # Dense's kernel (in, out); a kernel that happens to be shaped like J is told apart by being a weight
-    if J.ndim == 2 and g.ndim == 2 and g.shape == (x_shape[-1], J.shape[1]) \
-            and (g.shape != J.shape or is_weight):
-        return J @ g.T
-    return J * g
+    # Dense's kernel (in, out); a kernel that happens to be shaped like the upstream is told apart by being a weight
+    if up.ndim == 2 and g.ndim == 2 and g.shape == (x_shape[-1], up.shape[1]) and (g.shape != up.shape or is_weight):
+        return up @ g.T
+    return up * g
 
 
-def _compose_weight(g: Any, J: Any, w: Any) -> Any:
-    """``dL/dw`` from one local weight gradient ``g`` and the upstream ``J`` (see compose_weight_gradients)."""
-    J = backend.asarray(J)
+def _compose_weight(g: Any, upstream: Any, w: Any) -> Any:
+    """``dL/dw`` from one local weight gradient ``g`` and the upstream gradient (see compose_weight_gradients)."""
+    up = backend.asarray(upstream)
     w_shape = tuple(w.shape)
     g = squeeze_leading(backend.asarray(g), len(w_shape) + 1)
-    if g.shape == (J.shape[0], *w_shape):
-        per_example = J.reshape(J.shape[0], *([1] * (len(w_shape) - J.ndim + 1)), *J.shape[1:])
+    if g.shape == (up.shape[0], *w_shape):
+        per_example = up.reshape(up.shape[0], *([1] * (len(w_shape) - up.ndim + 1)), *up.shape[1:])
         return (g * per_example).sum(axis=0)
     g = squeeze_leading(g, len(w_shape))
-    # Dense's x (batch, in) for its (in, out) kernel; when batch == in this is read as x as well
-    if len(w_shape) == 2 and J.ndim == 2 and g.shape == (J.shape[0], w_shape[0]) and J.shape[1] == w_shape[1]:
-        return g.T @ J
-    return (g * J).sum(axis=0) if J.ndim == len(w_shape) + 1 else g * J
+    # Dense's x (batch, in) for its (in, out) kernel; when batch == in it is read as x too
+    if len(w_shape) == 2 and up.ndim == 2 and g.shape == (up.shape[0], w_shape[0]) and up.shape[1] == w_shape[1]:
+        return g.T @ up
+    return (g * up).sum(axis=0) if up.ndim == len(w_shape) + 1 else g * up
