@@ -124,8 +124,8 @@ def judge_predictions(reference):
 
 @pytest.fixture
 def leading_ones_dropped():
-    """``leading_ones_dropped(actual, expected)``: the fetched list ``actual`` with extra leading axes of length 1
-    dropped from each array, to ``expected``'s ranks. A ``(1, n)`` form of an ``(n,)`` gradient holds the
+    """``leading_ones_dropped(actual, expected)``: the fetched list ``actual``, each array without extra
+    leading axes of length 1 beyond the rank of its ``expected`` twin. A ``(1, n)`` form of an ``(n,)`` gradient holds the
     same values, so the local-gradient tests accept it; anything else is left for the comparison to judge.
     """
     from grader.harness import fetch
