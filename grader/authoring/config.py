@@ -192,6 +192,9 @@ class PointsGroup(BaseModel):
     points: _NonNegativeFloat | None = None
     points_each: _NonNegativeFloat | None = None
     visibility: Visibility = Field(Visibility.AFTER_DUE_DATE, strict=False)
+    # Units of other groups these tests may use ("<file in beras/>::<qualname>" fnmatch patterns):
+    # a bug in one of them may cost this group points too (the gate's blast-radius check).
+    depends_on: tuple[_Text, ...] = Field((), strict=False)
 
     @model_validator(mode="after")
     def _one_amount(self) -> PointsGroup:

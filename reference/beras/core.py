@@ -222,18 +222,68 @@ class Diffable(Callable, Weighted):
     def compose_input_gradients(self, J: Any = None) -> list:
         """Chain rule for the inputs: upstream gradient ``J`` → one gradient per input.
 
-        The default multiplies ``J`` elementwise with each local gradient, which is
-        right for elementwise layers and for scalar losses. ``J=None`` returns the local
-        gradients themselves.
+        Each local gradient may come in any of the forms below (extra leading axes of length 1
+        are dropped first: they hold the same values). ``J=None`` returns the local gradients.
+
+        * shaped like ``J`` (an elementwise layer, a scalar loss): ``J * g``;
+        * one Jacobian per example, ``(batch, in, out)``: ``dL/dx[b] = g[b] @ J[b]``;
+        * one matrix for the whole batch, ``(in, out)`` (Dense's kernel): ``J @ g.T``.
         """
         grads = self.get_input_gradients()
         if J is None:
             return grads
-        return [J * g for g in grads]
+        inputs = getattr(self, "inputs", [None] * len(grads))
+        return [_compose_input(g, J, x) for g, x in zip(grads, inputs)]
 
     def compose_weight_gradients(self, J: Any = None) -> list:
-        """Chain rule for the weights: upstream gradient ``J`` → one gradient per weight."""
+        """Chain rule for the weights: upstream gradient ``J`` → one gradient per weight.
+
+        Each local gradient may be (extra leading axes of length 1 dropped first):
+
+        * one per example, ``(batch, *weight.shape)`` (Dense: ``x`` broadcast to ``(batch, in, out)``;
+          its bias: ones ``(batch, out)``): the sum over the batch of ``g[b] * J[b]``;
+        * shaped like the weight: ``sum over the batch of g * J[b]``;
+        * ``(batch, in)`` for a ``(in, out)`` weight (Dense's ``x``): ``g.T @ J``.
+        """
         grads = self.get_weight_gradients()
         if J is None:
             return grads
-        return [J * g for g in grads]
+        return [_compose_weight(g, J, w) for g, w in zip(grads, self.weights)]
+
+
+def squeeze_leading(value: Any, ndim: int) -> Any:
+    """``value`` without leading axes of length 1 beyond ``ndim`` axes (a ``(1, n)`` row for ``(n,)``)."""
+    while getattr(value, "ndim", 0) > ndim and value.shape[0] == 1:
+        value = value[0]
+    return value
+
+
+def _compose_input(g: Any, upstream: Any, x: Any) -> Any:
+    """``dL/dx`` from one local input gradient ``g`` and the upstream gradient (see compose_input_gradients)."""
+    up = backend.asarray(upstream)
+    x_ndim = getattr(x, "ndim", up.ndim)
+    is_weight = isinstance(g, Variable)
+    g = squeeze_leading(backend.asarray(g), x_ndim + 1)
+    if up.ndim == 2 and g.ndim == 3 and g.shape[0] == up.shape[0] and g.shape[2] == up.shape[1]:
+        return backend.xp().einsum("bio,bo->bi", g, up)
+    g = squeeze_leading(g, x_ndim)
+    x_shape = tuple(getattr(x, "shape", g.shape))
+    # Dense's kernel (in, out); a kernel that happens to be shaped like the upstream is told apart by being a weight
+    if up.ndim == 2 and g.ndim == 2 and g.shape == (x_shape[-1], up.shape[1]) and (g.shape != up.shape or is_weight):
+        return up @ g.T
+    return up * g
+
+
+def _compose_weight(g: Any, upstream: Any, w: Any) -> Any:
+    """``dL/dw`` from one local weight gradient ``g`` and the upstream gradient (see compose_weight_gradients)."""
+    up = backend.asarray(upstream)
+    w_shape = tuple(w.shape)
+    g = squeeze_leading(backend.asarray(g), len(w_shape) + 1)
+    if g.shape == (up.shape[0], *w_shape):
+        per_example = up.reshape(up.shape[0], *([1] * (len(w_shape) - up.ndim + 1)), *up.shape[1:])
+        return (g * per_example).sum(axis=0)
+    g = squeeze_leading(g, len(w_shape))
+    # Dense's x (batch, in) for its (in, out) kernel; when batch == in it is read as x too
+    if len(w_shape) == 2 and up.ndim == 2 and g.shape == (up.shape[0], w_shape[0]) and up.shape[1] == w_shape[1]:
+        return g.T @ up
+    return (g * up).sum(axis=0) if up.ndim == len(w_shape) + 1 else g * up

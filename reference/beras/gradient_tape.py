@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from beras import backend
-from beras.core import Diffable, Tensor
+from beras.core import Diffable, Tensor, squeeze_leading
 
 
 @dataclass
@@ -94,7 +94,8 @@ class GradientTape:
                     stacklevel=2,
                 )
                 grad = xp.zeros(source.shape, dtype=getattr(source, "dtype", float))
-            result.append(Tensor(grad))
+            # a (1, n) gradient of an (n,) bias holds the same values: give it the source's shape
+            result.append(Tensor(squeeze_leading(grad, source.ndim)))
         return result[0] if single else result
 
     def _backpropagate(self, target: Any, sources: list) -> dict:
@@ -144,7 +145,12 @@ def _float(array: Any) -> Any:
 
 
 def _accumulate(grads: dict, tensor: Any, grad: Any) -> None:
-    """Add ``grad`` to the gradient stored for ``tensor`` (paths that meet are summed)."""
+    """Add ``grad`` to the gradient stored for ``tensor`` (paths that meet are summed).
+
+    Extra leading axes of length 1 (a ``(1, n)`` bias gradient) are dropped, so that they do not
+    spread to the gradients computed from this one.
+    """
+    grad = squeeze_leading(grad, getattr(tensor, "ndim", 0))
     key = id(tensor)
     if key in grads:
         grads[key] = grads[key] + grad

@@ -264,8 +264,8 @@ def test_unknown_key_in_a_section(tmp_path):
 def test_unknown_key_in_a_points_table_and_unknown_section(tmp_path):
     text = with_(MINIMAL, "points = 10", "points = 10\nweight = 2") + "[limit]\ncpus = 1\n"
     weight, limit = keyed(write(tmp_path, text))
-    assert weight == ("points[0].weight: unknown key (allowed in [[points]]: group, points, points_each, "
-                      "tests, visibility)")
+    assert weight == ("points[0].weight: unknown key (allowed in [[points]]: depends_on, group, points, "
+                      "points_each, tests, visibility)")
     assert limit.startswith("limit: unknown key (allowed at the top level: files,")
     assert limit.endswith("did you mean 'limits'?")
 

@@ -44,7 +44,8 @@ def assert_each_close():
     """``assert_each_close(actual, expected, names, what, **tol)``: compare a list of arrays item by item.
 
     Each failure names the item (``dL/dw1``) instead of an index, and a wrong number of items is
-    reported before any value is compared.
+    reported before any value is compared. Extra leading axes of length 1 on an item (a ``(1, n)``
+    bias gradient for an ``(n,)`` bias) are accepted: the values are what is judged.
     """
     from grader.harness import assert_close, fetch
 
@@ -60,7 +61,45 @@ def assert_each_close():
                 f"{what}: expected a list of {len(names)} arrays ({', '.join(names)}), received {len(actual)}"
             )
         for name, got, want in zip(names, actual, expected):
+            if hasattr(got, "shape"):
+                got = squeeze_leading(got, np.ndim(want))
             assert_close(got, want, what=f"{what}, {name}", **tol)
+
+    return check
+
+
+def squeeze_leading(array, ndim: int):
+    """``array`` without leading axes of length 1 beyond ``ndim`` axes (the values are unchanged)."""
+    array = np.asarray(array)
+    while array.ndim > ndim and array.shape[0] == 1:
+        array = array[0]
+    return array
+
+
+@pytest.fixture
+def assert_one_of_forms():
+    """``assert_one_of_forms(actual, forms, what, **tol)``: ``actual`` must equal one accepted form.
+
+    ``forms`` maps a description of each correct form ("x, shape (batch, in)") to its expected
+    array. Extra leading axes of length 1 on ``actual`` are dropped first (they hold the same
+    values); the form whose shape ``actual`` then has is the one its values are compared with.
+    A shape that is none of the forms fails with every accepted form listed.
+    """
+    from grader.harness import assert_close, fetch
+
+    def check(actual, forms: dict, what: str, **tol):
+        got = fetch(actual)
+        if not hasattr(got, "shape") and not isinstance(got, (list, tuple, int, float)):
+            raise AssertionError(f"{what}: expected an array, received {type(got).__name__}")
+        got = np.asarray(got)
+        for description, expected in forms.items():
+            expected = np.asarray(expected)
+            candidate = squeeze_leading(got, expected.ndim)
+            if candidate.shape == expected.shape:
+                assert_close(candidate, expected, what=f"{what} (read as {description})", **tol)
+                return
+        accepted = "; ".join(f"{d}: shape {np.asarray(e).shape}" for d, e in forms.items())
+        raise AssertionError(f"{what}: received shape {got.shape}; the accepted forms are {accepted}")
 
     return check
 

@@ -10,7 +10,19 @@ from grader.harness import assert_close, fetch
 LOSSES = ["MeanSquaredError", "CategoricalCrossEntropy", "BinaryCrossEntropy"]
 SHAPES = [(1, 3), (4, 2), (8, 10), (5, 1)]
 TOL = {"rtol": 1e-7, "atol": 1e-12}
-GRAD_NAMES = ["dL/dy_pred", "dL/dy_true (labels are not trained: zeros)"]
+
+
+def _prediction_gradient(loss, what):
+    """The first array of ``loss.get_input_gradients()`` (dL/dy_pred); a list of one or two arrays is accepted."""
+    grads = fetch(loss.get_input_gradients())
+    assert isinstance(grads, (list, tuple)) and len(grads) in (1, 2), (
+        f"{what}: expected a list [dL/dy_pred, dL/dy_true] (or [dL/dy_pred]), received "
+        f"{f'a list of {len(grads)}' if isinstance(grads, (list, tuple)) else type(grads).__name__}"
+    )
+    grad = np.asarray(grads[0])
+    while grad.ndim > 2 and grad.shape[0] == 1:  # extra leading axes of length 1 hold the same values
+        grad = grad[0]
+    return grad
 
 
 def _shape_id(shape):
@@ -54,40 +66,63 @@ def test_forward(student, reference, rng, name, shape):
     )
 
 
-def test_categorical_cross_entropy_soft_labels(student, reference, rng, assert_each_close):
-    """Labels need not be one-hot: every class's log-probability is weighted by its label."""
+def _soft(rng):
     y_pred, _ = _inputs(rng, "CategoricalCrossEntropy", (6, 4))
-    y_true = rng.dirichlet(np.ones(4), size=6)
-    s_loss, r_loss = student.beras.CategoricalCrossEntropy(), reference.beras.CategoricalCrossEntropy()
+    return y_pred, rng.dirichlet(np.ones(4), size=6)
+
+
+def test_categorical_cross_entropy_soft_labels(student, reference, rng):
+    """Labels need not be one-hot: every class's log-probability is weighted by its label."""
+    y_pred, y_true = _soft(rng)
     assert_close(
-        _vector(s_loss(y_pred, y_true)),
-        _vector(r_loss(y_pred, y_true)),
+        _vector(student.beras.CategoricalCrossEntropy()(y_pred, y_true)),
+        _vector(reference.beras.CategoricalCrossEntropy()(y_pred, y_true)),
         **TOL,
         what="CategoricalCrossEntropy()(y_pred, y_true) with soft (non one-hot) labels of shape (6, 4)",
     )
-    assert_each_close(
-        s_loss.get_input_gradients(),
-        r_loss.get_input_gradients(),
-        GRAD_NAMES,
-        "CategoricalCrossEntropy().get_input_gradients() with soft labels of shape (6, 4)",
-        **TOL,
-    )
+
+
+def test_categorical_cross_entropy_soft_labels_gradient(student, reference, rng):
+    """dL/dy_pred with soft labels (the label gradient is checked on its own, below)."""
+    y_pred, y_true = _soft(rng)
+    s_loss, r_loss = student.beras.CategoricalCrossEntropy(), reference.beras.CategoricalCrossEntropy()
+    s_loss(y_pred, y_true)
+    r_loss(y_pred, y_true)
+    what = "CategoricalCrossEntropy().get_input_gradients()[0] (dL/dy_pred) with soft labels of shape (6, 4)"
+    assert_close(_prediction_gradient(s_loss, what), r_loss.get_input_gradients()[0], **TOL, what=what)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=_shape_id)
 @pytest.mark.parametrize("name", LOSSES)
-def test_input_gradients(student, reference, rng, assert_each_close, name, shape):
+def test_input_gradients(student, reference, rng, name, shape):
+    """dL/dy_pred; the list may hold it alone or with the label gradient (judged by its own test)."""
     y_pred, y_true = _inputs(rng, name, shape)
     s_loss, r_loss = getattr(student.beras, name)(), getattr(reference.beras, name)()
     s_loss(y_pred, y_true)
     r_loss(y_pred, y_true)
-    assert_each_close(
-        s_loss.get_input_gradients(),
-        r_loss.get_input_gradients(),
-        GRAD_NAMES,
-        f"{name}().get_input_gradients() after a call on inputs of shape {shape}",
-        **TOL,
+    what = f"{name}().get_input_gradients()[0] (dL/dy_pred) after a call on inputs of shape {shape}"
+    assert_close(_prediction_gradient(s_loss, what), r_loss.get_input_gradients()[0], **TOL, what=what)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_label_gradient_is_zero(student, rng, name):
+    """Labels are not trained: the second array of get_input_gradients() is zeros shaped like y_true."""
+    y_pred, y_true = _inputs(rng, name, (4, 3))
+    loss = getattr(student.beras, name)()
+    loss(y_pred, y_true)
+    grads = fetch(loss.get_input_gradients())
+    assert isinstance(grads, (list, tuple)) and len(grads) == 2, (
+        f"{name}().get_input_gradients() must return [dL/dy_pred, dL/dy_true]; the second, for the labels, "
+        "is zeros (labels are not trained)"
     )
+    # A loss whose every gradient is zero would pass the check below: dL/dy_pred must not be all zeros
+    # (its values are judged by test_input_gradients, not here).
+    assert np.any(np.asarray(grads[0]) != 0), (
+        f"{name}().get_input_gradients()[0] (dL/dy_pred) is all zeros for predictions that differ from "
+        "the labels; the label gradient is judged only beside a real prediction gradient"
+    )
+    assert_close(grads[1], np.zeros((4, 3)), rtol=0, atol=0,
+                 what=f"{name}().get_input_gradients()[1] (dL/dy_true: zeros, the labels are not trained)")
 
 
 @pytest.mark.parametrize("name", LOSSES)
@@ -122,39 +157,38 @@ def test_gradient_matches_finite_differences(student, reference, rng, name):
     )
 
 
-@pytest.mark.parametrize("name", ["CategoricalCrossEntropy", "BinaryCrossEntropy"])
-def test_clipped_predictions(student, reference, rng, assert_each_close, name):
-    """Predictions of exactly 0 and 1 are clipped to [epsilon, 1 - epsilon]: finite loss, gradient 0 there."""
+def _clipped_inputs(rng, name):
     y_pred, y_true = _inputs(rng, name, (6, 4))
     y_pred[0] = 0.0
     y_pred[1, :2] = 1.0
     y_pred[2, 1] = 0.0
     y_true[0] = 0.0
     y_true[0, 0] = 1.0  # a label on a prediction of exactly 0
-    s_loss, r_loss = getattr(student.beras, name)(), getattr(reference.beras, name)()
-    value = _scalar(s_loss(y_pred, y_true))
+    return y_pred, y_true
+
+
+@pytest.mark.parametrize("name", ["CategoricalCrossEntropy", "BinaryCrossEntropy"])
+def test_clipped_predictions(student, reference, rng, name):
+    """Predictions of exactly 0 and 1 are clipped to [epsilon, 1 - epsilon]: the loss is finite."""
+    y_pred, y_true = _clipped_inputs(rng, name)
+    value = _scalar(getattr(student.beras, name)()(y_pred, y_true))
     assert np.isfinite(value), (
         f"{name} with some predictions exactly 0 or 1 gave {value}; clip y_pred to [epsilon, 1 - epsilon] "
         "before taking log"
     )
-    assert_close(
-        _vector(value),
-        _vector(r_loss(y_pred, y_true)),
-        rtol=1e-7,
-        atol=1e-9,
-        what=f"{name} with some predictions exactly 0 or 1",
-    )
-    grads = fetch(s_loss.get_input_gradients())
-    r_loss.get_input_gradients()
-    assert all(np.isfinite(np.asarray(g)).all() for g in grads), (
-        f"{name}.get_input_gradients() with some predictions exactly 0 or 1 holds NaN/inf values"
-    )
-    assert_each_close(
-        grads,
-        r_loss.get_input_gradients(),
-        GRAD_NAMES,
-        f"{name}.get_input_gradients() with some predictions exactly 0 or 1 "
-        "(where the clip is active the gradient is 0)",
-        rtol=1e-7,
-        atol=1e-9,
-    )
+    assert_close(_vector(value), _vector(getattr(reference.beras, name)()(y_pred, y_true)), rtol=1e-7,
+                 atol=1e-9, what=f"{name} with some predictions exactly 0 or 1")
+
+
+@pytest.mark.parametrize("name", ["CategoricalCrossEntropy", "BinaryCrossEntropy"])
+def test_clipped_predictions_gradient(student, reference, rng, name):
+    """Where the clip is active dL/dy_pred is 0, and nowhere NaN or inf."""
+    y_pred, y_true = _clipped_inputs(rng, name)
+    s_loss, r_loss = getattr(student.beras, name)(), getattr(reference.beras, name)()
+    s_loss(y_pred, y_true)
+    r_loss(y_pred, y_true)
+    what = f"{name}.get_input_gradients()[0] (dL/dy_pred) with some predictions exactly 0 or 1"
+    grad = np.asarray(_prediction_gradient(s_loss, what))
+    assert np.isfinite(grad).all(), f"{what} holds NaN/inf values"
+    assert_close(grad, r_loss.get_input_gradients()[0], rtol=1e-7, atol=1e-9,
+                 what=f"{what} (where the clip is active the gradient is 0)")

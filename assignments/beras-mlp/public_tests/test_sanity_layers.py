@@ -23,22 +23,46 @@ def test_dense_computes_xw_plus_b(student, seed, rng):
     )
 
 
-def test_dense_chain_rule_shapes_and_values(student, seed, rng):
+def _called_dense(student, seed, rng):
     student.beras.set_seed(seed)
     layer = student.beras.Dense(4, 2)
     x = rng.normal(size=(3, 4))
     upstream = rng.normal(size=(3, 2))
     layer(x)
+    return layer, x, upstream
+
+
+def _without_leading_ones(arrays, ranks):
+    """Each array without extra leading axes of length 1 (a (1, n) bias gradient holds the same values)."""
+    arrays = fetch(arrays)
+    if not isinstance(arrays, (list, tuple)):
+        return arrays
+    out = []
+    for array, rank in zip(arrays, ranks):
+        array = np.asarray(array)
+        while array.ndim > rank and array.shape[0] == 1:
+            array = array[0]
+        out.append(array)
+    return out + list(arrays[len(ranks):])
+
+
+def test_dense_chain_rule_input(student, seed, rng):
+    layer, x, upstream = _called_dense(student, seed, rng)
     w = np.asarray(fetch(layer.w), dtype=np.float64)
     assert_close(
-        layer.compose_input_gradients(upstream),
+        _without_leading_ones(layer.compose_input_gradients(upstream), [2]),
         [upstream @ w.T],
         rtol=1e-5,
         atol=1e-6,
         what="Dense(4, 2).compose_input_gradients(J): the list [dL/dx], with dL/dx = J @ w.T",
     )
+
+
+def test_dense_chain_rule_weights(student, seed, rng):
+    """[dL/dw, dL/db]; dL/db may also come as a (1, 2) row."""
+    layer, x, upstream = _called_dense(student, seed, rng)
     assert_close(
-        layer.compose_weight_gradients(upstream),
+        _without_leading_ones(layer.compose_weight_gradients(upstream), [2, 1]),
         [x.T @ upstream, upstream.sum(axis=0)],
         rtol=1e-5,
         atol=1e-6,
