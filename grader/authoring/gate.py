@@ -171,15 +171,15 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     with ThreadPoolExecutor(GATE_JOBS) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
         # The blast-radius runs queue behind the others as soon as the traced reference runs are in.
-        blast_started = time.monotonic()
         steps, blast_problem = _plan_blast(assignment, trees, layout, seed, test_ids, futures["public_ref"].result(),
                                            futures["hidden_ref"].result())
-        blast_futures = {step.unit.name: pool.submit(partial(
+        blast_futures = {step.unit.name: pool.submit(_timed, partial(
             run_suite, layout.assignment_dir, suites, step.submission, reference=reference, only_tests=step.tests_file,
             **run)) for step in steps if isinstance(step, blast.Planned)}
         runs = {name: future.result() for name, future in futures.items()}
-        blast_runs = {name: future.result() for name, future in blast_futures.items()}
-        blast_seconds = time.monotonic() - blast_started
+        blast_timed = {name: future.result() for name, future in blast_futures.items()}
+    blast_runs = {name: run for name, (run, _) in blast_timed.items()}
+    blast_seconds = sum(seconds for _, seconds in blast_timed.values())
     public_ref, hidden_ref, hidden_stub = runs["public_ref"], runs["hidden_ref"], runs["hidden_stub"]
     hidden_again, public_starter = runs["hidden_again"], runs["public_starter"]
     report.checks.append(_check_reference(public_ref, hidden_ref, points_problems))
@@ -361,6 +361,12 @@ def _check_degenerates(graded: list[tuple[Degenerate, SuiteRun]], free_points: f
     return Check(7, "degenerate submissions score nothing", not details, figure, details)
 
 
+def _timed(job) -> tuple[SuiteRun, float]:
+    """Run ``job``; its result and the seconds it took."""
+    started = time.monotonic()
+    return job(), time.monotonic() - started
+
+
 def _plan_blast(assignment: Assignment, trees: Trees, layout: Layout, seed: int, test_ids: list[str],
                 *traced: SuiteRun) -> tuple[list, str | None]:
     """Check 8's steps (``blast.plan``), or why there are none: a reference run without its per-test trace."""
@@ -395,7 +401,7 @@ def _check_blast(assignment: Assignment, steps: list, runs: dict[str, SuiteRun],
     cached = sum(found.cached for found in outcomes)
     figure = (f"{len(outcomes)} units, {len(outcomes) - len(spread)} confined, {len(spread)} cost points outside "
               f"their groups; {len(runs)} runs of {sum(s.tests_run for s in outcomes if not s.cached)} tests, "
-              f"{cached} cached ({seconds:.1f} s after the reference runs)")
+              f"{cached} cached; the runs took {seconds:.1f} s together, side by side with the others")
     if advisory and spread:
         figure += " — ADVISORY ONLY: assignment.toml [gate] blast_radius = \"advisory\" lets this release pass"
     return Check(8, "blast radius", advisory or not spread, figure, refusals, table,
