@@ -82,6 +82,10 @@ class Planned:
     tests: list[str]
     key: str
 
+    def files(self) -> list[str]:
+        """The test files that hold ``tests``, relative to the assignment folder."""
+        return sorted({test.split("::")[0] for test in self.tests})
+
 
 def plan(assignment: Assignment, trees: Trees, solved: Path, stage: Path, calls_by_test: dict[str, list[str]],
          test_ids: list[str], base: str) -> list[UnitOutcome | Planned]:
