@@ -59,7 +59,7 @@ class UnitOutcome:
     problem: str | None = None
 
     def by_group(self) -> dict[str, float]:
-        """Points lost per group, in the order the losses were found."""
+        """Points lost per group."""
         totals: dict[str, float] = {}
         for group, points in self.lost.values():
             totals[group] = totals.get(group, 0.0) + points
@@ -232,13 +232,14 @@ def describe(outcomes: list[UnitOutcome], assignment: Assignment) -> tuple[list[
     table = [f"{'unit':<{width}}  tests  points lost by group (! = refused)"]
     refusals = []
     points = {group.group: group for group in assignment.points}
+    order = {name: index for index, name in enumerate(points)}  # groups as assignment.toml lists them
     for found in outcomes:
         if found.problem:
             table.append(f"{found.unit:<{width}}  {found.tests_run:>5}  not measured: {found.problem}")
             refusals.append(f"{found.unit}: not measured: {found.problem}")
             continue
-        losses = ", ".join(f"{group} {lost:g}{'!' if group in found.refused else ''}"
-                           for group, lost in found.by_group().items())
+        in_order = sorted(found.by_group().items(), key=lambda item: order.get(item[0], len(order)))
+        losses = ", ".join(f"{group} {lost:g}{'!' if group in found.refused else ''}" for group, lost in in_order)
         table.append(f"{found.unit:<{width}}  {found.tests_run:>5}  {losses or 'nothing'}")
         for group, tests in found.refused.items():
             lost = sum(found.lost[test][1] for test in tests)
