@@ -305,7 +305,10 @@ class Assignment(BaseModel):
         reference, files = _context(info, "reference_root"), info.data.get("files")
         if reference is None or files is None:
             return groups
-        known = [unit.name for unit in units.package_units(reference, files.owned)]
+        found = units.package_units(reference, files.owned)
+        if found is None:
+            return groups  # a file with invalid markers: the gate's first check names it
+        known = [unit.name for unit in found]
         unknown = [f"group {group.group!r}: {key} {pattern!r}" for group in groups
                    for key in ("units", "depends_on") for pattern in getattr(group, key)
                    if not any(units.matches(pattern, name) for name in known)]

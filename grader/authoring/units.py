@@ -44,10 +44,10 @@ def units_of(rel: str, source: str, stubbed: list[StubbedCode]) -> list[Unit]:
     return [Unit(rel, qualname, tuple(sorted(set(rows))), qualname in functions) for qualname, rows in lines.items()]
 
 
-def package_units(package: Path, owned: list[str] | tuple[str, ...]) -> list[Unit]:
-    """Every unit of the owned files of the marked reference ``package``; unreadable files give none.
+def package_units(package: Path, owned: list[str] | tuple[str, ...]) -> list[Unit] | None:
+    """Every unit of the owned files of the marked reference ``package``; None if a file cannot say.
 
-    Marker errors are left to the release gate's first check, which names them.
+    An unreadable file or invalid markers give None: the release gate's first check names those.
     """
     found = []
     for rel in owned:
@@ -56,7 +56,7 @@ def package_units(package: Path, owned: list[str] | tuple[str, ...]) -> list[Uni
             source = path.read_text(encoding="utf-8")
             found += units_of(rel, source, stubbed_code(source, f"beras/{rel}"))
         except (OSError, UnicodeDecodeError, SyntaxError, MarkerError):
-            continue
+            return None
     return found
 
 
