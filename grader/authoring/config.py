@@ -16,6 +16,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic import ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from grader.authoring import units
 from grader.authoring.config_errors import OWN_ERROR, dotted, explain, unknown_key
 
 CONFIG_FILE = "assignment.toml"
@@ -35,6 +36,13 @@ class GpuVariant(StrEnum):
 
     NONE = "none"
     OPTIONAL = "optional"
+
+
+class Verdict(StrEnum):
+    """Whether a failing gate check refuses the release, or only reports."""
+
+    ENFORCED = "enforced"
+    ADVISORY = "advisory"
 
 
 class Visibility(StrEnum):
@@ -106,7 +114,15 @@ def _unique(values: Iterable[str], what: str) -> None:
         raise _problem(f"{what} listed more than once: {', '.join(map(repr, twice))}")
 
 
+def _unit_pattern(value: str) -> str:
+    problem = units.pattern_problem(value)
+    if problem:
+        raise _problem(problem)
+    return value
+
+
 _Text = Annotated[str, AfterValidator(_not_blank)]
+_UnitPattern = Annotated[str, AfterValidator(_unit_pattern)]
 _PackageFile = Annotated[str, AfterValidator(_package_file)]
 _PackageGlob = Annotated[str, AfterValidator(lambda value: _relative(value, "the package"))]
 _SuiteFolder = Annotated[str, AfterValidator(_suite_folder)]
@@ -192,9 +208,9 @@ class PointsGroup(BaseModel):
     points: _NonNegativeFloat | None = None
     points_each: _NonNegativeFloat | None = None
     visibility: Visibility = Field(Visibility.AFTER_DUE_DATE, strict=False)
-    # Units of other groups these tests may use ("<file in beras/>::<qualname>" fnmatch patterns):
-    # a bug in one of them may cost this group points too (the gate's blast-radius check).
-    depends_on: tuple[_Text, ...] = Field((), strict=False)
+    # The units this group grades, and those its tests use besides: stubbing any other unit must cost it nothing.
+    units: tuple[_UnitPattern, ...] = Field((), strict=False)
+    depends_on: tuple[_UnitPattern, ...] = Field((), strict=False)
 
     @model_validator(mode="after")
     def _one_amount(self) -> PointsGroup:
@@ -208,6 +224,10 @@ class PointsGroup(BaseModel):
         """Whether one of the group's patterns matches the whole of ``test_id``."""
         return any(_pattern(pattern, False).fullmatch(test_id) for pattern in self.tests)
 
+    def may_lose_to(self, unit_name: str) -> bool:
+        """Whether a bug in the unit ``<file>::<qualname>`` may cost this group points (``units``, ``depends_on``)."""
+        return any(units.matches(pattern, unit_name) for pattern in (*self.units, *self.depends_on))
+
 
 class Limits(BaseModel):
     """``[limits]``: the resources of one grading run."""
@@ -219,6 +239,17 @@ class Limits(BaseModel):
     cpus: _Cpus = 2.0
     pids: _Pids = 256
     output_kb: _Kilobytes = 1024
+
+
+class GateSettings(BaseModel):
+    """``[gate]``: how the release gate treats this assignment.
+
+    ``blast_radius = "advisory"`` is temporary: it reports the blast-radius check's refusals
+    without refusing the release, until the assignment's suites confine every unit.
+    """
+
+    model_config = _STRICT
+    blast_radius: Verdict = Field(Verdict.ENFORCED, strict=False)
 
 
 class Schedule(BaseModel):
@@ -256,6 +287,7 @@ class Assignment(BaseModel):
     tests: SuiteFolders = Field(default_factory=SuiteFolders)
     points: tuple[PointsGroup, ...] = Field(strict=False, min_length=1)
     limits: Limits = Field(default_factory=Limits)
+    gate: GateSettings = Field(default_factory=GateSettings)
     schedule: Schedule | None = None
     submissions: Submissions = Field(default_factory=Submissions)
     root: Path = Field(exclude=True)
@@ -264,6 +296,27 @@ class Assignment(BaseModel):
     @classmethod
     def _unique_groups(cls, groups: tuple[PointsGroup, ...]) -> tuple[PointsGroup, ...]:
         _unique((group.group for group in groups), "group")
+        return groups
+
+    @field_validator("points")
+    @classmethod
+    def _known_units(cls, groups: tuple[PointsGroup, ...], info: ValidationInfo) -> tuple[PointsGroup, ...]:
+        """Every unit pattern names some unit of the owned files (checked where the reference is known)."""
+        reference, files = _context(info, "reference_root"), info.data.get("files")
+        if reference is None or files is None:
+            return groups
+        found = units.package_units(reference, files.owned)
+        if found is None:
+            return groups  # a file with invalid markers: the gate's first check names it
+        known = [unit.name for unit in found]
+        unknown = [f"group {group.group!r}: {key} {pattern!r}" for group in groups
+                   for key in ("units", "depends_on") for pattern in getattr(group, key)
+                   if not any(units.matches(pattern, name) for name in known)]
+        if unknown:
+            shown = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+            raise _problem(f"{'; '.join(unknown)}: matches no unit the students write; units are "
+                           f"'<file>::<qualname>' of the owned files, e.g. {units.EXAMPLES}; this assignment's: "
+                           f"{shown or 'none'}")
         return groups
 
     @property

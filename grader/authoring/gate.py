@@ -1,4 +1,4 @@
-"""The release gate: seven checks that prove a release before anything ships.
+"""The release gate: eight checks that prove a release before anything ships.
 
 1. every stub parses and the stubbed package imports;
 2. the reference scores full marks on the public and hidden tests;
@@ -7,7 +7,9 @@
 5. every function a student writes runs in some hidden test (run against the reference);
 6. two runs of the reference with the same seed give identical results;
 7. degenerate submissions (``degenerate``: generic ones and the assignment's own) score nothing
-   on the public and hidden tests (beyond declared free points).
+   on the public and hidden tests (beyond declared free points);
+8. the blast radius (``blast``): the reference with any one unit stubbed loses points only in groups
+   that grade that unit or declare it as a dependency.
 
 The suite runs are independent, so they run side by side (``GATE_JOBS`` at a time).
 """
@@ -26,15 +28,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from grader.authoring import degenerate, leaks
+from grader.authoring import blast, degenerate, leaks
 from grader.authoring.build import Trees, write_tree
-from grader.authoring.config import Assignment, PointsError, assign_points
+from grader.authoring.config import Assignment, PointsError, Verdict, assign_points
 from grader.authoring.degenerate import Base, Degenerate, DegenerateError
 from grader.authoring.markers import MarkerError
 from grader.authoring.stubs import RenderError
 from grader.authoring.suite import SuiteRun, run_suite
 
-CHECKS = 7
+CHECKS = 8
 # Suite runs side by side: each is one pytest process (plus a student process), mostly waiting on one core.
 GATE_JOBS = max(2, os.cpu_count() or 1)
 
@@ -60,6 +62,8 @@ class Check:
     ok: bool
     figure: str
     details: list[str] = field(default_factory=list)
+    table: list[str] = field(default_factory=list)  # printed whole, before the details
+    rows: list[dict[str, Any]] = field(default_factory=list)  # the table's data, for release.json and the web
 
 
 @dataclass
@@ -94,6 +98,7 @@ class GateReport:
         lines = [f"Release gate for {self.assignment} (seed {self.seed})"]
         for check in self.checks:
             lines.append(f"  [{'ok' if check.ok else 'FAIL':>4}] {check.number}. {check.title}: {check.figure}")
+            lines += [f"           | {row}" for row in check.table]
             lines += [f"           - {detail}" for detail in check.details[:20]]
             if len(check.details) > 20:
                 lines.append(f"           ... and {len(check.details) - 20} more")
@@ -109,7 +114,7 @@ class GateReport:
 
 
 def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, test_ids: list[str]) -> GateReport:
-    """Run the seven checks on a staged release; never raises for a failing release.
+    """Run the eight checks on a staged release; never raises for a failing release.
 
     ``test_ids`` are the ids of every public and hidden test (``suite.collect_ids``).
     """
@@ -126,7 +131,7 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     if not first.ok:
         for number, title in ((2, "reference full marks"), (3, "stub scores nothing"), (4, "no leaks"),
                               (5, "coverage of stubbed code"), (6, "deterministic"),
-                              (7, "degenerate submissions score nothing")):
+                              (7, "degenerate submissions score nothing"), (8, "blast radius")):
             report.checks.append(Check(number, title, False, "not run: check 1 failed"))
         report.seconds = time.monotonic() - started
         return report
@@ -147,9 +152,12 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     # students neither own nor get complete fails here, not in the first real grading run.
     solved = layout.reference_submission_root or layout.reference_root
     reference = layout.reference_root
-    jobs = {  # the longest first, so that the side-by-side runs end together
+    # Both reference runs record which functions each test enters: check 8 reruns only the tests a unit can affect.
+    jobs = {  # the longest first, so that the side-by-side runs end together; the traced ones before the rest
         "hidden_ref": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference,
-                              trace_dir=solved / "beras", **run),
+                              trace_dir=solved / "beras", trace_calls=True, **run),
+        "public_ref": partial(run_suite, layout.assignment_dir, public, solved, reference=None,
+                              trace_dir=solved / "beras", trace_lines=False, trace_calls=True, **run),
         "hidden_again": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference, **run),
         # Degenerate code runs in its own process, as in grading: a case may patch whatever it imports.
         **{f"degenerate/{case.name}": partial(run_suite, layout.assignment_dir, suites, staged[case.name],
@@ -157,13 +165,22 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
                                               **run) for case in degenerates},
         "hidden_stub": partial(run_suite, layout.assignment_dir, hidden, layout.graded_stub_root,
                                reference=reference, **run),
-        "public_ref": partial(run_suite, layout.assignment_dir, public, solved, reference=None, **run),
         "public_starter": partial(run_suite, layout.assignment_dir, public, layout.starter_root, reference=None,
                                   **run),
     }
     with ThreadPoolExecutor(GATE_JOBS) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
+        # The blast-radius runs queue behind the others as soon as the traced reference runs are in.
+        steps, blast_problem = _plan_blast(assignment, trees, layout, seed, test_ids, futures["public_ref"].result(),
+                                           futures["hidden_ref"].result())
+        # Each collects only the files that hold its tests: collection is much of a short run's time.
+        blast_futures = {step.unit.name: pool.submit(_timed, partial(
+            run_suite, layout.assignment_dir, step.files(), step.submission, reference=reference,
+            only_tests=step.tests_file, **run)) for step in steps if isinstance(step, blast.Planned)}
         runs = {name: future.result() for name, future in futures.items()}
+        blast_timed = {name: future.result() for name, future in blast_futures.items()}
+    blast_runs = {name: run for name, (run, _) in blast_timed.items()}
+    blast_seconds = sum(seconds for _, seconds in blast_timed.values())
     public_ref, hidden_ref, hidden_stub = runs["public_ref"], runs["hidden_ref"], runs["hidden_stub"]
     hidden_again, public_starter = runs["hidden_again"], runs["public_starter"]
     report.checks.append(_check_reference(public_ref, hidden_ref, points_problems))
@@ -173,6 +190,8 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     report.checks.append(_check_determinism(hidden_ref, hidden_again, seed))
     report.checks.append(_check_degenerates([(case, runs[f"degenerate/{case.name}"]) for case in degenerates],
                                             assignment.free_points, case_problem))
+    report.checks.append(_check_blast(assignment, steps, blast_runs, [public_ref, hidden_ref], blast_problem,
+                                      blast_seconds))
     report.seconds = time.monotonic() - started
     return report
 
@@ -341,3 +360,50 @@ def _check_degenerates(graded: list[tuple[Degenerate, SuiteRun]], free_points: f
     figure = f"{len(graded)} submissions, public + hidden of {max_score:g}: {', '.join(scores)} " \
              f"(free points allowed: {free_points:g})"
     return Check(7, "degenerate submissions score nothing", not details, figure, details)
+
+
+def _timed(job) -> tuple[SuiteRun, float]:
+    """Run ``job``; its result and the seconds it took."""
+    started = time.monotonic()
+    return job(), time.monotonic() - started
+
+
+def _plan_blast(assignment: Assignment, trees: Trees, layout: Layout, seed: int, test_ids: list[str],
+                *traced: SuiteRun) -> tuple[list, str | None]:
+    """Check 8's steps (``blast.plan``), or why there are none: a reference run without its per-test trace."""
+    if not all(run.results and "calls_by_test" in run.results for run in traced):
+        return [], "not run: a reference run gave no per-test trace (see check 2)"
+    calls = {test: names for run in traced for test, names in run.results["calls_by_test"].items()}
+    solved = layout.reference_submission_root or layout.reference_root
+    stage = layout.graded_stub_root.parent / "blast"
+    base = blast.base_key(layout.assignment_dir, layout.reference_root, solved, seed, test_ids)
+    try:
+        return blast.plan(assignment, trees, solved, stage, calls, test_ids, base), None
+    except (MarkerError, RenderError) as error:
+        return [], f"not run: a unit could not be rendered stubbed alone: {error}"
+
+
+def _check_blast(assignment: Assignment, steps: list, runs: dict[str, SuiteRun], reference_runs: list[SuiteRun],
+                 problem: str | None, seconds: float) -> Check:
+    if problem:
+        return Check(8, "blast radius", False, problem)
+    passed = {t["name"] for run in reference_runs for t in run.tests() if t["status"] == "passed"}
+    outcomes = []
+    for step in steps:
+        if isinstance(step, blast.Planned):
+            found = blast.outcome(step.unit, runs[step.unit.name], passed, assignment, len(step.tests))
+            blast.store(step.key, found)
+            outcomes.append(found)
+        else:
+            outcomes.append(step)
+    table, refusals = blast.describe(outcomes, assignment)
+    spread = [found for found in outcomes if found.refused or found.problem]
+    advisory = assignment.gate.blast_radius is Verdict.ADVISORY
+    cached = sum(found.cached for found in outcomes)
+    figure = (f"{len(outcomes)} units, {len(outcomes) - len(spread)} confined, {len(spread)} cost points outside "
+              f"their groups; {len(runs)} runs of {sum(s.tests_run for s in outcomes if not s.cached)} tests, "
+              f"{cached} cached; the runs took {seconds:.1f} s together, side by side with the others")
+    if advisory and spread:
+        figure += " — ADVISORY ONLY: assignment.toml [gate] blast_radius = \"advisory\" lets this release pass"
+    return Check(8, "blast radius", advisory or not spread, figure, refusals, table,
+                 [found.row() for found in outcomes])

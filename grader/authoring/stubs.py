@@ -73,6 +73,29 @@ def render_complete(source: str, path: str) -> Rendered:
                        "complete reference")
 
 
+def render_one_stubbed(source: str, path: str, qualname: str) -> Rendered:
+    """Render the complete reference with only the student code of one function stubbed.
+
+    The blast-radius check grades this: what one unfinished (or wrong) unit costs.
+
+    Args:
+        source: a marked reference file.
+        path: its name, for errors.
+        qualname: the def/class whose solution blocks and one-liners become the student stub's.
+
+    Raises:
+        MarkerError: if ``source``'s markers are invalid, or the rendering would not compile.
+        RenderError: if the rendering does not parse (a bug).
+    """
+    def block_text(block: Block) -> list[str] | None:
+        mine = block.kind is Kind.SOLUTION and block.in_function and block.scope == qualname
+        return _replacement(block, mine)
+
+    return render_with(source, path, block_text,
+                       lambda one: one.head + "...  # TODO" if one.scope == qualname else one.code,
+                       f"reference with {qualname} stubbed")
+
+
 def stubbed_code(source: str, path: str) -> list[StubbedCode]:
     """List the code a student must write, in line order.
 

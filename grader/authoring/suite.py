@@ -51,7 +51,10 @@ def run_suite(
     seed: int,
     timeout_s: float,
     trace_dir: Path | None = None,
+    trace_lines: bool = True,
+    trace_calls: bool = False,
     all_test_ids: Path | None = None,
+    only_tests: Path | None = None,
     call_timeout_s: float | None = None,
 ) -> SuiteRun:
     """Run ``assignment_dir/suite`` against ``submission`` and read its results.
@@ -63,8 +66,10 @@ def run_suite(
         reference: folder holding the reference ``beras/`` (hidden tests), or None.
         seed: the run's seed.
         timeout_s: wall-clock limit of the whole run.
-        trace_dir: record the lines that ran in files under this folder.
+        trace_dir: record what ran of the files under this folder: the lines (``trace_lines``), and
+            per test the functions it entered (``trace_calls``).
         all_test_ids: JSON list of every test id of the assignment (points split over all of them).
+        only_tests: JSON list of the test ids to run; the others are left out.
         call_timeout_s: run the submission in its own process (``--student-process``) with this deadline
             on every call, as grading does; None imports it in the judge's process.
 
@@ -83,8 +88,12 @@ def run_suite(
             command += ["--reference", str(reference)]
         if trace_dir is not None:
             command += ["--trace-dir", str(trace_dir)]
+            command += ["--trace-calls"] if trace_calls else []
+            command += ["--trace-calls-only"] if trace_calls and not trace_lines else []
         if all_test_ids is not None:
             command += ["--all-test-ids", str(all_test_ids)]
+        if only_tests is not None:
+            command += ["--only-tests", str(only_tests)]
         if call_timeout_s is not None:
             command += ["--student-process", "--call-timeout", str(call_timeout_s),
                         "--student-log", str(Path(scratch) / "student.log")]

@@ -5,7 +5,9 @@ Gradescope-shaped JSON (``score``, ``max_score``, ``tests`` with ``name``, ``sco
 ``max_score``, ``status``, ``output``, ``visibility``), plus ``seed``, per-test
 ``fetch_digest`` (a digest of every value the test fetched, for the determinism check)
 and, with ``--trace-dir DIR``, the lines of each file under DIR that ran (for the
-coverage check). The output of a failed test is the failure's message only: never the
+coverage check); with ``--trace-calls`` too, the functions under DIR each test entered (for
+the blast-radius check, which reruns only the tests a unit can affect; ``--only-tests FILE``
+runs those). The output of a failed test is the failure's message only: never the
 hidden test's source or its local values. The file is rewritten after every test, so a run
 killed at its wall-time limit still reports each finished test; the others say ``not_run``
 and ``complete`` is false.
@@ -46,9 +48,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "the sandbox's judge reads no assignment.toml)")
     group.addoption("--results", default=None, help="write the results JSON here")
     group.addoption("--trace-dir", default=None, help="record which lines of the files under this folder ran")
+    group.addoption("--trace-calls", action="store_true",
+                    help="with --trace-dir: record, per test, which functions of the folder it entered")
+    group.addoption("--trace-calls-only", action="store_true",
+                    help="with --trace-calls: do not record lines (cheaper)")
+    group.addoption("--only-tests", default=None,
+                    help="JSON file listing the test ids to run; the others are deselected")
     group.addoption("--all-test-ids", default=None,
                     help="JSON file listing every test id of the assignment, when this run holds only some "
                          "(so a group's points split the same way in every run)")
+
+
+@pytest.hookimpl(tryfirst=True)  # before the recorder lists the collected tests
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    only = config.getoption("--only-tests")
+    if not only:
+        return
+    wanted = set(json.loads(Path(only).read_text()))
+    dropped = [item for item in items if item.nodeid not in wanted]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.nodeid in wanted]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,28 +86,67 @@ class Weight:
 
 
 class LineTracer:
-    """Records executed lines of files under one folder (cheap: other frames are not traced)."""
+    """Records what ran of the files under one folder (cheap: other frames are not traced).
 
-    def __init__(self, folder: Path) -> None:
+    ``lines``: each file's executed lines, for the whole run (with ``lines=True``).
+    ``calls``: per test, the functions under the folder it entered, as ``<file>::<qualname>``
+    (``<locals>`` dropped, so ``Dense.forward.helper``); a function entered while a fixture of a wider
+    scope is set up counts for every test that uses that fixture (``fixture_started``/``fixture_done``).
+    """
+
+    def __init__(self, folder: Path, *, lines: bool = True, calls: bool = False) -> None:
         self.prefix = str(folder.resolve()) + "/"
+        self.record_lines, self.record_calls = lines, calls
         self.lines: dict[str, set[int]] = {}
+        self.calls: dict[str, set[str]] = {}  # test id -> functions entered
+        self.fixture_calls: dict[int, set[str]] = {}  # id(fixturedef) -> functions entered while setting it up
+        self._sinks: list[set[str]] = []  # the current test's set, then those of fixtures being set up
 
     def _global(self, frame, event, arg):
-        if frame.f_code.co_filename.startswith(self.prefix):
-            self.lines.setdefault(frame.f_code.co_filename[len(self.prefix):], set()).add(frame.f_lineno)
-            return self._local
-        return None
+        code = frame.f_code
+        if not code.co_filename.startswith(self.prefix):
+            return None
+        rel = code.co_filename[len(self.prefix):]
+        if self.record_calls and self._sinks:
+            name = f"{rel}::{code.co_qualname.replace('.<locals>', '')}"
+            for sink in self._sinks:
+                sink.add(name)
+        if not self.record_lines:
+            return None
+        self.lines.setdefault(rel, set()).add(frame.f_lineno)
+        return self._local
 
     def _local(self, frame, event, arg):
         if event == "line":
             self.lines[frame.f_code.co_filename[len(self.prefix):]].add(frame.f_lineno)
         return self._local
 
-    def start(self) -> None:
+    def start(self, test_id: str | None = None) -> None:
+        self._sinks = [self.calls.setdefault(test_id, set())] if test_id is not None else []
         sys.settrace(self._global)
 
     def stop(self) -> None:
         sys.settrace(None)
+        self._sinks = []
+
+    def fixture_started(self, fixturedef) -> None:
+        self._sinks.append(self.fixture_calls.setdefault(id(fixturedef), set()))
+
+    def fixture_done(self, fixturedef) -> None:
+        if self._sinks and self._sinks[-1] is self.fixture_calls.get(id(fixturedef)):
+            self._sinks.pop()
+
+    def credit_fixtures(self, item: pytest.Item) -> None:
+        """Add to ``item``'s calls those made while setting up the wider-scoped fixtures it uses."""
+        mine = self.calls.setdefault(item.nodeid, set())
+        info = getattr(item, "_fixtureinfo", None)  # pytest's own table; without it, credit every fixture
+        if info is None:
+            for entered in self.fixture_calls.values():
+                mine |= entered
+            return
+        for name in item.fixturenames:
+            for fixturedef in info.name2fixturedefs.get(name, ()):
+                mine |= self.fixture_calls.get(id(fixturedef), set())
 
 
 class ResultsRecorder:
@@ -104,7 +163,11 @@ class ResultsRecorder:
 
             self.assignment = load_assignment(folder)
         trace_dir = config.getoption("--trace-dir")
-        self.tracer = LineTracer(Path(trace_dir)) if trace_dir else None
+        calls = bool(config.getoption("--trace-calls"))
+        if calls and not trace_dir:
+            raise pytest.UsageError("--trace-calls needs --trace-dir (the folder whose functions are recorded)")
+        self.tracer = LineTracer(Path(trace_dir), lines=not config.getoption("--trace-calls-only"),
+                                 calls=calls) if trace_dir else None
         self.records: dict[str, dict[str, Any]] = {}
         self.collected: list[str] = []
         self.digests: list[str] = []
@@ -147,7 +210,7 @@ class ResultsRecorder:
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(json.dumps(self._results(), indent=1 if final else None, sort_keys=True))
+        partial.write_text(json.dumps(self._results(final), indent=1 if final else None, sort_keys=True))
         partial.replace(self.path)
 
     @pytest.hookimpl(hookwrapper=True)
@@ -155,12 +218,14 @@ class ResultsRecorder:
         self.digests.clear()
         notes.take()
         if self.tracer:
-            self.tracer.start()
+            self.tracer.start(item.nodeid)
         try:
             yield
         finally:
             if self.tracer:
                 self.tracer.stop()
+                if self.tracer.record_calls:
+                    self.tracer.credit_fixtures(item)
         record = self.records.setdefault(item.nodeid, {"status": "passed", "output": ""})
         record["notes"] = notes.take()
         # Fitted once, when the test is over: the file is rewritten after every test.
@@ -174,6 +239,17 @@ class ResultsRecorder:
         if call.excinfo is not None and not call.excinfo.errisinstance((pytest.skip.Exception, pytest.xfail.Exception)):
             record = self.records.setdefault(item.nodeid, {"status": "passed", "output": "", "duration_s": 0.0})
             record.setdefault("outcome", _outcome(call.excinfo.value))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        wider = self.tracer is not None and self.tracer.record_calls and fixturedef.scope != "function"
+        if wider:
+            self.tracer.fixture_started(fixturedef)
+        try:
+            yield
+        finally:
+            if wider:
+                self.tracer.fixture_done(fixturedef)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = self.records.setdefault(report.nodeid, {"status": "passed", "output": "", "duration_s": 0.0})
@@ -195,7 +271,7 @@ class ResultsRecorder:
         share = output_budget(len(self.collected or self.records))
         return fit(_join(record.get("output", ""), record.get("notes", [])), MAX_OUTPUT_CHARS, share)
 
-    def _results(self) -> dict[str, Any]:
+    def _results(self, final: bool = False) -> dict[str, Any]:
         ids = self.collected or list(self.records)
         points, problems = self.points, [fit(p, MAX_OUTPUT_CHARS, MAX_OUTPUT_BYTES) for p in self.point_problems[:50]]
         tests = []
@@ -225,8 +301,10 @@ class ResultsRecorder:
             "problems": problems,
             "execution_time_s": round(time.monotonic() - self.started, 3),
         }
-        if self.tracer:
+        if self.tracer and self.tracer.record_lines:
             results["lines_run"] = {path: sorted(lines) for path, lines in sorted(self.tracer.lines.items())}
+        if self.tracer and self.tracer.record_calls and final:  # once, at the end: it grows with every test
+            results["calls_by_test"] = {test: sorted(names) for test, names in sorted(self.tracer.calls.items())}
         return results
 
 

@@ -59,8 +59,10 @@ def test_a_file_owned_twice_names_the_assignment_released_and_the_other(course):
         ownership(course, REFERENCE, "copy", published={"toy"})
     # Two others owning one file do not concern a third.
     _copy(course, "copy-2")
-    (course / "toy" / "assignment.toml").write_text((course / "toy" / "assignment.toml").read_text()
-                                                     .replace('owned = ["ops.py"]', 'owned = ["__init__.py"]'))
+    toml = (course / "toy" / "assignment.toml").read_text().replace('owned = ["ops.py"]', 'owned = ["__init__.py"]')
+    # Its groups' units are those of ops.py, which it no longer owns.
+    (course / "toy" / "assignment.toml").write_text("\n".join(line for line in toml.splitlines()
+                                                              if not line.startswith("units")) + "\n")
     with pytest.raises(AssignmentConfigError):  # checked all together, as the CLI does: an error
         ownership(course, REFERENCE)
     assert "ops.py is owned by both copy and copy-2" in ownership(course, REFERENCE, "toy").notes[0]

@@ -250,7 +250,7 @@ def test_unknown_key_at_top_level_lists_the_allowed_keys(tmp_path):
     folder = write(tmp_path, 'titel = "x"\n' + MINIMAL)
     assert only_problem(folder) == (
         f"{folder / 'assignment.toml'}: titel: unknown key (allowed at the top level: files, free_points, "
-        "gpu_variant, limits, name, points, queue, schedule, submissions, tests, title); "
+        "gate, gpu_variant, limits, name, points, queue, schedule, submissions, tests, title); "
         "did you mean 'title'?")
 
 
@@ -265,7 +265,7 @@ def test_unknown_key_in_a_points_table_and_unknown_section(tmp_path):
     text = with_(MINIMAL, "points = 10", "points = 10\nweight = 2") + "[limit]\ncpus = 1\n"
     weight, limit = keyed(write(tmp_path, text))
     assert weight == ("points[0].weight: unknown key (allowed in [[points]]: depends_on, group, points, "
-                      "points_each, tests, visibility)")
+                      "points_each, tests, units, visibility)")
     assert limit.startswith("limit: unknown key (allowed at the top level: files,")
     assert limit.endswith("did you mean 'limits'?")
 
@@ -657,9 +657,9 @@ def test_schema_md_examples_load(tmp_path):
 
 def test_schema_md_documents_every_key():
     text = SCHEMA_MD.read_text(encoding="utf-8")
-    sections = ["files", "tests", "limits", "schedule", "submissions"]
+    sections = ["files", "tests", "limits", "schedule", "submissions", "gate"]
     models = [Assignment, PointsGroup, Schedule, *(Assignment.model_fields[name].annotation
-                                                   for name in ("files", "tests", "limits", "submissions"))]
+                                                   for name in ("files", "tests", "limits", "submissions", "gate"))]
     keys = {key for model in models for key in model.model_fields} - {"root", "points", *sections}
     assert {key for key in keys if f"| `{key}` |" not in text} == set()
     assert all(f"## `[{section}]`" in text for section in sections) and "## `[[points]]`" in text

@@ -173,3 +173,30 @@ def test_each_tests_share_shrinks_with_the_number_of_tests_and_never_vanishes() 
         assert MIN_OUTPUT_BYTES <= output_budget(tests) < MAX_OUTPUT_BYTES
         assert tests * (output_budget(tests) + PER_TEST_BYTES) < RESULTS_MAX_BYTES
     assert output_budget(100_000) == MIN_OUTPUT_BYTES
+
+
+def test_trace_calls_records_per_test_the_submission_functions_it_entered(toy: Path) -> None:
+    command = _command(toy, 1) + ["--trace-dir", str(toy / "sub" / "beras"), "--trace-calls", "--trace-calls-only",
+                                  "-k", "double_right or double_wrong or random"]
+    subprocess.run(command, cwd=toy / "toy", capture_output=True, timeout=120,
+                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    results = json.loads((toy / "results.json").read_text())
+    calls = {name.split("::")[1]: names for name, names in results["calls_by_test"].items()}
+    # The first test imports the package too: its module body runs there.
+    assert calls["test_double_right"] == ["__init__.py::<module>", "__init__.py::double"]
+    assert calls["test_double_wrong"] == ["__init__.py::wrong"]
+    assert calls["test_random"] == ["__init__.py::double"]
+    assert "lines_run" not in results  # --trace-calls-only
+
+
+def test_only_tests_runs_the_listed_ids_and_splits_points_over_all_of_them(toy: Path) -> None:
+    listed = toy / "only.json"
+    listed.write_text(json.dumps(["hidden_tests/test_toy.py::test_double_wrong"]))
+    all_ids = toy / "all.json"
+    all_ids.write_text(json.dumps(["hidden_tests/test_toy.py::test_double_right",
+                                   "hidden_tests/test_toy.py::test_double_wrong"]))
+    subprocess.run(_command(toy, 1) + ["--only-tests", str(listed), "--all-test-ids", str(all_ids)],
+                   cwd=toy / "toy", capture_output=True, timeout=120, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    results = json.loads((toy / "results.json").read_text())
+    assert [(t["name"], t["status"], t["max_score"]) for t in results["tests"]] == [
+        ("hidden_tests/test_toy.py::test_double_wrong", "failed", 3.0)]
