@@ -134,7 +134,8 @@ image_app = typer.Typer(help="The grading environment: its root file system and 
 @image_app.command("build")
 def image_build(
     mirror: str = typer.Option("http://deb.debian.org/debian", help="Debian mirror debootstrap installs from."),
-    force: bool = typer.Option(False, help="Rebuild the root file system (and image) even if they exist."),
+    force: bool = typer.Option(False, help="Rebuild the root file system (and image) even if they exist; not "
+                                           "while workers of this machine grade on it."),
     docker: str = typer.Option("auto", help="Import into Docker: auto (when a daemon answers), yes (fail "
                                             "without one) or no."),
 ) -> None:
@@ -151,7 +152,7 @@ def image_build(
         _fail(f"--docker {docker!r}: expected auto, yes or no")
     try:
         if force or not rootfs_ready():
-            build_rootfs(mirror=mirror, log=typer.echo)
+            build_rootfs(mirror=mirror, force=force, log=typer.echo)
         else:
             typer.echo(f"the root file system of {image_tag()} is already built ({rootfs_dir()})")
         if docker == "no":

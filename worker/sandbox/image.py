@@ -67,11 +67,12 @@ def _site_packages(root: Path) -> Path:
     return root / "usr" / "local" / "lib" / f"python{major}.{minor}" / "dist-packages"
 
 
-def build_rootfs(*, mirror: str = MIRROR, base: Path = ROOTFS_BASE, log=print) -> Path:
+def build_rootfs(*, mirror: str = MIRROR, base: Path = ROOTFS_BASE, force: bool = False, log=print) -> Path:
     """Debootstrap the declared Debian, install the pinned wheels, check the result; return the root's path.
 
     Built beside its final place and renamed there only once checked, so a half-built tree is never used.
-    Needs root (debootstrap, chroot), a Debian mirror and PyPI.
+    Needs root (debootstrap, chroot), a Debian mirror and PyPI. ``force`` replaces a built tree of the same
+    environment: not while workers of this machine grade on it.
 
     Raises:
         SandboxUnavailable: not root, debootstrap missing, or a step failed (the message says which).
@@ -111,8 +112,15 @@ def build_rootfs(*, mirror: str = MIRROR, base: Path = ROOTFS_BASE, log=print) -
         (scratch / MANIFEST).write_text(json.dumps({"image": image_tag(), "declared": environment.declaration(),
                                                     "found": found}, indent=1) + "\n")
         scratch.chmod(0o755)
-        if final.exists():  # a stale or forced earlier build of the same environment
-            shutil.rmtree(final)
+        if (final / MANIFEST).is_file() and not force:
+            # Another build of the same environment finished first (two workers starting at once): keep it,
+            # since jobs may already run on it.
+            _remove(scratch)
+            return final / "rootfs"
+        if final.exists():  # an unchecked leftover, or a forced rebuild: moved aside first, then removed
+            stale = Path(tempfile.mkdtemp(prefix=f".{final.name}.stale-", dir=base))
+            final.rename(stale / "tree")
+            _remove(stale)
         scratch.rename(final)
     except BaseException:
         _remove(scratch)
