@@ -71,3 +71,21 @@ def test_installed_script_help_lists_demo():
     result = subprocess.run([str(_script()), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "demo" in result.stdout
+
+
+def test_image_tag_and_dockerfile_come_from_the_declared_environment(tmp_path):
+    from grader import environment
+
+    assert runner.invoke(app, ["image", "tag"]).output.strip() == environment.image_tag()
+    written = runner.invoke(app, ["image", "dockerfile", str(tmp_path / "ctx")])
+    assert written.exit_code == 0, written.output
+    dockerfile = (tmp_path / "ctx" / "Dockerfile").read_text()
+    assert f"numpy=={environment.WHEELS['numpy']}" in dockerfile and environment.image_tag() in dockerfile
+    (tmp_path / "file").write_text("")
+    refused = runner.invoke(app, ["image", "dockerfile", str(tmp_path / "file")])
+    assert refused.exit_code == 2 and "is a file; expected a folder" in refused.output
+
+
+def test_image_build_refuses_an_unknown_docker_choice():
+    refused = runner.invoke(app, ["image", "build", "--docker", "maybe"])
+    assert refused.exit_code == 2 and "expected auto, yes or no" in refused.output

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System parts the grader needs, from Debian's packages: `tools/system-setup.sh sandbox` installs
-# bubblewrap (the local sandbox); `tools/system-setup.sh docker` also installs docker.io and
-# debootstrap, starts dockerd without a bridge network, and builds the sandbox image;
+# bubblewrap and debootstrap and builds the grading environment's root file system when it is missing
+# (the local sandbox runs it); `tools/system-setup.sh docker` also installs docker.io, starts dockerd
+# without a bridge network, and imports the same root file system as the sandbox image (built once for both);
 # `tools/system-setup.sh all` also installs what the service's tests start themselves: redis-server,
 # PostgreSQL and docker-compose (the tests run private instances on 127.0.0.1 and random ports), and Chromium
 # for the browser tests.
@@ -12,6 +13,7 @@ venv_bin="${VENV_BIN:-.venv/bin}"
 
 need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v debootstrap >/dev/null || need+=(debootstrap)   # the grading environment's root file system
 if [ "$what" = all ]; then
   command -v redis-server >/dev/null || need+=(redis-server)
   [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
@@ -21,7 +23,6 @@ if [ "$what" = all ]; then
 fi
 if [ "$what" = docker ] || [ "$what" = all ]; then
   command -v dockerd >/dev/null || need+=(docker.io)
-  command -v debootstrap >/dev/null || need+=(debootstrap)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -40,5 +41,8 @@ if [ "$what" = docker ] || [ "$what" = all ]; then
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || { echo "error: dockerd did not start; see /var/log/beras-dockerd.log" >&2; exit 1; }
   fi
-  "$venv_bin/beras-grader" image build
+  "$venv_bin/beras-grader" image build --docker yes
+else
+  # The demo: the root file system the local sandbox runs (imported into Docker too, if a daemon answers).
+  "$venv_bin/beras-grader" image build --docker auto
 fi

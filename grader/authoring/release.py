@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+from grader import environment
 from grader.authoring.build import Trees, build_trees, ownership, write_tree
 from grader.authoring.config import Assignment, PointsError, TestPoints, assign_points, load_assignment
 from grader.authoring.gate import GateReport, Layout, run_gate
@@ -195,6 +196,7 @@ def student_readme(assignment: Assignment, trees: Trees, points: dict[str, TestP
         wall_time_s=f"{assignment.limits.wall_time_s:g}", call_time_s=f"{assignment.limits.call_time_s:g}",
         memory_mb=assignment.limits.memory_mb, rate_limit=assignment.submissions.rate_limit_count,
         rate_window=assignment.submissions.rate_limit_window_minutes,
+        python=environment.PYTHON, numpy=environment.WHEELS["numpy"], pytest=environment.WHEELS["pytest"],
     )
 
 

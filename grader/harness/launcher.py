@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import resource
 import select
 import shutil
@@ -32,6 +33,9 @@ from grader.harness.limits import PINNED_THREADS, ProcessLimits, describe_exit
 
 MAX_MESSAGE = 4096
 JUDGE_OUTPUT_MB = 64
+# The libraries whose versions a result records (as ``grader.environment.RECORDED``; the harness imports
+# nothing of the control plane).
+RECORDED = ("numpy", "pytest")
 
 
 def _env(home: str, lib: Path) -> dict[str, str]:
@@ -299,9 +303,25 @@ class Launcher:
             self._drain(fd)
         self.phases["run_s"] = round(time.monotonic() - started - self.phases["start_s"], 4)
         self.report.update(judge_exit=judge_exit, judge_ended=describe_exit(judge_exit), phases=self.phases,
-                           **_cgroup_report())
+                           environment=environment(), **_cgroup_report())
         (self.out / LAUNCHER_FILE).write_text(json.dumps(self.report, indent=1))
         return 0 if judge_exit in (0, 1) else 3
+
+
+def environment() -> dict[str, str | None]:
+    """The Python and library versions this sandbox runs (the judge's and the student's: one interpreter).
+
+    Read from the installed distributions' metadata: nothing is imported, so it costs milliseconds.
+    """
+    from importlib import metadata
+
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in RECORDED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
 
 
 _CGROUP = Path("/sys/fs/cgroup")

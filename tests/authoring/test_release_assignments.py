@@ -6,13 +6,15 @@ import os
 import subprocess
 import venv
 import zipfile
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from grader import environment
 from grader.authoring.build import build_trees, owners
 from grader.authoring.config import discover_assignments, load_assignment
-from grader.authoring.release import release
+from grader.authoring.release import release, student_readme
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "reference" / "beras"
@@ -36,6 +38,20 @@ def test_the_stub_of_every_owned_file_keeps_no_solution_body(name: str) -> None:
     for rel in assignment.files.owned:
         assert "raise NotImplementedError(" in trees.starter[rel]
         assert trees.stubbed[rel], f"{rel} has no student work"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_starter_readme_names_the_grading_environment(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Students are told the Python, numpy and pytest they are graded on, from the one declaration."""
+    assignment = load_assignment(ROOT / "assignments" / name, reference_root=REFERENCE)
+    trees = build_trees(assignment, REFERENCE, owners(ROOT / "assignments", REFERENCE))
+    template = resources.files("grader.authoring").joinpath("templates", "README.md").read_text()
+    readme = student_readme(assignment, trees, {}, template)
+    numpy, pytest_version = environment.WHEELS["numpy"], environment.WHEELS["pytest"]
+    assert f"**Python {environment.PYTHON}** with **numpy {numpy}**" in readme
+    assert f"pip install numpy=={numpy} pytest=={pytest_version}" in readme
+    monkeypatch.setattr(environment, "WHEELS", {**environment.WHEELS, "numpy": "9.9.9"})
+    assert "numpy==9.9.9" in student_readme(assignment, trees, {}, template)
 
 
 @pytest.fixture(scope="module")

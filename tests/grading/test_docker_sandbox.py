@@ -9,23 +9,32 @@ import time
 
 import pytest
 
+from grader import environment
 from worker.sandbox import image as image_module
 from worker.sandbox.docker import DEADLINE_GRACE_S, LABEL, LABEL_DEADLINE, LABEL_HOST, LABEL_PID, LABEL_STARTED, \
     _started
 
 
-def test_image_tag_is_a_hash_of_the_package_list(monkeypatch):
+def test_image_tag_is_a_hash_of_the_whole_declared_environment(monkeypatch):
     tag = image_module.image_tag()
+    assert tag == environment.image_tag()
     assert tag.startswith(image_module.REPOSITORY + ":") and len(tag.split(":")[1]) == 12
-    monkeypatch.setattr(image_module, "packages_file", lambda: "python3\npython3-numpy\nextra-package\n")
-    assert image_module.image_tag() != tag
+    changes = {"DEBIAN_PACKAGES": ("python3", "extra-package"), "PYTHON": "3.11.9", "DEBIAN_SUITE": "trixie",
+               "WHEELS": {**environment.WHEELS, "numpy": "2.4.5"}}
+    for name, value in changes.items():
+        with monkeypatch.context() as patch:
+            patch.setattr(environment, name, value)
+            assert image_module.image_tag() != tag, name
+    assert image_module.image_tag() == tag
 
 
-def test_dockerfile_installs_the_same_package_list():
-    folder = image_module.Path(image_module.__file__).resolve().parent.parent / "images" / "sandbox"
-    dockerfile = (folder / "Dockerfile").read_text()
-    assert "packages.txt" in dockerfile and "FROM debian:bookworm" in dockerfile
-    assert image_module.packages() == ["python3", "python3-numpy", "python3-pytest", "python3-sklearn"]
+def test_dockerfile_installs_and_checks_the_declared_versions():
+    dockerfile = image_module.dockerfile()
+    assert f"FROM debian:{environment.DEBIAN_SUITE}-slim" in dockerfile
+    for requirement in environment.requirements():
+        assert requirement in dockerfile
+    assert f"platform.python_version() == {environment.PYTHON!r}" in dockerfile
+    assert image_module.image_tag() in dockerfile
 
 
 @pytest.fixture

@@ -169,3 +169,12 @@ def test_a_submission_names_the_guarantees_its_sandbox_could_not_give(site):
     confined = site.graded("ann", [result_test("t1", "hidden", True)], data={
         "integrity": {"tamper_proof": True, "note": "separate uids", "confined": True, "missing": []}})
     assert "Not confined" not in text_of(site.get("tom", f"/staff/submissions/{confined}").text)
+
+
+def test_a_submission_shows_the_environment_it_was_graded_in(site):
+    environment = {"backend": "docker", "image": "beras-grader-sandbox:0123456789ab", "python": "3.11.2",
+                   "numpy": "2.4.6", "pytest": "9.2.0"}
+    submission_id = site.graded("ann", [result_test("t1", "hidden", True)], data={"environment": environment})
+    words = text_of(site.get("tom", f"/staff/submissions/{submission_id}").text)
+    assert ("Environment Python 3.11.2, numpy 2.4.6, pytest 9.2.0 (image beras-grader-sandbox:0123456789ab, "
+            "backend docker)") in words

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE
+from grader.harness.launcher import RECORDED
 from grader.intake import IntakeError, IntakeLimits, read_submission
 from worker.grading import results as R
 from worker.grading.job import prepare_job
@@ -34,6 +35,7 @@ def _base(released: Released, seed: int, sandbox: Sandbox | None, suites: tuple[
         "assignment": {"name": released.name, "version": released.version},
         "integrity": {"tamper_proof": False, "note": "not graded", "confined": False, "missing": []},
         "sandbox": {"backend": sandbox.name if sandbox else None},
+        "environment": {"backend": sandbox.name if sandbox else None, "image": getattr(sandbox, "image", None)},
         "resources": {}, "phases": {}, "submission": {}, "problems": [],
     }
 
@@ -139,6 +141,7 @@ def _collect(result: dict, released: Released, run, out_dir: Path, limits: Sandb
         "pids_limit": applied.get("pids"),
     }
     result["phases"].update({f"launcher_{k}": v for k, v in launcher.get("phases", {}).items()})
+    result["environment"] = _environment(run, launcher)
     try:
         judge = R.read_judge_results(out_dir / RESULTS_FILE, released)
     except R.ResultsInvalid as error:
@@ -156,6 +159,14 @@ def _collect(result: dict, released: Released, run, out_dir: Path, limits: Sandb
     if missing:
         note = (note + " " if note else "") + f"Missing from your zip: {', '.join(missing)}."
     result["output"] = R.summary_output(R.GRADED, score, result["max_score"], note)
+
+
+def _environment(run, launcher: dict) -> dict:
+    """Backend, image and the versions the launcher read inside the sandbox (None where it could not say)."""
+    seen = launcher.get("environment")
+    seen = seen if isinstance(seen, dict) else {}
+    versions = {name: seen.get(name) if isinstance(seen.get(name), str) else None for name in ("python", *RECORDED)}
+    return {"backend": run.backend, "image": run.image, **versions}
 
 
 def _read_json(path: Path) -> dict | None:

@@ -45,6 +45,7 @@ def format_table(result: dict, label: str = "") -> str:
                  f"graded in {result.get('execution_time', 0):.1f} s"
                  + (f", peak memory {resources['peak_memory_mb']:g} MB" if resources.get("peak_memory_mb") else "")
                  + ")")
+    lines.append(environment_line(result.get("environment") or {}))
     if not integrity.get("tamper_proof"):
         lines.append(f"Not tamper-proof: {integrity.get('note', '')}")
     limits = [m for m in integrity.get("missing", []) if m.get("guarantee") != "separate_uids"]
@@ -56,6 +57,15 @@ def format_table(result: dict, label: str = "") -> str:
     if missing:
         lines.append(f"Missing from the zip (their tests fail): {', '.join(missing)}")
     return "\n".join(lines)
+
+
+def environment_line(environment: dict) -> str:
+    """``Environment: Python 3.11.2, numpy 2.4.6, pytest 9.2.0 (image …, backend local)``; ``?`` for what is unknown."""
+    def seen(key: str) -> str:
+        return environment.get(key) or "?"
+
+    return (f"Environment: Python {seen('python')}, numpy {seen('numpy')}, pytest {seen('pytest')} "
+            f"(image {seen('image')}, backend {seen('backend')})")
 
 
 def csv_row(label: str, result: dict) -> dict:

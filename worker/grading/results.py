@@ -7,8 +7,9 @@ raise a score. The grade result is Gradescope's ``results.json`` (``score``,
 ``max_score``, ``execution_time``, ``output``, ``visibility``, ``tests[]`` with ``name``,
 ``number``, ``score``, ``max_score``, ``status``, ``output``, ``visibility``, ``tags``)
 plus our fields: ``status`` (graded / rejected / error: "could not be graded" is never a
-zero), ``seed``, ``integrity``, ``sandbox``, ``resources``, ``phases``, ``submission``,
-and per test ``outcome`` (passed, failed, timeout, out_of_memory, crashed, not_run, ...).
+zero), ``seed``, ``integrity``, ``sandbox``, ``environment`` (backend, image tag, and the
+Python, numpy and pytest versions read inside the sandbox), ``resources``, ``phases``,
+``submission``, and per test ``outcome`` (passed, failed, timeout, out_of_memory, crashed, not_run, ...).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from pathlib import Path
 # student processes that run under another uid (KILL). Everything else is dropped.
 LAUNCHER_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL")
 LAUNCHER_COMMAND = ("-m", "grader.harness.launcher", "--job", "/job", "--out", "/out", "--work", "/work")
+# The interpreter every backend starts: the grading environment's python3 (``grader.environment``).
+SANDBOX_PYTHON = "/usr/bin/python3"
 # What a sandbox holds on top of the student's own limits: the judge (pytest, the hidden tests, the
 # reference) and the launcher, in memory and in processes. Both backends add the same figures.
 JUDGE_RESERVE_MB = 512
@@ -93,6 +95,7 @@ class SandboxRun:
         missing: the guarantees this machine could not give, each with why (empty: fully confined).
         limits_applied: the limits the kernel held for the run, read back (``memory_mb``, ``cpus``,
             ``pids``); empty where the backend cannot read them.
+        image: the tag of the environment (root file system) the run used.
     """
 
     backend: str
@@ -107,6 +110,7 @@ class SandboxRun:
     oom_killed: bool = False
     missing: dict[Guarantee, str] = field(default_factory=dict)
     limits_applied: dict[str, float] = field(default_factory=dict)
+    image: str | None = None
 
     def summary(self) -> dict:
         data = asdict(self)

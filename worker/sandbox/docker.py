@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from worker.sandbox.base import LAUNCHER_CAPS, LAUNCHER_COMMAND, Sandbox, SandboxLimits, SandboxRun, \
+from worker.sandbox.base import LAUNCHER_CAPS, LAUNCHER_COMMAND, SANDBOX_PYTHON, Sandbox, SandboxLimits, SandboxRun, \
     SandboxUnavailable, Usage
 from worker.sandbox.image import image_exists, image_tag
 
@@ -63,7 +63,8 @@ class DockerSandbox(Sandbox):
 
     def check(self) -> None:
         if not image_exists(self.client, self.image):
-            raise SandboxUnavailable(f"the sandbox image {self.image} is not built: run `beras-grader image build`")
+            raise SandboxUnavailable(f"the sandbox image {self.image} is not built: run `beras-grader image build` "
+                                     "(as root, with the Docker daemon running)")
 
     def reap_orphans(self) -> list[str]:
         """Remove the sandbox containers nobody owns any more; return their names.
@@ -107,7 +108,7 @@ class DockerSandbox(Sandbox):
         started = time.monotonic()
         try:
             container = client.containers.create(
-                self.image, ["python3", "-s", *LAUNCHER_COMMAND],
+                self.image, [SANDBOX_PYTHON, "-s", *LAUNCHER_COMMAND],
                 environment={"PYTHONPATH": "/job/lib", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"},
                 user="0:0", working_dir="/work", network_mode="none", read_only=True, ipc_mode="none",
                 tmpfs={"/work": f"size={limits.tmpfs_mb}m,mode=755", "/tmp": "size=64m,mode=1777"},
@@ -148,7 +149,8 @@ class DockerSandbox(Sandbox):
             log = container.logs(stdout=True, stderr=True, tail=200)[-limits.log_kb * 1024:]
             phases["collect_s"] = round(time.monotonic() - collect_started, 4)
             return SandboxRun(self.name, exit_code, timed_out, out_dir, log.decode(errors="replace"),
-                              Usage(None, None, round(wall, 3)), phases, oom_killed=bool(state.get("OOMKilled")))
+                              Usage(None, None, round(wall, 3)), phases, oom_killed=bool(state.get("OOMKilled")),
+                              image=self.image)
         finally:
             try:
                 container.remove(force=True)

@@ -1,11 +1,12 @@
-"""The ``local`` sandbox: bubblewrap on this machine, with the worker's own Python.
+"""The ``local`` sandbox: bubblewrap on this machine, over the grading environment's root file system.
 
-No network, no IPC, its own pid namespace, a read-only view of only the system folders
-and the Python it needs (never the repository, the worker's data or the reference
-installed in the worker's environment), a size-capped tmpfs for the work folder and
-``/tmp``. As root, the launcher keeps only the capabilities it needs to run judge and
-student under separate uids; as another user, everything runs under that user, and the
-run says it is not tamper-proof.
+No network, no IPC, its own pid namespace, a read-only root that is the same tree the docker
+backend's image is made of (``image.rootfs_dir``: Debian, its python3 and the pinned wheels;
+never this machine's system, the repository, the worker's data or the reference installed in
+the worker's environment), a size-capped tmpfs for the work folder and ``/tmp``. As root,
+the launcher keeps only the capabilities it needs to run judge and student under separate
+uids; as another user, everything runs under that user, and the run says it is not
+tamper-proof.
 
 Confined as docker confines a container: the job runs in a cgroup of its own (``cgroups``) with
 docker's memory (RAM + swap, tmpfs included), CPU and pids limits, which also gives the job's own
@@ -22,45 +23,24 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import sysconfig
 import time
 from pathlib import Path
 
-from worker.sandbox import cgroups, seccomp
-from worker.sandbox.base import LAUNCHER_CAPS, LAUNCHER_COMMAND, Guarantee, Sandbox, SandboxLimits, SandboxRun, \
-    SandboxUnavailable, Usage
+from worker.sandbox import cgroups, image, seccomp
+from worker.sandbox.base import LAUNCHER_CAPS, LAUNCHER_COMMAND, SANDBOX_PYTHON, Guarantee, Sandbox, SandboxLimits, \
+    SandboxRun, SandboxUnavailable, Usage
 
 KILL_WAIT_S = 10.0
 KEYCTL_JOIN_SESSION_KEYRING = 1
-# Where the packages the grader itself installs live; the sandbox must not see them (the reference
-# ``beras`` among them) but only the third-party libraries next to them.
-_HIDDEN_PACKAGES = ("beras", "grader", "worker")
 
 
-def _system_binds() -> list[str]:
-    """Read-only binds of the system folders and this Python (merged /usr: /bin, /lib are symlinks)."""
-    args = ["--ro-bind", "/usr", "/usr"]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        path = Path("/") / name
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
-    for etc in ("/etc/ld.so.cache", "/etc/alternatives", "/etc/ssl/certs"):
-        if Path(etc).exists():
-            args += ["--ro-bind", etc, etc]
-    for prefix in sorted({sys.base_prefix, sys.prefix}):
-        if not prefix.startswith("/usr"):
-            # bubblewrap makes missing parents 0700; the judge and student uids must pass through them.
-            for parent in reversed(Path(prefix).parents[:-1]):
-                args += ["--perms", "0755", "--dir", str(parent)]
-            args += ["--ro-bind", prefix, prefix]
-    site = sysconfig.get_paths()["purelib"]
-    for package in _HIDDEN_PACKAGES:  # mounted over with an empty folder
-        if (Path(site) / package).is_dir():
-            args += ["--tmpfs", str(Path(site) / package)]
-    return args
+def _root_binds(rootfs: Path) -> list[str]:
+    """The sandbox's root: the environment's root file system, read-only, as the docker backend's image gives it.
+
+    Nothing of this machine's own system or Python is visible: the sandbox runs the files the
+    docker backend runs, so a grade does not depend on the backend.
+    """
+    return ["--ro-bind", str(rootfs), "/"]
 
 
 class _ChildSetup:
@@ -129,18 +109,27 @@ class LocalSandbox(Sandbox):
 
     name = "local"
 
-    def __init__(self, bwrap: str | None = None) -> None:
+    def __init__(self, bwrap: str | None = None, rootfs_base: Path = image.ROOTFS_BASE) -> None:
         self.bwrap = bwrap or shutil.which("bwrap")
         self.hierarchy = cgroups.detect()
+        self.rootfs_base = rootfs_base
+        self.image = image.image_tag()
+        self.rootfs = image.rootfs_dir(rootfs_base)
 
     @property
     def as_root(self) -> bool:
         return os.geteuid() == 0
 
+    def _require_rootfs(self) -> None:
+        if not image.rootfs_ready(self.rootfs_base):
+            raise SandboxUnavailable(f"the sandbox's root file system for {self.image} is not built (expected at "
+                                     f"{self.rootfs}): run `beras-grader image build` as root")
+
     def check(self) -> None:
         if not self.bwrap:
             raise SandboxUnavailable("bubblewrap is not installed: apt-get install bubblewrap")
-        probe = subprocess.run([self.bwrap, *self._namespaces(), "--ro-bind", "/", "/", "true"],
+        self._require_rootfs()
+        probe = subprocess.run([self.bwrap, *self._namespaces(), *_root_binds(self.rootfs), "true"],
                                capture_output=True, text=True)
         if probe.returncode != 0:
             raise SandboxUnavailable(f"bubblewrap cannot make a sandbox here: {probe.stderr.strip()}")
@@ -157,13 +146,14 @@ class LocalSandbox(Sandbox):
         syscalls = ["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []
         return [
             self.bwrap, *self._namespaces(), *caps, *syscalls,
-            # The tmpfs first: a Python installed under /work or /tmp is bound inside them afterwards.
+            # The root first: everything after is mounted on its (empty, read-only) mount points.
+            *_root_binds(self.rootfs),
             "--size", str(limits.tmpfs_mb * 2**20), "--tmpfs", "/work",
-            "--size", str(64 * 2**20), "--perms", "1777", "--tmpfs", "/tmp", *_system_binds(),
+            "--size", str(64 * 2**20), "--perms", "1777", "--tmpfs", "/tmp",
             "--proc", "/proc", "--dev", "/dev",
             "--ro-bind", str(job_dir), "/job", "--bind", str(out_dir), "/out",
             "--chdir", "/work", "--setenv", "PYTHONPATH", "/job/lib", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-            "--", sys.executable, "-s", *LAUNCHER_COMMAND,
+            "--", SANDBOX_PYTHON, "-s", *LAUNCHER_COMMAND,
         ]
 
     def _syscall_filter(self, missing: dict[Guarantee, str]) -> int | None:
@@ -182,6 +172,7 @@ class LocalSandbox(Sandbox):
     def run(self, job_dir: Path, out_dir: Path, limits: SandboxLimits) -> SandboxRun:
         if not self.bwrap:
             raise SandboxUnavailable("bubblewrap is not installed: apt-get install bubblewrap")
+        self._require_rootfs()
         job_dir.chmod(0o700)  # only the launcher (root inside) reads the job; students get copies
         log_path = out_dir.parent / "sandbox.log"
         started = time.monotonic()
@@ -217,7 +208,7 @@ class LocalSandbox(Sandbox):
                       round(cpu_s, 3) if cpu_s is not None else None, round(wall, 3))
         run = SandboxRun(self.name, exit_code, timed_out, out_dir, log_bytes.decode(errors="replace"), usage,
                          {"run_s": round(wall, 4)}, oom_killed=oom_killed, missing=missing,
-                         limits_applied=dict(cgroup.applied))
+                         limits_applied=dict(cgroup.applied), image=self.image)
         if not self.as_root:
             run.tamper_proof = False
             run.integrity_note = ("the local sandbox ran as a non-root user, so judge and student shared one uid: "
