@@ -84,6 +84,9 @@ class GateReport:
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # test id -> the reference's time for it, as graded here (the longest of its runs): the release
+    # records them, and grading derives each test's per-call deadline from them (harness/deadlines.py)
+    reference_times: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -173,8 +176,25 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     report.checks.append(_check_determinism(hidden_ref, hidden_again, seed))
     report.checks.append(_check_degenerates([(case, runs[f"degenerate/{case.name}"]) for case in degenerates],
                                             assignment.free_points, case_problem))
+    report.reference_times = reference_times(public_ref, hidden_ref, hidden_again)
     report.seconds = time.monotonic() - started
     return report
+
+
+def reference_times(*runs: SuiteRun) -> dict[str, float]:
+    """Each passed test's longest time over ``runs`` of the reference (a test that failed anywhere is left out).
+
+    The gate runs these side by side with its other runs, so the times are those of a loaded machine.
+    """
+    times: dict[str, float] = {}
+    failed: set[str] = set()
+    for run in runs:
+        for test in run.tests():
+            if test["status"] != "passed":
+                failed.add(test["name"])
+            else:
+                times[test["name"]] = max(times.get(test["name"], 0.0), float(test.get("duration_s", 0.0)))
+    return {name: seconds for name, seconds in times.items() if name not in failed}
 
 
 def _check_imports(trees: Trees, layout: Layout) -> Check:

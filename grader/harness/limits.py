@@ -12,6 +12,8 @@ from dataclasses import dataclass
 # One BLAS/OpenMP thread: results and timings must not depend on the machine's load or core count,
 # and per-thread stacks must not eat a small address-space limit.
 PINNED_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# Sent to a student process whose call is past its deadline: the call is abandoned and the process serves on.
+INTERRUPT_SIGNAL = signal.SIGUSR1
 
 
 @dataclass(frozen=True)
