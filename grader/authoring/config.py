@@ -214,11 +214,11 @@ class Limits(BaseModel):
     wall_time_s: _Seconds = 600.0
     call_time_s: _Seconds = 30.0
     # Each test's per-call deadline: factor x the reference's time for the test, at least the floor, at most
-    # call_time_s; a method that hung once in the run gets it without the floor, at least the repeat floor
-    # (grader/harness/deadlines.py; README "How a run is built" says why these numbers).
+    # call_time_s; a method that timed out once in the run gets factor x its longest call that returned, at
+    # least the repeat floor (grader/harness/deadlines.py; the README's "How a run is built" says why).
     call_time_factor: _Factor = 50.0
     call_time_floor_s: _Seconds = 2.0
-    call_time_repeat_floor_s: _Seconds = 1.0
+    call_time_repeat_floor_s: _Seconds = 0.5
     memory_mb: _Megabytes = 2048
     cpus: _Cpus = 2.0
     pids: _Pids = 256
