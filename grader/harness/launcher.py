@@ -29,7 +29,7 @@ from pathlib import Path
 
 from grader.harness.jobspec import (DEADLINES_FILE, JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE, STUDENT_LOG, JobSpec,
                                     judge_pytest_args)
-from grader.harness.limits import INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits, describe_exit
+from grader.harness.limits import INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits, describe_exit, others_running
 
 MAX_MESSAGE = 4096
 JUDGE_OUTPUT_MB = 64
@@ -152,6 +152,13 @@ class Launcher:
             except ProcessLookupError:
                 pass
         return {"ok": True}
+
+    def student_alone(self, pid: int) -> dict:
+        """Whether the student process runs nothing besides itself: nothing in its group, nothing else of the
+        student uid (a process that left the group); with one uid for judge and student, its group only."""
+        if pid not in self.students:
+            return {"error": f"no student process {pid}"}
+        return {"alone": not others_running(pid, self.spec.student_uid if self.separate else None)}
 
     def _kill_student_uid(self) -> None:
         """Kill every process of the student uid: a child that called setsid() left the process group.
@@ -276,6 +283,8 @@ class Launcher:
                 reply, fds = self.pause_students(op == "pause"), []
             elif op == "interrupt":
                 reply, fds = self.interrupt_student(int(request.get("pid", -1))), []
+            elif op == "alone":
+                reply, fds = self.student_alone(int(request.get("pid", -1))), []
             else:
                 reply, fds = {"error": f"unknown op {op!r}"}, []
         socket.send_fds(control, [json.dumps(reply).encode()], fds)

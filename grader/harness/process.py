@@ -24,12 +24,13 @@ from pathlib import Path
 
 from grader.harness import framing
 from grader.harness.handles import HarnessError, ReleaseFailed, StudentProcessError, Transport
-from grader.harness.limits import INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits, describe_exit  # noqa: F401
+from grader.harness.limits import (INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits,  # noqa: F401
+                                   describe_exit, others_running)
 
 KILL_WAIT_S = 5.0
 # How long a process asked to abandon a call past its deadline has to answer before it is stopped:
 # Python runs the signal's handler at once unless the student ignores it or sits in one long C call.
-INTERRUPT_GRACE_S = 0.5
+INTERRUPT_GRACE_S = 1.0
 
 
 class StudentProcess(ABC):
@@ -49,6 +50,10 @@ class StudentProcess(ABC):
     @abstractmethod
     def interrupt(self) -> None:
         """Ask the process to abandon the call it is serving (``INTERRUPT_SIGNAL``); it answers with an error."""
+
+    @abstractmethod
+    def alone(self) -> bool:
+        """Whether the process runs nothing besides itself (no child, nothing that left its group)."""
 
     def _close_pipes(self) -> None:
         for fd in (self.to_student, self.from_student):
@@ -98,6 +103,9 @@ class _Popened(StudentProcess):
                 os.kill(self.process.pid, INTERRUPT_SIGNAL)
             except ProcessLookupError:
                 pass
+
+    def alone(self) -> bool:
+        return not others_running(self.process.pid)  # the judge's own uid: only the group can be told apart
 
 
 class DirectSpawner(Spawner):
@@ -215,14 +223,17 @@ class ProcessTransport(Transport):
     def _abandon(self, process: StudentProcess, seconds: float) -> StudentProcessError:
         """The call is past its deadline: ask the process to give it up, and stop the process if it does not.
 
-        A process that answers (whatever it answers) within ``INTERRUPT_GRACE_S`` serves on: a hang
-        then costs its deadline, as a raise costs nothing, and no restart. The answer is not used:
-        the call failed at its deadline.
+        A process that answers (whatever it answers) within ``INTERRUPT_GRACE_S`` and left nothing
+        running serves on: a hang then costs its deadline and no restart. The answer is not used: the
+        call failed at its deadline. Otherwise the process and all it started are stopped, as before.
         """
         try:
             process.interrupt()
             self._reader.recv_reply(self._requests, time.monotonic() + INTERRUPT_GRACE_S)
+            kept = process.alone()  # what the call started (a fork bomb that left the group) dies with it
         except (framing.FramingError, HarnessError):
+            kept = False
+        if not kept:
             return self._failed(process, framing.Timeout(), seconds)
         return StudentProcessError("timeout", f"did not finish within {seconds:g} s (the per-call time limit)",
                                    seconds)
@@ -295,6 +306,9 @@ class _Launched(StudentProcess):
 
     def interrupt(self) -> None:
         self.spawner.ask({"op": "interrupt", "pid": self.pid})
+
+    def alone(self) -> bool:
+        return bool(self.spawner.ask({"op": "alone", "pid": self.pid})[0].get("alone"))
 
 
 class LauncherSpawner(Spawner):

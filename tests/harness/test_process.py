@@ -480,6 +480,18 @@ def test_a_hang_that_takes_the_interrupt_ends_like_a_raise_and_the_process_serve
     assert fetch(beras.add(2, 3)) == 5
 
 
+def test_a_hang_that_takes_the_interrupt_but_left_a_child_running_is_stopped_with_it(open_session):
+    session = open_session(timeout=INTERRUPTED_TIMEOUT)
+    beras = session.root().beras
+    pid = student_pid(session)
+    sleeper = fetch(beras.spawn_sleeper())
+    failure, _ = timed(lambda: beras.sleep_forever())
+    assert failure.kind == "timeout"
+    assert_reaped(pid)
+    assert wait_gone(sleeper), "the student's child survived the timeout"
+    assert student_pid(session) != pid
+
+
 def test_a_hang_that_swallows_the_interrupt_is_stopped(open_session):
     session = open_session(timeout=INTERRUPTED_TIMEOUT)
     beras = session.root().beras
