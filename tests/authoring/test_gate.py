@@ -67,7 +67,7 @@ def test_the_release_records_each_tests_reference_time_for_the_call_deadlines(to
     assert outcome.report.ok, outcome.report.format()
     times = json.loads((outcome.autograder_dir / "release.json").read_text())["reference_times_s"]
     ids = json.loads((outcome.autograder_dir / "test-ids.json").read_text())
-    assert sorted(times) == sorted(ids) and len(ids) == 10
+    assert sorted(times) == sorted(ids) and len(ids) == 3
     assert all(0 < seconds < 60 for seconds in times.values()), times
     assert load_released(outcome.autograder_dir).reference_times == times
 
