@@ -29,7 +29,8 @@ from pathlib import Path
 
 from grader.harness.jobspec import (DEADLINES_FILE, JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE, STUDENT_LOG, JobSpec,
                                     judge_pytest_args)
-from grader.harness.limits import INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits, describe_exit, others_running
+from grader.harness.limits import (INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits, describe_exit,
+                                   others_running)
 
 MAX_MESSAGE = 4096
 JUDGE_OUTPUT_MB = 64

@@ -78,7 +78,8 @@ def assert_costs_the_same(crashed: dict, hung: dict, call_time_s: float) -> list
     """Test for test the same status and score; the hang at most one call_time_s slower. Returns the hung tests."""
     assert [t["name"] for t in hung["tests"]] == [t["name"] for t in crashed["tests"]]
     differ = {short(h): (c["status"], c["score"], h["status"], h["score"], h["output"][:300])
-              for c, h in zip(crashed["tests"], hung["tests"]) if (c["status"], c["score"]) != (h["status"], h["score"])}
+              for c, h in zip(crashed["tests"], hung["tests"])
+              if (c["status"], c["score"]) != (h["status"], h["score"])}
     assert not differ, differ
     assert hung["score"] == pytest.approx(crashed["score"])
     assert hung["execution_time"] <= crashed["execution_time"] + call_time_s, (
