@@ -183,9 +183,12 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
 
 
 def reference_times(*runs: SuiteRun) -> dict[str, float]:
-    """Each passed test's longest time over ``runs`` of the reference (a test that failed anywhere is left out).
+    """Each passed test's longest call into the submission over ``runs`` of the reference (a test that failed
+    anywhere is left out).
 
-    The gate runs these side by side with its other runs, so the times are those of a loaded machine.
+    A call's own time, not the test's: the test's also holds the reference's work in the judge and the
+    fixtures, several times a call's. The gate runs these side by side with its other runs, so the times are
+    those of a loaded machine.
     """
     times: dict[str, float] = {}
     failed: set[str] = set()
@@ -194,7 +197,7 @@ def reference_times(*runs: SuiteRun) -> dict[str, float]:
             if test["status"] != "passed":
                 failed.add(test["name"])
             else:
-                times[test["name"]] = max(times.get(test["name"], 0.0), float(test.get("duration_s", 0.0)))
+                times[test["name"]] = max(times.get(test["name"], 0.0), float(test.get("longest_call_s", 0.0)))
     return {name: seconds for name, seconds in times.items() if name not in failed}
 
 

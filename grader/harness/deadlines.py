@@ -3,10 +3,10 @@
 Both rules are applied by the judge (``CallDeadlines``) from the release's reference times and the
 assignment's ``[limits]``, which the worker hands it (``DeadlineRule``, ``judge/deadlines.json``):
 
-* **A deadline that fits the work.** A call made by a test gets ``factor`` times the time the
-  whole test took on the reference in the release gate, at least ``floor_s`` and at most the
-  assignment's ``call_time_s``. The whole test's time bounds each of its calls, so one number per
-  test is enough. A test the release has no time for gets ``call_time_s``.
+* **A deadline that fits the work.** A call made by a test gets ``factor`` times the reference's
+  time for that test in the release gate (its longest call into the submission there: the
+  gate grades the reference as a student would submit it), at least ``floor_s`` and at most the
+  assignment's ``call_time_s``. A test the release has no time for gets ``call_time_s``.
 * **A hang is paid once.** After a call of one method timed out, later calls of that same method
   in the run get at most ``factor`` times the longest call of it that returned in this run (at
   least ``repeat_floor_s``; a method that never returned gets ``repeat_floor_s``): a call that
@@ -52,7 +52,7 @@ class DeadlineRule:
         factor: ``call_time_factor``.
         floor_s: ``call_time_floor_s``: the least a test's calls get.
         repeat_floor_s: ``call_time_repeat_floor_s``: the least a method that hung before gets.
-        reference_s: test id -> the reference's time for the test in the release gate.
+        reference_s: test id -> the reference's time for the test in the release gate (its longest call).
     """
 
     factor: float
@@ -104,10 +104,12 @@ class CallDeadlines:
         self.test: str | None = None
         self._timeouts: dict[str, _Timeout] = {}
         self._longest: dict[str, float] = {}  # method -> its longest call that returned, in this run
+        self.longest_call = 0.0  # the running test's longest call that returned (the gate records it)
 
     def begin_test(self, test_id: str | None) -> None:
         """Calls from here on are made by ``test_id`` (None: outside any test)."""
         self.test = test_id
+        self.longest_call = 0.0
 
     def own(self) -> float:
         """The running test's per-call deadline."""
@@ -134,6 +136,7 @@ class CallDeadlines:
 
     def returned(self, method: str | None, seconds: float) -> None:
         """A call of ``method`` returned (a value or the student's exception) after ``seconds``."""
+        self.longest_call = max(self.longest_call, seconds)
         if method and seconds > self._longest.get(method, 0.0):
             self._longest[method] = seconds
 

@@ -125,6 +125,7 @@ def student_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPa
         session = Session(ProcessTransport(spawner, pytestconfig.getoption("--call-timeout")), deadlines)
     else:
         session = connect(_submission_dir(pytestconfig))
+        session.deadlines = deadlines  # nothing times out in process, but each call's time is noted (the gate's)
     backend = pytestconfig.getoption("--beras-backend")
     if backend != "numpy":
         session.root().beras.set_backend(backend)

@@ -207,3 +207,15 @@ def test_a_method_that_hung_fails_fast_later_and_still_returns_where_it_can(tmp_
             "Tape.gradient did not finish within 3 s earlier in this run (in t::a), so its later calls get 1 s")
     finally:
         session.transport.close()
+
+
+def test_the_longest_call_of_each_test_is_noted_for_the_gate():
+    deadlines = CallDeadlines(30.0)
+    deadlines.begin_test("t::a")
+    for seconds in (0.01, 0.3, 0.02):
+        deadlines.returned("Dense.forward", seconds)
+    assert deadlines.longest_call == 0.3
+    deadlines.begin_test("t::b")
+    assert deadlines.longest_call == 0.0
+    deadlines.returned(None, 0.05)
+    assert deadlines.longest_call == 0.05
