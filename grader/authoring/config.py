@@ -132,6 +132,7 @@ _Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 _Title = Annotated[str, Field(max_length=300), AfterValidator(_not_blank)]  # assignments.title's length
 _Seconds = Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]  # at most a day
 _Cpus = Annotated[float, Field(gt=0, le=1024, allow_inf_nan=False)]
+_Factor = Annotated[float, Field(ge=1, le=100_000, allow_inf_nan=False)]
 _Megabytes = Annotated[int, Field(ge=1, le=1_048_576)]  # at most 1 TiB
 _Kilobytes = Annotated[int, Field(ge=1, le=1_048_576)]  # at most 1 GiB
 _Pids = Annotated[int, Field(ge=1, le=4_194_304)]  # Linux's largest pid_max
@@ -235,6 +236,12 @@ class Limits(BaseModel):
     model_config = _STRICT
     wall_time_s: _Seconds = 600.0
     call_time_s: _Seconds = 30.0
+    # Each test's per-call deadline: factor x the reference's time for the test, at least the floor, at most
+    # call_time_s; a method that timed out once in the run gets factor x its longest call that returned, at
+    # least the repeat floor (grader/harness/deadlines.py; the README's "How a run is built" says why).
+    call_time_factor: _Factor = 50.0
+    call_time_floor_s: _Seconds = 2.0
+    call_time_repeat_floor_s: _Seconds = 0.5
     memory_mb: _Megabytes = 2048
     cpus: _Cpus = 2.0
     pids: _Pids = 256

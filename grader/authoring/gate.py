@@ -88,6 +88,9 @@ class GateReport:
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # test id -> the reference's time for it, as graded here (its untraced runs): the release records
+    # them, and grading derives each test's per-call deadline from them (harness/deadlines.py)
+    reference_times: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -192,8 +195,30 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
                                             assignment.free_points, case_problem))
     report.checks.append(_check_blast(assignment, steps, blast_runs, [public_ref, hidden_ref], blast_problem,
                                       blast_seconds))
+    # Not the line-traced run: tracing every line makes the reference several times slower than grading sees it.
+    # public_ref traces calls only, which errs on the generous side.
+    report.reference_times = reference_times(public_ref, hidden_again)
     report.seconds = time.monotonic() - started
     return report
+
+
+def reference_times(*runs: SuiteRun) -> dict[str, float]:
+    """Each passed test's longest call into the submission over ``runs`` of the reference (a test that failed
+    anywhere is left out).
+
+    A call's own time, not the test's: the test's also holds the reference's work in the judge and the
+    fixtures, several times a call's. The gate runs these side by side with its other runs, so the times are
+    those of a loaded machine.
+    """
+    times: dict[str, float] = {}
+    failed: set[str] = set()
+    for run in runs:
+        for test in run.tests():
+            if test["status"] != "passed":
+                failed.add(test["name"])
+            else:
+                times[test["name"]] = max(times.get(test["name"], 0.0), float(test.get("longest_call_s", 0.0)))
+    return {name: seconds for name, seconds in times.items() if name not in failed}
 
 
 def _check_imports(trees: Trees, layout: Layout) -> Check:

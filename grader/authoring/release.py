@@ -5,7 +5,8 @@ A release is two things in ``--out``:
 * ``<name>-starter.zip``: the student's package (stubs and complete files), the public
   tests, the harness that runs them, ``run_tests.py``, ``make_submission.py`` and a README;
 * ``<name>-autograder/``: the assignment folder (toml, public and hidden tests), the
-  complete reference, and ``release.json`` (version, file hashes, the gate report).
+  complete reference, and ``release.json`` (version, file hashes, the gate report, and each
+  test's time on the reference, from which grading derives the test's per-call deadline).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from grader.authoring.config import Assignment, PointsError, TestPoints, assign_
 from grader.authoring.gate import GateReport, Layout, run_gate
 from grader.authoring.suite import collect_ids
 
-HARNESS_FILES = ("__init__.py", "checks.py", "codec.py", "handles.py", "inprocess.py", "minirunner.py",
-                 "notes.py", "plugin.py", "seeds.py", "server.py")  # numpy-only: they ship to students
+HARNESS_FILES = ("__init__.py", "checks.py", "codec.py", "deadlines.py", "handles.py", "inprocess.py",
+                 "minirunner.py", "notes.py", "plugin.py", "seeds.py", "server.py")  # numpy-only: they ship to students
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same release gives the same bytes
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
@@ -82,6 +83,8 @@ def release(
             "released_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "queue": str(assignment.queue), "gpu_variant": str(assignment.gpu_variant),
             "starter_sha256": _sha256(starter_zip.read_bytes()), "gate": report.to_dict(),
+            # Measured, so not part of the version: grading derives each test's call deadline from them.
+            "reference_times_s": report.reference_times,
         }
         (autograder_root / "release.json").write_text(json.dumps(manifest, indent=1) + "\n")
         target = out / f"{assignment.name}-autograder"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from grader.harness import codec
+from grader.harness.deadlines import CallDeadlines
 
 MAX_DESCRIPTION = 160
 
@@ -60,11 +62,12 @@ class StudentProcessError(Exception):
     Attributes:
         kind: ``"timeout"``, ``"crashed"`` or ``"protocol"``.
         detail: what happened, completing "<call> ...", e.g. "did not finish within 30 s".
+        seconds: for a timeout, the deadline the call had; else None.
     """
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, seconds: float | None = None) -> None:
         super().__init__(detail)
-        self.kind, self.detail = kind, detail
+        self.kind, self.detail, self.seconds = kind, detail, seconds
 
 
 class ReleaseFailed(Exception):
@@ -91,10 +94,14 @@ class Transport(ABC):
     """Carries one packed request to the student side and brings back the packed reply."""
 
     @abstractmethod
-    def exchange(self, request: bytes) -> bytes:
-        """Send ``request``; return the reply. Raises HarnessError when no reply can come."""
+    def exchange(self, request: bytes, timeout_s: float | None = None) -> bytes:
+        """Send ``request``; return the reply. Raises HarnessError when no reply can come.
 
-    def exchange_after_release(self, release: bytes, request: bytes) -> bytes:
+        ``timeout_s`` is the call's deadline (None: the transport's own limit); a transport without
+        deadlines ignores it.
+        """
+
+    def exchange_after_release(self, release: bytes, request: bytes, timeout_s: float | None = None) -> bytes:
         """Free unused objects (``release``, whose reply is not used), then exchange ``request``.
 
         Raises ReleaseFailed when the release failed (the student side stopped): the request was
@@ -102,12 +109,12 @@ class Transport(ABC):
         both at once overrides this; the release keeps its own deadline and its own failure.
         """
         try:
-            self.exchange(release)
+            self.exchange(release, timeout_s)
         except StudentProcessError as failure:
             raise ReleaseFailed(failure.kind, failure.detail) from None
         except HarnessError:
             pass  # nothing could carry it; the request says why, if it cannot go either
-        return self.exchange(request)
+        return self.exchange(request, timeout_s)
 
     @property
     def generation(self) -> int:
@@ -138,8 +145,9 @@ fetch_listeners: list[Callable[[str, codec.Payload], None]] = []
 class Session:
     """One conversation with a student side: builds requests, reads replies, tracks handles."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, deadlines: CallDeadlines | None = None) -> None:
         self.transport = transport
+        self.deadlines = deadlines  # None: every call gets the transport's own limit
         self._dead_refs: list[int] = []
         self._import_failures: dict[str, str] = {}  # module -> how its import hung or crashed: not retried
         self._last_failure = ""
@@ -147,8 +155,13 @@ class Session:
     def root(self, name: str = "student") -> "Handle":
         return Handle._make(self, 0, name, "student", self.transport.generation)
 
-    def request(self, op: str, ref: int, description: str, generation: int | None = None, **args: Any) -> dict:
-        """Perform ``op`` on object ``ref``; return the reply header (and value, for fetch)."""
+    def request(self, op: str, ref: int, description: str, generation: int | None = None, *,
+                method: str | None = None, **args: Any) -> dict:
+        """Perform ``op`` on object ``ref``; return the reply header (and value, for fetch).
+
+        ``method`` names what is called, as the handle knows it (``Softmax.forward``): the deadlines
+        tell its calls apart by it (see ``deadlines``).
+        """
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
         stopped = self.transport.refresh()
         if stopped:
@@ -160,24 +173,34 @@ class Session:
                                        f"{self._import_failures[importing]} earlier; not retried")
         payload = codec.encode(args, ref_of=self._ref_of)
         message = codec.pack({"op": op, "ref": ref, "args": payload.tree}, payload.blobs)
+        deadline = self.deadlines.for_call(method) if self.deadlines else None
+        timeout_s = deadline.seconds if deadline else None
+        started = time.monotonic()
         try:
             if self._dead_refs:  # objects whose handles are gone are freed first, in the same exchange
                 refs, self._dead_refs = self._dead_refs, []
                 release = codec.pack({"op": "release", "ref": 0, "refs": refs}, [])
-                raw = self.transport.exchange_after_release(release, message)
+                raw = self.transport.exchange_after_release(release, message, timeout_s)
             else:
-                raw = self.transport.exchange(message)
+                raw = self.transport.exchange(message, timeout_s)
         except ReleaseFailed as failure:
             # The process stopped while freeing objects, before this request: decide again (a handle
             # of the stopped process now says so; anything else goes to a fresh process).
             self._last_failure = f"freeing unused student objects {failure.detail}"
-            return self.request(op, ref, description, generation, **args)
+            return self.request(op, ref, description, generation, method=method, **args)
         except StudentProcessError as failure:
+            detail = failure.detail
+            if failure.kind == "timeout" and self.deadlines is not None:
+                if deadline.earlier and failure.seconds == deadline.seconds:
+                    detail = f"{detail}: {deadline.earlier}"
+                self.deadlines.timed_out(method, failure.seconds or timeout_s)
             if importing is not None:
                 description = f"importing {description}"
-                self._import_failures[importing] = failure.detail
-            self._last_failure = f"{description} {failure.detail}"
-            raise StudentProcessFailed(description, failure.kind, failure.detail) from None
+                self._import_failures[importing] = detail
+            self._last_failure = f"{description} {detail}"
+            raise StudentProcessFailed(description, failure.kind, detail) from None
+        if self.deadlines is not None:
+            self.deadlines.returned(method, time.monotonic() - started)
         try:
             reply, blobs = codec.unpack(raw)
         except codec.CodecError as error:
@@ -251,56 +274,72 @@ def _shorten(text: str) -> str:
 class Handle:
     """A proxy for one student object. See the module docstring for what it forwards."""
 
-    __slots__ = ("_session", "_ref", "_description", "_type", "_generation", "__weakref__")
+    __slots__ = ("_session", "_ref", "_description", "_type", "_generation", "_member", "__weakref__")
 
     @classmethod
-    def _make(cls, session: Session, ref: int, description: str, type_name: str, generation: int) -> "Handle":
+    def _make(cls, session: Session, ref: int, description: str, type_name: str, generation: int,
+              member: str | None = None) -> "Handle":
         handle = object.__new__(cls)
         for name, value in (("_session", session), ("_ref", ref), ("_description", description),
-                            ("_type", type_name), ("_generation", generation)):
+                            ("_type", type_name), ("_generation", generation), ("_member", member)):
             object.__setattr__(handle, name, value)
         return handle
 
-    def _do(self, op: str, description: str, **args: Any) -> "Handle":
-        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
-        session = object.__getattribute__(self, "_session")
-        reply = session.request(op, self._ref, description, self._generation, **args)
-        return Handle._make(session, reply["ref"], _shorten(description), reply.get("type", "?"),
-                            session.transport.generation)
+    def _owner(self) -> str:
+        """Who this object's members belong to, in a method's name: its class, or a module's own name."""
+        return self._description if self._ref == 0 or self._type == "module" else self._type
 
-    def _simple(self, op: str, description: str, **args: Any) -> dict:
+    def _method(self, name: str) -> str:
+        """The method (or attribute) ``name`` of this object, as the deadlines name it: ``Softmax.forward``."""
+        return f"{self._owner()}.{name}"
+
+    def _do(self, op: str, description: str, method: str, member: str | None = None, **args: Any) -> "Handle":
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
         session = object.__getattribute__(self, "_session")
-        return session.request(op, self._ref, description, self._generation, **args)
+        reply = session.request(op, self._ref, description, self._generation, method=method, **args)
+        return Handle._make(session, reply["ref"], _shorten(description), reply.get("type", "?"),
+                            session.transport.generation, member)
+
+    def _simple(self, op: str, description: str, method: str, **args: Any) -> dict:
+        __tracebackhide__ = True  # pytest shows the test's line, not the harness's
+        session = object.__getattribute__(self, "_session")
+        return session.request(op, self._ref, description, self._generation, method=method, **args)
 
     def __getattr__(self, name: str) -> "Handle":
         if name.startswith("__") and name.endswith("__"):
             # numpy and pytest probe dunders like __array_interface__; never ask the student.
             raise AttributeError(name)
-        return self._do("getattr", f"{self._description}.{name}", name=name)
+        # Reading an attribute and calling it are told apart: a property that hung says nothing of the call.
+        member = self._method(name)
+        return self._do("getattr", f"{self._description}.{name}", f"{member} (attribute)", member, name=name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._simple("setattr", f"{self._description}.{name} = {describe(value)}", name=name, value=value)
+        self._simple("setattr", f"{self._description}.{name} = {describe(value)}", f"{self._method(name)} (set)",
+                     name=name, value=value)
 
     def __call__(self, *args: Any, **kwargs: Any) -> "Handle":
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
         shown = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
-        return self._do("call", f"{self._description}({', '.join(shown)})", args=list(args), kwargs=kwargs)
+        # A bound method or class read off its owner is named by it (``Dense.forward``); an object called
+        # as it is, by its class (``Softmax.__call__``).
+        method = self._member or self._method("__call__")
+        return self._do("call", f"{self._description}({', '.join(shown)})", method, args=list(args), kwargs=kwargs)
 
     def __getitem__(self, key: Any) -> "Handle":
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
-        return self._do("getitem", f"{self._description}[{describe(key)}]", key=key)
+        return self._do("getitem", f"{self._description}[{describe(key)}]", self._method("__getitem__"), key=key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._simple("setitem", f"{self._description}[{describe(key)}] = {describe(value)}", key=key, value=value)
+        self._simple("setitem", f"{self._description}[{describe(key)}] = {describe(value)}",
+                     self._method("__setitem__"), key=key, value=value)
 
     def __len__(self) -> int:
-        return self._simple("len", f"len({self._description})")["value"]
+        return self._simple("len", f"len({self._description})", self._method("__len__"))["value"]
 
     def __iter__(self) -> Iterator["Handle"]:
-        iterator = self._do("iter", f"iter({self._description})")
+        iterator = self._do("iter", f"iter({self._description})", self._method("__iter__"))
         for index in itertools.count():
-            reply = iterator._simple("next", f"{self._description}[{index}]")
+            reply = iterator._simple("next", f"{self._description}[{index}]", iterator._method("__next__"))
             if reply.get("stop"):
                 return
             yield Handle._make(self._session, reply["ref"], _shorten(f"{self._description}[{index}]"),
@@ -308,11 +347,13 @@ class Handle:
 
     def __enter__(self) -> "Handle":
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
-        return self._do("enter", f"with {self._description}")
+        return self._do("enter", f"with {self._description}", self._method("__enter__"))
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
-        self._simple("exit", f"end of with {self._description}",
+        if exc_type is not None and self._generation != self._session.transport.generation:
+            return False  # the object died with its process (the failure under way says how): nothing to exit
+        self._simple("exit", f"end of with {self._description}", self._method("__exit__"),
                      error=f"{exc_type.__name__}: {exc}" if exc_type else None)
         return False  # never let a student's __exit__ swallow the test's own failure
 
@@ -353,7 +394,7 @@ def fetch(value: Any) -> Any:
     """
     __tracebackhide__ = True
     if isinstance(value, Handle):
-        return value._simple("fetch", value._description)["value"]
+        return value._simple("fetch", value._description, value._method("__fetch__"))["value"]
     if isinstance(value, (list, tuple)) and _holds_handle(value):
         items = [fetch(item) for item in value]
         return items if isinstance(value, list) else tuple(items)

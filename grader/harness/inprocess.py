@@ -104,7 +104,7 @@ class InProcessTransport(Transport):
         self.imports = IsolatedImports(root, names if names is not None else top_level_modules(root))
         self.server = StudentServer(self.imports.import_module, set(self.imports.names), root)
 
-    def exchange(self, request: bytes) -> bytes:
+    def exchange(self, request: bytes, timeout_s: float | None = None) -> bytes:
         with self.imports.active():
             return self.server.handle_bytes(request)
 

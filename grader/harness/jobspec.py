@@ -7,6 +7,7 @@ A prepared job is two folders the sandbox sees at fixed paths:
     ``judge/<assignment>/``      the assignment: its test folders and ``assignment.toml``
     ``judge/reference/beras/``   the reference library
     ``judge/points.json``        each test id's points, group, visibility (computed by the worker)
+    ``judge/deadlines.json``     each test's per-call deadline, and a hung method's (``deadlines.DeadlineTable``)
     ``judge/test-ids.json``      every test id of the assignment
     ``student/beras/``           the submission: the starter package with the student's files in it
     ``lib/grader/harness/``      this harness (judge and student both import it)
@@ -26,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 JOB_FILE = "job.json"
+DEADLINES_FILE = "deadlines.json"  # in judge/; optional: without it every call gets call_timeout_s
 RESULTS_FILE = "results.json"
 LAUNCHER_FILE = "launcher.json"
 JUDGE_LOG = "judge.log"
@@ -53,7 +55,8 @@ class JobSpec:
         assignment: the assignment's name (its folder under ``judge/``).
         suites: the test folders to run, relative to the assignment folder.
         seed: the run's seed.
-        call_timeout_s: the deadline of each call into student code.
+        call_timeout_s: the most any call into student code may take (``judge/deadlines.json`` sets each
+            test's own deadline within it).
         student_memory_mb: address-space limit of each student process.
         pids: most processes the student uid may have at once.
         output_kb: most student output kept; the rest is counted and dropped.

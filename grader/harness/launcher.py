@@ -28,8 +28,10 @@ import sys
 import time
 from pathlib import Path
 
-from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE, STUDENT_LOG, JobSpec, judge_pytest_args
-from grader.harness.limits import PINNED_THREADS, ProcessLimits, describe_exit
+from grader.harness.jobspec import (DEADLINES_FILE, JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE, STUDENT_LOG, JobSpec,
+                                    judge_pytest_args)
+from grader.harness.limits import (INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits, describe_exit,
+                                   others_running)
 
 MAX_MESSAGE = 4096
 JUDGE_OUTPUT_MB = 64
@@ -144,6 +146,25 @@ class Launcher:
         self.report["student_exits"].append(how)
         return {"how": how}
 
+    def interrupt_student(self, pid: int) -> dict:
+        """Ask one student process to abandon the call it serves (its deadline passed): ``INTERRUPT_SIGNAL``."""
+        process = self.students.get(pid)
+        if process is None:
+            return {"error": f"no student process {pid}"}
+        if process.returncode is None:
+            try:
+                os.kill(pid, INTERRUPT_SIGNAL)
+            except ProcessLookupError:
+                pass
+        return {"ok": True}
+
+    def student_alone(self, pid: int) -> dict:
+        """Whether the student process runs nothing besides itself: nothing in its group, nothing else of the
+        student uid (a process that left the group); with one uid for judge and student, its group only."""
+        if pid not in self.students:
+            return {"error": f"no student process {pid}"}
+        return {"alone": not others_running(pid, self.spec.student_uid if self.separate else None)}
+
     def _kill_student_uid(self) -> None:
         """Kill every process of the student uid: a child that called setsid() left the process group.
 
@@ -232,6 +253,9 @@ class Launcher:
             "--spawner-fd", str(theirs.fileno()), "--call-timeout", str(spec.call_timeout_s),
             "--beras-backend", spec.beras_backend, *spec.extra_pytest_args,
         ]
+        deadlines = self.judge_dir / DEADLINES_FILE
+        if deadlines.is_file():  # a job prepared without one: every call gets call_timeout_s
+            command += ["--deadlines", str(deadlines)]
         ids = {"user": spec.judge_uid, "group": spec.judge_uid, "extra_groups": []} if self.separate else {}
         log = open(self.out / JUDGE_LOG, "ab")
         judge = subprocess.Popen(
@@ -262,6 +286,10 @@ class Launcher:
                 reply, fds = self.stop_student(int(request.get("pid", -1))), []
             elif op in ("pause", "resume"):
                 reply, fds = self.pause_students(op == "pause"), []
+            elif op == "interrupt":
+                reply, fds = self.interrupt_student(int(request.get("pid", -1))), []
+            elif op == "alone":
+                reply, fds = self.student_alone(int(request.get("pid", -1))), []
             else:
                 reply, fds = {"error": f"unknown op {op!r}"}, []
         socket.send_fds(control, [json.dumps(reply).encode()], fds)

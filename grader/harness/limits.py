@@ -5,6 +5,7 @@ Kept free of numpy and of the rest of the harness, so that the sandbox's launche
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 # One BLAS/OpenMP thread: results and timings must not depend on the machine's load or core count,
 # and per-thread stacks must not eat a small address-space limit.
 PINNED_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# Sent to a student process whose call is past its deadline: the call is abandoned and the process serves on.
+INTERRUPT_SIGNAL = signal.SIGUSR1
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,24 @@ def describe_exit(returncode: int) -> str:
                signal.SIGXCPU: "the CPU-time limit", signal.SIGXFSZ: "the output-size limit"}.get(number)
         return f"was killed by {name}" + (f" ({why})" if why else "")
     return f"exited with status {returncode}"
+
+
+def others_running(pid: int, uid: int | None = None) -> bool:
+    """Whether a live process other than ``pid`` is in ``pid``'s process group or (given ``uid``) runs as ``uid``.
+
+    A student process whose call was interrupted serves on only if it left nothing running: a
+    child, or one that left the group (setsid), is only stopped with the whole process.
+    """
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == pid:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            if fields[0] in ("Z", "X"):  # a zombie holds nothing
+                continue
+            if int(fields[2]) == pid or (uid is not None and os.stat(f"/proc/{entry}").st_uid == uid):
+                return True
+        except (OSError, ValueError, IndexError):  # gone meanwhile
+            continue
+    return False

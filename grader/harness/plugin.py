@@ -10,6 +10,7 @@ Load it with ``-p grader.harness.plugin`` (the judge) or ``pytest_plugins`` in a
 ``--submission DIR``   the folder holding the student's ``beras/`` (default: the rootdir)
 ``--reference DIR``    the folder holding the reference ``beras/``; hidden tests only
 ``--seed N``           the run's seed (default: a fresh random one, printed in the header)
+``--deadlines FILE``   what each test's per-call deadline is derived from (``grader.harness.deadlines``)
 ``--beras-backend B``  ``numpy`` (default) or ``cupy``: both libraries switch before the first test
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader.harness.deadlines import CallDeadlines, DeadlineRule
 from grader.harness.handles import Handle, Session, Transport
 from grader.harness.inprocess import connect
 from grader.harness.seeds import test_seed
@@ -31,6 +33,7 @@ from grader.harness.seeds import test_seed
 SEED = pytest.StashKey[int]()
 REFERENCE = pytest.StashKey[types.ModuleType]()
 LAUNCHED = pytest.StashKey[Transport]()  # the sandbox's transport, its first student process already starting
+DEADLINES = pytest.StashKey[CallDeadlines]()  # the student's per-call deadlines, told which test is running
 _NO_REFERENCE = (
     "the `reference` fixture exists only where the grader runs hidden tests (--reference DIR); "
     "public tests ship to students, so they must compute their expected values themselves"
@@ -47,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--student-process", action="store_true",
                     help="run the student's code in its own process, with a deadline on every call")
     group.addoption("--call-timeout", type=float, default=30.0, help="per-call limit in seconds (--student-process)")
+    group.addoption("--deadlines", default=None,
+                    help="JSON file of the reference's time for each test and the assignment's deadline settings "
+                         "(see grader.harness.deadlines; default: every call gets --call-timeout)")
     group.addoption("--student-memory-mb", type=int, default=None, help="address-space limit of the student process")
     group.addoption("--student-log", default=None, help="file for the student process's output")
     group.addoption("--spawner-fd", type=int, default=None,
@@ -56,6 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     seed = config.getoption("--seed")
     config.stash[SEED] = seed if seed is not None else secrets.randbits(31)
+    rule_file = config.getoption("--deadlines")
+    rule = DeadlineRule.read(Path(rule_file)) if rule_file else None
+    config.stash[DEADLINES] = CallDeadlines(config.getoption("--call-timeout"), rule)
     reference_dir = config.getoption("--reference")
     spawner_fd = config.getoption("--spawner-fd")
     if spawner_fd is not None:
@@ -71,6 +80,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if LAUNCHED in config.stash:
         config.stash[LAUNCHED].close()  # a run that never asked for the student
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.config.stash[DEADLINES].begin_test(item.nodeid)  # before the fixtures: their calls are the test's
 
 
 def _import_reference(folder: Path) -> types.ModuleType:
@@ -99,17 +113,19 @@ def _submission_dir(config: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def student_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Session:
     """The session with the student side, shared by every test of the run."""
+    deadlines = pytestconfig.stash[DEADLINES]
     if LAUNCHED in pytestconfig.stash:
-        session = Session(pytestconfig.stash[LAUNCHED])
+        session = Session(pytestconfig.stash[LAUNCHED], deadlines)
     elif pytestconfig.getoption("--student-process"):
         from grader.harness.process import DirectSpawner, ProcessLimits, ProcessTransport  # Unix only
 
         log = pytestconfig.getoption("--student-log") or tmp_path_factory.mktemp("student") / "output.log"
         limits = ProcessLimits(memory_mb=pytestconfig.getoption("--student-memory-mb"))
         spawner = DirectSpawner(_submission_dir(pytestconfig), Path(log), limits)
-        session = Session(ProcessTransport(spawner, pytestconfig.getoption("--call-timeout")))
+        session = Session(ProcessTransport(spawner, pytestconfig.getoption("--call-timeout")), deadlines)
     else:
         session = connect(_submission_dir(pytestconfig))
+        session.deadlines = deadlines  # nothing times out in process, but each call's time is noted (the gate's)
     backend = pytestconfig.getoption("--beras-backend")
     if backend != "numpy":
         session.root().beras.set_backend(backend)

@@ -24,9 +24,13 @@ from pathlib import Path
 
 from grader.harness import framing
 from grader.harness.handles import HarnessError, ReleaseFailed, StudentProcessError, Transport
-from grader.harness.limits import PINNED_THREADS, ProcessLimits, describe_exit  # noqa: F401 (re-exported)
+from grader.harness.limits import (INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits,  # noqa: F401
+                                   describe_exit, others_running)
 
 KILL_WAIT_S = 5.0
+# How long a process asked to abandon a call past its deadline has to answer before it is stopped:
+# Python runs the signal's handler at once unless the student ignores it or sits in one long C call.
+INTERRUPT_GRACE_S = 1.0
 
 
 class StudentProcess(ABC):
@@ -42,6 +46,14 @@ class StudentProcess(ABC):
     @abstractmethod
     def pause(self, paused: bool) -> None:
         """Stop (SIGSTOP) the process and whatever it started, or let them go on (SIGCONT)."""
+
+    @abstractmethod
+    def interrupt(self) -> None:
+        """Ask the process to abandon the call it is serving (``INTERRUPT_SIGNAL``); it answers with an error."""
+
+    @abstractmethod
+    def alone(self) -> bool:
+        """Whether the process runs nothing besides itself (no child, nothing that left its group)."""
 
     def _close_pipes(self) -> None:
         for fd in (self.to_student, self.from_student):
@@ -85,6 +97,16 @@ class _Popened(StudentProcess):
             except ProcessLookupError:
                 pass
 
+    def interrupt(self) -> None:
+        if self.process.returncode is None:
+            try:
+                os.kill(self.process.pid, INTERRUPT_SIGNAL)
+            except ProcessLookupError:
+                pass
+
+    def alone(self) -> bool:
+        return not others_running(self.process.pid)  # the judge's own uid: only the group can be told apart
+
 
 class DirectSpawner(Spawner):
     """Start ``student_main`` as a child of the judge, in its own process group.
@@ -127,7 +149,7 @@ class DirectSpawner(Spawner):
 
 
 class ProcessTransport(Transport):
-    """Exchange messages with a student process, each within ``call_timeout_s``."""
+    """Exchange messages with a student process, each within its deadline and never past ``call_timeout_s``."""
 
     def __init__(self, spawner: Spawner, call_timeout_s: float) -> None:
         self.spawner, self.call_timeout_s = spawner, call_timeout_s
@@ -168,43 +190,81 @@ class ProcessTransport(Transport):
         except HarnessError:
             pass
 
-    def exchange(self, request: bytes) -> bytes:
+    def _seconds(self, timeout_s: float | None) -> float:
+        """A call's deadline: ``timeout_s`` within the limit, but the limit itself for a fresh process's first.
+
+        A fresh process spends its first call starting up (the interpreter, the submission's import):
+        no per-test deadline holds that.
+        """
+        if timeout_s is None or self._process is None or self._requests == 0:
+            return self.call_timeout_s
+        return min(timeout_s, self.call_timeout_s)
+
+    def exchange(self, request: bytes, timeout_s: float | None = None) -> bytes:
+        seconds = self._seconds(timeout_s)
         process = self._start()
         self._requests += 1
-        deadline = time.monotonic() + self.call_timeout_s
+        deadline = time.monotonic() + seconds
         try:
             framing.send_framed(process.to_student, framing.frame(request), deadline)
-            return self._reader.recv_reply(self._requests, deadline)
         except framing.FramingError as error:
-            raise self._failed(process, error) from None
+            raise self._failed(process, error, seconds) from None
+        return self._reply(process, deadline, seconds)
 
-    def exchange_after_release(self, release: bytes, request: bytes) -> bytes:
+    def _reply(self, process: StudentProcess, deadline: float, seconds: float) -> bytes:
+        """The reply to the last request sent, by ``deadline``; past it, the call is abandoned (see ``_abandon``)."""
+        try:
+            return self._reader.recv_reply(self._requests, deadline)
+        except framing.Timeout:
+            raise self._abandon(process, seconds) from None
+        except framing.FramingError as error:
+            raise self._failed(process, error, seconds) from None
+
+    def _abandon(self, process: StudentProcess, seconds: float) -> StudentProcessError:
+        """The call is past its deadline: ask the process to give it up, and stop the process if it does not.
+
+        A process that answers (whatever it answers) within ``INTERRUPT_GRACE_S`` and left nothing
+        running serves on: a hang then costs its deadline and no restart. The answer is not used: the
+        call failed at its deadline. Otherwise the process and all it started are stopped, as before.
+        """
+        try:
+            process.interrupt()
+            self._reader.recv_reply(self._requests, time.monotonic() + INTERRUPT_GRACE_S)
+            kept = process.alone()  # what the call started (a fork bomb that left the group) dies with it
+        except (framing.FramingError, HarnessError):
+            kept = False
+        if not kept:
+            return self._failed(process, framing.Timeout(), seconds)
+        return StudentProcessError("timeout", f"did not finish within {seconds:g} s (the per-call time limit)",
+                                   seconds)
+
+    def exchange_after_release(self, release: bytes, request: bytes, timeout_s: float | None = None) -> bytes:
         """Both in one write; the release's reply within its deadline, then the request's within its own.
 
         The request's deadline starts when the release's reply has arrived, that is when the
         student side turns to it.
         """
+        seconds = self._seconds(timeout_s)
         process = self._start()
         self._requests += 2
-        deadline = time.monotonic() + self.call_timeout_s
+        deadline = time.monotonic() + seconds
         try:
             framing.send_framed(process.to_student, framing.frame(release) + framing.frame(request), deadline)
             self._reader.recv_reply(self._requests - 1, deadline)
         except framing.FramingError as error:
-            failure = self._failed(process, error)
+            failure = self._failed(process, error, seconds)
             raise ReleaseFailed(failure.kind, failure.detail) from None
-        deadline = time.monotonic() + self.call_timeout_s
-        try:
-            return self._reader.recv_reply(self._requests, deadline)
-        except framing.FramingError as error:
-            raise self._failed(process, error) from None
+        return self._reply(process, time.monotonic() + seconds, seconds)
 
-    def _failed(self, process: StudentProcess, error: framing.FramingError) -> StudentProcessError:
+    def _failed(self, process: StudentProcess, error: framing.FramingError, seconds: float) -> StudentProcessError:
         """Stop ``process`` after ``error`` on its pipes; the failure to raise, in words for the student."""
         if isinstance(error, framing.Timeout):
             self._drop(process)
+            # The next process starts now, while the judge reports this failure and sets up the next
+            # test: a hang then costs its deadline and little of a restart.
+            self.start_ahead()
             return StudentProcessError(
-                "timeout", f"did not finish within {self.call_timeout_s:g} s (the per-call time limit)")
+                "timeout", f"did not finish within {seconds:g} s (the per-call time limit)", seconds)
         if isinstance(error, framing.Closed):
             return StudentProcessError("crashed", f"failed: the student process {self._drop(process)}")
         self._drop(process)
@@ -243,6 +303,12 @@ class _Launched(StudentProcess):
     def pause(self, paused: bool) -> None:
         # The launcher does it: a student process may have left its group, and may run under another uid.
         self.spawner.ask({"op": "pause" if paused else "resume", "pid": self.pid})
+
+    def interrupt(self) -> None:
+        self.spawner.ask({"op": "interrupt", "pid": self.pid})
+
+    def alone(self) -> bool:
+        return bool(self.spawner.ask({"op": "alone", "pid": self.pid})[0].get("alone"))
 
 
 class LauncherSpawner(Spawner):

@@ -27,7 +27,7 @@ import pytest
 
 from grader.harness import handles, notes
 from grader.harness.jobspec import RESULTS_MAX_BYTES
-from grader.harness.plugin import SEED
+from grader.harness.plugin import DEADLINES, SEED
 from grader.harness.textcap import fit
 
 MAX_OUTPUT_CHARS = 8000
@@ -228,6 +228,7 @@ class ResultsRecorder:
                     self.tracer.credit_fixtures(item)
         record = self.records.setdefault(item.nodeid, {"status": "passed", "output": ""})
         record["notes"] = notes.take()
+        record["longest_call_s"] = round(self.config.stash[DEADLINES].longest_call, 6)
         # Fitted once, when the test is over: the file is rewritten after every test.
         record["text"] = self._text(record)
         record["fetch_digest"] = hashlib.sha256("".join(self.digests).encode()).hexdigest()
@@ -290,6 +291,7 @@ class ResultsRecorder:
                 "outcome": record.get("outcome") or record["status"],
                 "output": record["text"] if "text" in record else self._text(record),
                 "duration_s": record.get("duration_s", 0.0),
+                "longest_call_s": record.get("longest_call_s", 0.0),  # into the student's code
                 "fetch_digest": record.get("fetch_digest", ""),
             })
         results = {

@@ -46,6 +46,19 @@ class StudentServer:
         self._root_dir = str(Path(submission_root).resolve())
         self._objects: dict[int, Any] = {ROOT_REF: _Root()}
         self._next_ref = ROOT_REF + 1
+        self._serving = False  # inside a request's operation: only there may an interrupt stop it
+
+    def interrupt(self) -> None:
+        """Abandon the operation being served (a signal handler calls this); between requests, nothing.
+
+        The judge asks for this when a call is past its deadline: the call ends as if it raised, and
+        the process serves on, so a hang costs no restart. Code that ignores it is stopped instead.
+
+        Raises:
+            CallInterrupted: while an operation is being served.
+        """
+        if self._serving:
+            raise CallInterrupted()
 
     def handle_bytes(self, data: bytes) -> bytes:
         """Answer one packed request with one packed reply; never raises for bad input."""
@@ -77,7 +90,13 @@ class StudentServer:
         if handler is None:
             return _error("protocol", "ValueError", f"unknown operation {op!r}")
         try:
-            return handler(target, args)
+            self._serving = True
+            try:
+                return handler(target, args)
+            finally:
+                self._serving = False
+        except CallInterrupted:
+            return _error("harness", "TimeoutError", "the judge interrupted the call: it was past its deadline")
         except StopIteration as error:
             if op == "next":  # anywhere else it is student code failing like any other exception
                 return {"stop": True}, []
@@ -157,6 +176,11 @@ class StudentServer:
             frame.filename = frame.filename[len(inside) :]
         lines = traceback.format_list(frames[-MAX_TRACEBACK_FRAMES:])
         return "".join(lines)[-MAX_MESSAGE_CHARS:]
+
+
+class CallInterrupted(BaseException):
+    """The judge gave up on the call being served (its deadline passed). A BaseException, so that
+    ``except Exception`` in student code lets it through."""
 
 
 class _NotImportable(Exception):

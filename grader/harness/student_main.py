@@ -11,10 +11,12 @@ import argparse
 import importlib
 import itertools
 import os
+import signal
 import sys
 from pathlib import Path
 
 from grader.harness import framing
+from grader.harness.limits import INTERRUPT_SIGNAL
 from grader.harness.inprocess import top_level_modules
 from grader.harness.server import StudentServer
 
@@ -32,6 +34,8 @@ def serve(submission: Path, in_fd: int, out_fd: int) -> int:
     root = submission.resolve()
     sys.path.insert(0, str(root))
     server = StudentServer(importlib.import_module, top_level_modules(root), root)
+    # The judge's "give up on this call" (a call past its deadline): the call fails, the process serves on.
+    signal.signal(INTERRUPT_SIGNAL, lambda signum, frame: server.interrupt())
     # A development install (pip install -e) of the reference must not stand in for a file the
     # submission lacks: drop editable-install finders, so only the submission's files import.
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]

@@ -185,7 +185,8 @@ def test_defaults(tmp_path):
     assert a.files.complete == ("**",) and a.files.solutions_released == ()
     assert (a.tests.public, a.tests.hidden) == ("public_tests", "hidden_tests")
     assert a.points[0].visibility is Visibility.AFTER_DUE_DATE
-    assert a.limits.model_dump() == {"wall_time_s": 600.0, "call_time_s": 30.0, "memory_mb": 2048,
+    assert a.limits.model_dump() == {"wall_time_s": 600.0, "call_time_s": 30.0, "call_time_factor": 50.0,
+                                     "call_time_floor_s": 2.0, "call_time_repeat_floor_s": 0.5, "memory_mb": 2048,
                                      "cpus": 2.0, "pids": 256, "output_kb": 1024}
     assert a.schedule is None
     assert (a.submissions.rate_limit_count, a.submissions.rate_limit_window_minutes) == (10, 60)
@@ -257,8 +258,9 @@ def test_unknown_key_at_top_level_lists_the_allowed_keys(tmp_path):
 def test_unknown_key_in_a_section(tmp_path):
     folder = write(tmp_path, MINIMAL + "[limits]\nmemroy_mb = 4096\n")
     assert only_problem(folder) == (
-        f"{folder / 'assignment.toml'}: limits.memroy_mb: unknown key (allowed in [limits]: call_time_s, "
-        "cpus, memory_mb, output_kb, pids, wall_time_s); did you mean 'memory_mb'?")
+        f"{folder / 'assignment.toml'}: limits.memroy_mb: unknown key (allowed in [limits]: call_time_factor, "
+        "call_time_floor_s, call_time_repeat_floor_s, call_time_s, cpus, memory_mb, output_kb, pids, wall_time_s); "
+        "did you mean 'memory_mb'?")
 
 
 def test_unknown_key_in_a_points_table_and_unknown_section(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from grader.authoring.config import AssignmentConfigError
 from grader.authoring.release import release
 from grader.cli import app
+from worker.grading.released import load_released
 
 TOY = Path(__file__).parent / "toy"
 
@@ -58,6 +60,16 @@ def test_a_sound_release_passes_every_check_and_writes_both_parts(toy: Path) -> 
     assert "* 2.0" in (grader / "reference" / "beras" / "ops.py").read_text()
     assert "BEGIN SOLUTION" not in (grader / "reference" / "beras" / "ops.py").read_text()
     assert (grader / "release.json").is_file()
+
+
+def test_the_release_records_each_tests_reference_time_for_the_call_deadlines(toy: Path) -> None:
+    outcome = _release(toy)
+    assert outcome.report.ok, outcome.report.format()
+    times = json.loads((outcome.autograder_dir / "release.json").read_text())["reference_times_s"]
+    ids = json.loads((outcome.autograder_dir / "test-ids.json").read_text())
+    assert sorted(times) == sorted(ids) and len(ids) == 3
+    assert all(0 < seconds < 60 for seconds in times.values()), times
+    assert load_released(outcome.autograder_dir).reference_times == times
 
 
 def test_the_same_inputs_give_the_same_starter_bytes_and_version(toy: Path) -> None:

@@ -23,7 +23,7 @@ class CountingTransport(Transport):
     def generation(self) -> int:
         return self.inner.generation
 
-    def exchange(self, request: bytes) -> bytes:
+    def exchange(self, request: bytes, timeout_s: float | None = None) -> bytes:
         header, _ = codec.unpack(request)
         self.ops.append(header["op"])
         return self.inner.exchange(request)

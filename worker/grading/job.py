@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from grader.harness.jobspec import JobSpec
+from grader.harness.deadlines import DeadlineRule
+from grader.harness.jobspec import DEADLINES_FILE, JobSpec
 from grader.intake import Intake, write_submission
 from worker.grading.released import Released
 
@@ -48,6 +49,13 @@ def harness_files() -> dict[str, str]:
     return files
 
 
+def deadline_rule(released: Released) -> DeadlineRule:
+    """What the judge derives each call's deadline from: the release's reference times and ``[limits]``."""
+    limits = released.assignment.limits
+    return DeadlineRule(factor=limits.call_time_factor, floor_s=limits.call_time_floor_s,
+                        repeat_floor_s=limits.call_time_repeat_floor_s, reference_s=dict(released.reference_times))
+
+
 def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, backend: str = "numpy",
                 suites: tuple[str, ...] | None = None, call_timeout_s: float | None = None) -> PreparedJob:
     """Write the job folder for grading ``intake`` against ``released`` under ``root`` (which must be empty)."""
@@ -78,6 +86,7 @@ def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, ba
         target.write_text(text)
 
     limits = released.assignment.limits
+    deadline_rule(released).write(judge / DEADLINES_FILE)
     judge_uid = _UID_LOW + 2 * secrets.randbelow((_UID_HIGH - _UID_LOW) // 2)
     spec = JobSpec(
         assignment=released.name,

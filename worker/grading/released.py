@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +25,8 @@ class Released:
         test_ids: every public and hidden test id.
         points: each test id's points, group and visibility.
         version: the release's content hash (from ``release.json``; ``unreleased`` for a staged folder).
+        reference_times: test id -> the reference's time for it in the release gate, in seconds (from
+            ``release.json``; empty for a staged folder or an older release: every call then gets ``call_time_s``).
     """
 
     root: Path
@@ -32,6 +34,7 @@ class Released:
     test_ids: tuple[str, ...]
     points: dict[str, TestPoints]
     version: str
+    reference_times: dict[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -77,8 +80,10 @@ def load_released(root: Path) -> Released:
         points = assign_points(assignment, list(test_ids))
     except PointsError as error:
         raise ReleaseError("the release's points do not add up:\n" + "\n".join(error.problems)) from None
-    version = json.loads(manifest.read_text()).get("version", "unreleased") if manifest.is_file() else "unreleased"
-    return Released(root.resolve(), assignment, test_ids, points, version)
+    data = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    times = data.get("reference_times_s", {})
+    times = {str(k): float(v) for k, v in times.items() if isinstance(v, (int, float))} if isinstance(times, dict) else {}
+    return Released(root.resolve(), assignment, test_ids, points, data.get("version", "unreleased"), times)
 
 
 @lru_cache(maxsize=64)
