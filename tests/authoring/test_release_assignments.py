@@ -58,7 +58,8 @@ def test_the_starter_readme_names_the_grading_environment(name: str, monkeypatch
 def released(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """Release every assignment once (the gate runs each suite several times)."""
     out = tmp_path_factory.mktemp("releases")
-    return {name: release(ROOT / "assignments" / name, out, reference_package=REFERENCE, seed=20261121)
+    # Seed 7, as tests/conftest.py's mlp_release: check 8 caches its runs by seed, so one of the two reuses them.
+    return {name: release(ROOT / "assignments" / name, out, reference_package=REFERENCE, seed=7)
             for name in ASSIGNMENTS}
 
 
