@@ -89,6 +89,13 @@ EDITABLE: tuple[EditableField, ...] = (
     _field("limits.wall_time_s", "Wall time (s)", "float", "Seconds for the whole grading run. Empty: 600."),
     _field("limits.call_time_s", "Call time (s)", "float", "Seconds for one call into student code; a call "
            "that takes longer fails its test, and grading goes on. Empty: 30."),
+    _field("limits.call_time_factor", "Call time factor", "float", "A test's calls may take this many times the "
+           "reference's longest call in that test (recorded by the release gate), within the floor and the call "
+           "time. Empty: 50."),
+    _field("limits.call_time_floor_s", "Call time floor (s)", "float", "The least a call is given, however fast "
+           "the reference was. Empty: 2."),
+    _field("limits.call_time_repeat_floor_s", "Repeat floor after a timeout (s)", "float", "After a method "
+           "timed out, its later calls in the run get a short deadline, at least this. Empty: 0.5."),
     _field("limits.memory_mb", "Memory (MB)", "int", "Memory of the sandbox, in MB. Empty: 2048."),
     _field("limits.cpus", "CPUs", "float", "CPU quota of the sandbox (2 = two cores' worth). Empty: 2."),
     _field("limits.pids", "Processes", "int", "Processes and threads the sandbox may hold. Empty: 256."),

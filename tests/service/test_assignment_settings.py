@@ -61,7 +61,8 @@ def test_editable_lists_the_settings_in_order_with_kinds_and_defaults():
     assert [field.key for field in EDITABLE] == [
         "title", "queue", "schedule.due", "schedule.late_penalty_per_day", "schedule.last_late_day",
         "submissions.rate_limit_count", "submissions.rate_limit_window_minutes", "limits.wall_time_s",
-        "limits.call_time_s", "limits.memory_mb", "limits.cpus", "limits.pids", "limits.output_kb"]
+        "limits.call_time_s", "limits.call_time_factor", "limits.call_time_floor_s",
+        "limits.call_time_repeat_floor_s", "limits.memory_mb", "limits.cpus", "limits.pids", "limits.output_kb"]
     fields = {field.key: field for field in EDITABLE}
     assert fields["queue"].kind == "choice" and fields["queue"].choices == ("cpu", "gpu")
     assert fields["schedule.due"].kind == "datetime"
@@ -85,7 +86,8 @@ def test_read_returns_the_values_in_the_file(settings):
         "schedule.due": "2027-01-15T23:59:00-05:00", "schedule.late_penalty_per_day": "0.1",
         "schedule.last_late_day": "3", "submissions.rate_limit_count": "10",
         "submissions.rate_limit_window_minutes": "60", "limits.wall_time_s": "900",
-        "limits.call_time_s": "120", "limits.memory_mb": "4096", "limits.cpus": "2", "limits.pids": "256",
+        "limits.call_time_s": "120", "limits.call_time_factor": "50.0", "limits.call_time_floor_s": "2.0",
+        "limits.call_time_repeat_floor_s": "0.5", "limits.memory_mb": "4096", "limits.cpus": "2", "limits.pids": "256",
         "limits.output_kb": "1024"}
 
 
