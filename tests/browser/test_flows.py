@@ -120,12 +120,12 @@ def test_a_ta_runs_the_gate_publishes_and_regrades_everything(live_site, browser
 def _wait_all_graded(site, timeout: float = 300) -> None:
     import time
 
-    from grader.db import Status, Submission
+    from grader.db import WAITING, Submission
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with site.runtime.sessions() as session:
-            waiting = session.query(Submission).filter(Submission.status.in_((Status.QUEUED, Status.RUNNING))).count()
+            waiting = session.query(Submission).filter(Submission.status.in_(WAITING)).count()
         if not waiting:
             return
         time.sleep(1)
@@ -175,7 +175,9 @@ def test_an_instructor_reads_the_report_and_downloads_csvs_that_match_the_databa
     column = canvas[0].index(book.assignments[0].label)
     for row in book.rows:
         cell = row.cells[0]
-        assert by_email[row.email][column] == ("" if cell.score is None else f"{cell.score:g}")
+        exported = by_email[row.email][column]
+        # Canvas reads a number: the export may give more digits than the gradebook shows.
+        assert (exported == "") if cell.score is None else (float(exported) == pytest.approx(cell.score, abs=1e-6))
     assert len({line[column] for line in canvas[2:]}) > 1  # the planted bug scored lower: a real spread
 
 

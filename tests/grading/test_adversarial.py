@@ -331,7 +331,7 @@ def test_sleep_forever_in_a_method(mlp, sandbox, baseline):
 def test_wall_clock_limit(mlp, sandbox, baseline):
     """A hang the per-call limit does not catch (it is long) is stopped by the wall clock: the tests that
     finished keep their scores, the rest say why they were not run."""
-    fit = ("onehot.py", "        self.classes = np.unique(backend.to_numpy(data))\n")
+    fit = ("onehot.py", "        self.classes = np.unique(data)\n")
     zip_bytes = submission(mlp, replace=inject(fit, "while True:\n    pass\n"))
     wall_s = 6.0
     limits = dataclasses.replace(sandbox_limits(mlp), wall_s=wall_s)
@@ -534,7 +534,9 @@ def test_cannot_read_hidden_tests_reference_or_results(mlp, sandbox, baseline):
     assert not leaked, leaked[0]
     assert_full_marks(result)
     probed = [t for t in result["tests"] if uses_relu(short(t))]
-    assert len(probed) == 14 and all(t["status"] == "passed" for t in probed)  # the probe ran, found nothing
+    relu_tests = [t for t in baseline[ACTIVATIONS]["tests"] if uses_relu(short(t))]
+    # The probe ran (in every ReLU test the suite has) and found nothing.
+    assert len(probed) == len(relu_tests) >= 10 and all(t["status"] == "passed" for t in probed)
     assert result["score"] == pytest.approx(baseline[ACTIVATIONS]["score"])
 
 
