@@ -50,15 +50,20 @@ def rng():
 
 
 @pytest.fixture(scope="session")
-def mlp_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """beras-mlp released once through the real gate, for the service and web tests: ``(autograder, starter zip)``."""
+def mlp_outcome(tmp_path_factory: pytest.TempPathFactory):
+    """beras-mlp released once through the real gate (seed 7) for the whole run: the gate is the costliest step."""
     from grader.authoring.release import release
     from tests.grading.conftest import ASSIGNMENTS, REFERENCE
 
     out = tmp_path_factory.mktemp("service-release")
-    outcome = release(ASSIGNMENTS / "beras-mlp", out, reference_package=REFERENCE, seed=7)
-    assert outcome.report.ok, outcome.report.format()
-    return outcome.autograder_dir, outcome.starter_zip
+    return release(ASSIGNMENTS / "beras-mlp", out, reference_package=REFERENCE, seed=7)
+
+
+@pytest.fixture(scope="session")
+def mlp_release(mlp_outcome) -> tuple[Path, Path]:
+    """beras-mlp released, for the service and web tests: ``(autograder, starter zip)``."""
+    assert mlp_outcome.report.ok, mlp_outcome.report.format()
+    return mlp_outcome.autograder_dir, mlp_outcome.starter_zip
 
 
 @pytest.fixture(scope="session")
