@@ -128,3 +128,10 @@ app.command("serve")(serve_command)
 app.command("worker")(worker_command)
 app.command("reconcile")(reconcile_command)
 app.add_typer(users_app, name="users")
+
+from grader.cli_authoring import archive_command, check_command, delete_command, new_command  # noqa: E402
+
+app.command("new")(new_command)
+app.command("check")(check_command)
+app.command("archive")(archive_command)
+app.command("delete")(delete_command)

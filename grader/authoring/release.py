@@ -18,7 +18,7 @@ import shutil
 import string
 import tempfile
 import zipfile
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
@@ -28,6 +28,8 @@ from grader import environment
 from grader.authoring.build import Trees, build_trees, ownership, write_tree
 from grader.authoring.config import Assignment, PointsError, TestPoints, assign_points, load_assignment
 from grader.authoring.gate import GateReport, Layout, run_gate
+from grader.authoring.ripple import Published, zips_in
+from grader.authoring.ripple import notes as ripple_notes
 from grader.authoring.suite import collect_ids
 
 HARNESS_FILES = ("__init__.py", "checks.py", "codec.py", "deadlines.py", "handles.py", "inprocess.py",
@@ -48,7 +50,7 @@ class Release:
 
 def release(
     assignment_dir: Path, out: Path, *, reference_package: Path, seed: int | None = None, stage_dir: Path | None = None,
-    published: Collection[str] = (),
+    published: Collection[str] = (), published_starters: Mapping[str, Published] | None = None,
 ) -> Release:
     """Build, gate and (if the gate passes) publish one assignment.
 
@@ -59,12 +61,16 @@ def release(
         seed: the gate's seed (default: random; printed in the report).
         stage_dir: keep the staged release here instead of a temporary folder (for debugging).
         published: the assignments students have a release of (see ``build.ownership``).
+        published_starters: the other assignments' published starter zips, to say in the report which of them
+            this reference changes (default: the ``<name>-starter.zip`` files already in ``out``).
 
     Raises:
         AssignmentConfigError: when this assignment's toml is invalid, or it owns a file another assignment owns
             (another assignment's own problems are notes in the report).
     """
     assignment, trees, test_ids = _load(assignment_dir, reference_package, published)
+    starters = zips_in(out) if published_starters is None else published_starters
+    trees.notes += ripple_notes(assignment_dir.parent, reference_package, assignment.name, starters)
     seed = seed if seed is not None else secrets.randbits(31)
     with tempfile.TemporaryDirectory(prefix="beras-release-") as scratch:
         stage = Path(stage_dir) if stage_dir else Path(scratch)

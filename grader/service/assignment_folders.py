@@ -1,4 +1,4 @@
-"""Assignment folders for TAs: look one up by name, create one (a copy or a scaffold), list them all."""
+"""Assignment folders for TAs: look one up by name, create one (a copy or a scaffold), list, archive, delete."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import re
 import shutil
 import tempfile
 import tomllib
+from collections.abc import Collection
+from datetime import datetime, timezone
 from pathlib import Path
 
 import tomlkit
@@ -211,3 +213,58 @@ def _raw_title(file: Path) -> str:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return ""
     return title if isinstance(title, str) else ""
+
+
+ARCHIVE_DIR = ".archive"  # under assignments_dir; discovery skips it (its name starts with '.')
+
+
+def archive_assignment(settings: Settings, name: str, published: Collection[str] = ()) -> Path:
+    """Move the assignment folder ``name`` to ``<assignments_dir>/.archive/<name>-<UTC timestamp>``.
+
+    Nothing is lost: move the folder back to restore it. A published assignment may be archived too: its
+    releases, submissions and grades live in the database and the blob store, not in the folder, so students
+    keep their results; only a new release needs the folder back.
+
+    Args:
+        settings: the service's settings (``assignments_dir``).
+        name: the assignment's folder name.
+        published: the assignments students have a release of (releases.published_names); only reported.
+
+    Returns:
+        The archived folder.
+
+    Raises:
+        ServiceError: 400 for a bad name, 404 when there is no such assignment.
+    """
+    folder = assignment_file(settings, name).parent
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = settings.assignments_dir / ARCHIVE_DIR / f"{name}-{stamp}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    suffix = 1
+    while target.exists():  # two archives of one name within a second
+        target = target.with_name(f"{name}-{stamp}-{suffix}")
+        suffix += 1
+    os.rename(folder, target)
+    return target
+
+
+def delete_assignment(settings: Settings, name: str, published: Collection[str]) -> None:
+    """Delete the draft assignment folder ``name`` (an assignment students never had a release of).
+
+    Args:
+        settings: the service's settings (``assignments_dir``).
+        name: the assignment's folder name.
+        published: the assignments students have a release of (releases.published_names).
+
+    Raises:
+        ServiceError: 400 for a bad name, 404 when there is no such assignment, 409 when it is published.
+    """
+    folder = assignment_file(settings, name).parent
+    if name in published:
+        raise ServiceError(409, f"assignment {name!r} is published: students have its starter and their "
+                                "submissions are graded against it, so its folder cannot be deleted; archive it "
+                                "instead (the folder moves to assignments/.archive/, the grades stay)")
+    # Rename first, so a half-deleted folder is never taken for an assignment.
+    doomed = Path(tempfile.mkdtemp(prefix=f".delete-{name}-", dir=settings.assignments_dir))
+    os.rename(folder, doomed / name)
+    shutil.rmtree(doomed)

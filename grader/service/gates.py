@@ -24,6 +24,7 @@ from grader.service.releases import (
     invalid_config_message,
     publish,
     published_names,
+    published_starters,
 )
 from grader.settings import Settings
 
@@ -85,8 +86,9 @@ def run_gate(runtime: Runtime, gate_id: int) -> None:
                 return
             name, seed = gate.assignment_name, gate.seed
             published = published_names(session)
+            starters = published_starters(session, runtime.blobs)
         log.info("gate %s: running the release gate on %s (seed %s)", gate_id, name, seed)
-        values = _outcome(runtime.settings, name, seed, published)
+        values = _outcome(runtime.settings, name, seed, published, starters)
     except Exception as error:  # noqa: BLE001 (a thread has no caller to raise to: the row must end)
         log.error("gate %s failed on our side:\n%s", gate_id, traceback.format_exc())
         values = {"status": GateStatus.ERROR,
@@ -188,10 +190,11 @@ def recent_gates(session: Session, name: str, limit: int = 20) -> list[GateRun]:
                                 .order_by(GateRun.id.desc()).limit(limit)))
 
 
-def _outcome(settings: Settings, name: str, seed: int | None, published: frozenset[str]) -> dict:
+def _outcome(settings: Settings, name: str, seed: int | None, published: frozenset[str],
+             starters: dict | None = None) -> dict:
     """The gate's end as the columns to write; every path in the report as staff see it."""
     try:
-        outcome = gate_release(settings, name, seed, published)
+        outcome = gate_release(settings, name, seed, published, starters)
     except AssignmentConfigError as error:
         return {"status": GateStatus.REFUSED, "report_text": invalid_config_message(settings, name, error),
                 "report": {"assignment": name, "seed": seed, "ok": False, "checks": [], "notes": [],

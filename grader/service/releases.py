@@ -45,7 +45,8 @@ def release_assignment(session: Session, settings: Settings, name: str, by: User
     """
     assignment_folder(settings, name)
     try:
-        outcome = gate_release(settings, name, seed, published_names(session))
+        outcome = gate_release(settings, name, seed, published_names(session),
+                               published_starters(session, BlobStore(settings.blobs_dir)))
     except AssignmentConfigError as error:
         raise ServiceError(400, invalid_config_message(settings, name, error)) from None
     report, text = scrub_all(outcome.report.to_dict(), settings), scrub(outcome.report.format(), settings)
@@ -59,6 +60,20 @@ def release_assignment(session: Session, settings: Settings, name: str, by: User
 def published_names(session: Session) -> frozenset[str]:
     """The assignments students have a release of (in a clash over an owned file, the other one is at fault)."""
     return frozenset(session.scalars(select(Assignment.name).where(Assignment.current_version_id.is_not(None))))
+
+
+def published_starters(session: Session, blobs: BlobStore) -> dict:
+    """Each published assignment's current starter zip (name -> ripple.Published), for the gate's ripple notes."""
+    from grader.authoring.ripple import Published as PublishedStarter
+
+    found = {}
+    rows = session.execute(select(Assignment.name, AssignmentVersion.version, AssignmentVersion.starter_sha256)
+                           .join(AssignmentVersion, Assignment.current_version_id == AssignmentVersion.id))
+    for name, version, sha256 in rows:
+        path = blobs.path(sha256)
+        if path.is_file():
+            found[name] = PublishedStarter(path.read_bytes(), f"version {version}")
+    return found
 
 
 def assignment_folder(settings: Settings, name: str) -> Path:
@@ -77,7 +92,7 @@ def assignment_folder(settings: Settings, name: str) -> Path:
 
 
 def gate_release(settings: Settings, name: str, seed: int | None = None,
-                 published: frozenset[str] = frozenset()) -> Release:
+                 published: frozenset[str] = frozenset(), starters: dict | None = None) -> Release:
     """Build and gate ``<assignments_dir>/<name>`` into a fresh ``<releases_dir>/<name>/<stamp>-<hex>``.
 
     The folder is kept only when the gate passes (it is what gets published); a refusal leaves nothing.
@@ -87,6 +102,8 @@ def gate_release(settings: Settings, name: str, seed: int | None = None,
         name: an assignment name already checked by ``assignment_folder``.
         seed: the gate's seed (default: random; it is in the report).
         published: the assignments students have a release of (``published_names``).
+        starters: their current starter zips (``published_starters``): the report notes which ones this
+            reference changes.
 
     Returns:
         The release: its gate report and, when the gate passed, the starter zip and autograder folder.
@@ -100,7 +117,7 @@ def gate_release(settings: Settings, name: str, seed: int | None = None,
     out = settings.releases_dir / name / f"{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     try:
         outcome = release(settings.assignments_dir / name, out, reference_package=settings.reference,
-                          seed=seed, published=published)
+                          seed=seed, published=published, published_starters=starters or {})
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise

@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 from grader.api.auth import db
 from grader.api.params import RowId
 from grader.db import WAITING, Assignment, Extension, GateRun, Result, Submission, User
+from grader.service import assignment_folders
 from grader.service import assignment_settings as settings_service
 from grader.service.errors import ServiceError, not_found
 from grader.service.extensions import MAX_DAYS, grant_extension
 from grader.service.gates import MAX_SEED, launch_gate, publish_gate, start_gate
 from grader.service.numbers import MAX_ID, whole_number
+from grader.service.releases import published_names
 from grader.service.regrade import batch_progress, replay, send_regrades, start_regrade
 from grader.service.visibility import submission_view
 from grader.web.deps import form, staff
@@ -27,6 +29,8 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 NOTICES = {
     "created": "Assignment created: edit its settings and tests, then run the gate.",
     "published": "Published: students now get this version.",
+    "archived": "Assignment archived: its folder is now under assignments/.archive/ (move it back to restore it).",
+    "deleted": "Draft assignment deleted.",
     "regrading": "Regrade queued: this page shows the new result when it is graded.",
     "replaying": "Replay queued with the chosen result's seed: this page shows the new result when it is graded.",
 }
@@ -56,7 +60,7 @@ def overview(request: Request, user: User = Depends(staff), session: Session = D
         rows.append({"name": name, "folder": folders.get(name), "assignment": assignment,
                      "submissions": counts.get(assignment.id, 0) if assignment else 0,
                      "waiting": waiting.get(assignment.id, 0) if assignment else 0})
-    return page(request, "staff/overview.html", user=user, rows=rows)
+    return page(request, "staff/overview.html", user=user, rows=rows, notice=_notice(request))
 
 
 @router.get("/assignments/new")
@@ -75,6 +79,34 @@ def create_assignment(request: Request, user: User = Depends(staff), data=Depend
         return page(request, "staff/new_assignment.html", status_code=error.status, user=user, error=error.message,
                     folders=settings_service.list_assignment_folders(settings), values=values)
     return RedirectResponse(f"/staff/assignments/{values['name']}?notice=created", status_code=303)
+
+
+@router.post("/assignments/{name}/archive")
+def archive_assignment(name: str, request: Request, user: User = Depends(staff), _=Depends(form),
+                       session: Session = Depends(db)):
+    """Move the folder to assignments/.archive/; a published assignment keeps its releases and grades."""
+    settings = request.app.state.runtime.settings
+    try:
+        assignment_folders.archive_assignment(settings, name)
+    except ServiceError as error:
+        if error.status == 400:
+            raise
+        return _assignment_page(request, session, user, name, status_code=error.status, error=error.message)
+    return RedirectResponse("/staff?notice=archived", status_code=303)
+
+
+@router.post("/assignments/{name}/delete")
+def delete_assignment(name: str, request: Request, user: User = Depends(staff), _=Depends(form),
+                      session: Session = Depends(db)):
+    """Delete a draft's folder; the database says what is published, and a published one is refused."""
+    settings = request.app.state.runtime.settings
+    try:
+        assignment_folders.delete_assignment(settings, name, published_names(session))
+    except ServiceError as error:
+        if error.status == 400:
+            raise
+        return _assignment_page(request, session, user, name, status_code=error.status, error=error.message)
+    return RedirectResponse("/staff?notice=deleted", status_code=303)
 
 
 def _assignment_page(request: Request, session: Session, user: User, name: str, status_code: int = 200,
