@@ -68,7 +68,7 @@ def check_command(
     from grader.authoring.release import stage_autograder
     from worker.grading.grade import grade_zip
     from worker.grading.released import ReleaseError, load_released
-    from worker.grading.samples import SampleError, planted, samples
+    from worker.grading.samples import Sample, SampleError, build_zip, planted, reference_files
     from worker.sandbox import SandboxUnavailable, choose_sandbox
 
     if seeds < 1 or seeds > 20:
@@ -115,14 +115,19 @@ def check_command(
         except SandboxUnavailable as error:
             _fail(str(error), 3)
         first = seed if seed is not None else secrets.randbits(31)
-        batch, broken = [], []
-        folder_of_samples = released.assignment_dir / "samples"
-        for path in sorted(folder_of_samples.glob("*.toml")) if folder_of_samples.is_dir() else []:
+        # Built here rather than by samples(): one stale sample must not hide the others, and its error names
+        # the file in the assignment folder, not in the staged copy.
+        owned = released.assignment.files.owned
+        batch = [Sample("reference", "the reference solution", build_zip(
+                     {f"beras/{rel}": text for rel, text in reference_files(released).items()}), ()),
+                 Sample("starter", "the untouched starter", build_zip(
+                     {f"beras/{rel}": (released.starter / rel).read_text() for rel in owned}), None)]
+        broken = []
+        for path in sorted((folder / "samples").glob("*.toml")) if (folder / "samples").is_dir() else []:
             try:
                 batch.append(planted(released, path))
             except SampleError as error:
                 broken.append(str(error))
-        batch = samples(released)[:2] + batch  # the reference and the untouched starter first
         if broken:
             sections.append(Section("samples/*.toml", False, broken))
         run_seeds = [first + i for i in range(seeds)]

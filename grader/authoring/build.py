@@ -61,6 +61,7 @@ class Ownership:
 
     owners: dict[str, str] = field(default_factory=dict)  # path inside the package -> assignment name
     notes: list[str] = field(default_factory=list)  # other assignments read as written, or left out
+    invalid: list[str] = field(default_factory=list)  # other assignments that did not validate (drafts)
 
 
 def ownership(assignments_dir: Path, reference_package: Path, releasing: str | None = None,
@@ -98,6 +99,7 @@ def ownership(assignments_dir: Path, reference_package: Path, releasing: str | N
                 raise
             owned = _owned_as_written(folder / CONFIG_FILE, package)
             invalid.add(name)
+            found.invalid.append(name)
             found.notes.append(f"assignment {name} is invalid ({len(error.problems)} problem(s)) and does not stop "
                                f"this release; the files it lists as owned stay stubbed: {', '.join(owned) or 'none'}")
         for path in owned:
@@ -134,8 +136,13 @@ def _owned_as_written(file: Path, package: set[str]) -> tuple[str, ...]:
     return tuple(path for path in listed if isinstance(path, str) and path.endswith(".py") and path in package)
 
 
-def build_trees(assignment: Assignment, reference_package: Path, file_owners: dict[str, str]) -> Trees:
-    """Render every file of ``reference_package`` for ``assignment``; problems are collected, not raised."""
+def build_trees(assignment: Assignment, reference_package: Path, file_owners: dict[str, str],
+                drafts: Collection[str] = ()) -> Trees:
+    """Render every file of ``reference_package`` for ``assignment``; problems are collected, not raised.
+
+    ``drafts`` are other assignments that did not validate (``Ownership.invalid``): a marked file no assignment
+    owns may be one of theirs, so it ships as a stub with a note instead of stopping this release.
+    """
     trees = Trees()
     owned = set(assignment.files.owned)
     released = set(assignment.files.solutions_released)
@@ -174,6 +181,11 @@ def build_trees(assignment: Assignment, reference_package: Path, file_owners: di
                 trees.starter[rel] = complete.text
             else:
                 trees.starter[rel] = stub.text
+        elif has_solution and drafts:
+            trees.starter[rel] = stub.text  # never its solution, whoever turns out to own it
+            trees.notes.append(f"{shown} has solution markers but no valid assignment owns it; it ships as a stub "
+                               f"here, as the file of an invalid draft would ({', '.join(sorted(drafts))}): give it "
+                               "an owner before releasing that draft")
         elif has_solution:
             trees.problems.append(
                 f"{shown}: has solution markers but no assignment owns it; add it to some assignment's "

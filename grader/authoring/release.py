@@ -103,7 +103,7 @@ def _load(assignment_dir: Path, reference_package: Path,
     """The assignment, its rendered trees, and every public and hidden test id."""
     assignment = load_assignment(assignment_dir, reference_root=reference_package)
     owned = ownership(assignment_dir.parent, reference_package, assignment.name, published)
-    trees = build_trees(assignment, reference_package, owned.owners)
+    trees = build_trees(assignment, reference_package, owned.owners, owned.invalid)
     trees.notes += owned.notes
     test_ids = collect_ids(assignment.root, assignment.tests.public) + collect_ids(
         assignment.root, assignment.tests.hidden)
