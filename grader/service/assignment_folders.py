@@ -29,6 +29,7 @@ _NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", f"
 _SCAFFOLD = '''\
 # A new assignment, not released yet. Fill in [files] and the [[points]] groups, write the tests in
 # public_tests/ and hidden_tests/, then release it. Every key is described in assignments/SCHEMA.md.
+# On the command line, `beras-grader new NAME` writes a scaffold (and a marked layer) that passes the gate as is.
 name = ""
 title = ""
 queue = "cpu"            # "gpu": graded by workers that give the sandbox a GPU
