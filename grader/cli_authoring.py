@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import tempfile
 from pathlib import Path
@@ -61,14 +62,13 @@ def check_command(
 ) -> None:
     """Fast feedback without publishing: the config, the points table, the samples, the reference under N seeds.
 
-    Exit status: 0 all is well, 1 something to fix (listed), 2 bad arguments.
+    Exit status: 0 all is well, 1 something to fix (listed), 2 bad arguments, 3 no sandbox can run here.
     """
     from grader.authoring.check import Section, flaky_tests, points_table, sample_line
     from grader.authoring.config import AssignmentConfigError, load_assignment
     from grader.authoring.release import stage_autograder
     from worker.grading.grade import grade_zip
     from worker.grading.released import ReleaseError, load_released
-    from worker.grading.samples import Sample, SampleError, build_zip, planted, reference_files
     from worker.sandbox import SandboxUnavailable, choose_sandbox
 
     if seeds < 1 or seeds > 20:
@@ -98,8 +98,6 @@ def check_command(
             sections.append(Section("config", False, list(error.problems)))
             done()
         sections.append(Section(f"config ({loaded.name})", True, [f"owned: {', '.join(loaded.files.owned)}"]))
-        import json
-
         test_ids = json.loads((staged / "test-ids.json").read_text())
         table = points_table(loaded, test_ids)
         sections.append(table)
@@ -115,22 +113,10 @@ def check_command(
         except SandboxUnavailable as error:
             _fail(str(error), 3)
         first = seed if seed is not None else secrets.randbits(31)
-        # Built here rather than by samples(): one stale sample must not hide the others, and its error names
-        # the file in the assignment folder, not in the staged copy.
-        owned = released.assignment.files.owned
-        batch = [Sample("reference", "the reference solution", build_zip(
-                     {f"beras/{rel}": text for rel, text in reference_files(released).items()}), ()),
-                 Sample("starter", "the untouched starter", build_zip(
-                     {f"beras/{rel}": (released.starter / rel).read_text() for rel in owned}), None)]
-        broken = []
-        for path in sorted((folder / "samples").glob("*.toml")) if (folder / "samples").is_dir() else []:
-            try:
-                batch.append(planted(released, path))
-            except SampleError as error:
-                broken.append(str(error))
+        batch, broken = _samples(released, folder)
         if broken:
             sections.append(Section("samples/*.toml", False, broken))
-        run_seeds = [first + i for i in range(seeds)]
+        run_seeds = [(first + i) % 2**31 for i in range(seeds)]
         reference_runs = []
         sample_section = Section(f"samples (seed {first})", True)
         for sample in batch:
@@ -154,6 +140,28 @@ def check_command(
                                   "reference's), and draw inputs from the `rng` fixture")
         sections.append(unsteady)
     done()
+
+
+def _samples(released, folder: Path) -> tuple[list, list[str]]:
+    """The reference, the untouched starter and each planted-bug sample of ``folder``; the broken samples' errors.
+
+    Built here rather than by ``samples()``: one stale sample must not hide the others, and its error names the
+    file in the assignment folder, not in the staged copy.
+    """
+    from worker.grading.samples import Sample, SampleError, build_zip, planted, reference_files
+
+    owned = released.assignment.files.owned
+    batch = [Sample("reference", "the reference solution", build_zip(
+                 {f"beras/{rel}": text for rel, text in reference_files(released).items()}), ()),
+             Sample("starter", "the untouched starter", build_zip(
+                 {f"beras/{rel}": (released.starter / rel).read_text() for rel in owned}), None)]
+    broken = []
+    for path in sorted((folder / "samples").glob("*.toml")) if (folder / "samples").is_dir() else []:
+        try:
+            batch.append(planted(released, path))
+        except SampleError as error:
+            broken.append(str(error))
+    return batch, broken
 
 
 def _published(settings) -> frozenset[str]:

@@ -32,8 +32,14 @@ def points_table(assignment: Assignment, test_ids: Sequence[str]) -> Section:
         points = assign_points(assignment, test_ids)
     except PointsError as error:
         return Section("tests -> groups -> points", False, list(error.problems))
-    width = max((len(tid) for tid in points), default=10)
-    lines = [f"{tid:<{width}}  {entry.group}  {entry.points:g}" for tid, entry in points.items()]
+    # One row per test function and group: a parametrized test's cases share their group and points.
+    rows: dict[tuple[str, str, float], int] = {}
+    for tid, entry in points.items():
+        key = (tid.split("[", 1)[0] + ("[*]" if "[" in tid else ""), entry.group, entry.points)
+        rows[key] = rows.get(key, 0) + 1
+    width = max((len(test) for test, _, _ in rows), default=10)
+    lines = [f"{test:<{width}}  {group}  {each:g}" + (f" each x {count}" if count > 1 else "")
+             for (test, group, each), count in rows.items()]
     totals: dict[str, float] = {}
     for entry in points.values():
         totals[entry.group] = totals.get(entry.group, 0.0) + entry.points
