@@ -1,4 +1,4 @@
-"""Fixtures for grading tests: both assignments staged once, both sandbox backends, submission zips built here."""
+"""Fixtures for grading tests: every assignment staged once, both sandbox backends, submission zips built here."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.authoring.config import discover_assignments
 from grader.authoring.release import stage_autograder
 from worker.grading import samples
 from worker.grading.released import Released, load_released
@@ -18,6 +19,8 @@ from worker.sandbox import SandboxUnavailable, choose_sandbox
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = REPO / "assignments"
 REFERENCE = REPO / "reference" / "beras"
+# Every assignment of the repository: a new one's samples are graded as soon as its folder exists.
+NAMES = tuple(discover_assignments(ASSIGNMENTS))
 # `make test` sets this: there a missing sandbox is a failure, not a skip.
 REQUIRE_SANDBOXES = os.environ.get("BERAS_REQUIRE_SANDBOXES") == "1"
 
@@ -35,10 +38,10 @@ def require_local_sandbox() -> None:
 
 @pytest.fixture(scope="session")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Released]:
-    """``{"beras-mlp": Released, "beras-cnn": Released}``, staged from the assignment folders."""
+    """``{"beras-mlp": Released, "beras-cnn": Released, ...}``, staged from every assignment folder."""
     out = tmp_path_factory.mktemp("releases")
     return {name: load_released(stage_autograder(ASSIGNMENTS / name, out, reference_package=REFERENCE))
-            for name in ("beras-mlp", "beras-cnn")}
+            for name in NAMES}
 
 
 @pytest.fixture(scope="session")

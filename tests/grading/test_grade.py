@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.grading.conftest import submission
+from tests.grading.conftest import NAMES, submission
 from worker.grading.grade import grade_zip
 from worker.grading.samples import lost_groups, samples
 from worker.sandbox import SandboxLimits
 
 
-@pytest.mark.parametrize("name", ["beras-mlp", "beras-cnn"])
+@pytest.mark.parametrize("name", NAMES)
 def test_samples_score_as_planted(releases, sandbox, name):
     released = releases[name]
     for sample in samples(released):
@@ -20,7 +20,8 @@ def test_samples_score_as_planted(releases, sandbox, name):
         assert result["sandbox"]["backend"] == sandbox.name
         assert len(result["tests"]) == len(released.test_ids)
         if sample.name == "reference":
-            assert result["score"] == pytest.approx(result["max_score"]) == pytest.approx(100.0)
+            assert result["score"] == pytest.approx(result["max_score"]) == pytest.approx(
+                sum(entry.points for entry in released.points.values()))
         elif sample.name == "starter":
             assert result["score"] == 0.0
         else:
