@@ -64,6 +64,7 @@ def check_command(
 
     Exit status: 0 all is well, 1 something to fix (listed), 2 bad arguments, 3 no sandbox can run here.
     """
+    from grader.authoring.build import ownership
     from grader.authoring.check import Section, flaky_tests, points_table, sample_line
     from grader.authoring.config import AssignmentConfigError, load_assignment
     from grader.authoring.release import stage_autograder
@@ -97,7 +98,10 @@ def check_command(
         except AssignmentConfigError as error:
             sections.append(Section("config", False, list(error.problems)))
             done()
-        sections.append(Section(f"config ({loaded.name})", True, [f"owned: {', '.join(loaded.files.owned)}"]))
+        # Other folders' problems do not stop this assignment; say what they are, as the gate's notes do.
+        others = ownership(folder.parent, reference, loaded.name).notes
+        sections.append(Section(f"config ({loaded.name})", True, [f"owned: {', '.join(loaded.files.owned)}",
+                                                                 *(f"note: {note}" for note in others)]))
         test_ids = json.loads((staged / "test-ids.json").read_text())
         table = points_table(loaded, test_ids)
         sections.append(table)

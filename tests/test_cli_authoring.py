@@ -121,12 +121,15 @@ def test_check_reports_config_problems_field_by_field_and_bad_options_with_2(rep
 
 def test_check_reports_a_points_pattern_that_matches_nothing_before_grading(repo):
     assert runner.invoke(app, ["new", "beras-scale"]).exit_code == 0
+    (repo / "assignments/zz-draft").mkdir()
+    (repo / "assignments/zz-draft/assignment.toml").write_text("[files\n")  # another folder's problem: a note
     toml = repo / "assignments/beras-scale/assignment.toml"
     toml.write_text(toml.read_text().replace('tests = ["hidden_tests/*"]', 'tests = ["hiden_tests/*"]'))
     checked = runner.invoke(app, ["check", "beras-scale", "--sandbox", "local"])
     assert checked.exit_code == 1, checked.output
     assert "matched by no [[points]] group" in checked.output
     assert "group 'Hidden tests' matches no test" in checked.output
+    assert "note: assignment zz-draft is invalid" in checked.output
     assert "samples" not in checked.output  # nothing was graded
 
 
