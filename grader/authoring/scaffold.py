@@ -87,7 +87,7 @@ def create(assignments_dir: Path, reference: Path, name: str, owned: str | None 
         init = reference / "__init__.py"
         init_text = init.read_text(encoding="utf-8")
         module = "beras." + owned[:-3].replace("/", ".")
-        if re.search(rf"^\s*(from|import)\s+\S*\b{re.escape(cls)}\b|\b{re.escape(cls)}\b\s*=", init_text, re.M):
+        if re.search(rf"\b{re.escape(cls)}\b", init_text):
             raise ScaffoldError(f"beras already has a name {cls}; choose another assignment name or pass --owns")
         module_file.write_text(_LAYER.format(cls=cls, name=name), encoding="utf-8")
         init.write_text(_export(init_text, module, cls, name), encoding="utf-8")

@@ -219,7 +219,7 @@ def _raw_title(file: Path) -> str:
 ARCHIVE_DIR = ".archive"  # under assignments_dir; discovery skips it (its name starts with '.')
 
 
-def archive_assignment(settings: Settings, name: str, published: Collection[str] = ()) -> Path:
+def archive_assignment(settings: Settings, name: str) -> Path:
     """Move the assignment folder ``name`` to ``<assignments_dir>/.archive/<name>-<UTC timestamp>``.
 
     Nothing is lost: move the folder back to restore it. A published assignment may be archived too: its
@@ -229,7 +229,6 @@ def archive_assignment(settings: Settings, name: str, published: Collection[str]
     Args:
         settings: the service's settings (``assignments_dir``).
         name: the assignment's folder name.
-        published: the assignments students have a release of (releases.published_names); only reported.
 
     Returns:
         The archived folder.
