@@ -64,3 +64,10 @@ def test_hidden_test_files_are_named_for_staff_and_only_counted_otherwise(two_re
 def test_what_is_not_a_release_is_refused_by_name(tmp_path, two_releases):
     with pytest.raises(ReleaseDiffError, match="nothing-here is not a complete release folder"):
         read_release(tmp_path / "nothing-here", b"")
+
+
+def test_a_starter_that_is_not_a_zip_is_refused_by_name(tmp_path_factory):
+    root = tmp_path_factory.mktemp("badzip")
+    folder, _ = stage(toy_course(root) / "toy", root / "out", "v1")
+    with pytest.raises(ReleaseDiffError, match="the starter zip of toy-autograder cannot be read"):
+        read_release(folder, b"not a zip")

@@ -107,7 +107,7 @@ def course(tmp_path, releases):
         runtime.other = _submission(session, "ann", other_row, Status.GRADED)
         session.commit()
         runtime.gate = _gate(session, *v2)
-        runtime.v1 = v1
+        runtime.v1, runtime.v2 = v1, v2
     with TestClient(create_app(runtime, background=False)) as client:
         yield Site(client, runtime, sessions, tokens)
 
@@ -196,3 +196,53 @@ def test_changes_seen_against_another_version_are_not_published(course):
     with course.runtime.sessions() as session:
         with pytest.raises(ServiceError, match="no longer current|were against nothing published"):
             publish_gate(session, course.runtime, course.runtime.gate, None, against="none")
+
+
+def _api(course, method: str, path: str, **kwargs):
+    return getattr(course.client, method)(path, headers={"Authorization": f"Bearer {course.tokens['tom']}"},
+                                          **kwargs)
+
+
+def test_the_api_publishes_against_a_version_and_answers_with_the_regrade_offers(course):
+    gate = course.runtime.gate
+    assert _api(course, "post", "/api/assignments/toy/versions/v1/regrade").status_code == 409  # v1 is current
+    stale = _api(course, "post", f"/api/gates/{gate}/publish", json={"against": "none"})
+    assert stale.status_code == 409 and "were against nothing published, but toy version v1 is published now" \
+        in stale.json()["error"]
+    published = _api(course, "post", f"/api/gates/{gate}/publish", json={"against": "v1"})
+    assert published.status_code == 200, published.text
+    assert [(o["version"], o["submissions"], o["waiting"]) for o in published.json()["regrade"]] == [("v1", 3, 1)]
+    unknown = _api(course, "post", "/api/assignments/toy/versions/nope/regrade")
+    assert unknown.status_code == 404 and "no version of toy 'nope'" in unknown.json()["error"]
+    queued = _api(course, "post", "/api/assignments/toy/versions/v1/regrade").json()
+    assert (queued["queued"], queued["count"]) == (course.runtime.old, 3)
+    assert _api(course, "get", "/api/assignments/nope/versions/regrade").status_code == 404
+
+
+def test_a_first_release_says_so(tmp_path, releases):
+    _, _, _, v2 = releases
+    runtime = make_runtime(tmp_path / "data", reference=TOY_REFERENCE)
+    runtime.dispatcher = Parked(runtime)
+    with runtime.sessions() as session:
+        user, _ = add_user(session, "tom@course.edu", "ta")
+        cookie = {"Cookie": f"beras_session={new_token(session, user, kind='session')}"}
+        session.commit()
+        gate = _gate(session, *v2)
+    with TestClient(create_app(runtime, background=False)) as client:
+        text = text_of(client.get(f"/staff/gates/{gate}", headers=cookie).text)
+    assert "First release: nothing of this assignment is published yet." in text and "Tests added" not in text
+
+
+def test_a_published_version_whose_folder_is_gone_still_lets_the_gate_publish(course, tmp_path):
+    runtime = course.runtime
+    copy = tmp_path / "gone" / "toy-autograder"
+    shutil.copytree(runtime.v1[0], copy)
+    (copy / "release.json").write_text('{"version": "v0"}')
+    with runtime.sessions() as session:
+        publish(session, runtime.blobs, copy, runtime.v1[1])
+        gate = _gate(session, *runtime.v2)  # started after v0 was published: not overtaken
+    shutil.rmtree(copy)
+    text = text_of(course.get("tom", f"/staff/gates/{gate}").text)
+    assert "The changes cannot be shown: the published version v0 of toy cannot be read" in text
+    assert "publishing still works" in text
+    assert course.post("tom", f"/staff/gates/{gate}/publish", {"against": "v0"}).status_code == 303
