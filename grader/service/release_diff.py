@@ -14,7 +14,7 @@ from grader.authoring.config import AssignmentConfigError, PointsError, assign_p
 
 # Settings compared key by key besides the points, the limits and the schedule (which have their own sections);
 # ``files``, ``tests`` and ``gate`` show in the file and test changes, or do not reach students.
-_SETTINGS = ("title", "queue", "gpu_variant", "free_points", "submissions")
+_SETTINGS = ("title", "description", "queue", "gpu_variant", "free_points", "submissions")  # those this version has
 _SKIPPED_PARTS = ("__pycache__", ".pytest_cache")
 
 

@@ -50,7 +50,8 @@ def change_toy(assignment_dir: Path) -> None:
     (assignment_dir / "public_tests" / "test_more.py").write_text(MORE)
     toml = assignment_dir / "assignment.toml"
     text = toml.read_text().replace('visibility = "visible"', 'visibility = "after_due_date"')
-    text = text.replace('tests = ["hidden_tests/*"]\npoints = 8', 'tests = ["hidden_tests/*::test_double*"]\npoints = 10')
+    text = text.replace('tests = ["hidden_tests/*"]\npoints = 8',
+                        'tests = ["hidden_tests/*::test_double*"]\npoints = 10')
     text += ('[[points]]\ngroup = "sum"\ntests = ["hidden_tests/*::test_scale*"]\npoints = 3\n'
              '[limits]\nwall_time_s = 300\n[schedule]\ndue = 2027-01-15T23:59:00-05:00\n')
     toml.write_text(text)

@@ -119,7 +119,8 @@ def test_the_gate_page_lists_what_publishing_changes(course):
     for line in ("Against the published version v1 (this release is v2)",
                  "Tests added (2): public_tests/test_more.py::test_more, hidden_tests/test_ops.py::test_double_zeros",
                  "Points of group hidden: 8.0 → 10.0", "Points of group sum: — → 3.0 (new group)",
-                 f"Test {MOVED} moved from group hidden to sum", "Visibility of group public: visible → after_due_date",
+                 f"Test {MOVED} moved from group hidden to sum",
+                 "Visibility of group public: visible → after_due_date",
                  "Limit wall_time_s: 600.0 → 300.0", "Schedule due: — → 2027-01-15T23:59:00-05:00",
                  "Starter files added: public_tests/test_more.py", "Starter files changed: README.md",
                  "Hidden test files changed: test_ops.py"):
