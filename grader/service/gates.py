@@ -204,18 +204,23 @@ def gate_changes(session: Session, blobs: BlobStore, gate: GateRun) -> ReleaseDi
     """
     if gate.status != GateStatus.PASSED or gate.version_id is not None:
         return None
-    try:
+    try:  # the messages name the folders, never a server path (staff see paths as the data dir's only)
         new = read_release(Path(gate.autograder_path), Path(gate.starter_path).read_bytes())
-    except (ReleaseDiffError, OSError) as error:
+    except ReleaseDiffError as error:
         raise ServiceError(409, f"gate {gate.id}'s release cannot be read ({error}); run the gate again") from None
+    except OSError:
+        raise ServiceError(409, f"gate {gate.id}'s starter zip is gone; run the gate again") from None
     current = _published(session, gate.assignment_name)
     if current is None:
         return compare(None, new)
+    unreadable = f"the published version {current.version} of {gate.assignment_name} cannot be read to compare with"
     try:
         old = read_release(Path(current.autograder_path), blobs.get(current.starter_sha256))
-    except (ReleaseDiffError, OSError) as error:
-        raise ServiceError(409, f"the published version {current.version} of {gate.assignment_name} cannot be "
-                                f"read to compare with ({error}); publishing still works") from None
+    except ReleaseDiffError as error:
+        raise ServiceError(409, f"{unreadable} ({error}); publishing still works") from None
+    except OSError:
+        raise ServiceError(409, f"{unreadable} (its starter zip is missing from the blob store); publishing "
+                                "still works") from None
     return compare(old, new)
 
 

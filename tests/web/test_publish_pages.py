@@ -245,5 +245,9 @@ def test_a_published_version_whose_folder_is_gone_still_lets_the_gate_publish(co
     shutil.rmtree(copy)
     text = text_of(course.get("tom", f"/staff/gates/{gate}").text)
     assert "The changes cannot be shown: the published version v0 of toy cannot be read" in text
-    assert "publishing still works" in text
+    assert "publishing still works" in text and str(tmp_path) not in text
+    with runtime.sessions() as session:
+        lost = _gate(session, runtime.v2[0], tmp_path / "lost" / "toy-starter.zip")
+    lost_text = text_of(course.get("tom", f"/staff/gates/{lost}").text)
+    assert f"gate {lost}'s starter zip is gone; run the gate again" in lost_text and str(tmp_path) not in lost_text
     assert course.post("tom", f"/staff/gates/{gate}/publish", {"against": "v0"}).status_code == 303
