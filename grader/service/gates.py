@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -13,11 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grader.authoring.config import AssignmentConfigError
-from grader.db import AssignmentVersion, GateRun, GateStatus, User, utcnow
+from grader.blobs import BlobStore
+from grader.db import Assignment, AssignmentVersion, GateRun, GateStatus, User, utcnow
 from grader.db.retry import retry_database
 from grader.runtime import Runtime
 from grader.service.errors import ServiceError, not_found
 from grader.service.paths import scrub, scrub_all, shown
+from grader.service.release_diff import ReleaseDiff, ReleaseDiffError, compare, read_release
 from grader.service.releases import (
     assignment_folder,
     gate_release,
@@ -119,7 +122,8 @@ def launch_gate(runtime: Runtime, gate_id: int) -> threading.Thread:
     return thread
 
 
-def publish_gate(session: Session, runtime: Runtime, gate_id: int, by: User | None) -> AssignmentVersion:
+def publish_gate(session: Session, runtime: Runtime, gate_id: int, by: User | None,
+                 against: str | None = None) -> AssignmentVersion:
     """Publish what gate ``gate_id`` passed as its assignment's current version.
 
     Args:
@@ -127,13 +131,16 @@ def publish_gate(session: Session, runtime: Runtime, gate_id: int, by: User | No
         runtime: the blob store the starter goes into, and the settings that say where the folders are.
         gate_id: the gate run.
         by: who publishes it.
+        against: the version the publisher saw the changes against (``NOTHING_PUBLISHED`` for a first
+            release); None does not check it.
 
     Returns:
         The version now current (the same release twice is the same version).
 
     Raises:
-        ServiceError: 404 for an unknown gate; 409 unless it passed and was not published yet, or when its
-            release folder is gone.
+        ServiceError: 404 for an unknown gate; 409 unless it passed and was not published yet, when its
+            release folder is gone, when it is no longer current (a version released after it started is
+            published), or when the published version is no longer ``against``.
     """
     gate = session.get(GateRun, gate_id)
     if gate is None:
@@ -151,6 +158,7 @@ def publish_gate(session: Session, runtime: Runtime, gate_id: int, by: User | No
     if not autograder.is_dir() or not starter.is_file():
         raise ServiceError(409, f"gate {gate_id}'s release files are gone ({shown(autograder, runtime.settings)}); "
                                 "run the gate again")
+    _check_current(session, gate, autograder, against)
     version = publish(session, runtime.blobs, autograder, starter, by, runtime.settings)
     gate.version_id, gate.published_at = version.id, utcnow()
     session.commit()
@@ -184,6 +192,49 @@ def gate_view(gate: GateRun) -> dict:
             "url": f"/api/gates/{gate.id}"}
 
 
+NOTHING_PUBLISHED = "none"  # ``against`` for a first release
+
+
+def gate_changes(session: Session, blobs: BlobStore, gate: GateRun) -> ReleaseDiff | None:
+    """What a passed, unpublished gate would change against the assignment's published version.
+
+    Returns:
+        The diff (``first`` when nothing is published yet); None when the gate is not waiting to be published.
+
+    Raises:
+        ServiceError: 409 when the gate's or the published version's release files cannot be read.
+    """
+    if gate.status != GateStatus.PASSED or gate.version_id is not None:
+        return None
+    try:  # the messages name the folders, never a server path (staff see paths as the data dir's only)
+        new = read_release(Path(gate.autograder_path), Path(gate.starter_path).read_bytes())
+    except ReleaseDiffError as error:
+        raise ServiceError(409, f"gate {gate.id}'s release cannot be read ({error}); run the gate again") from None
+    except OSError:
+        raise ServiceError(409, f"gate {gate.id}'s starter zip is gone; run the gate again") from None
+    current = _published(session, gate.assignment_name)
+    if current is None:
+        return compare(None, new)
+    unreadable = f"the published version {current.version} of {gate.assignment_name} cannot be read to compare with"
+    try:
+        old = read_release(Path(current.autograder_path), blobs.get(current.starter_sha256))
+    except ReleaseDiffError as error:
+        raise ServiceError(409, f"{unreadable} ({error}); publishing still works") from None
+    except OSError:
+        raise ServiceError(409, f"{unreadable} (its starter zip is missing from the blob store); publishing "
+                                "still works") from None
+    return compare(old, new)
+
+
+def changes_view(session: Session, blobs: BlobStore, gate: GateRun) -> dict | None:
+    """``gate_changes`` as JSON for staff, or ``{"error": ...}`` when they cannot be computed."""
+    try:
+        diff = gate_changes(session, blobs, gate)
+    except ServiceError as error:
+        return {"error": error.message}
+    return diff.to_dict() if diff else None
+
+
 def recent_gates(session: Session, name: str, limit: int = 20) -> list[GateRun]:
     """The last ``limit`` gate runs of assignment ``name``, newest first."""
     return list(session.scalars(select(GateRun).where(GateRun.assignment_name == name)
@@ -205,6 +256,37 @@ def _outcome(settings: Settings, name: str, seed: int | None, published: frozens
         return {**values, "status": GateStatus.REFUSED}
     return {**values, "status": GateStatus.PASSED, "autograder_path": str(outcome.autograder_dir.resolve()),
             "starter_path": str(outcome.starter_zip.resolve())}
+
+
+def _published(session: Session, name: str) -> AssignmentVersion | None:
+    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
+    return assignment.current_version if assignment else None
+
+
+def _check_current(session: Session, gate: GateRun, autograder: Path, against: str | None) -> None:
+    """Refuse to publish a gate that a later release overtook, or changes someone else's publish made stale."""
+    current = _published(session, gate.assignment_name)
+    manifest = autograder / "release.json"
+    own = json.loads(manifest.read_text()).get("version") if manifest.is_file() else None
+    if current is not None and current.version != own and current.released_at > gate.started_at:
+        newer = session.scalar(select(GateRun.id).where(GateRun.version_id == current.id)
+                               .order_by(GateRun.id.desc()).limit(1))
+        source = f"by gate {newer}" if newer is not None else "by a release"
+        raise ServiceError(409, f"gate {gate.id} is no longer current: {gate.assignment_name} version "
+                                f"{current.version} was published {source} at {current.released_at:%Y-%m-%d %H:%M} "
+                                f"UTC, after gate {gate.id} started, so publishing it would replace that version "
+                                "with an older state of the assignment's folder; run the gate again to publish the "
+                                "folder as it is now", current_version=current.version)
+    if against is None:
+        return
+    now = current.version if current is not None else NOTHING_PUBLISHED
+    if against != now:
+        seen = "nothing published" if against == NOTHING_PUBLISHED else f"version {against}"
+        instead = (f"nothing of {gate.assignment_name} is published" if now == NOTHING_PUBLISHED
+                   else f"{gate.assignment_name} version {now} is published")
+        raise ServiceError(409, f"the changes you saw for gate {gate.id} were against {seen}, but {instead} now; "
+                                "look at the changes again (reload the gate's page) before publishing",
+                           current_version=now)
 
 
 def _finish(runtime: Runtime, gate_id: int, values: dict) -> bool:

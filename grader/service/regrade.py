@@ -68,6 +68,66 @@ def start_regrade(session: Session, assignment: Assignment, submission_ids: list
     return batch, ids
 
 
+def regrade_offers(session: Session, assignment: Assignment) -> list[dict]:
+    """The submissions graded against an older version than the current one, counted per version, newest first.
+
+    Every graded or failed submission counts, not only each student's latest: under the "best" policy an older
+    submission's score can still be the one that counts, so it must be graded by the same tests as the rest.
+
+    Returns:
+        ``[{"version_id", "version", "released_at", "submissions", "waiting"}]``: ``submissions`` can be regraded
+        now; ``waiting`` are still queued or running against that version (they can be regraded once graded).
+    """
+    if assignment.current_version_id is None:
+        return []
+    rows = session.execute(select(Submission.version_id, Submission.status, func.count())
+                           .where(Submission.assignment_id == assignment.id,
+                                  Submission.version_id != assignment.current_version_id)
+                           .group_by(Submission.version_id, Submission.status)).all()
+    counts: dict[int, dict[str, int]] = {}
+    for version_id, status, count in rows:
+        entry = counts.setdefault(version_id, {"submissions": 0, "waiting": 0})
+        entry["submissions" if status in REGRADABLE else "waiting"] += count
+    versions = session.scalars(select(AssignmentVersion).where(AssignmentVersion.id.in_(list(counts)))
+                               .order_by(AssignmentVersion.released_at.desc(), AssignmentVersion.id.desc())).all()
+    return [{"version_id": v.id, "version": v.version, "released_at": v.released_at.isoformat(), **counts[v.id]}
+            for v in versions]
+
+
+def regrade_version(session: Session, assignment: Assignment, version: str, by: User | None
+                    ) -> tuple[RegradeBatch, list[int]]:
+    """Queue every graded or failed submission of ``assignment`` graded against ``version`` for a regrade.
+
+    Args:
+        session: the database session (committed here).
+        assignment: the assignment.
+        version: an older version's content hash (as ``regrade_offers`` lists it).
+        by: who asked.
+
+    Returns:
+        The batch and the ids queued (graded against the current version from now on).
+
+    Raises:
+        ServiceError: 404 when the assignment has no such version; 409 when it is the current version, or when
+            none of its submissions can be regraded now.
+    """
+    row = session.scalar(select(AssignmentVersion).where(AssignmentVersion.assignment_id == assignment.id,
+                                                         AssignmentVersion.version == version))
+    if row is None:
+        raise not_found(f"version of {assignment.name}", version)
+    if row.id == assignment.current_version_id:
+        raise ServiceError(409, f"version {version} is {assignment.name}'s current version: its submissions are "
+                                "already graded against it (regrade one submission to grade it again)")
+    ids = list(session.scalars(select(Submission.id).where(Submission.assignment_id == assignment.id,
+                                                           Submission.version_id == row.id,
+                                                           Submission.status.in_(REGRADABLE))
+                               .order_by(Submission.id)))
+    if not ids:
+        raise ServiceError(409, f"no graded or failed submission of {assignment.name} is graded against version "
+                                f"{version} now (they were regraded already, or are still queued)")
+    return start_regrade(session, assignment, ids, by)
+
+
 def replay(session: Session, submission: Submission, result_id: int | None = None,
            by: User | None = None) -> RegradeBatch:
     """Grade ``submission`` again with the seed of one of its results (default: the current one).

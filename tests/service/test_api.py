@@ -23,7 +23,8 @@ def test_openapi_lists_the_contract(api):
                  "/api/submissions/{submission_id}", "/api/assignments/{name}/release",
                  "/api/assignments/{name}/grades.csv", "/healthz", "/api/assignments/{name}/gate",
                  "/api/gates/{gate_id}", "/api/gates/{gate_id}/publish", "/api/assignments/{name}/gates",
-                 "/api/regrades/{batch_id}", "/api/submissions/{submission_id}/replay"):
+                 "/api/regrades/{batch_id}", "/api/submissions/{submission_id}/replay",
+                 "/api/assignments/{name}/versions/regrade", "/api/assignments/{name}/versions/{version}/regrade"):
         assert path in paths
     assert api.client.get("/healthz").json()["status"] == "ok"
 
@@ -99,7 +100,8 @@ def test_roles_and_unknown_ids(api, mlp):
                   (f"{mlp_path}/grades", "get"), (f"{mlp_path}/gate", "post"), (f"{mlp_path}/gates", "get"),
                   ("/api/gates/1", "get"), ("/api/gates/1/publish", "post"), ("/api/regrades/1", "get"),
                   (f"/api/submissions/{own}/replay", "post"), (f"/api/submissions/{own}/regrade", "post"),
-                  (f"/api/submissions/{own}/history", "get"))
+                  (f"/api/submissions/{own}/history", "get"), (f"{mlp_path}/versions/regrade", "get"),
+                  (f"{mlp_path}/versions/abc/regrade", "post"))
     for path, method in staff_only:
         response = getattr(api.client, method)(path, headers=api.auth("ann"))
         assert response.status_code == 403 and "ann@course.edu (student)" in response.json()["error"], path

@@ -73,7 +73,7 @@ def test_a_gate_runs_in_the_background_and_publishing_it_makes_its_version_curre
         assert published.status_code == 200, published.text
         version = published.json()["version"]
         assert published.json() == {"assignment": "beras-mlp", "version": version, "published": True,
-                                    "gate_id": gate_id}
+                                    "gate_id": gate_id, "regrade": []}
         listed = api.client.get("/api/assignments", headers=api.auth("ann")).json()
         assert [(a["name"], a["version"], a["max_score"]) for a in listed] == [("beras-mlp", version, 100.0)]
         with api.runtime.sessions() as session:

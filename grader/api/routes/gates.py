@@ -1,4 +1,4 @@
-"""Release gates over HTTP (staff): start one in the background, follow it, list the runs, publish one."""
+"""Release gates over HTTP (staff): start one, follow it and what it changes, publish it, regrade what it replaced."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from sqlalchemy import select
+
 from grader.api.auth import DbSession, StaffUser
 from grader.api.params import RowId
-from grader.db import GateRun
+from grader.db import Assignment, GateRun
 from grader.service.errors import not_found
-from grader.service.gates import MAX_SEED, gate_view, launch_gate, publish_gate, recent_gates, start_gate
+from grader.service.gates import (MAX_SEED, changes_view, gate_view, launch_gate, publish_gate, recent_gates,
+                                  start_gate)
+from grader.service.regrade import regrade_offers, regrade_version, send_regrades
 
 router = APIRouter(prefix="/api", tags=["gates"])
 
@@ -31,21 +35,53 @@ def start(name: str, request: Request, user: StaffUser, session: DbSession,
                         status_code=202, headers={"Location": url})
 
 
+class PublishIn(BaseModel):
+    against: str | None = Field(None, max_length=64, description=(
+        "The version the changes were read against (the gate view's changes.old_version, or \"none\" for a first "
+        "release): publishing is refused if another version was published since. Default: not checked."))
+
+
 @router.get("/gates/{gate_id}")
-def get_gate(gate_id: RowId, user: StaffUser, session: DbSession) -> dict:
-    """One gate run: its status and, once it ended, the report (and whether it was published)."""
+def get_gate(gate_id: RowId, request: Request, user: StaffUser, session: DbSession) -> dict:
+    """One gate run: its status, the report once it ended, and while it waits to be published, ``changes``
+    against the published version (null otherwise)."""
     gate = session.get(GateRun, gate_id)
     if gate is None:
         raise not_found("gate run", gate_id)
-    return gate_view(gate)
+    return {**gate_view(gate), "changes": changes_view(session, request.app.state.runtime.blobs, gate)}
 
 
 @router.post("/gates/{gate_id}/publish")
-def publish(gate_id: RowId, request: Request, user: StaffUser, session: DbSession) -> dict:
-    """Make what a passed gate built the assignment's current version (once per gate run)."""
-    version = publish_gate(session, request.app.state.runtime, gate_id, user)
+def publish(gate_id: RowId, request: Request, user: StaffUser, session: DbSession,
+            body: PublishIn | None = None) -> dict:
+    """Make what a passed gate built the assignment's current version (once per gate run).
+
+    ``regrade`` lists the older versions with submissions graded against them (see ``/regrade`` below).
+    """
+    version = publish_gate(session, request.app.state.runtime, gate_id, user, against=body.against if body else None)
     return {"assignment": version.assignment.name, "version": version.version, "published": True,
-            "gate_id": gate_id}
+            "gate_id": gate_id, "regrade": regrade_offers(session, version.assignment)}
+
+
+@router.get("/assignments/{name}/versions/regrade")
+def offers(name: str, user: StaffUser, session: DbSession) -> list[dict]:
+    """The older versions with submissions graded against them, newest first, with how many can be regraded."""
+    return regrade_offers(session, _assignment(session, name))
+
+
+@router.post("/assignments/{name}/versions/{version}/regrade")
+def regrade_old_version(name: str, version: str, request: Request, user: StaffUser, session: DbSession) -> dict:
+    """Regrade every graded or failed submission graded against ``version`` on the current version."""
+    batch, ids = regrade_version(session, _assignment(session, name), version, user)
+    send_regrades(request.app.state.runtime.dispatcher, session, ids)
+    return {"queued": ids, "count": len(ids), "batch": batch.id, "url": f"/api/regrades/{batch.id}"}
+
+
+def _assignment(session: DbSession, name: str) -> Assignment:
+    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
+    if assignment is None:
+        raise not_found("assignment", name)
+    return assignment
 
 
 @router.get("/assignments/{name}/gates")

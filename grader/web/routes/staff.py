@@ -14,10 +14,11 @@ from grader.service import assignment_folders
 from grader.service import assignment_settings as settings_service
 from grader.service.errors import ServiceError, not_found
 from grader.service.extensions import MAX_DAYS, grant_extension
-from grader.service.gates import MAX_SEED, launch_gate, publish_gate, start_gate
+from grader.service.gates import MAX_SEED, NOTHING_PUBLISHED, changes_view, launch_gate, publish_gate, start_gate
 from grader.service.numbers import MAX_ID, whole_number
 from grader.service.releases import published_names
-from grader.service.regrade import batch_progress, replay, send_regrades, start_regrade
+from grader.service.regrade import (batch_progress, regrade_offers, regrade_version, replay, send_regrades,
+                                    start_regrade)
 from grader.service.visibility import submission_view
 from grader.web.deps import form, staff
 from grader.web.render import page
@@ -175,19 +176,48 @@ def run_gate(name: str, request: Request, user: User = Depends(staff), data=Depe
     return RedirectResponse(f"/staff/gates/{gate.id}", status_code=303)
 
 
-@router.get("/gates/{gate_id}")
-def gate(gate_id: RowId, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+def _gate_page(request: Request, session: Session, user: User, gate_id: int, status_code: int = 200,
+               error: str | None = None):
     row = session.get(GateRun, gate_id)
     if row is None:
         raise not_found("gate run", gate_id)
-    return page(request, "staff/gate.html", user=user, gate=row, notice=_notice(request))
+    assignment = session.scalar(select(Assignment).where(Assignment.name == row.assignment_name))
+    current = assignment.current_version if assignment else None
+    # The regrade offer belongs to the version students get now: once this gate's release is it.
+    offers = regrade_offers(session, assignment) if current is not None and row.version_id == current.id else []
+    return page(request, "staff/gate.html", status_code=status_code, user=user, gate=row, error=error,
+                notice=_notice(request), changes=changes_view(session, request.app.state.runtime.blobs, row),
+                against=current.version if current is not None else NOTHING_PUBLISHED, offers=offers)
+
+
+@router.get("/gates/{gate_id}")
+def gate(gate_id: RowId, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
+    return _gate_page(request, session, user, gate_id)
 
 
 @router.post("/gates/{gate_id}/publish")
-def publish(gate_id: RowId, request: Request, user: User = Depends(staff), _=Depends(form),
+def publish(gate_id: RowId, request: Request, user: User = Depends(staff), data=Depends(form),
             session: Session = Depends(db)):
-    publish_gate(session, request.app.state.runtime, gate_id, user)
+    against = str(data.get("against", "")).strip() or None
+    try:
+        publish_gate(session, request.app.state.runtime, gate_id, user, against=against)
+    except ServiceError as error:
+        if error.status == 404:
+            raise
+        session.rollback()
+        return _gate_page(request, session, user, gate_id, status_code=error.status, error=error.message)
     return RedirectResponse(f"/staff/gates/{gate_id}?notice=published", status_code=303)
+
+
+@router.post("/assignments/{name}/versions/{version}/regrade")
+def regrade_old_version(name: str, version: str, request: Request, user: User = Depends(staff), _=Depends(form),
+                        session: Session = Depends(db)):
+    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
+    if assignment is None:
+        raise not_found("released assignment", name)
+    batch, ids = regrade_version(session, assignment, version, user)
+    _enqueue(request, session, ids)
+    return RedirectResponse(f"/staff/regrades/{batch.id}?notice=version-regrade", status_code=303)
 
 
 @router.post("/assignments/{name}/regrade")
@@ -203,7 +233,11 @@ def regrade_all(name: str, request: Request, user: User = Depends(staff), _=Depe
 
 @router.get("/regrades/{batch_id}")
 def regrade_progress(batch_id: RowId, request: Request, user: User = Depends(staff), session: Session = Depends(db)):
-    return page(request, "staff/regrade.html", user=user, batch=batch_progress(session, batch_id))
+    batch = batch_progress(session, batch_id)
+    # The count comes from the batch itself, never from the link.
+    notice = (f"Queued {batch['total']} submission(s) for a regrade against the current version."
+              if request.query_params.get("notice") == "version-regrade" else None)
+    return page(request, "staff/regrade.html", user=user, batch=batch, notice=notice)
 
 
 @router.post("/assignments/{name}/extensions")
