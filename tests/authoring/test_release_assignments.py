@@ -21,8 +21,18 @@ REFERENCE = ROOT / "reference" / "beras"
 ASSIGNMENTS = sorted(discover_assignments(ROOT / "assignments"))
 
 
-def test_the_course_has_both_assignments() -> None:
-    assert {"beras-mlp", "beras-cnn"} <= set(ASSIGNMENTS)
+def test_the_course_has_its_three_assignments() -> None:
+    assert {"beras-mlp", "beras-cnn", "beras-dropout"} <= set(ASSIGNMENTS)
+
+
+@pytest.mark.parametrize("name", ["beras-mlp", "beras-cnn"])
+def test_the_other_starters_ship_dropout_as_a_stub_and_export_it(name: str) -> None:
+    """Dropout's export in the shared __init__.py reaches every starter: there it is beras-dropout's stub."""
+    assignment = load_assignment(ROOT / "assignments" / name, reference_root=REFERENCE)
+    trees = build_trees(assignment, REFERENCE, owners(ROOT / "assignments", REFERENCE))
+    stub = trees.starter["layers/dropout.py"]
+    assert 'raise NotImplementedError("Dropout.forward")' in stub and "rng().random" not in stub
+    assert "Dropout" in trees.starter["__init__.py"] and "Dropout" in trees.starter["layers/__init__.py"]
 
 
 def test_every_marked_file_has_exactly_one_owner() -> None:

@@ -436,7 +436,7 @@ def test_list_shows_released_and_draft_folders_with_their_problems(settings):
 
     listed = {entry["name"]: entry for entry in list_assignment_folders(settings)}
 
-    assert list(listed) == ["beras-cnn", "beras-mlp", "beras-rnn", "broken"]
+    assert list(listed) == ["beras-cnn", "beras-dropout", "beras-mlp", "beras-rnn", "broken"]
     assert listed["beras-mlp"] == {"name": "beras-mlp",
                                    "title": "Beras 1: a multilayer perceptron from scratch",
                                    "path": "assignments/beras-mlp", "valid": True,  # no server path
