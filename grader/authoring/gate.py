@@ -21,7 +21,6 @@ The suite runs are independent, so they run side by side (``GATE_JOBS`` at a tim
 from __future__ import annotations
 
 import ast
-import enum
 import json
 import os
 import subprocess
@@ -34,17 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from grader.authoring import blast, degenerate, leaks, shipped
+from grader.authoring.determinism import check_determinism
 from grader.authoring.build import Trees, stub_scopes, write_tree
 from grader.authoring.config import Assignment, PointsError, Verdict, assign_points
 from grader.authoring.degenerate import Base, Degenerate, DegenerateError
 from grader.authoring.markers import MarkerError
 from grader.authoring.stubs import RenderError
 from grader.authoring.suite import SuiteRun, run_suite
+from grader.authoring.verdicts import TITLES, Check, CheckState
 
-CHECKS = 9
-TITLES = {1: "stubs parse and import", 2: "reference full marks", 3: "stub scores nothing", 4: "no leaks",
-          5: "coverage of stubbed code", 6: "deterministic", 7: "degenerate submissions score nothing",
-          8: "blast radius", 9: "the starter zip works as shipped"}
+CHECKS = len(TITLES)
 # Suite runs side by side: each is one pytest process (plus a student process), mostly waiting on one core.
 GATE_JOBS = max(2, os.cpu_count() or 1)
 
@@ -59,37 +57,6 @@ for name in names:
     importlib.import_module(name)
 print(len(names) + 1)
 """
-
-
-class CheckState(enum.StrEnum):
-    """How a check ended: passed, failed, or never ran (an earlier step stopped the gate)."""
-
-    OK = "ok"
-    FAIL = "FAIL"
-    NOT_RUN = "not run"
-
-
-@dataclass
-class Check:
-    """One check's verdict, its headline figure, and the details behind a failure."""
-
-    number: int
-    title: str
-    ok: bool
-    figure: str
-    details: list[str] = field(default_factory=list)
-    table: list[str] = field(default_factory=list)  # printed whole, before the details
-    rows: list[dict[str, Any]] = field(default_factory=list)  # the table's data, for release.json and the web
-    ran: bool = True  # False: an earlier step stopped the gate before this check; ``ok`` is then False
-
-    @property
-    def state(self) -> CheckState:
-        return CheckState.NOT_RUN if not self.ran else CheckState.OK if self.ok else CheckState.FAIL
-
-    @classmethod
-    def not_run(cls, number: int, why: str) -> Check:
-        """Check ``number``, which did not run because ``why``."""
-        return cls(number, TITLES[number], False, f"not run: {why}", ran=False)
 
 
 @dataclass
@@ -228,7 +195,7 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     report.checks.append(_check_stub(hidden_stub, assignment.free_points, public_starter))
     report.checks.append(_check_leaks(trees, layout, assignment))
     report.checks.append(_check_coverage(trees, hidden_ref))
-    report.checks.append(_check_determinism(hidden_ref, hidden_again, seed))
+    report.checks.append(check_determinism(hidden_ref, hidden_again, seed))
     report.checks.append(_check_degenerates([(case, runs[f"degenerate/{case.name}"]) for case in degenerates],
                                             assignment.free_points, case_problem))
     report.checks.append(_check_blast(assignment, steps, blast_runs, [public_ref, hidden_ref], blast_problem,
@@ -385,44 +352,6 @@ def _check_coverage(trees: Trees, hidden: SuiteRun) -> Check:
                 details.append(f"beras/{rel}: {unit.qualname} (lines {unit.lines[0]}-{unit.lines[-1]}) "
                                "never runs in a hidden test; its student work would go ungraded")
     return Check(5, "coverage of stubbed code", not details, f"{units} stubbed units, uncovered {uncovered}", details)
-
-
-def _check_determinism(first: SuiteRun, second: SuiteRun, seed: int) -> Check:
-    if not first.results or not second.results:
-        return Check(6, "deterministic", False, "a reference run gave no results")
-    one = {t["name"]: t for t in first.tests()}
-    two = {t["name"]: t for t in second.tests()}
-    details = []
-    for name in sorted(one.keys() | two.keys()):
-        what = _difference(one.get(name), two.get(name))
-        if what:
-            details.append(f"{name}: differs between two runs with seed {seed}: {what}")
-    if details:
-        details.append(_UNSEEDED_FIX)
-    differ = len(details) - 1 if details else 0
-    return Check(6, "deterministic", not details, f"2 runs with seed {seed}: "
-                 f"{'identical' if not details else f'{differ} differ'} ({len(one)} tests)", details)
-
-
-_UNSEEDED_FIX = ("to fix: draw every random input from the test's `rng` (or `seed`) fixture, never from "
-                 "np.random or an unseeded default_rng(); and seed Beras's own generator (weights, shuffling) "
-                 "from it before building layers: `student.beras.set_seed(seed)` (and `reference.beras.set_seed"
-                 "(seed)`), as hidden_tests/conftest.py of beras-mlp does in an autouse fixture")
-
-
-def _difference(one: dict | None, two: dict | None) -> str:
-    """How one test's two records differ ('' when they do not): status, score, or the values it fetched."""
-    if one is None or two is None:
-        return f"it ran only in the {'second' if one is None else 'first'} run"
-    parts = []
-    if one["status"] != two["status"]:
-        parts.append(f"status {one['status']} then {two['status']}")
-    if one["score"] != two["score"]:
-        parts.append(f"score {one['score']:g} then {two['score']:g}")
-    if one["fetch_digest"] != two["fetch_digest"]:
-        parts.append("the values it fetched from the student's side" + (
-            "" if parts else " (same status and score: the inputs or Beras's weights were drawn unseeded)"))
-    return "; ".join(parts)
 
 
 def _degenerates(assignment: Assignment, trees: Trees, layout: Layout) -> tuple[list[Degenerate], str | None]:
