@@ -41,6 +41,19 @@ def _difference(one: dict | None, two: dict | None) -> str:
     if one["score"] != two["score"]:
         parts.append(f"score {one['score']:g} then {two['score']:g}")
     if one["fetch_digest"] != two["fetch_digest"]:
-        parts.append("the values it fetched from the student's side" + (
+        parts.append("the values it fetched from the student's side" + _first_fetch(one, two) + (
             "" if parts else " (same status and score: the inputs or Beras's weights were drawn unseeded)"))
     return "; ".join(parts)
+
+
+def _first_fetch(one: dict, two: dict) -> str:
+    """Where the two runs' fetch logs (``--fetch-log``) part: the first fetch that differs, or ''."""
+    first, second = one.get("fetches"), two.get("fetches")
+    if first is None or second is None:
+        return ""
+    for a, b in zip(first, second):
+        if a != b:
+            return f", first at fetch {a.split(':')[0].split(' ', 1)[0]} ({a.split(' ', 1)[-1].rsplit(':', 1)[0]})"
+    if len(first) != len(second):
+        return f", {len(first)} fetches then {len(second)}"
+    return ""

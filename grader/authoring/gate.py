@@ -160,10 +160,11 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     # Both reference runs record which functions each test enters: check 8 reruns only the tests a unit can affect.
     jobs = {  # the longest first, so that the side-by-side runs end together; the traced ones before the rest
         "hidden_ref": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference,
-                              trace_dir=solved / "beras", trace_calls=True, **run),
+                              trace_dir=solved / "beras", trace_calls=True, fetch_log=True, **run),
         "public_ref": partial(run_suite, layout.assignment_dir, public, solved, reference=None,
                               trace_dir=solved / "beras", trace_lines=False, trace_calls=True, **run),
-        "hidden_again": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference, **run),
+        "hidden_again": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference,
+                                fetch_log=True, **run),
         # Degenerate code runs in its own process, as in grading: a case may patch whatever it imports.
         **{f"degenerate/{case.name}": partial(run_suite, layout.assignment_dir, suites, staged[case.name],
                                               reference=reference, call_timeout_s=assignment.limits.call_time_s,

@@ -154,7 +154,8 @@ def test_check_6_says_what_differed_and_how_to_seed(toy: Path) -> None:
     assert not check.ok
     text = "\n".join(check.details)
     assert "hidden_tests/test_unseeded.py::test_double_unseeded: differs between two runs with seed 7: the values " \
-           "it fetched from the student's side (same status and score" in text
+           "it fetched from the student's side, first at fetch #1 (" in text
+    assert "(same status and score: the inputs or Beras's weights were drawn unseeded)" in text
     assert "`rng` (or `seed`) fixture" in text and "student.beras.set_seed(seed)" in text
     assert "1 differ" in check.figure
 
