@@ -4,8 +4,9 @@
   owns as stubs too (unless this assignment releases that solution), the rest complete;
 * the **reference** copy the judge holds: every file complete (markers and hidden code
   removed), with a line map back to the marked source for the coverage check;
-* the **graded stub**: what an untouched starter is graded as (the reference with this
-  assignment's owned files stubbed), for the "stubs score nothing" check.
+* the **graded stub**: the judge's copy of the student package, which grading puts a submission's
+  owned files into: the starter's ``beras/`` file for file (the judge grades with exactly what students
+  get: another assignment's files as the starter ships them, withheld files absent).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ class Trees:
 
     starter: dict[str, str] = field(default_factory=dict)
     reference: dict[str, Rendered] = field(default_factory=dict)
-    graded_stub: dict[str, str] = field(default_factory=dict)
+    graded_stub: dict[str, str] = field(default_factory=dict)  # equal to ``starter``: what grading runs
     sources: dict[str, str] = field(default_factory=dict)  # the marked reference source of each .py file
     markups: dict[str, Markup] = field(default_factory=dict)
     stubbed: dict[str, list[StubbedCode]] = field(default_factory=dict)  # owned file -> student's work
     released: list[str] = field(default_factory=list)  # other assignments' files shipped complete, described
     released_files: list[str] = field(default_factory=list)  # the same, as paths inside the package
+    released_owners: dict[str, str] = field(default_factory=dict)  # the same -> the assignment that owns it
     withheld: list[str] = field(default_factory=list)  # files left out of the starter by files.complete
+    stubbed_others: dict[str, str] = field(default_factory=dict)  # another assignment's file shipped as a stub -> owner
     problems: list[str] = field(default_factory=list)  # marker errors and ownership mistakes
     notes: list[str] = field(default_factory=list)  # what other assignments' folders could not say (Ownership)
 
@@ -151,7 +154,7 @@ def build_trees(assignment: Assignment, reference_package: Path, file_owners: di
         if not rel.endswith(".py"):
             text = path.read_bytes().decode("utf-8", errors="surrogateescape")
             trees.reference[rel] = Rendered(text, ())
-            trees.starter[rel] = trees.graded_stub[rel] = text
+            trees.starter[rel] = text
             continue
         source = path.read_text(encoding="utf-8")
         shown = f"beras/{rel}"
@@ -171,18 +174,20 @@ def build_trees(assignment: Assignment, reference_package: Path, file_owners: di
             if not has_solution:
                 trees.problems.append(f"{shown}: owned by {assignment.name} but has no solution markers")
             trees.stubbed[rel] = stubbed_code(source, shown)
-            trees.starter[rel] = trees.graded_stub[rel] = stub.text
+            trees.starter[rel] = stub.text
             continue
-        trees.graded_stub[rel] = complete.text
         if owner is not None:
             if rel in released:
                 trees.released.append(f"{rel} (solution of {owner})")
                 trees.released_files.append(rel)
+                trees.released_owners[rel] = owner
                 trees.starter[rel] = complete.text
             else:
                 trees.starter[rel] = stub.text
+                trees.stubbed_others[rel] = owner
         elif has_solution and drafts:
             trees.starter[rel] = stub.text  # never its solution, whoever turns out to own it
+            trees.stubbed_others[rel] = "a draft: " + ", ".join(sorted(drafts))
             trees.notes.append(f"{shown} has solution markers but no valid assignment owns it; it ships as a stub "
                                f"here, as the file of an invalid draft would ({', '.join(sorted(drafts))}): give it "
                                "an owner before releasing that draft")
@@ -199,7 +204,21 @@ def build_trees(assignment: Assignment, reference_package: Path, file_owners: di
             trees.withheld.append(rel)
     for rel in sorted(released - set(file_owners)):
         trees.problems.append(f"files.solutions_released: {rel} is not owned by any assignment")
+    trees.graded_stub = dict(trees.starter)
     return trees
+
+
+def stub_scopes(trees: Trees) -> dict[str, tuple[str, str]]:
+    """Each stubbed scope of another assignment's file (``Dense.call``) -> (its path, its owner).
+
+    A stub raises ``NotImplementedError("<scope>")``, so a test that reaches one names the scope;
+    this says which file, and whose, the students get it as a stub in.
+    """
+    scopes: dict[str, tuple[str, str]] = {}
+    for rel, owner in sorted(trees.stubbed_others.items()):
+        for unit in stubbed_code(trees.sources[rel], f"beras/{rel}"):
+            scopes.setdefault(unit.qualname, (rel, owner))
+    return scopes
 
 
 def write_tree(files: dict[str, str | Rendered], destination: Path) -> None:

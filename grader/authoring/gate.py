@@ -1,4 +1,4 @@
-"""The release gate: eight checks that prove a release before anything ships.
+"""The release gate: nine checks that prove a release before anything ships.
 
 1. every stub parses and the stubbed package imports;
 2. the reference scores full marks on the public and hidden tests;
@@ -9,8 +9,12 @@
 7. degenerate submissions (``degenerate``: generic ones and the assignment's own) score nothing
    on the public and hidden tests (beyond declared free points);
 8. the blast radius (``blast``): the reference with any one unit stubbed loses points only in groups
-   that grade that unit or declare it as a dependency.
+   that grade that unit or declare it as a dependency;
+9. the starter zip works as shipped (``shipped``): unzipped, with the reference's solutions of the owned
+   files dropped in, its ``run_tests.py`` passes every public test in a Python that has only numpy.
 
+Before any suite runs, the ``[[points]]`` table must match the tests: a pattern matching nothing, or a
+test matched by no pattern or by two, stops the gate there (every later check "not run").
 The suite runs are independent, so they run side by side (``GATE_JOBS`` at a time).
 """
 
@@ -28,15 +32,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from grader.authoring import blast, degenerate, leaks
-from grader.authoring.build import Trees, write_tree
+from grader.authoring import blast, degenerate, leaks, shipped
+from grader.authoring.determinism import check_determinism
+from grader.authoring.build import Trees, stub_scopes, write_tree
 from grader.authoring.config import Assignment, PointsError, Verdict, assign_points
 from grader.authoring.degenerate import Base, Degenerate, DegenerateError
 from grader.authoring.markers import MarkerError
 from grader.authoring.stubs import RenderError
 from grader.authoring.suite import SuiteRun, run_suite
+from grader.authoring.verdicts import TITLES, Check, CheckState
 
-CHECKS = 8
+CHECKS = len(TITLES)
 # Suite runs side by side: each is one pytest process (plus a student process), mostly waiting on one core.
 GATE_JOBS = max(2, os.cpu_count() or 1)
 
@@ -54,19 +60,6 @@ print(len(names) + 1)
 
 
 @dataclass
-class Check:
-    """One check's verdict, its headline figure, and the details behind a failure."""
-
-    number: int
-    title: str
-    ok: bool
-    figure: str
-    details: list[str] = field(default_factory=list)
-    table: list[str] = field(default_factory=list)  # printed whole, before the details
-    rows: list[dict[str, Any]] = field(default_factory=list)  # the table's data, for release.json and the web
-
-
-@dataclass
 class Layout:
     """Where the staged release lives while the gate runs."""
 
@@ -77,6 +70,7 @@ class Layout:
     # holds beras/ as the reference solution is submitted: the graded starter with the owned files
     # solved (None: the complete reference, for callers that stage no such tree)
     reference_submission_root: Path | None = None
+    starter_zip: Path | None = None  # the zip students download, as staged (None: check 9 cannot run)
 
 
 @dataclass
@@ -87,6 +81,7 @@ class GateReport:
     seed: int
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)  # what stopped the gate before any suite ran, said once
     seconds: float = 0.0
     # test id -> the reference's time for it, as graded here (its untraced runs): the release records
     # them, and grading derives each test's per-call deadline from them (harness/deadlines.py)
@@ -99,25 +94,32 @@ class GateReport:
     def format(self) -> str:
         """The report as a person reads it."""
         lines = [f"Release gate for {self.assignment} (seed {self.seed})"]
+        lines += [f"  stopped before any suite ran: {problem}" for problem in self.stopped]
         for check in self.checks:
-            lines.append(f"  [{'ok' if check.ok else 'FAIL':>4}] {check.number}. {check.title}: {check.figure}")
+            lines.append(f"  [{check.state:>4}] {check.number}. {check.title}: {check.figure}")
             lines += [f"           | {row}" for row in check.table]
             lines += [f"           - {detail}" for detail in check.details[:20]]
             if len(check.details) > 20:
                 lines.append(f"           ... and {len(check.details) - 20} more")
         lines += [f"  note: {note}" for note in self.notes]
-        failed = [str(check.number) for check in self.checks if not check.ok]
-        verdict = "passed" if self.ok else f"refused: check {', '.join(failed)} failed"
+        failed = [str(check.number) for check in self.checks if check.state is CheckState.FAIL]
+        if self.ok:
+            verdict = "passed"
+        elif failed:
+            verdict = f"refused: check {', '.join(failed)} failed"
+        else:
+            verdict = "refused: the gate stopped before its checks ran"
         lines.append(f"Release {verdict} ({self.seconds:.1f} s).")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {"assignment": self.assignment, "seed": self.seed, "ok": self.ok, "seconds": round(self.seconds, 2),
-                "checks": [asdict(check) for check in self.checks], "notes": self.notes}
+                "checks": [{**asdict(check), "state": str(check.state)} for check in self.checks],
+                "notes": self.notes, "stopped": self.stopped}
 
 
 def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, test_ids: list[str]) -> GateReport:
-    """Run the eight checks on a staged release; never raises for a failing release.
+    """Run the nine checks on a staged release; never raises for a failing release.
 
     ``test_ids`` are the ids of every public and hidden test (``suite.collect_ids``).
     """
@@ -131,22 +133,22 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
                             "on a GPU worker to prove it")
     first = _check_imports(trees, layout)
     report.checks.append(first)
-    if not first.ok:
-        for number, title in ((2, "reference full marks"), (3, "stub scores nothing"), (4, "no leaks"),
-                              (5, "coverage of stubbed code"), (6, "deterministic"),
-                              (7, "degenerate submissions score nothing"), (8, "blast radius")):
-            report.checks.append(Check(number, title, False, "not run: check 1 failed"))
+    why = "check 1 failed" if not first.ok else None
+    if why is None:
+        try:
+            assign_points(assignment, test_ids)
+        except PointsError as error:
+            # Said once, here: every suite run would report the same table, and their scores mean nothing.
+            report.stopped.append(_points_problem(error))
+            why = "the [[points]] table does not match the tests (see above); fix it and release again"
+    if why is not None:
+        report.checks += [Check.not_run(number, why) for number in range(2, CHECKS + 1)]
         report.seconds = time.monotonic() - started
         return report
     limit = assignment.limits.wall_time_s
     public, hidden = assignment.tests.public, assignment.tests.hidden
     ids_file = layout.assignment_dir.parent / "test-ids.json"
     ids_file.write_text(json.dumps(test_ids))
-    try:
-        assign_points(assignment, test_ids)
-        points_problems = []
-    except PointsError as error:
-        points_problems = error.problems
     run = dict(seed=seed, timeout_s=limit, all_test_ids=ids_file)
     suites = [public, hidden]
     degenerates, case_problem = _degenerates(assignment, trees, layout)
@@ -158,10 +160,11 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     # Both reference runs record which functions each test enters: check 8 reruns only the tests a unit can affect.
     jobs = {  # the longest first, so that the side-by-side runs end together; the traced ones before the rest
         "hidden_ref": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference,
-                              trace_dir=solved / "beras", trace_calls=True, **run),
+                              trace_dir=solved / "beras", trace_calls=True, fetch_log=True, **run),
         "public_ref": partial(run_suite, layout.assignment_dir, public, solved, reference=None,
                               trace_dir=solved / "beras", trace_lines=False, trace_calls=True, **run),
-        "hidden_again": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference, **run),
+        "hidden_again": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference,
+                                fetch_log=True, **run),
         # Degenerate code runs in its own process, as in grading: a case may patch whatever it imports.
         **{f"degenerate/{case.name}": partial(run_suite, layout.assignment_dir, suites, staged[case.name],
                                               reference=reference, call_timeout_s=assignment.limits.call_time_s,
@@ -170,6 +173,9 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
                                reference=reference, **run),
         "public_starter": partial(run_suite, layout.assignment_dir, public, layout.starter_root, reference=None,
                                   **run),
+        # A plain subprocess of numpy-only Python over the unzipped starter: seconds, beside the rest.
+        "shipped": partial(_check_shipped, layout.starter_zip, assignment, trees,
+                           [t for t in test_ids if t.startswith(public + "/")], seed, limit),
     }
     with ThreadPoolExecutor(GATE_JOBS) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
@@ -186,20 +192,32 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     blast_seconds = sum(seconds for _, seconds in blast_timed.values())
     public_ref, hidden_ref, hidden_stub = runs["public_ref"], runs["hidden_ref"], runs["hidden_stub"]
     hidden_again, public_starter = runs["hidden_again"], runs["public_starter"]
-    report.checks.append(_check_reference(public_ref, hidden_ref, points_problems))
+    report.checks.append(_check_reference(public_ref, hidden_ref, stub_scopes(trees)))
     report.checks.append(_check_stub(hidden_stub, assignment.free_points, public_starter))
-    report.checks.append(_check_leaks(trees, layout, assignment.tests.hidden))
+    report.checks.append(_check_leaks(trees, layout, assignment))
     report.checks.append(_check_coverage(trees, hidden_ref))
-    report.checks.append(_check_determinism(hidden_ref, hidden_again, seed))
+    report.checks.append(check_determinism(hidden_ref, hidden_again, seed))
     report.checks.append(_check_degenerates([(case, runs[f"degenerate/{case.name}"]) for case in degenerates],
                                             assignment.free_points, case_problem))
     report.checks.append(_check_blast(assignment, steps, blast_runs, [public_ref, hidden_ref], blast_problem,
                                       blast_seconds))
+    report.checks.append(runs["shipped"])
     # Not the line-traced run: tracing every line makes the reference several times slower than grading sees it.
     # public_ref traces calls only, which errs on the generous side.
     report.reference_times = reference_times(public_ref, hidden_again)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _points_problem(error: PointsError) -> str:
+    """The points-table mismatch as one problem: a typo in one pattern shows as a group that matches nothing
+    and as the tests it should have matched, one fault."""
+    marker = f"{error.path.name}: "  # each problem starts with the file's path, said once here instead
+    found = [problem.partition(marker)[2] or problem for problem in error.problems]
+    shown = "; ".join(found[:6]) + (f"; and {len(found) - 6} more" if len(found) > 6 else "")
+    return (f"the [[points]] table does not match the tests: {shown}. To fix: correct the `tests` patterns in "
+            "assignment.toml so that every test is matched by exactly one [[points]] group and every group by at "
+            "least one test (SCHEMA.md, [[points]])")
 
 
 def reference_times(*runs: SuiteRun) -> dict[str, float]:
@@ -219,6 +237,14 @@ def reference_times(*runs: SuiteRun) -> dict[str, float]:
             else:
                 times[test["name"]] = max(times.get(test["name"], 0.0), float(test.get("longest_call_s", 0.0)))
     return {name: seconds for name, seconds in times.items() if name not in failed}
+
+
+def _check_shipped(starter_zip: Path | None, *args) -> Check:
+    """Check 9 (``shipped.check_starter_zip``); not run when the caller staged no zip."""
+    if starter_zip is None:
+        return Check.not_run(9, "no starter zip was staged")
+    found = shipped.check_starter_zip(starter_zip, *args)
+    return Check(9, TITLES[9], not found.details, found.figure, found.details)
 
 
 def _check_imports(trees: Trees, layout: Layout) -> Check:
@@ -256,9 +282,18 @@ def _fraction(run: SuiteRun) -> str:
     return f"{run.score:g}/{run.max_score:g}" if run.results else "no result"
 
 
-def _check_reference(public: SuiteRun, hidden: SuiteRun, points_problems: list[str]) -> Check:
-    details = list(points_problems)
-    details += [f"public: {d}" for d in _failures(public, "passed")] + [f"hidden: {d}" for d in _failures(hidden, "passed")]
+def _check_reference(public: SuiteRun, hidden: SuiteRun, scopes: dict[str, tuple[str, str]]) -> Check:
+    """Check 2: the reference, submitted as a student would (into the starter's package), scores full marks.
+
+    Args:
+        scopes: the stubbed scopes of other assignments' files (``build.stub_scopes``): a failure that
+            reached one is explained, naming the file, its owner and the fix.
+    """
+    details = [f"public: {d}" for d in _failures(public, "passed")] + [f"hidden: {d}" for d in _failures(hidden, "passed")]
+    for suite, run in (("public", public), ("hidden", hidden)):
+        for test in run.tests():
+            if test["status"] != "passed":
+                details += [f"{suite}: {test['name']}: {why}" for why in shipped.stubbed_use(test["output"], scopes)]
     if hidden.results and hidden.max_score <= 0:
         details.append("the hidden tests are worth 0 points")
     return Check(2, "reference full marks", not details, f"reference public {_fraction(public)}, "
@@ -275,11 +310,18 @@ def _check_stub(hidden: SuiteRun, free_points: float, public_starter: SuiteRun) 
     return Check(3, "stub scores nothing", not details, figure, details)
 
 
-def _check_leaks(trees: Trees, layout: Layout, hidden_folder: str) -> Check:
-    stubbed_files = {rel for rel, text in trees.starter.items() if rel in trees.markups
-                     and text != trees.reference[rel].text}
+def _check_leaks(trees: Trees, layout: Layout, assignment: Assignment) -> Check:
+    """Check 4: no solution line and nothing of the hidden tests in the starter.
+
+    The solutions compared are this assignment's and those of the assignments whose files it ships
+    (``files.solutions_released``), not every assignment's; and a solution line that also stands outside
+    every marked block somewhere in the reference (boilerplate such as ``x = backend.asarray(x)``) is public
+    already, so it is not one.
+    """
+    compared = set(assignment.files.owned) | {rel for rel, owner in trees.stubbed_others.items()
+                                              if owner in set(trees.released_owners.values())}
     solution_lines = {}
-    for rel in sorted(stubbed_files):
+    for rel in sorted(compared & set(trees.markups)):
         lines = trees.sources[rel].splitlines()
         solution_lines[f"beras/{rel}"] = [(n, lines[n - 1]) for n in sorted(trees.markups[rel].solution_lines())]
     # Files this assignment ships as released solutions are public by declaration: not scanned.
@@ -287,10 +329,11 @@ def _check_leaks(trees: Trees, layout: Layout, hidden_folder: str) -> Check:
     starter = {p.relative_to(layout.starter_root).as_posix(): p.read_text(errors="replace")
                for p in sorted(layout.starter_root.rglob("*")) if p.is_file()}
     starter = {path: text for path, text in starter.items() if path not in released}
-    hidden_dir = layout.assignment_dir / hidden_folder
+    hidden_dir = layout.assignment_dir / assignment.tests.hidden
     hidden = {p.relative_to(layout.assignment_dir).as_posix(): p.read_text(errors="replace")
               for p in sorted(hidden_dir.rglob("*.py"))}
-    found = leaks.solution_leaks(solution_lines, starter) + leaks.hidden_test_leaks(hidden, starter)
+    found = leaks.solution_leaks(solution_lines, starter, leaks.unmarked_lines(trees.sources, trees.markups))
+    found += leaks.hidden_test_leaks(hidden, starter)
     return Check(4, "no leaks", not found, f"leaks {len(found)}", [str(leak) for leak in found])
 
 
@@ -310,21 +353,6 @@ def _check_coverage(trees: Trees, hidden: SuiteRun) -> Check:
                 details.append(f"beras/{rel}: {unit.qualname} (lines {unit.lines[0]}-{unit.lines[-1]}) "
                                "never runs in a hidden test; its student work would go ungraded")
     return Check(5, "coverage of stubbed code", not details, f"{units} stubbed units, uncovered {uncovered}", details)
-
-
-def _check_determinism(first: SuiteRun, second: SuiteRun, seed: int) -> Check:
-    if not first.results or not second.results:
-        return Check(6, "deterministic", False, "a reference run gave no results")
-
-    def key(test: dict) -> tuple:
-        return test["status"], test["score"], test["fetch_digest"]
-
-    one = {t["name"]: key(t) for t in first.tests()}
-    two = {t["name"]: key(t) for t in second.tests()}
-    details = [f"{name}: differs between two runs with seed {seed} (status, score or fetched values)"
-               for name in sorted(one.keys() | two.keys()) if one.get(name) != two.get(name)]
-    return Check(6, "deterministic", not details, f"2 runs with seed {seed}: "
-                 f"{'identical' if not details else f'{len(details)} differ'} ({len(one)} tests)", details)
 
 
 def _degenerates(assignment: Assignment, trees: Trees, layout: Layout) -> tuple[list[Degenerate], str | None]:

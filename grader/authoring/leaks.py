@@ -3,7 +3,9 @@
 A *solution line* leaks when its code, token-normalized, appears in any line of a starter
 file (in its code or in a comment on it).
 Lines too small to identify a solution (``else:``, ``xp = backend.xp()``) are ignored: a
-line counts when it has at least ``MIN_TOKENS`` tokens. A *hidden test* leaks when its
+line counts when it has at least ``MIN_TOKENS`` tokens, and when it stands nowhere in the
+reference outside the marked blocks (``unmarked_lines``: boilerplate such as
+``x = backend.asarray(x)`` is public already). A *hidden test* leaks when its
 file name, a test function's name, or the body of one of its tests (compared
 as normalized syntax, so renaming does not hide it) appears in the starter. Helpers and
 fixtures (``conftest.py``) may share names with starter code.
@@ -15,8 +17,11 @@ import ast
 import io
 import re
 import tokenize
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from grader.authoring.markers import Markup
 
 MIN_TOKENS = 8
 _SKIP_TOKENS = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
@@ -30,9 +35,21 @@ class Leak:
     what: str
     source: str
     found_in: str
+    fix: str = ""
 
     def __str__(self) -> str:
-        return f"{self.what} (from {self.source}) appears in {self.found_in}"
+        return f"{self.what} (from {self.source}) appears in {self.found_in}" + (f"; {self.fix}" if self.fix else "")
+
+
+def _solution_fix(found_in: str) -> str:
+    if found_in.startswith("beras/"):
+        return (f"to fix: move that line of the reference's {found_in.split(':')[0]} inside its solution block, or "
+                "rewrite it so that it no longer holds the solution line")
+    return f"to fix: rewrite {found_in} so that it no longer holds the solution line"
+
+
+def _hidden_fix(found_in: str) -> str:
+    return f"to fix: rename or rewrite it in {found_in.split(':')[0]} (the starter), or rename the hidden test"
 
 
 def normalize(line: str) -> str:
@@ -50,19 +67,59 @@ def significant(line: str) -> bool:
     return len(normalize(line).split()) >= MIN_TOKENS
 
 
-def solution_leaks(solution_lines: dict[str, list[tuple[int, str]]], starter: dict[str, str]) -> list[Leak]:
-    """Solution lines (file → [(line number, text)]) found in starter files (path → text)."""
+def unmarked_lines(sources: Mapping[str, str], markups: Mapping[str, Markup]) -> set[str]:
+    """The normalized lines of the reference that stand outside every marked block and one-liner.
+
+    Args:
+        sources: path inside the package → marked source.
+        markups: path → its parsed markers (a file without an entry is left out).
+    """
+    found = set()
+    for rel, source in sources.items():
+        markup = markups.get(rel)
+        if markup is None:
+            continue
+        marked = {o.line for o in markup.one_liners}
+        for block in markup.blocks:
+            marked.update(range(block.begin, block.end + 1))
+        code = _code_rows(source)
+        found.update(normalize(line) for number, line in enumerate(source.splitlines(), 1)
+                     if number in code and number not in marked)
+    found.discard("")
+    return found
+
+
+def _code_rows(source: str) -> set[int]:
+    """The rows that hold code (not only a string or a comment): a solution in a docstring stays a leak."""
+    try:
+        return {t.start[0] for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                if t.type not in _SKIP_TOKENS and t.type != tokenize.STRING}
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return set()
+
+
+def solution_leaks(solution_lines: dict[str, list[tuple[int, str]]], starter: dict[str, str],
+                   public: Iterable[str] = ()) -> list[Leak]:
+    """Solution lines (file → [(line number, text)]) found in starter files (path → text).
+
+    Args:
+        solution_lines: the solution lines compared.
+        starter: the starter's files.
+        public: normalized lines that are no secret (``unmarked_lines``): a solution line among them is skipped.
+    """
+    public = set(public)
     wanted: dict[str, str] = {}
     for path, lines in solution_lines.items():
         for number, text in lines:
-            if significant(text):
+            if significant(text) and normalize(text) not in public:
                 wanted.setdefault(normalize(text), f"{path}:{number}")
     leaks = []
     for starter_path, text in sorted(starter.items()):
         for number, line in enumerate(text.splitlines(), 1):
             found = next((key for text_key in _keys(line) for key in wanted if key in text_key), None)
             if found is not None:  # contained, not only equal: `f(<solution line>)` leaks as well
-                leaks.append(Leak(f"solution line {line.strip()!r}", wanted[found], f"{starter_path}:{number}"))
+                where = f"{starter_path}:{number}"
+                leaks.append(Leak(f"solution line {line.strip()!r}", wanted[found], where, _solution_fix(where)))
     return leaks
 
 
@@ -102,7 +159,8 @@ def hidden_test_leaks(hidden: dict[str, str], starter: dict[str, str]) -> list[L
     for path, source in sorted(hidden.items()):
         name = Path(path).name
         if name in starter_names and (name.startswith("test_") or name.endswith("_test.py")):
-            leaks.append(Leak(f"hidden test file name {name!r}", path, starter_names[name]))
+            leaks.append(Leak(f"hidden test file name {name!r}", path, starter_names[name],
+                              "to fix: rename the hidden test file or the starter's file"))
         try:
             functions = _functions(ast.parse(source))
         except SyntaxError:
@@ -114,10 +172,12 @@ def hidden_test_leaks(hidden: dict[str, str], starter: dict[str, str]) -> list[L
                     match = pattern.search(text)
                     if match:
                         line = text.count("\n", 0, match.start()) + 1
+                        where = f"{starter_path}:{line}"
                         leaks.append(Leak(f"hidden test name {function.name!r}", f"{path}:{function.lineno}",
-                                          f"{starter_path}:{line}"))
+                                          where, _hidden_fix(where)))
             if function.name.startswith("test") and function.body:
                 found = starter_bodies.get(_body_key(function))
                 if found:
-                    leaks.append(Leak(f"the body of hidden test {function.name!r}", f"{path}:{function.lineno}", found))
+                    leaks.append(Leak(f"the body of hidden test {function.name!r}", f"{path}:{function.lineno}",
+                                      found, _hidden_fix(found)))
     return leaks

@@ -82,7 +82,7 @@ def release(
             return Release(report)
         out.mkdir(parents=True, exist_ok=True)
         starter_zip = out / f"{assignment.name}-starter.zip"
-        _zip_tree(layout.starter_root, starter_zip)
+        shutil.copyfile(layout.starter_zip, starter_zip)  # the very zip check 9 ran
         version = _version(starter_zip, autograder_root)
         manifest = {
             "assignment": assignment.name, "title": assignment.title, "version": version,
@@ -131,7 +131,7 @@ def stage_autograder(assignment_dir: Path, out: Path, *, reference_package: Path
 
 
 def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: list[str]) -> Layout:
-    """Write the starter tree, the autograder folder and the graded stub under ``stage``.
+    """Write the starter tree and its zip, the autograder folder and the graded stub under ``stage``.
 
     ``test_ids`` (every public and hidden test) give the README its points table.
     """
@@ -162,7 +162,8 @@ def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: l
     assignment_copy = autograder / name
     shutil.copytree(assignment.root, assignment_copy, ignore=_IGNORED)
     write_tree(trees.reference, autograder / "reference" / "beras")
-    # The student's package as it is graded: grading puts the submission's files into a copy of it.
+    # The student's package as it is graded: grading puts the submission's files into a copy of it. It is
+    # the starter's beras/ file for file, so the judge grades with exactly what the students get.
     write_tree(trees.graded_stub, autograder / "starter" / "beras")
     graded_stub = stage / "graded-stub"
     write_tree(trees.graded_stub, graded_stub / "beras")
@@ -171,7 +172,9 @@ def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: l
     write_tree({**trees.graded_stub, **{rel: trees.reference[rel] for rel in assignment.files.owned
                                         if rel in trees.reference}},  # absent after a marker error
                reference_submission / "beras")
-    return Layout(starter, assignment_copy, autograder / "reference", graded_stub, reference_submission)
+    starter_zip = stage / f"{name}-starter.zip"
+    _zip_tree(starter, starter_zip)
+    return Layout(starter, assignment_copy, autograder / "reference", graded_stub, reference_submission, starter_zip)
 
 
 def student_readme(assignment: Assignment, trees: Trees, points: dict[str, TestPoints], template: str) -> str:

@@ -56,6 +56,7 @@ def run_suite(
     all_test_ids: Path | None = None,
     only_tests: Path | None = None,
     call_timeout_s: float | None = None,
+    fetch_log: bool = False,
 ) -> SuiteRun:
     """Run ``assignment_dir/suite`` against ``submission`` and read its results.
 
@@ -72,6 +73,7 @@ def run_suite(
         only_tests: JSON list of the test ids to run; the others are left out.
         call_timeout_s: run the submission in its own process (``--student-process``) with this deadline
             on every call, as grading does; None imports it in the judge's process.
+        fetch_log: list each test's fetches (what, and a digest) in its record (``fetches``).
 
     Returns:
         The run; ``problem`` says why there are no results (timeout, crash).
@@ -92,6 +94,8 @@ def run_suite(
             command += ["--trace-calls-only"] if trace_calls and not trace_lines else []
         if all_test_ids is not None:
             command += ["--all-test-ids", str(all_test_ids)]
+        if fetch_log:
+            command += ["--fetch-log"]
         if only_tests is not None:
             command += ["--only-tests", str(only_tests)]
         if call_timeout_s is not None:

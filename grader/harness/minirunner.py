@@ -26,7 +26,12 @@ def run(tests_dir: Path, submission: Path, run_seed: int) -> int:
     passed = failed = 0
     root = tests_dir.parent
     for path in sorted(tests_dir.glob("test_*.py")):
-        module = _load(path)
+        try:
+            module = _load(path)
+        except Exception as error:  # one file that cannot load (it imports pytest, say) fails, not the run
+            failed += 1
+            print(f"FAILED {path.relative_to(root).as_posix()}: cannot be loaded: {type(error).__name__}: {error}")
+            continue
         for name, function in inspect.getmembers(module, inspect.isfunction):
             if not name.startswith("test_") or function.__module__ != module.__name__:
                 continue

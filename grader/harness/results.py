@@ -37,6 +37,7 @@ MIN_OUTPUT_BYTES = 256  # what each test keeps however many tests share the file
 # digest and keys, and the file's own fields.
 PER_TEST_BYTES = 1600
 FILE_BYTES = 64 * 2**10
+FETCH_LOG_MAX = 200  # fetches listed per test under --fetch-log: enough to point at the first difference
 NOT_RUN = "not_run"  # the run stopped (wall-time limit, crash) before this test finished
 
 
@@ -52,6 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --trace-dir: record, per test, which functions of the folder it entered")
     group.addoption("--trace-calls-only", action="store_true",
                     help="with --trace-calls: do not record lines (cheaper)")
+    group.addoption("--fetch-log", action="store_true",
+                    help="list, per test, what each fetch fetched and its digest (for the gate's determinism check)")
     group.addoption("--only-tests", default=None,
                     help="JSON file listing the test ids to run; the others are deselected")
     group.addoption("--all-test-ids", default=None,
@@ -171,6 +174,7 @@ class ResultsRecorder:
         self.records: dict[str, dict[str, Any]] = {}
         self.collected: list[str] = []
         self.digests: list[str] = []
+        self.fetch_log: list[str] | None = [] if config.getoption("--fetch-log") else None
         self.started = time.monotonic()
         self.finished = False
         self.points: dict[str, Weight] = {}
@@ -179,6 +183,8 @@ class ResultsRecorder:
 
     def _on_fetch(self, description: str, payload) -> None:
         self.digests.append(handles.payload_digest(payload))
+        if self.fetch_log is not None and len(self.fetch_log) < FETCH_LOG_MAX:
+            self.fetch_log.append(f"#{len(self.digests)} {description[:100]}: {self.digests[-1][:12]}")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.collected = [item.nodeid for item in items]
@@ -216,6 +222,8 @@ class ResultsRecorder:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
         self.digests.clear()
+        if self.fetch_log is not None:
+            self.fetch_log.clear()
         notes.take()
         if self.tracer:
             self.tracer.start(item.nodeid)
@@ -232,6 +240,8 @@ class ResultsRecorder:
         # Fitted once, when the test is over: the file is rewritten after every test.
         record["text"] = self._text(record)
         record["fetch_digest"] = hashlib.sha256("".join(self.digests).encode()).hexdigest()
+        if self.fetch_log is not None:
+            record["fetches"] = list(self.fetch_log)
         self._write()
 
     @pytest.hookimpl(hookwrapper=True)
@@ -293,6 +303,7 @@ class ResultsRecorder:
                 "duration_s": record.get("duration_s", 0.0),
                 "longest_call_s": record.get("longest_call_s", 0.0),  # into the student's code
                 "fetch_digest": record.get("fetch_digest", ""),
+                **({"fetches": record.get("fetches", [])} if self.fetch_log is not None else {}),
             })
         results = {
             "complete": self.finished,

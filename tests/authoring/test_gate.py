@@ -234,7 +234,7 @@ def test_the_cli_prints_the_report_and_exits_by_verdict(toy: Path, monkeypatch) 
     assert "Release passed" in passed.output and "toy-starter.zip" in passed.output
     _edit(toy / "reference/beras/ops.py", "return np.asarray(x) * 2.0", "return np.asarray(x) * 2.5")
     refused = runner.invoke(app, ["release", "toy", "--out", "out2", "--seed", "3"])
-    assert refused.exit_code == 1 and "Release refused: check 2 failed" in refused.output
+    assert refused.exit_code == 1 and "Release refused: check 2, 9 failed" in refused.output
     (toy / "a-file").write_text("")
     onto_file = runner.invoke(app, ["release", "toy", "--out", "a-file"])
     assert onto_file.exit_code == 2 and "--out a-file is a file" in onto_file.output

@@ -65,7 +65,7 @@ def test_a_gate_runs_in_the_background_and_publishing_it_makes_its_version_curre
 
         view = _wait_gate(api, gate_id)
         assert view["status"] == "passed", view["report_text"] or view["error"]
-        assert view["report"]["ok"] and view["report"]["seed"] == 7 and len(view["report"]["checks"]) == 8
+        assert view["report"]["ok"] and view["report"]["seed"] == 7 and len(view["report"]["checks"]) == 9
         assert "Release passed" in view["report_text"] and view["error"] == "" and view["finished_at"]
         assert (view["published"], view["version"], view["started_by"]) == (False, None, "tom@course.edu")
 
