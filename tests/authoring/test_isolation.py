@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,13 @@ def _staged(repo: Path, name: str, where: Path) -> tuple[dict[str, bytes], list[
     """Every file of ``name``'s staged release (starter, autograder, graded stub), its problems and notes."""
     assignment, trees, test_ids = _load(repo / "assignments" / name, repo / "reference" / "beras")
     stage_release(assignment, trees, where, test_ids)
-    files = {p.relative_to(where).as_posix(): p.read_bytes() for p in sorted(where.rglob("*")) if p.is_file()}
+    files = {}
+    for path in sorted(where.rglob("*")):
+        if path.suffix == ".zip":  # the starter zip, by member: a member added or changed shows by name
+            with zipfile.ZipFile(path) as archive:
+                files.update({f"{path.name}!{info.filename}": archive.read(info) for info in archive.infolist()})
+        elif path.is_file():
+            files[path.relative_to(where).as_posix()] = path.read_bytes()
     return files, trees.problems, trees.notes
 
 
