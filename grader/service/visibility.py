@@ -72,10 +72,11 @@ def withheld_note(withheld: int, past_due: bool) -> str:
     """
     if not withheld:
         return ""
-    tests = f"{withheld} more test{'s' if withheld != 1 else ''}"
+    many = withheld != 1
+    tests = f"{withheld} more test{'s are' if many else ' is'}"
     if past_due:
-        return f"{tests} {'are' if withheld != 1 else 'is'} graded and counted in this score but not shown."
-    return f"{tests} {'are' if withheld != 1 else 'is'} graded but not shown yet; their points count after the due date."
+        return f"{tests} graded and counted in this score but not shown."
+    return f"{tests} graded but not shown yet; {'their' if many else 'its'} points count after the due date."
 
 
 def _status_line(submission: Submission) -> str:
