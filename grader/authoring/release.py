@@ -190,8 +190,9 @@ def student_readme(assignment: Assignment, trees: Trees, points: dict[str, TestP
         f"| {g.group} | {per_group[g.group]:g} | {_WHEN[str(g.visibility)]} |" for g in assignment.points
     )
     description = assignment.description.strip() if assignment.description else _DEFAULT_DESCRIPTION
-    return string.Template(template).substitute(description=description, schedule=readme_schedule(assignment.schedule),
-        title=assignment.title, name=assignment.name, owned=owned, public_points=f"{public_points:g}",
+    return string.Template(template).substitute(
+        description=description, schedule=readme_schedule(assignment.schedule), title=assignment.title,
+        name=assignment.name, owned=owned, public_points=f"{public_points:g}",
         total_points=f"{total:g}", hidden_points=f"{total - public_points:g}", groups=groups,
         wall_time_s=f"{assignment.limits.wall_time_s:g}", call_time_s=f"{assignment.limits.call_time_s:g}",
         memory_mb=assignment.limits.memory_mb, rate_limit=assignment.submissions.rate_limit_count,

@@ -134,3 +134,23 @@ def test_the_sentence_on_tests_not_shown_follows_the_due_date():
     assert withheld_note(0, False) == ""
     assert withheld_note(1, False) == "1 more test is graded but not shown yet; its points count after the due date."
     assert withheld_note(3, True) == "3 more tests are graded and counted in this score but not shown."
+
+
+def test_the_demo_submits_to_an_upcoming_assignment_as_it_opens(upcoming, mlp):
+    """The demo course's way with beras-cnn (opens after beras-mlp closes): submit at ``first_open``."""
+    from grader.db import Assignment, User
+    from grader.service.errors import ServiceError
+    from grader.service.submissions import accept, first_open
+    from tests.grading.conftest import submission
+
+    site, opens, _ = upcoming
+    with site.runtime.sessions() as session:
+        version = session.query(Assignment).one().current_version
+        ann = session.query(User).filter_by(email="ann@course.edu").one()
+        assert first_open(version) == opens
+        with pytest.raises(ServiceError) as early:
+            accept(session, site.runtime.blobs, ann, "beras-mlp", submission(mlp), "a.zip", 10**6)
+        assert early.value.status == 403
+        row = accept(session, site.runtime.blobs, ann, "beras-mlp", submission(mlp), "a.zip", 10**6,
+                     now=first_open(version))
+        assert row.created_at == opens and row.late_days == 0
