@@ -87,6 +87,7 @@ def release(
     """Run the release gate on an assignment and, if every check passes, write its release."""
     from grader.authoring.config import AssignmentConfigError
     from grader.authoring.release import release as do_release
+    from grader.authoring.schedule import ReleaseOrderError
 
     folder = Path(assignment) if "/" in assignment or Path(assignment).is_absolute() else assignments_dir / assignment
     if not (folder / "assignment.toml").is_file():
@@ -105,6 +106,9 @@ def release(
         raise typer.Exit(2)
     try:
         outcome = do_release(folder, out, reference_package=reference, seed=seed, stage_dir=keep_stage)
+    except ReleaseOrderError as error:
+        typer.echo(f"error: {folder.name} cannot be released yet:\n" + "\n".join(error.problems), err=True)
+        raise typer.Exit(2) from None
     except AssignmentConfigError as error:
         typer.echo("error: the assignment's configuration is invalid:\n" + "\n".join(error.problems), err=True)
         raise typer.Exit(2) from None

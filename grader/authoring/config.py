@@ -130,6 +130,8 @@ _NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 _Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 # Upper bounds too: a value past them is a typo, and would overflow a date, a database integer or a timer later.
 _Title = Annotated[str, Field(max_length=300), AfterValidator(_not_blank)]  # assignments.title's length
+# Markdown for the starter README and the assignment page; a bound keeps a pasted book out of every page.
+_Description = Annotated[str, Field(max_length=20_000), AfterValidator(_not_blank)]
 _Seconds = Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]  # at most a day
 _Cpus = Annotated[float, Field(gt=0, le=1024, allow_inf_nan=False)]
 _Factor = Annotated[float, Field(ge=1, le=100_000, allow_inf_nan=False)]
@@ -260,12 +262,27 @@ class GateSettings(BaseModel):
 
 
 class Schedule(BaseModel):
-    """``[schedule]``: the due date and the late policy."""
+    """``[schedule]``: the opening date, the due date and the late policy.
+
+    The datetimes keep the offset the author wrote (students see due dates in it, with UTC beside it).
+    """
 
     model_config = _STRICT
+    opens: AwareDatetime | None = None
     due: AwareDatetime
     late_penalty_per_day: _Fraction = 0.0
     last_late_day: _LateDays = 0
+
+    @model_validator(mode="after")
+    def _opens_before_due(self) -> Schedule:
+        if self.opens is not None and self.opens >= self.due:
+            raise _problem(f"opens ({self.opens.isoformat()}) must be before due ({self.due.isoformat()}): "
+                           "students need the time between them to do the work")
+        return self
+
+    def is_open_at(self, moment: datetime) -> bool:
+        """Whether students may download the starter and submit at ``moment`` (from ``opens``, if set)."""
+        return self.opens is None or moment >= self.opens
 
     @property
     def closes_at(self) -> datetime:
@@ -287,6 +304,7 @@ class Assignment(BaseModel):
     model_config = _STRICT
     name: Annotated[str, AfterValidator(_assignment_name)]
     title: _Title
+    description: _Description | None = None
     queue: Queue = Field(Queue.CPU, strict=False)
     gpu_variant: GpuVariant = Field(GpuVariant.NONE, strict=False)
     free_points: _NonNegativeFloat = 0.0

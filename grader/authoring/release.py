@@ -30,6 +30,7 @@ from grader.authoring.config import Assignment, PointsError, TestPoints, assign_
 from grader.authoring.gate import GateReport, Layout, run_gate
 from grader.authoring.ripple import Published, zips_in
 from grader.authoring.ripple import notes as ripple_notes
+from grader.authoring.schedule import check_released_solutions, readme_schedule
 from grader.authoring.suite import collect_ids
 
 HARNESS_FILES = ("__init__.py", "checks.py", "codec.py", "deadlines.py", "handles.py", "inprocess.py",
@@ -51,6 +52,7 @@ class Release:
 def release(
     assignment_dir: Path, out: Path, *, reference_package: Path, seed: int | None = None, stage_dir: Path | None = None,
     published: Collection[str] = (), published_starters: Mapping[str, Published] | None = None,
+    now: datetime | None = None,
 ) -> Release:
     """Build, gate and (if the gate passes) publish one assignment.
 
@@ -63,12 +65,16 @@ def release(
         published: the assignments students have a release of (see ``build.ownership``).
         published_starters: the other assignments' published starter zips, to say in the report which of them
             this reference changes (default: the ``<name>-starter.zip`` files already in ``out``).
+        now: the moment of the release, for the schedule check (default: the current time).
 
     Raises:
         AssignmentConfigError: when this assignment's toml is invalid, or it owns a file another assignment owns
             (another assignment's own problems are notes in the report).
+        ReleaseOrderError: (an AssignmentConfigError) it ships the solutions of an assignment that is still
+            open when its students get the starter; raised before the gate runs.
     """
     assignment, trees, test_ids = _load(assignment_dir, reference_package, published)
+    check_released_solutions(assignment, reference_package, now)
     starters = zips_in(out) if published_starters is None else published_starters
     trees.notes += ripple_notes(assignment_dir.parent, reference_package, assignment.name, starters)
     seed = seed if seed is not None else secrets.randbits(31)
@@ -193,18 +199,11 @@ def student_readme(assignment: Assignment, trees: Trees, points: dict[str, TestP
     groups = "| group | points | you see the result |\n| --- | ---: | --- |\n" + "\n".join(
         f"| {g.group} | {per_group[g.group]:g} | {_WHEN[str(g.visibility)]} |" for g in assignment.points
     )
-    schedule = ""
-    if assignment.schedule is not None:
-        s = assignment.schedule
-        schedule = f"Due {s.due.isoformat()}."
-        if s.last_late_day:
-            schedule += (f" Late submissions lose {s.late_penalty_per_day:.0%} of their score per day and are "
-                         f"accepted for {s.last_late_day} day(s) after the due date.")
-        else:
-            schedule += " Late submissions are not accepted."
+    description = assignment.description.strip() if assignment.description else _DEFAULT_DESCRIPTION
     return string.Template(template).substitute(
-        title=assignment.title, name=assignment.name, owned=owned, public_points=f"{public_points:g}",
-        total_points=f"{total:g}", hidden_points=f"{total - public_points:g}", groups=groups, schedule=schedule,
+        description=description, schedule=readme_schedule(assignment.schedule), title=assignment.title,
+        name=assignment.name, owned=owned, public_points=f"{public_points:g}",
+        total_points=f"{total:g}", hidden_points=f"{total - public_points:g}", groups=groups,
         wall_time_s=f"{assignment.limits.wall_time_s:g}", call_time_s=f"{assignment.limits.call_time_s:g}",
         memory_mb=assignment.limits.memory_mb, rate_limit=assignment.submissions.rate_limit_count,
         rate_window=assignment.submissions.rate_limit_window_minutes,
@@ -212,6 +211,9 @@ def student_readme(assignment: Assignment, trees: Trees, points: dict[str, TestP
     )
 
 
+# The README's words on the hidden tests when assignment.toml has no ``description``.
+_DEFAULT_DESCRIPTION = ("The hidden tests check every function above on random shapes and values, its gradients "
+                        "and edge cases (a batch of one, large values, zeros).")
 _WHEN = {"visible": "right away", "after_due_date": "after the due date", "hidden": "never (instructors only)",
          "visible_until_due_date": "right away, until the due date"}
 

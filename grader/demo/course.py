@@ -31,7 +31,7 @@ def seed_demo_course(runtime, assignments_dir: Path, reference: Path, seed: int 
     from grader.db import WAITING, Submission
     from grader.service.extensions import grant_extension
     from grader.service.releases import release_assignment
-    from grader.service.submissions import accept
+    from grader.service.submissions import accept, first_open
     from grader.service.users import add_user
     from worker.grading.released import released_at
     from worker.grading.samples import build_zip, reference_files, samples
@@ -62,8 +62,11 @@ def seed_demo_course(runtime, assignments_dir: Path, reference: Path, seed: int 
                 files = dict(reference_code, **{rel: (released.starter / rel).read_text()})
                 batch.append(build_zip(files))
             due = published.version.due_at
+            # An assignment that opens later (beras-cnn opens once beras-mlp, whose solutions it ships, has
+            # closed) is submitted to as it opens: its students cannot submit before.
+            start = first_open(published.version)
             for number, user in enumerate(students):
-                when = None
+                when = start
                 if number == 3 and due is not None:
                     when = due + timedelta(hours=20)  # a day late: the gradebook shows its penalty
                 submission = accept(session, runtime.blobs, user, name, batch[number % len(batch)],

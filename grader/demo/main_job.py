@@ -97,16 +97,17 @@ def _grade_through_service(runtime, outcome, name: str, batch) -> list[dict]:
 
     from grader.db import WAITING, Submission
     from grader.service.releases import publish
-    from grader.service.submissions import accept
+    from grader.service.submissions import accept, first_open
     from grader.service.users import add_user
 
     ids = []
     with runtime.sessions() as session:
-        publish(session, runtime.blobs, outcome.autograder_dir, outcome.starter_zip)
+        version = publish(session, runtime.blobs, outcome.autograder_dir, outcome.starter_zip)
+        when = first_open(version)  # an assignment that opens later takes submissions from then
         for sample in batch:
             student, _ = add_user(session, f"{sample.name}@{name}.demo", "student")
             submission = accept(session, runtime.blobs, student, name, sample.zip_bytes, f"{sample.name}.zip",
-                                runtime.settings.max_upload_bytes)
+                                runtime.settings.max_upload_bytes, now=when)
             ids.append((submission.id, submission.queue))
     for submission_id, queue in ids:
         runtime.dispatcher.enqueue(submission_id, queue)

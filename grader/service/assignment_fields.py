@@ -76,6 +76,9 @@ EDITABLE: tuple[EditableField, ...] = (
     _field("title", "Title", "text", "The name students see."),
     _field("queue", "Queue", "choice", "The worker pool that grades submissions; gpu workers give the "
            "sandbox a GPU. Empty: cpu.", tuple(queue.value for queue in Queue)),
+    _field("schedule.opens", "Opens", "datetime", f"When students may first download the starter and submit, "
+           f"with the time zone's offset, e.g. {DUE_EXAMPLE}; before the due date. Needs a due date. Empty: "
+           "as soon as it is published."),
     _field("schedule.due", "Due date", "datetime", f"When submissions are due, with the time zone's offset, "
            f"e.g. {DUE_EXAMPLE} (Z for UTC). Empty: no due date, and no late policy."),
     _field("schedule.late_penalty_per_day", "Late penalty per day", "float", "The fraction of the score lost "

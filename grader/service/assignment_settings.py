@@ -60,7 +60,7 @@ def read_settings(settings: Settings, name: str) -> dict[str, str]:
     Returns:
         Key path -> value, in EDITABLE's order: datetimes in ISO 8601 with their offset (e.g.
         ``2026-12-11T23:59:00-05:00``), the schema's default for a key the file leaves out, "" for a
-        value that is not set (no title; no [schedule], for all three schedule settings).
+        value that is not set (no title; no opening date; no [schedule], for all four schedule settings).
 
     Raises:
         ServiceError: 400 for an invalid name, 404 when there is no such assignment, 422 when the file is
@@ -184,7 +184,9 @@ def _apply(document: TOMLDocument, before: dict[str, Any], changes: dict[str, An
                              + f"this {keep}"]
             continue
         table = _table(document, setting.table, by_field, key) if setting.table else document
-        if table is not None:
+        if table is not None and value is None:
+            table.pop(setting.leaf, None)  # an empty optional date (opens): the key goes
+        elif table is not None:
             table[setting.leaf] = value
 
 

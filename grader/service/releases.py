@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.authoring.config import CONFIG_FILE, AssignmentConfigError
+from grader.authoring.schedule import ReleaseOrderError
 from grader.blobs import BlobStore
 from grader.db import Assignment, AssignmentVersion, User, utcnow
 from grader.service.errors import ServiceError
@@ -136,6 +137,8 @@ def invalid_config_message(settings: Settings, name: str, error: AssignmentConfi
             file names it).
     """
     owner = error.path.parent.name if error.path.name == CONFIG_FILE else name
+    if isinstance(error, ReleaseOrderError):  # a valid file, released too early
+        return scrub(f"{owner} cannot be released yet:\n" + "\n".join(error.problems), settings)
     return scrub(f"{owner}'s {CONFIG_FILE} is invalid:\n" + "\n".join(error.problems), settings)
 
 

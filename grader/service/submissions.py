@@ -11,6 +11,9 @@ from pathlib import Path
 from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
+from grader.authoring.config import Assignment as AssignmentConfig
+from grader.authoring.config import Schedule
+from grader.authoring.schedule import moment
 from grader.blobs import BlobStore
 from grader.db import (Assignment, AssignmentVersion, Extension, RefusedUpload, Role, Status, Submission, User,
                        utcnow)
@@ -31,6 +34,41 @@ def current_version(session: Session, name: str) -> tuple[Assignment, Assignment
 def extension_days(session: Session, user: User, assignment: Assignment) -> int:
     return session.scalar(select(Extension.days).where(Extension.user_id == user.id,
                                                        Extension.assignment_id == assignment.id)) or 0
+
+
+def release_config(version: AssignmentVersion) -> AssignmentConfig:
+    """The release's assignment.toml as published (read once per process)."""
+    return released_at(version.autograder_path).assignment
+
+
+def release_schedule(version: AssignmentVersion) -> Schedule | None:
+    """The release's ``[schedule]`` as its author wrote it (the opening date, and the due date's offset)."""
+    return release_config(version).schedule
+
+
+def opens_at(version: AssignmentVersion) -> datetime | None:
+    """When students may first download the release's starter and submit; None when from the start."""
+    schedule = release_schedule(version)
+    return schedule.opens if schedule is not None else None
+
+
+def first_open(version: AssignmentVersion, now: datetime | None = None) -> datetime:
+    """The first moment from ``now`` at which students may submit to the release: ``now``, or its opening."""
+    now = now or utcnow()
+    opens = opens_at(version)
+    return opens if opens is not None and opens > now else now
+
+
+def check_open(user: User, name: str, version: AssignmentVersion, now: datetime | None = None) -> None:
+    """Refuse a student the starter and uploads of an assignment that has not opened yet (staff may prepare).
+
+    Raises:
+        ServiceError: 403 naming the opening date.
+    """
+    opens = opens_at(version)
+    if opens is not None and (now or utcnow()) < opens and user.role not in (Role.TA, Role.INSTRUCTOR):
+        raise ServiceError(403, f"{name} opens {moment(opens)}; its starter code and submissions are available "
+                                "from then.")
 
 
 @dataclass(frozen=True)
@@ -86,10 +124,11 @@ def admit(session: Session, user: User, name: str, now: datetime | None = None) 
     submission is stored.
 
     Raises:
-        ServiceError: 404 unknown assignment, 403 closed, 429 over the rate limit.
+        ServiceError: 404 unknown assignment, 403 not open yet or closed, 429 over the rate limit.
     """
     now = now or utcnow()
     assignment, version = current_version(session, name)
+    check_open(user, name, version, now)
     policy = released_at(version.autograder_path).assignment
     late = lateness(version, extension_days(session, user, assignment), now)
     staff = user.role in (Role.TA, Role.INSTRUCTOR)

@@ -57,11 +57,26 @@ def submission_view(submission: Submission, user: User, now: datetime | None = N
         else:
             withheld += 1
     view.update({k: data[k] for k in _STUDENT_KEYS if k in data})
-    view.update(tests=tests, score=round(score, 6), max_score=round(max_score, 6), tests_withheld=withheld)
-    note = (f" {withheld} more test(s) are scored but their results are shown after the due date."
-            if withheld else "")
-    view["output"] = f"Score so far: {score:g} / {max_score:g}.{note}"
+    past_due = version.due_at is not None and now >= version.due_at
+    view.update(tests=tests, score=round(score, 6), max_score=round(max_score, 6), tests_withheld=withheld,
+                withheld_note=withheld_note(withheld, past_due))
+    view["output"] = f"Score so far: {score:g} / {max_score:g}."
     return view
+
+
+def withheld_note(withheld: int, past_due: bool) -> str:
+    """The one sentence on the tests a student does not see (empty when there are none).
+
+    Before the due date they are hidden or shown after it, and none counts yet; after it, the hidden ones and
+    those visible only until the due date count without being shown (``shown_to_student``).
+    """
+    if not withheld:
+        return ""
+    many = withheld != 1
+    tests = f"{withheld} more test{'s are' if many else ' is'}"
+    if past_due:
+        return f"{tests} graded and counted in this score but not shown."
+    return f"{tests} graded but not shown yet; {'their' if many else 'its'} points count after the due date."
 
 
 def _status_line(submission: Submission) -> str:

@@ -10,7 +10,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from grader.api.auth import SESSION_COOKIE
+from grader.authoring.schedule import moment
 from grader.web.csrf import token_for
+from grader.web.markdown import to_html
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -23,6 +25,11 @@ def _when(value: datetime | str | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _moment(value: datetime | None) -> str:
+    """A date students plan by: in the offset its author wrote, with UTC beside it (``schedule.moment``)."""
+    return "—" if value is None else moment(value)
 
 
 def _points(value: float | None) -> str:
@@ -40,7 +47,8 @@ def _seconds(value: float | None) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
-templates.env.filters.update(when=_when, points=_points, percent=_percent, seconds=_seconds)
+templates.env.filters.update(when=_when, moment=_moment, markdown=to_html, points=_points, percent=_percent,
+                             seconds=_seconds)
 templates.env.globals["STAFF"] = ("ta", "instructor")
 
 

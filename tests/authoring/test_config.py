@@ -250,7 +250,7 @@ def test_not_utf8(tmp_path):
 def test_unknown_key_at_top_level_lists_the_allowed_keys(tmp_path):
     folder = write(tmp_path, 'titel = "x"\n' + MINIMAL)
     assert only_problem(folder) == (
-        f"{folder / 'assignment.toml'}: titel: unknown key (allowed at the top level: files, free_points, "
+        f"{folder / 'assignment.toml'}: titel: unknown key (allowed at the top level: description, files, free_points, "
         "gate, gpu_variant, limits, name, points, queue, schedule, submissions, tests, title); "
         "did you mean 'title'?")
 
@@ -268,12 +268,12 @@ def test_unknown_key_in_a_points_table_and_unknown_section(tmp_path):
     weight, limit = keyed(write(tmp_path, text))
     assert weight == ("points[0].weight: unknown key (allowed in [[points]]: depends_on, group, points, "
                       "points_each, tests, units, visibility)")
-    assert limit.startswith("limit: unknown key (allowed at the top level: files,")
+    assert limit.startswith("limit: unknown key (allowed at the top level: description, files,")
     assert limit.endswith("did you mean 'limits'?")
 
 
 def test_root_is_not_a_key_of_the_file(tmp_path):
-    assert "root: unknown key (allowed at the top level: files," in only_problem(
+    assert "root: unknown key (allowed at the top level: description, files," in only_problem(
         write(tmp_path, 'root = "/etc"\n' + MINIMAL))
 
 

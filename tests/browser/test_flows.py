@@ -49,7 +49,7 @@ def test_a_student_submits_a_correct_zip_and_a_broken_one(live_site, browser_pag
     score = page.inner_text("#score")
     visible = mlp.assignment.points[0].points
     assert score == f"{visible:g} / {visible:g}", score  # before the due date only the sanity checks count
-    assert "hidden tests will be graded after the due date" in page.inner_text("#withheld")
+    assert "graded but not shown yet; their points count after the due date" in page.inner_text("#withheld")
     shot(page, "student-submission-graded")
 
     # A broken zip, dropped on the drop zone: the intake's reason shows on the page, nothing is queued.

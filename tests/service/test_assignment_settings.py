@@ -59,13 +59,13 @@ def refused(call, *args, **kwargs) -> ServiceError:
 
 def test_editable_lists_the_settings_in_order_with_kinds_and_defaults():
     assert [field.key for field in EDITABLE] == [
-        "title", "queue", "schedule.due", "schedule.late_penalty_per_day", "schedule.last_late_day",
-        "submissions.rate_limit_count", "submissions.rate_limit_window_minutes", "limits.wall_time_s",
+        "title", "queue", "schedule.opens", "schedule.due", "schedule.late_penalty_per_day",
+        "schedule.last_late_day", "submissions.rate_limit_count", "submissions.rate_limit_window_minutes", "limits.wall_time_s",
         "limits.call_time_s", "limits.call_time_factor", "limits.call_time_floor_s",
         "limits.call_time_repeat_floor_s", "limits.memory_mb", "limits.cpus", "limits.pids", "limits.output_kb"]
     fields = {field.key: field for field in EDITABLE}
     assert fields["queue"].kind == "choice" and fields["queue"].choices == ("cpu", "gpu")
-    assert fields["schedule.due"].kind == "datetime"
+    assert fields["schedule.due"].kind == "datetime" and fields["schedule.opens"].kind == "datetime"
     assert fields["schedule.late_penalty_per_day"].kind == "float"
     assert fields["limits.memory_mb"].kind == "int"
     # Defaults come from the schema, as form strings; required keys have none.
@@ -83,7 +83,8 @@ def test_read_returns_the_values_in_the_file(settings):
     assert list(values) == [field.key for field in EDITABLE]
     assert values == {
         "title": "Beras 2: Convolutions (Conv2D, MaxPool2D, Flatten)", "queue": "cpu",
-        "schedule.due": "2027-01-15T23:59:00-05:00", "schedule.late_penalty_per_day": "0.1",
+        "schedule.opens": "2026-12-15T00:00:00-05:00", "schedule.due": "2027-01-15T23:59:00-05:00",
+        "schedule.late_penalty_per_day": "0.1",
         "schedule.last_late_day": "3", "submissions.rate_limit_count": "10",
         "submissions.rate_limit_window_minutes": "60", "limits.wall_time_s": "900",
         "limits.call_time_s": "120", "limits.call_time_factor": "50.0", "limits.call_time_floor_s": "2.0",
@@ -231,7 +232,7 @@ def test_invalid_values_are_all_reported_and_the_file_is_untouched(settings):
     assert error.status == 422
     assert error.message.startswith("the settings were not saved: ")
     problems = error.detail["problems"]
-    assert problems[0].startswith("unknown setting 'nonsense'; expected some of: title, queue, schedule.due")
+    assert problems[0].startswith("unknown setting 'nonsense'; expected some of: title, queue, schedule.opens, schedule.due")
     assert problems[1:] == [
         "Queue: 'tpu' is not one of 'cpu', 'gpu'",
         ("Due date: '2026-12-11T23:59:00' has no time zone offset, so it does not say which time zone is "
@@ -282,6 +283,29 @@ def test_one_invalid_value_names_its_setting(settings, key, value, problem):
     assert list(error.detail["fields"]) == [key]
     assert file.read_bytes() == before
     assert listing(file.parent) == listing(ASSIGNMENTS / "beras-mlp")
+
+
+def test_the_opening_date_is_edited_like_the_due_date(settings):
+    file = toml(settings, "beras-mlp")
+    values = read_settings(settings, "beras-mlp")
+    assert values["schedule.opens"] == ""
+
+    saved = save_settings(settings, "beras-mlp", {**values, "schedule.opens": "2026-11-20T09:00:00-05:00"})
+
+    assert saved.changed == [("schedule.opens", "", "2026-11-20T09:00:00-05:00")]
+    assert "opens = 2026-11-20T09:00:00-05:00\n" in file.read_text()
+    opens = load_assignment(file, reference_root=REFERENCE).schedule.opens
+    assert opens == datetime(2026, 11, 20, 9, 0, tzinfo=EST) and opens.utcoffset() == EST.utcoffset(None)
+    # After the due date: refused, the file untouched.
+    before = file.read_text()
+    error = refused(save_settings, settings, "beras-mlp", {"schedule.opens": "2026-12-12T00:00:00-05:00"})
+    assert "opens (2026-12-12T00:00:00-05:00) must be before due (2026-12-11T23:59:00-05:00)" in error.message
+    assert file.read_text() == before
+    # Empty: the key goes, the rest of the table stays.
+    saved = save_settings(settings, "beras-mlp", {"schedule.opens": ""})
+    assert saved.changed == [("schedule.opens", "2026-11-20T09:00:00-05:00", "")]
+    assert "opens" not in file.read_text()
+    assert load_assignment(file, reference_root=REFERENCE).schedule.due == datetime(2026, 12, 11, 23, 59, tzinfo=EST)
 
 
 def test_an_empty_due_date_removes_the_schedule_and_a_new_one_adds_it(settings):

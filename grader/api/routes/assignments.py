@@ -15,16 +15,19 @@ from grader.api.auth import caller, db, staff
 from grader.db import Assignment, User
 from grader.service.extensions import MAX_DAYS, grant_extension
 from grader.service.releases import release_assignment
-from grader.service.submissions import current_version, extension_days
+from grader.service.submissions import check_open, current_version, extension_days, release_schedule
 
 router = APIRouter(prefix="/api/assignments", tags=["assignments"])
 
 
 def describe(assignment: Assignment, extension: int = 0) -> dict:
+    """The assignment as the API shows it; dates in the offset its author wrote them in."""
     version = assignment.current_version
-    due = version.due_at + timedelta(days=extension) if version.due_at else None
+    schedule = release_schedule(version)
+    due = schedule.due + timedelta(days=extension) if schedule else None
     return {"name": assignment.name, "title": assignment.title, "version": version.version,
             "released_at": version.released_at.isoformat(), "queue": version.queue, "max_score": version.max_score,
+            "opens_at": schedule.opens.isoformat() if schedule and schedule.opens else None,
             "due_at": due.isoformat() if due else None, "extension_days": extension,
             "closes_at": (due + timedelta(days=version.last_late_day)).isoformat() if due else None,
             "late_penalty_per_day": version.late_penalty_per_day, "last_late_day": version.last_late_day}
@@ -46,6 +49,7 @@ def get_assignment(name: str, user: User = Depends(caller), session: Session = D
 @router.get("/{name}/starter.zip")
 def starter(name: str, request: Request, user: User = Depends(caller), session: Session = Depends(db)) -> Response:
     _, version = current_version(session, name)
+    check_open(user, name, version)
     data = request.app.state.runtime.blobs.get(version.starter_sha256)
     return Response(data, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}-starter.zip"'})

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from grader.api.auth import db
 from grader.api.params import RowId
-from grader.db import WAITING, Assignment, Extension, GateRun, Result, Submission, User
+from grader.db import WAITING, Assignment, Extension, GateRun, Result, Submission, User, utcnow
 from grader.service import assignment_folders
 from grader.service import assignment_settings as settings_service
 from grader.service.errors import ServiceError, not_found
@@ -19,6 +19,7 @@ from grader.service.numbers import MAX_ID, whole_number
 from grader.service.releases import published_names
 from grader.service.regrade import (batch_progress, regrade_offers, regrade_version, replay, send_regrades,
                                     start_regrade)
+from grader.service.submissions import opens_at, release_schedule
 from grader.service.visibility import submission_view
 from grader.web.deps import form, staff
 from grader.web.render import page
@@ -46,6 +47,14 @@ def _enqueue(request: Request, session: Session, ids: list[int]) -> None:
     send_regrades(request.app.state.runtime.dispatcher, session, ids)
 
 
+def _upcoming(assignment: Assignment | None):
+    """The released assignment's opening date while students cannot see it yet, else None."""
+    if assignment is None or assignment.current_version is None:
+        return None
+    opens = opens_at(assignment.current_version)
+    return opens if opens is not None and utcnow() < opens else None
+
+
 @router.get("")
 def overview(request: Request, user: User = Depends(staff), session: Session = Depends(db)):
     settings = request.app.state.runtime.settings
@@ -60,7 +69,8 @@ def overview(request: Request, user: User = Depends(staff), session: Session = D
         assignment = released.get(name)
         rows.append({"name": name, "folder": folders.get(name), "assignment": assignment,
                      "submissions": counts.get(assignment.id, 0) if assignment else 0,
-                     "waiting": waiting.get(assignment.id, 0) if assignment else 0})
+                     "waiting": waiting.get(assignment.id, 0) if assignment else 0,
+                     "opens": _upcoming(assignment)})
     return page(request, "staff/overview.html", user=user, rows=rows, notice=_notice(request))
 
 
@@ -136,6 +146,9 @@ def _assignment_page(request: Request, session: Session, user: User, name: str, 
                 assignment=assignment, fields=settings_service.EDITABLE, values=values or current,
                 problems=problems or [], gates=gates, submissions=submissions, extensions=extensions,
                 status_counts={str(k): v for k, v in status_counts.items()}, error=error,
+                opens=_upcoming(assignment),
+                schedule=release_schedule(assignment.current_version) if assignment and assignment.current_version
+                else None,
                 notice=notice or _notice(request))
 
 

@@ -16,7 +16,7 @@ from grader.api.uploads import in_upload_thread, take
 from grader.db import WAITING, Assignment, Role, Submission, User, utcnow
 from grader.service.errors import ServiceError, not_found
 from grader.service.submissions import (Admission, admit, current_version, extension_days, lateness,
-                                       queue_position)
+                                       queue_position, release_config, release_schedule)
 from grader.service.visibility import submission_view
 from grader.web import csrf
 from grader.web.deps import page_user, viewer
@@ -26,13 +26,28 @@ router = APIRouter(include_in_schema=False)
 
 
 def deadline(session: Session, user: User, assignment: Assignment) -> dict:
-    """Where the caller stands against the schedule: due, closes, and a one-word state with a sentence."""
+    """Where the caller stands against the schedule: opens, due, closes, and a one-word state with a sentence.
+
+    The dates are in the offset the assignment's author wrote (the template shows UTC beside them).
+    """
     version = assignment.current_version
     extension = extension_days(session, user, assignment)
     now = utcnow()
+    schedule = release_schedule(version)
+    opens = schedule.opens if schedule is not None else None
     late = lateness(version, extension, now)
+    base = {"opens": opens, "due": None, "closes": None, "extension": extension}
+    if opens is not None and now < opens:
+        staff = user.role != Role.STUDENT
+        text = f"Opens {_ago(opens - now)}" + ("; students cannot download or submit until then." if staff else
+                                                ": the starter code and submissions are available from then.")
+        base["state"], base["text"] = "upcoming", text
     if late.due is None:
-        return {"state": "open", "text": "No due date.", "due": None, "closes": None, "extension": extension}
+        return {"state": "open", "text": "No due date.", **base}
+    zone = schedule.due.tzinfo if schedule is not None else None
+    base.update(due=late.due.astimezone(zone), closes=late.closes.astimezone(zone))
+    if "state" in base:
+        return base
     if now <= late.due:
         state, text = "open", f"Due {_ago(late.due - now)}."
     elif not late.closed:
@@ -42,7 +57,7 @@ def deadline(session: Session, user: User, assignment: Assignment) -> dict:
                 f"submissions close in {_ago(late.closes - now)}.")
     else:
         state, text = "closed", "Closed: submissions are no longer accepted."
-    return {"state": state, "text": text, "due": late.due, "closes": late.closes, "extension": extension}
+    return {**base, "state": state, "text": text}
 
 
 def _ago(span: timedelta) -> str:
@@ -80,6 +95,7 @@ def _assignment_page(request: Request, session: Session, user: User, name: str, 
                               .order_by(Submission.id.desc()).limit(100)).all()
     return page(request, "student/assignment.html", status_code=status_code, user=user, assignment=assignment,
                 version=version, deadline=deadline(session, user, assignment), error=error,
+                description=release_config(version).description,
                 history=[submission_view(s, user) for s in history],
                 max_mb=request.app.state.runtime.settings.max_upload_mb)
 
