@@ -19,7 +19,7 @@ from grader.db import (Assignment, AssignmentVersion, Extension, RefusedUpload, 
                        utcnow)
 from grader.intake import IntakeError, IntakeLimits, read_submission
 from grader.service.errors import ServiceError, not_found
-from worker.grading.released import released_at
+from worker.grading.released import ReleaseError, released_at
 
 
 def current_version(session: Session, name: str) -> tuple[Assignment, AssignmentVersion]:
@@ -44,6 +44,15 @@ def release_config(version: AssignmentVersion) -> AssignmentConfig:
 def release_schedule(version: AssignmentVersion) -> Schedule | None:
     """The release's ``[schedule]`` as its author wrote it (the opening date, and the due date's offset)."""
     return release_config(version).schedule
+
+
+def shown_schedule(version: AssignmentVersion) -> Schedule | None:
+    """``release_schedule`` for the staff pages: None also when the release's folder can no longer be read, so
+    the page still shows the rest (archiving or restoring the folder is how staff mend it)."""
+    try:
+        return release_schedule(version)
+    except ReleaseError:
+        return None
 
 
 def opens_at(version: AssignmentVersion) -> datetime | None:

@@ -19,7 +19,7 @@ from grader.service.numbers import MAX_ID, whole_number
 from grader.service.releases import published_names
 from grader.service.regrade import (batch_progress, regrade_offers, regrade_version, replay, send_regrades,
                                     start_regrade)
-from grader.service.submissions import opens_at, release_schedule
+from grader.service.submissions import shown_schedule
 from grader.service.visibility import submission_view
 from grader.web.deps import form, staff
 from grader.web.render import page
@@ -47,11 +47,17 @@ def _enqueue(request: Request, session: Session, ids: list[int]) -> None:
     send_regrades(request.app.state.runtime.dispatcher, session, ids)
 
 
-def _upcoming(assignment: Assignment | None):
-    """The released assignment's opening date while students cannot see it yet, else None."""
+def _schedule(assignment: Assignment | None):
+    """The published release's [schedule]; None without one, or when its folder can no longer be read."""
     if assignment is None or assignment.current_version is None:
         return None
-    opens = opens_at(assignment.current_version)
+    return shown_schedule(assignment.current_version)
+
+
+def _upcoming(assignment: Assignment | None):
+    """The released assignment's opening date while students cannot see it yet, else None."""
+    schedule = _schedule(assignment)
+    opens = schedule.opens if schedule is not None else None
     return opens if opens is not None and utcnow() < opens else None
 
 
@@ -147,8 +153,7 @@ def _assignment_page(request: Request, session: Session, user: User, name: str, 
                 problems=problems or [], gates=gates, submissions=submissions, extensions=extensions,
                 status_counts={str(k): v for k, v in status_counts.items()}, error=error,
                 opens=_upcoming(assignment),
-                schedule=release_schedule(assignment.current_version) if assignment and assignment.current_version
-                else None,
+                schedule=_schedule(assignment),
                 notice=notice or _notice(request))
 
 
