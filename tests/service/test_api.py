@@ -121,6 +121,9 @@ def test_release_of_an_unknown_or_invalid_assignment_is_refused(api):
     response = api.client.post("/api/assignments/no-such/release", headers=api.auth("tom"))
     assert response.status_code == 404 and "assignment.toml" in response.json()["error"]
     assert api.client.post("/api/assignments/..%2Fetc/release", headers=api.auth("tom")).status_code in (400, 404)
+    for seed in ("-1", str(2**31), "seven"):  # the gate's seed, as for a gate run: refused before any gate runs
+        refused = api.client.post(f"/api/assignments/beras-mlp/release?seed={seed}", headers=api.auth("tom"))
+        assert refused.status_code == 422 and "seed" in refused.text, (seed, refused.text)
 
 
 def test_a_session_cookie_signs_in_and_out(api):

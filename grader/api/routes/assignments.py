@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from grader.api.auth import caller, db, staff
 from grader.db import Assignment, User
 from grader.service.extensions import MAX_DAYS, grant_extension
+from grader.service.gates import MAX_SEED
 from grader.service.releases import release_assignment
 from grader.service.submissions import check_open, current_version, extension_days, release_schedule
 
@@ -56,10 +57,13 @@ def starter(name: str, request: Request, user: User = Depends(caller), session: 
 
 
 @router.post("/{name}/release")
-async def release(name: str, request: Request, user: User = Depends(staff), session: Session = Depends(db)) -> dict:
+async def release(name: str, request: Request, user: User = Depends(staff), session: Session = Depends(db),
+                  seed: int | None = Query(None, ge=0, lt=MAX_SEED,
+                                           description="The gate's seed (default: a random one), as for a gate run.")
+                  ) -> dict:
     """Run the release gate on ``assignments/<name>``; publish it as the current version if every check passes."""
     runtime = request.app.state.runtime
-    published = await run_in_threadpool(release_assignment, session, runtime.settings, name, user)
+    published = await run_in_threadpool(release_assignment, session, runtime.settings, name, user, seed)
     return {"assignment": name, "version": published.version.version, "published": True,
             "gate": published.report, "report": published.report_text}
 
