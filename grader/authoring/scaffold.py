@@ -222,6 +222,22 @@ replace = "-self.factor)]  # bug: the wrong sign"
 groups = ["{group}"]
 '''
 
+# The limits and submission policy every new assignment starts from (``new``, and the service's "New
+# assignment" draft): one table, so the two scaffolds cannot drift apart.
+DEFAULT_LIMITS = '''\
+[limits]
+wall_time_s = 600
+call_time_s = 30
+memory_mb = 2048
+cpus = 2
+pids = 256
+output_kb = 1024
+
+[submissions]
+rate_limit_count = 10
+rate_limit_window_minutes = 60
+'''
+
 _TOML = '''\
 # Written by `beras-grader new {name}`. Every key is described in assignments/SCHEMA.md.
 name = "{name}"
@@ -252,18 +268,7 @@ points = 8
 visibility = "after_due_date"
 units = ["{hidden_units}"]
 
-[limits]
-wall_time_s = 600
-call_time_s = 30
-memory_mb = 2048
-cpus = 2
-pids = 256
-output_kb = 1024
-
-[submissions]
-rate_limit_count = 10
-rate_limit_window_minutes = 60
-
+''' + DEFAULT_LIMITS + '''
 # No [schedule] yet: students see no due date until you add one, e.g.
 # [schedule]
 # due = 2027-02-08T23:59:00-05:00

@@ -8,13 +8,14 @@ import shutil
 import tempfile
 import tomllib
 from collections.abc import Collection
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from grader.authoring.config import CONFIG_FILE, AssignmentConfigError, discover_assignments, load_assignment
+from grader.authoring.scaffold import DEFAULT_LIMITS
 from grader.service.errors import ServiceError
 from grader.service.paths import scrub, shown
 from grader.settings import Settings
@@ -60,18 +61,7 @@ tests = ["hidden_tests/*"]
 points = 100
 visibility = "after_due_date"
 
-[limits]
-wall_time_s = 600
-call_time_s = 30
-memory_mb = 2048
-cpus = 2
-pids = 256
-output_kb = 1024
-
-[submissions]
-rate_limit_count = 10
-rate_limit_window_minutes = 60
-
+''' + DEFAULT_LIMITS + '''
 # No [schedule] yet: set the due date in the assignment's settings.
 '''
 
@@ -237,7 +227,7 @@ def archive_assignment(settings: Settings, name: str) -> Path:
         ServiceError: 400 for a bad name, 404 when there is no such assignment.
     """
     folder = assignment_file(settings, name).parent
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = settings.assignments_dir / ARCHIVE_DIR / f"{name}-{stamp}"
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = 1
