@@ -12,8 +12,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from grader.authoring import units
@@ -128,7 +137,8 @@ _PackageGlob = Annotated[str, AfterValidator(lambda value: _relative(value, "the
 _SuiteFolder = Annotated[str, AfterValidator(_suite_folder)]
 _NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 _Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-# Upper bounds too: a value past them is a typo, and would overflow a date, a database integer or a timer later.
+# Upper bounds too: a value past them is a typo, and would overflow a date, a database integer or a timer
+# later.
 _Title = Annotated[str, Field(max_length=300), AfterValidator(_not_blank)]  # assignments.title's length
 # Markdown for the starter README and the assignment page; a bound keeps a pasted book out of every page.
 _Description = Annotated[str, Field(max_length=20_000), AfterValidator(_not_blank)]
@@ -211,7 +221,8 @@ class PointsGroup(BaseModel):
     points: _NonNegativeFloat | None = None
     points_each: _NonNegativeFloat | None = None
     visibility: Visibility = Field(Visibility.AFTER_DUE_DATE, strict=False)
-    # The units this group grades, and those its tests use besides: stubbing any other unit must cost it nothing.
+    # The units this group grades, and those its tests use besides: stubbing any other unit must cost it
+    # nothing.
     units: tuple[_UnitPattern, ...] = Field((), strict=False)
     depends_on: tuple[_UnitPattern, ...] = Field((), strict=False)
 
@@ -228,12 +239,20 @@ class PointsGroup(BaseModel):
         return any(_pattern(pattern, False).fullmatch(test_id) for pattern in self.tests)
 
     def may_lose_to(self, unit_name: str) -> bool:
-        """Whether a bug in the unit ``<file>::<qualname>`` may cost this group points (``units``, ``depends_on``)."""
+        """Whether a bug in the unit ``<file>::<qualname>`` may cost this group points.
+
+        It may when one of the group's ``units`` or ``depends_on`` patterns matches it.
+        """
         return any(units.matches(pattern, unit_name) for pattern in (*self.units, *self.depends_on))
 
 
 class Limits(BaseModel):
-    """``[limits]``: the resources of one grading run."""
+    """``[limits]``: the resources of one grading run; the one table of limits and their defaults.
+
+    Every figure the sandbox and the harness enforce comes from here (``SandboxLimits.from_table`` for
+    the sandbox, the job spec for the harness); nothing downstream holds a default of its own.
+    assignments/SCHEMA.md documents each key.
+    """
 
     model_config = _STRICT
     wall_time_s: _Seconds = 600.0
@@ -248,6 +267,17 @@ class Limits(BaseModel):
     cpus: _Cpus = 2.0
     pids: _Pids = 256
     output_kb: _Kilobytes = 1024
+    # What the sandbox holds on top of the student's share: the judge (pytest, the hidden tests, the
+    # reference) and the launcher. The sandbox's memory is memory_mb + judge_memory_mb, its processes
+    # pids + judge_pids; the judge's own output file is capped at judge_output_mb.
+    judge_memory_mb: _Megabytes = 512
+    judge_pids: _Pids = 64
+    judge_output_mb: _Megabytes = 64
+    # The sandbox's writable folders (tmpfs; their pages count against the sandbox's memory) and how much
+    # of the launcher's own output the worker keeps.
+    work_tmpfs_mb: _Megabytes = 256
+    tmp_tmpfs_mb: _Megabytes = 64
+    sandbox_log_kb: _Kilobytes = 64
 
 
 class GateSettings(BaseModel):
@@ -340,8 +370,8 @@ class Assignment(BaseModel):
         if unknown:
             shown = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
             raise _problem(f"{'; '.join(unknown)}: matches no unit the students write; units are "
-                           f"'<file>::<qualname>' of the owned files, e.g. {units.EXAMPLES}; this assignment's: "
-                           f"{shown or 'none'}")
+                           f"'<file>::<qualname>' of the owned files, e.g. {units.EXAMPLES}; "
+                           f"this assignment's: {shown or 'none'}")
         return groups
 
     @property

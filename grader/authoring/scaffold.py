@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.authoring.config import CONFIG_FILE
+from grader.authoring.config import CONFIG_FILE, Limits, Submissions
 
 # The schema's rule for `name` (config._NAME), with a length cap: the name is a folder and a module name too.
 NAME = re.compile(r"[a-z][a-z0-9-]{0,59}")
@@ -223,20 +223,14 @@ groups = ["{group}"]
 '''
 
 # The limits and submission policy every new assignment starts from (``new``, and the service's "New
-# assignment" draft): one table, so the two scaffolds cannot drift apart.
-DEFAULT_LIMITS = '''\
-[limits]
-wall_time_s = 600
-call_time_s = 30
-memory_mb = 2048
-cpus = 2
-pids = 256
-output_kb = 1024
-
-[submissions]
-rate_limit_count = 10
-rate_limit_window_minutes = 60
-'''
+# assignment" draft), written out from the schema's own defaults (``config.Limits``, the one limits table).
+_SCAFFOLD_KEYS = (
+    (Limits, "limits", ("wall_time_s", "call_time_s", "memory_mb", "cpus", "pids", "output_kb")),
+    (Submissions, "submissions", ("rate_limit_count", "rate_limit_window_minutes")),
+)
+DEFAULT_LIMITS = "\n".join(
+    f"[{section}]\n" + "".join(f"{key} = {model.model_fields[key].default:g}\n" for key in keys)
+    for model, section, keys in _SCAFFOLD_KEYS)
 
 _TOML = '''\
 # Written by `beras-grader new {name}`. Every key is described in assignments/SCHEMA.md.

@@ -7,7 +7,8 @@ A prepared job is two folders the sandbox sees at fixed paths:
     ``judge/<assignment>/``      the assignment: its test folders and ``assignment.toml``
     ``judge/reference/beras/``   the reference library
     ``judge/points.json``        each test id's points, group, visibility (computed by the worker)
-    ``judge/deadlines.json``     each test's per-call deadline, and a hung method's (``deadlines.DeadlineTable``)
+    ``judge/deadlines.json``     each test's per-call deadline, and a hung method's
+                                 (``deadlines.DeadlineTable``)
     ``judge/test-ids.json``      every test id of the assignment
     ``student/beras/``           the submission: the starter package with the student's files in it
     ``lib/grader/harness/``      this harness (judge and student both import it)
@@ -51,6 +52,10 @@ def judge_pytest_args(rootdir: Path) -> list[str]:
 class JobSpec:
     """What the launcher needs to run one grading job.
 
+    The limits come from the assignment's ``[limits]`` table (``grader.authoring.config.Limits``), which the
+    worker reads; the harness runs in the sandbox and cannot import it, so it has them from here, and
+    holds no default of its own.
+
     Attributes:
         assignment: the assignment's name (its folder under ``judge/``).
         suites: the test folders to run, relative to the assignment folder.
@@ -60,6 +65,7 @@ class JobSpec:
         student_memory_mb: address-space limit of each student process.
         pids: most processes the student uid may have at once.
         output_kb: most student output kept; the rest is counted and dropped.
+        judge_output_mb: largest file the judge may write (its log included).
         separate_uids: run judge and student under the two uids below (needs root in the sandbox).
         judge_uid: the judge's uid and gid.
         student_uid: the student's uid and gid.
@@ -69,10 +75,11 @@ class JobSpec:
     assignment: str
     suites: tuple[str, ...]
     seed: int
-    call_timeout_s: float = 30.0
-    student_memory_mb: int = 2048
-    pids: int = 128
-    output_kb: int = 1024
+    call_timeout_s: float
+    student_memory_mb: int
+    pids: int
+    output_kb: int
+    judge_output_mb: int
     separate_uids: bool = True
     judge_uid: int = 61000
     student_uid: int = 61001

@@ -34,7 +34,6 @@ from grader.harness.limits import (INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimi
                                    others_running)
 
 MAX_MESSAGE = 4096
-JUDGE_OUTPUT_MB = 64
 # The libraries whose versions a result records (as ``grader.environment.RECORDED``; the harness imports
 # nothing of the control plane).
 RECORDED = ("numpy", "pytest")
@@ -261,7 +260,8 @@ class Launcher:
         judge = subprocess.Popen(
             command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             cwd=assignment, env=_env(str(self.judge_home), self.lib),
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (JUDGE_OUTPUT_MB * 2**20,) * 2), **ids)
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (spec.judge_output_mb * 2**20,) * 2),
+            **ids)
         log.close()
         theirs.close()
         return judge, ours

@@ -42,7 +42,8 @@ def describe_exit(returncode: int) -> str:
     """How a process ended, for a student: ``killed by SIGKILL (...)`` or ``exited with status 0``."""
     if returncode < 0:
         number = -returncode
-        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
+        known = number in signal.Signals._value2member_map_
+        name = signal.Signals(number).name if known else f"signal {number}"
         why = {signal.SIGKILL: "out of memory, or stopped by a limit", signal.SIGSEGV: "a segmentation fault",
                signal.SIGXCPU: "the CPU-time limit", signal.SIGXFSZ: "the output-size limit"}.get(number)
         return f"was killed by {name}" + (f" ({why})" if why else "")
@@ -50,7 +51,7 @@ def describe_exit(returncode: int) -> str:
 
 
 def others_running(pid: int, uid: int | None = None) -> bool:
-    """Whether a live process other than ``pid`` is in ``pid``'s process group or (given ``uid``) runs as ``uid``.
+    """Whether a live process other than ``pid`` is in ``pid``'s process group or (given ``uid``) runs as it.
 
     A student process whose call was interrupted serves on only if it left nothing running: a
     child, or one that left the group (setsid), is only stopped with the whole process.

@@ -187,7 +187,9 @@ def test_defaults(tmp_path):
     assert a.points[0].visibility is Visibility.AFTER_DUE_DATE
     assert a.limits.model_dump() == {"wall_time_s": 600.0, "call_time_s": 30.0, "call_time_factor": 50.0,
                                      "call_time_floor_s": 2.0, "call_time_repeat_floor_s": 0.5, "memory_mb": 2048,
-                                     "cpus": 2.0, "pids": 256, "output_kb": 1024}
+                                     "cpus": 2.0, "pids": 256, "output_kb": 1024, "judge_memory_mb": 512,
+                                     "judge_pids": 64, "judge_output_mb": 64, "work_tmpfs_mb": 256,
+                                     "tmp_tmpfs_mb": 64, "sandbox_log_kb": 64}
     assert a.schedule is None
     assert (a.submissions.rate_limit_count, a.submissions.rate_limit_window_minutes) == (10, 60)
     folder = write(tmp_path / "s", MINIMAL + "[schedule]\ndue = 2026-12-04T23:59:00Z\n")
@@ -259,7 +261,8 @@ def test_unknown_key_in_a_section(tmp_path):
     folder = write(tmp_path, MINIMAL + "[limits]\nmemroy_mb = 4096\n")
     assert only_problem(folder) == (
         f"{folder / 'assignment.toml'}: limits.memroy_mb: unknown key (allowed in [limits]: call_time_factor, "
-        "call_time_floor_s, call_time_repeat_floor_s, call_time_s, cpus, memory_mb, output_kb, pids, wall_time_s); "
+        "call_time_floor_s, call_time_repeat_floor_s, call_time_s, cpus, judge_memory_mb, judge_output_mb, "
+        "judge_pids, memory_mb, output_kb, pids, sandbox_log_kb, tmp_tmpfs_mb, wall_time_s, work_tmpfs_mb); "
         "did you mean 'memory_mb'?")
 
 

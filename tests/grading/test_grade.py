@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from grader.authoring.config import Limits
 from tests.grading.conftest import NAMES, submission
 from worker.grading.grade import grade_zip
 from worker.grading.samples import lost_groups, samples
@@ -72,7 +75,7 @@ def test_wall_clock_keeps_finished_tests_and_names_the_limit(mlp, sandbox):
     slow = "import time\n_orig = Softmax.forward\ndef _slow(self, x):\n    time.sleep(3600)\nSoftmax.forward = _slow\n"
     result = grade_zip(mlp, submission(mlp, append={"beras/activations.py": slow}), sandbox, seed=1,
                        suites=("hidden_tests/test_activations.py",), call_timeout_s=300,
-                       limits=SandboxLimits(wall_s=8))
+                       limits=dataclasses.replace(SandboxLimits.from_table(Limits()), wall_s=8))
     assert result["status"] == "graded" and not result["complete"]
     outcomes = {t["outcome"] for t in result["tests"]}
     assert "passed" in outcomes  # tests finished before the stuck one keep their points

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.authoring.config import Limits
 from grader.harness.jobspec import JobSpec
 from grader.harness.launcher import Launcher
 from tests.harness.test_process import reaches_state
@@ -27,7 +28,10 @@ STUDENT_UID = 199_917
 @pytest.fixture
 def launcher(tmp_path: Path) -> Launcher:
     (tmp_path / "job").mkdir()
-    JobSpec("toy", ("hidden_tests",), seed=1, judge_uid=STUDENT_UID - 1, student_uid=STUDENT_UID).write(tmp_path / "job")
+    table = Limits()
+    JobSpec("toy", ("hidden_tests",), seed=1, call_timeout_s=table.call_time_s, student_memory_mb=table.memory_mb,
+            pids=table.pids, output_kb=table.output_kb, judge_output_mb=table.judge_output_mb,
+            judge_uid=STUDENT_UID - 1, student_uid=STUDENT_UID).write(tmp_path / "job")
     return Launcher(tmp_path / "job", tmp_path / "out", tmp_path / "work")
 
 

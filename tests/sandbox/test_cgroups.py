@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.authoring.config import Limits
 from tests.grading.conftest import require
 from worker.sandbox import cgroups
 from worker.sandbox.base import Guarantee, SandboxLimits
@@ -76,7 +78,12 @@ def test_no_cgroup_file_system():
     assert find_hierarchy("23 1 0:21 / / rw - overlay overlay rw\n", "0::/\n") is None
 
 
-LIMITS = SandboxLimits(memory_mb=1024, cpus=1.5, pids=100)
+def _limits(**figures) -> SandboxLimits:
+    """The limits table's defaults with ``figures`` changed."""
+    return dataclasses.replace(SandboxLimits.from_table(Limits()), **figures)
+
+
+LIMITS = _limits(memory_mb=1024, cpus=1.5, pids=100)
 
 
 def test_v2_files_written(tmp_path):
@@ -121,7 +128,7 @@ def test_what_cannot_be_set_is_named(tmp_path):
 def hierarchy() -> Hierarchy:
     """This machine's cgroups, where a job cgroup can be made (as root; `make test` runs as root)."""
     found = cgroups.detect()
-    probe = JobCgroup.create(found, SandboxLimits())
+    probe = JobCgroup.create(found, _limits())
     probe.destroy()
     if probe.missing:
         require("writable cgroups", "; ".join(f"{g.value}: {why}" for g, why in probe.missing.items()))
@@ -143,7 +150,7 @@ def _joined(job: JobCgroup, code: str) -> subprocess.Popen:
 def test_a_real_job_cgroup_holds_memory_and_is_removed(hierarchy):
     """Limits read back from the kernel; a child over the memory limit is OOM-killed and the job says so; the
     job's peak stays at the limit; destroy kills what is left and removes every folder."""
-    limits = SandboxLimits(memory_mb=16, cpus=0.5, pids=40)  # 528 MiB for the whole job
+    limits = _limits(memory_mb=16, cpus=0.5, pids=40)  # 528 MiB for the whole job
     job = JobCgroup.create(hierarchy, limits)
     try:
         assert job.missing == {}

@@ -22,9 +22,7 @@ LOG_TAIL = 4000
 
 
 def sandbox_limits(released: Released, gpu: bool = False) -> SandboxLimits:
-    limits = released.assignment.limits
-    return SandboxLimits(wall_s=limits.wall_time_s, memory_mb=limits.memory_mb, cpus=limits.cpus, pids=limits.pids,
-                         gpu=gpu)
+    return SandboxLimits.from_table(released.assignment.limits, gpu=gpu)
 
 
 def _base(released: Released, seed: int, sandbox: Sandbox | None, suites: tuple[str, ...] | None) -> dict:
@@ -125,6 +123,8 @@ def _collect(result: dict, released: Released, run, out_dir: Path, limits: Sandb
         peak_mb = round(peak / 2**20, 1) if peak else (round(max_rss_kb / 1024, 1) if max_rss_kb else None)
     # The backend's own reading first (the local sandbox reads the job's cgroup from outside), else what the
     # launcher read of its cgroup from inside (Docker), else the launcher's sum over the processes it reaped.
+    # CPU seconds are the job's own either way: its cgroup's (which also sees orphans the sandbox's init
+    # reaped), else the launcher's wait4 per process; never a figure of the whole worker process.
     applied = run.limits_applied or launcher.get("cgroup_limits")
     applied = applied if isinstance(applied, dict) else {}
     cpu_s = next((v for v in (run.usage.cpu_s, launcher.get("cgroup_cpu_s"), launcher.get("cpu_s")) if v is not None),

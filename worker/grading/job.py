@@ -91,8 +91,9 @@ def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, ba
     spec = JobSpec(
         assignment=released.name,
         suites=suites or (released.assignment.tests.public, released.assignment.tests.hidden),
-        seed=seed, call_timeout_s=call_timeout_s or limits.call_time_s, student_memory_mb=limits.memory_mb, pids=limits.pids,
-        output_kb=limits.output_kb, judge_uid=judge_uid, student_uid=judge_uid + 1, beras_backend=backend,
+        seed=seed, call_timeout_s=call_timeout_s or limits.call_time_s, student_memory_mb=limits.memory_mb,
+        pids=limits.pids, output_kb=limits.output_kb, judge_output_mb=limits.judge_output_mb,
+        judge_uid=judge_uid, student_uid=judge_uid + 1, beras_backend=backend,
     )
     spec.write(job)
     return PreparedJob(job, out, spec)

@@ -1,4 +1,4 @@
-"""Sandbox backends behind one contract (``base.Sandbox``), chosen by one setting: ``docker``, ``local`` or ``auto``."""
+"""Sandbox backends behind one contract (``base.Sandbox``), chosen by one setting: docker, local or auto."""
 
 from __future__ import annotations
 
@@ -26,14 +26,15 @@ BACKENDS: dict[str, Callable[[], Sandbox]] = {"docker": _docker, "local": _local
 
 
 def choose_sandbox(name: str = "auto") -> Sandbox:
-    """The backend called ``name``, checked; ``auto``: docker when its daemon answers and the image is built, else local.
+    """The backend ``name``, checked; ``auto``: docker if its daemon answers and image is built, else local.
 
     Raises:
         SandboxUnavailable: the named backend cannot run here (or, for ``auto``, neither can).
     """
     if name != "auto":
         if name not in BACKENDS:
-            raise SandboxUnavailable(f"unknown sandbox {name!r}; expected one of: auto, {', '.join(BACKENDS)}")
+            raise SandboxUnavailable(f"unknown sandbox {name!r}; "
+                                     f"expected one of: auto, {', '.join(BACKENDS)}")
         sandbox = BACKENDS[name]()
         sandbox.check()
         return sandbox

@@ -1,11 +1,15 @@
-"""The sandbox contract: run a prepared job folder under limits, give back exit status, outputs, usage and timing."""
+"""The sandbox contract: run a prepared job folder under limits; give back exit, outputs, usage, timing."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.authoring.config import Limits
 
 # The capabilities the launcher keeps: switching to the two uids (SETUID, SETGID), giving each its
 # files (CHOWN, FOWNER, DAC_OVERRIDE: the job folder belongs to the worker's uid) and stopping
@@ -14,10 +18,6 @@ LAUNCHER_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL")
 LAUNCHER_COMMAND = ("-m", "grader.harness.launcher", "--job", "/job", "--out", "/out", "--work", "/work")
 # The interpreter every backend starts: the grading environment's python3 (``grader.environment``).
 SANDBOX_PYTHON = "/usr/bin/python3"
-# What a sandbox holds on top of the student's own limits: the judge (pytest, the hidden tests, the
-# reference) and the launcher, in memory and in processes. Both backends add the same figures.
-JUDGE_RESERVE_MB = 512
-JUDGE_PIDS = 64
 
 
 class SandboxUnavailable(Exception):
@@ -26,39 +26,56 @@ class SandboxUnavailable(Exception):
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """The resources of one grading run.
+    """The resources of one grading run: values only, taken from the limits table (``from_table``).
 
     Attributes:
         wall_s: wall-clock limit, enforced from outside: the sandbox is killed when it is reached.
-        memory_mb: memory of the whole sandbox (RAM and swap together; its tmpfs counts against it).
-        cpus: CPU quota, in cores.
-        pids: most processes in the sandbox.
-        tmpfs_mb: size of the writable work folder.
+        memory_mb: the student's share of memory (RAM and swap together).
+        cpus: CPU quota of the whole sandbox, in cores.
+        pids: the student's share of processes.
+        judge_memory_mb: memory the sandbox holds on top of ``memory_mb`` for the judge and the launcher.
+        judge_pids: processes the sandbox holds on top of ``pids`` for the judge and the launcher.
+        tmpfs_mb: size of the writable work folder (``/work``).
+        tmp_tmpfs_mb: size of ``/tmp``.
         log_kb: most of the launcher's own output kept.
-        gpu: give the sandbox one GPU.
+        gpu: give the sandbox one GPU (the queue decides, not the table).
     """
 
-    wall_s: float = 600.0
-    memory_mb: int = 2048
-    cpus: float = 2.0
-    pids: int = 256
-    tmpfs_mb: int = 256
-    log_kb: int = 64
+    wall_s: float
+    memory_mb: int
+    cpus: float
+    pids: int
+    judge_memory_mb: int
+    judge_pids: int
+    tmpfs_mb: int
+    tmp_tmpfs_mb: int
+    log_kb: int
     gpu: bool = False
+
+    @classmethod
+    def from_table(cls, table: Limits, gpu: bool = False) -> SandboxLimits:
+        """The sandbox's part of an assignment's ``[limits]`` table."""
+        return cls(wall_s=table.wall_time_s, memory_mb=table.memory_mb, cpus=table.cpus, pids=table.pids,
+                   judge_memory_mb=table.judge_memory_mb, judge_pids=table.judge_pids,
+                   tmpfs_mb=table.work_tmpfs_mb, tmp_tmpfs_mb=table.tmp_tmpfs_mb, log_kb=table.sandbox_log_kb,
+                   gpu=gpu)
 
     @property
     def sandbox_memory_mb(self) -> int:
         """The whole sandbox's memory (and memory + swap) limit: the student's share and the judge's."""
-        return self.memory_mb + JUDGE_RESERVE_MB
+        return self.memory_mb + self.judge_memory_mb
 
     @property
     def sandbox_pids(self) -> int:
         """The whole sandbox's process limit: the student uid's share and the judge's."""
-        return self.pids + JUDGE_PIDS
+        return self.pids + self.judge_pids
 
 
 class Guarantee(str, Enum):
-    """What a sandbox promises about a run; a run names those this machine could not give (``SandboxRun.missing``)."""
+    """What a sandbox promises about a run; a run names those this machine could not give.
+
+    The missing ones are in ``SandboxRun.missing``, each with why.
+    """
 
     SEPARATE_UIDS = "separate_uids"  # judge and student under different uids: the run is tamper-proof
     JOB_MEMORY_LIMIT = "job_memory_limit"  # RAM + swap of the whole job, its tmpfs included
@@ -70,7 +87,11 @@ class Guarantee(str, Enum):
 
 @dataclass
 class Usage:
-    """What the run used: peak memory (MB, None where the backend cannot tell), CPU seconds, wall seconds."""
+    """What the run used: peak memory (MB), CPU seconds, wall seconds.
+
+    Peak memory and CPU seconds are the job's own, read from its cgroup (never a figure of the whole worker
+    process, which would count other jobs in flight); None where the backend has no job cgroup to read.
+    """
 
     peak_memory_mb: float | None = None
     cpu_s: float | None = None
@@ -111,11 +132,6 @@ class SandboxRun:
     missing: dict[Guarantee, str] = field(default_factory=dict)
     limits_applied: dict[str, float] = field(default_factory=dict)
     image: str | None = None
-
-    def summary(self) -> dict:
-        data = asdict(self)
-        data["out_dir"] = str(self.out_dir)
-        return data
 
 
 class Sandbox(ABC):

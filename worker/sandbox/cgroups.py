@@ -1,4 +1,4 @@
-"""One cgroup per local-sandbox job, on cgroup v1 or v2: docker's memory, CPU and pids limits, the job's usage.
+"""One cgroup per local-sandbox job, on cgroup v1 or v2: docker's memory, CPU and pids limits, its usage.
 
 Where job cgroups go:
 
@@ -29,7 +29,8 @@ CPU_PERIOD_US = 100_000  # the CFS period docker uses
 V2_PARENT = "beras-grader"
 KILL_WAIT_S = 10.0
 _V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids")  # cpuacct: the job's CPU seconds
-_NEEDS = {Guarantee.JOB_MEMORY_LIMIT: "memory", Guarantee.JOB_CPU_LIMIT: "cpu", Guarantee.JOB_PIDS_LIMIT: "pids"}
+_NEEDS = {Guarantee.JOB_MEMORY_LIMIT: "memory", Guarantee.JOB_CPU_LIMIT: "cpu",
+          Guarantee.JOB_PIDS_LIMIT: "pids"}
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _read(path: Path) -> str | None:
 
 
 def _field(text: str | None, name: str) -> int | None:
-    """The number after ``name`` in a flat keyed file (``memory.events``, ``cpu.stat``, ``memory.oom_control``)."""
+    """The number after ``name`` in a keyed file (``memory.events``, ``cpu.stat``, ``memory.oom_control``)."""
     for line in (text or "").splitlines():
         key, _, value = line.partition(" ")
         if key == name and value.strip().isdigit():
@@ -144,7 +145,7 @@ def _swap_present() -> bool:
 
 
 class JobCgroup:
-    """The cgroup(s) of one job: made and limited by ``create``, joined by the child, emptied by ``destroy``."""
+    """The cgroups of one job: made and limited by ``create``, joined by its child, emptied by ``destroy``."""
 
     def __init__(self, hierarchy: Hierarchy, token: str | None = None) -> None:
         self.hierarchy = hierarchy
@@ -154,9 +155,10 @@ class JobCgroup:
         self.applied: dict[str, float] = {}
         self.made: list[Path] = []
 
-    # -- making it ---------------------------------------------------------------------------------------------
+    # -- making it ------------------------------------------------------------------------------------------
     @classmethod
-    def create(cls, hierarchy: Hierarchy | None, limits: SandboxLimits, token: str | None = None) -> JobCgroup:
+    def create(cls, hierarchy: Hierarchy | None, limits: SandboxLimits,
+               token: str | None = None) -> JobCgroup:
         """A job cgroup with the limits set that this machine allows; the others in ``missing``."""
         if hierarchy is None:
             job = cls(Hierarchy(0, {}), token)
@@ -204,7 +206,8 @@ class JobCgroup:
                     (folder / "cgroup.subtree_control").write_text(handed)
         except OSError as error:
             for controller in wanted:
-                self._lose(controller, f"cannot hand the {controller} controller to job cgroups: {_why(error)}")
+                self._lose(controller,
+                           f"cannot hand the {controller} controller to job cgroups: {_why(error)}")
 
     def _write(self, controller: str, name: str, value: str) -> bool:
         try:
@@ -217,14 +220,15 @@ class JobCgroup:
     def _limit_memory(self, limit: int) -> None:
         folder = self.folders["memory"]
         if self.hierarchy.version == 1:
-            # memsw is RAM + swap, never below the RAM limit: RAM first. Equal figures: no swap, as docker sets it.
+            # memsw is RAM + swap, never below the RAM limit: RAM first. Equal figures: no swap, as docker
+            # sets it.
             if not self._write("memory", "memory.limit_in_bytes", str(limit)):
                 return
             if (folder / "memory.memsw.limit_in_bytes").exists():
                 self._write("memory", "memory.memsw.limit_in_bytes", str(limit))
             elif _swap_present():
-                self.missing[Guarantee.JOB_MEMORY_LIMIT] = ("swap is not counted (the kernel runs without swap "
-                                                            "accounting: boot with swapaccount=1)")
+                self.missing[Guarantee.JOB_MEMORY_LIMIT] = (
+                    "swap is not counted (the kernel runs without swap accounting: boot with swapaccount=1)")
             held = _read(folder / "memory.limit_in_bytes")
         else:
             if not self._write("memory", "memory.max", str(limit)):
@@ -241,8 +245,8 @@ class JobCgroup:
     def _limit_cpu(self, cpus: float) -> None:
         quota = max(1000, int(cpus * CPU_PERIOD_US))
         if self.hierarchy.version == 1:
-            if self._write("cpu", "cpu.cfs_period_us", str(CPU_PERIOD_US)) and \
-                    self._write("cpu", "cpu.cfs_quota_us", str(quota)):
+            if (self._write("cpu", "cpu.cfs_period_us", str(CPU_PERIOD_US))
+                    and self._write("cpu", "cpu.cfs_quota_us", str(quota))):
                 held_quota = _read(self.folders["cpu"] / "cpu.cfs_quota_us")
                 held_period = _read(self.folders["cpu"] / "cpu.cfs_period_us")
                 if held_quota and held_period:
@@ -258,29 +262,30 @@ class JobCgroup:
             if held and held.strip().isdigit():
                 self.applied["pids"] = int(held)
 
-    # -- joining it --------------------------------------------------------------------------------------------
+    # -- joining it -----------------------------------------------------------------------------------------
     def procs_files(self) -> list[Path]:
         """The ``cgroup.procs`` files a process writes its pid to, to join the job (one per folder made)."""
         return [folder / "cgroup.procs" for folder in self.made]
 
-    # -- reading it --------------------------------------------------------------------------------------------
+    # -- reading it -----------------------------------------------------------------------------------------
     def usage(self) -> tuple[int | None, float | None, bool]:
         """``(peak memory bytes, CPU seconds, oom killed)`` of the job so far; None where not measured."""
-        memory, cpu = self.folders.get("memory"), self.folders.get("cpuacct" if self.hierarchy.version == 1 else "cpu")
+        v1 = self.hierarchy.version == 1
+        memory, cpu = self.folders.get("memory"), self.folders.get("cpuacct" if v1 else "cpu")
         peak = cpu_s = None
         oom = False
         if memory is not None:
-            names = ("memory.memsw.max_usage_in_bytes", "memory.max_usage_in_bytes") if self.hierarchy.version == 1 \
-                else ("memory.peak",)
+            v1_names = ("memory.memsw.max_usage_in_bytes", "memory.max_usage_in_bytes")
+            names = v1_names if v1 else ("memory.peak",)
             for name in names:
                 text = _read(memory / name)
                 if text and text.strip().isdigit():
                     peak = int(text)
                     break
-            events = _read(memory / ("memory.oom_control" if self.hierarchy.version == 1 else "memory.events"))
+            events = _read(memory / ("memory.oom_control" if v1 else "memory.events"))
             oom = bool(_field(events, "oom_kill"))
         if cpu is not None:
-            if self.hierarchy.version == 1:
+            if v1:
                 text = _read(cpu / "cpuacct.usage")
                 cpu_s = int(text) / 1e9 if text and text.strip().isdigit() else None
             else:
@@ -288,7 +293,7 @@ class JobCgroup:
                 cpu_s = usec / 1e6 if usec is not None else None
         return peak, cpu_s, oom
 
-    # -- removing it -------------------------------------------------------------------------------------------
+    # -- removing it ----------------------------------------------------------------------------------------
     def pids(self) -> set[int]:
         found = set()
         for procs in self.procs_files():

@@ -18,8 +18,16 @@ import threading
 import time
 from pathlib import Path
 
-from worker.sandbox.base import LAUNCHER_CAPS, LAUNCHER_COMMAND, SANDBOX_PYTHON, Sandbox, SandboxLimits, SandboxRun, \
-    SandboxUnavailable, Usage
+from worker.sandbox.base import (
+    LAUNCHER_CAPS,
+    LAUNCHER_COMMAND,
+    SANDBOX_PYTHON,
+    Sandbox,
+    SandboxLimits,
+    SandboxRun,
+    SandboxUnavailable,
+    Usage,
+)
 from worker.sandbox.image import image_exists, image_tag
 
 LABEL = "beras-grader.sandbox"
@@ -31,7 +39,8 @@ LABEL_STARTED = "beras-grader.worker-started"
 LABEL_DEADLINE = "beras-grader.deadline"
 DEADLINE_GRACE_S = 300
 
-# One reaping at a time in this process: the jobs of one worker would otherwise race to remove the same orphans.
+# One reaping at a time in this process: the jobs of one worker would otherwise race to remove the same
+# orphans.
 _reap_lock = threading.Lock()
 
 
@@ -51,20 +60,21 @@ class DockerSandbox(Sandbox):
             try:
                 import docker
             except ImportError:
-                raise SandboxUnavailable("the docker Python package is not installed: pip install docker") from None
+                raise SandboxUnavailable("the docker Python package is not installed: "
+                                         "pip install docker") from None
             try:
                 self._client = docker.from_env(timeout=30)
                 self._client.ping()
             except Exception as error:  # the SDK raises several types for "no daemon"
                 self._client = None
-                raise SandboxUnavailable(f"no Docker daemon answers ({error}); start dockerd or use the local "
-                                         "sandbox") from None
+                raise SandboxUnavailable(f"no Docker daemon answers ({error}); "
+                                         "start dockerd or use the local sandbox") from None
         return self._client
 
     def check(self) -> None:
         if not image_exists(self.client, self.image):
-            raise SandboxUnavailable(f"the sandbox image {self.image} is not built: run `beras-grader image build` "
-                                     "(as root, with the Docker daemon running)")
+            raise SandboxUnavailable(f"the sandbox image {self.image} is not built: run `beras-grader image "
+                                     "build` (as root, with the Docker daemon running)")
 
     def reap_orphans(self) -> list[str]:
         """Remove the sandbox containers nobody owns any more; return their names.
@@ -111,22 +121,26 @@ class DockerSandbox(Sandbox):
                 self.image, [SANDBOX_PYTHON, "-s", *LAUNCHER_COMMAND],
                 environment={"PYTHONPATH": "/job/lib", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"},
                 user="0:0", working_dir="/work", network_mode="none", read_only=True, ipc_mode="none",
-                tmpfs={"/work": f"size={limits.tmpfs_mb}m,mode=755", "/tmp": "size=64m,mode=1777"},
-                volumes={str(job_dir): {"bind": "/job", "mode": "ro"}, str(out_dir): {"bind": "/out", "mode": "rw"}},
+                tmpfs={"/work": f"size={limits.tmpfs_mb}m,mode=755",
+                       "/tmp": f"size={limits.tmp_tmpfs_mb}m,mode=1777"},
+                volumes={str(job_dir): {"bind": "/job", "mode": "ro"},
+                         str(out_dir): {"bind": "/out", "mode": "rw"}},
                 mem_limit=memory, memswap_limit=memory, pids_limit=limits.sandbox_pids,
                 nano_cpus=int(limits.cpus * 1e9), cap_drop=["ALL"], cap_add=list(LAUNCHER_CAPS),
                 security_opt=["no-new-privileges"], ulimits=[Ulimit(name="core", soft=0, hard=0)],
-                log_config={"type": "json-file", "config": {"max-size": f"{limits.log_kb}k", "max-file": "1"}},
+                log_config={"type": "json-file",
+                            "config": {"max-size": f"{limits.log_kb}k", "max-file": "1"}},
                 labels=_labels(limits),
                 device_requests=[DeviceRequest(count=1, capabilities=[["gpu"]])] if limits.gpu else None,
                 init=True,  # docker-init as pid 1 reaps orphans, so killed student processes free their pids
                 detach=True,
             )
         except docker.errors.ImageNotFound:
-            raise SandboxUnavailable(f"the sandbox image {self.image} is not built: run `beras-grader image build`") \
-                from None
+            raise SandboxUnavailable(f"the sandbox image {self.image} is not built: "
+                                     "run `beras-grader image build`") from None
         except docker.errors.APIError as error:
-            raise SandboxUnavailable(f"Docker refused the sandbox container: {error.explanation or error}") from None
+            raise SandboxUnavailable(f"Docker refused the sandbox container: "
+                                     f"{error.explanation or error}") from None
         try:
             phases["prepare_s"] = round(time.monotonic() - started, 4)
             run_started = time.monotonic()
@@ -149,8 +163,8 @@ class DockerSandbox(Sandbox):
             log = container.logs(stdout=True, stderr=True, tail=200)[-limits.log_kb * 1024:]
             phases["collect_s"] = round(time.monotonic() - collect_started, 4)
             return SandboxRun(self.name, exit_code, timed_out, out_dir, log.decode(errors="replace"),
-                              Usage(None, None, round(wall, 3)), phases, oom_killed=bool(state.get("OOMKilled")),
-                              image=self.image)
+                              Usage(None, None, round(wall, 3)), phases,
+                              oom_killed=bool(state.get("OOMKilled")), image=self.image)
         finally:
             try:
                 container.remove(force=True)
@@ -161,7 +175,8 @@ class DockerSandbox(Sandbox):
 def _labels(limits: SandboxLimits) -> dict[str, str]:
     """Who owns the container, and until when."""
     return {LABEL: "1", LABEL_HOST: socket.gethostname(), LABEL_PID: str(os.getpid()),
-            LABEL_STARTED: _started(os.getpid()) or "", LABEL_DEADLINE: str(int(time.time() + limits.wall_s) + 1)}
+            LABEL_STARTED: _started(os.getpid()) or "",
+            LABEL_DEADLINE: str(int(time.time() + limits.wall_s) + 1)}
 
 
 def _owned(labels: dict[str, str]) -> bool:

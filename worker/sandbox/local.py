@@ -27,15 +27,24 @@ import time
 from pathlib import Path
 
 from worker.sandbox import cgroups, image, seccomp
-from worker.sandbox.base import LAUNCHER_CAPS, LAUNCHER_COMMAND, SANDBOX_PYTHON, Guarantee, Sandbox, SandboxLimits, \
-    SandboxRun, SandboxUnavailable, Usage
+from worker.sandbox.base import (
+    LAUNCHER_CAPS,
+    LAUNCHER_COMMAND,
+    SANDBOX_PYTHON,
+    Guarantee,
+    Sandbox,
+    SandboxLimits,
+    SandboxRun,
+    SandboxUnavailable,
+    Usage,
+)
 
 KILL_WAIT_S = 10.0
 KEYCTL_JOIN_SESSION_KEYRING = 1
 
 
 def _root_binds(rootfs: Path) -> list[str]:
-    """The sandbox's root: the environment's root file system, read-only, as the docker backend's image gives it.
+    """The sandbox's root: the environment's root file system, read-only, as the docker image gives it.
 
     Nothing of this machine's own system or Python is visible: the sandbox runs the files the
     docker backend runs, so a grade does not depend on the backend.
@@ -44,7 +53,7 @@ def _root_binds(rootfs: Path) -> list[str]:
 
 
 class _ChildSetup:
-    """What the sandbox's first process does between fork and exec: join the job's cgroups and a fresh keyring.
+    """What the sandbox's first process does between fork and exec: join the job's cgroups, a fresh keyring.
 
     Everything is prepared here in the parent (files opened, the syscall found), so the child only
     writes and calls: it runs in a copy of a possibly multi-threaded worker, where taking a lock or
@@ -95,7 +104,8 @@ class _ChildSetup:
         chunks = []
         while chunk := os.read(self.report_read, 4096):
             chunks.append(chunk)
-        return self.open_failures + [line for line in b"".join(chunks).decode(errors="replace").splitlines() if line]
+        reported = b"".join(chunks).decode(errors="replace").splitlines()
+        return self.open_failures + [line for line in reported if line]
 
     def close(self) -> None:
         for fd in (*self.procs, self.report_read, self.report_write):
@@ -122,8 +132,8 @@ class LocalSandbox(Sandbox):
 
     def _require_rootfs(self) -> None:
         if not image.rootfs_ready(self.rootfs_base):
-            raise SandboxUnavailable(f"the sandbox's root file system for {self.image} is not built (expected at "
-                                     f"{self.rootfs}): run `beras-grader image build` as root")
+            raise SandboxUnavailable(f"the sandbox's root file system for {self.image} is not built "
+                                     f"(expected at {self.rootfs}): run `beras-grader image build` as root")
 
     def check(self) -> None:
         if not self.bwrap:
@@ -137,27 +147,29 @@ class LocalSandbox(Sandbox):
     def _namespaces(self) -> list[str]:
         # As root there is no user namespace: uids inside are real, so judge and student differ.
         user = [] if self.as_root else ["--unshare-user"]
-        return [*user, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--die-with-parent", "--new-session"]
+        return [*user, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
 
-    def command(self, job_dir: Path, out_dir: Path, limits: SandboxLimits, seccomp_fd: int | None = None) -> list[str]:
-        caps = ["--cap-drop", "ALL"] + [arg for cap in LAUNCHER_CAPS for arg in ("--cap-add", f"CAP_{cap}")] \
-            if self.as_root else []
+    def command(self, job_dir: Path, out_dir: Path, limits: SandboxLimits,
+                seccomp_fd: int | None = None) -> list[str]:
+        kept = [arg for cap in LAUNCHER_CAPS for arg in ("--cap-add", f"CAP_{cap}")]
+        caps = ["--cap-drop", "ALL", *kept] if self.as_root else []
         syscalls = ["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []
         return [
             self.bwrap, *self._namespaces(), *caps, *syscalls,
             # The root first: everything after is mounted on its (empty, read-only) mount points.
             *_root_binds(self.rootfs),
             "--size", str(limits.tmpfs_mb * 2**20), "--tmpfs", "/work",
-            "--size", str(64 * 2**20), "--perms", "1777", "--tmpfs", "/tmp",
+            "--size", str(limits.tmp_tmpfs_mb * 2**20), "--perms", "1777", "--tmpfs", "/tmp",
             "--proc", "/proc", "--dev", "/dev",
             "--ro-bind", str(job_dir), "/job", "--bind", str(out_dir), "/out",
-            "--chdir", "/work", "--setenv", "PYTHONPATH", "/job/lib", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+            "--chdir", "/work", "--setenv", "PYTHONPATH", "/job/lib",
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
             "--", SANDBOX_PYTHON, "-s", *LAUNCHER_COMMAND,
         ]
 
     def _syscall_filter(self, missing: dict[Guarantee, str]) -> int | None:
-        """A pipe's read end holding the seccomp program for bubblewrap; None (and why, in ``missing``) without."""
+        """A pipe's read end holding bubblewrap's seccomp program; None (and why, in ``missing``) without."""
         if seccomp.machine() is None:
             missing[Guarantee.SYSCALL_FILTER] = f"no syscall table for this machine ({os.uname().machine})"
             return None
@@ -211,8 +223,8 @@ class LocalSandbox(Sandbox):
                          limits_applied=dict(cgroup.applied), image=self.image)
         if not self.as_root:
             run.tamper_proof = False
-            run.integrity_note = ("the local sandbox ran as a non-root user, so judge and student shared one uid: "
-                                  "student code could have read or rewritten the judge's files")
+            run.integrity_note = ("the local sandbox ran as a non-root user, so judge and student shared one "
+                                  "uid: student code could have read or rewritten the judge's files")
             run.missing[Guarantee.SEPARATE_UIDS] = run.integrity_note
         return run
 
@@ -224,6 +236,7 @@ class LocalSandbox(Sandbox):
             if what == "keyring":
                 missing[Guarantee.OWN_KEYRING] = f"the sandbox could not join a fresh session keyring: {why}"
             else:
-                for guarantee in (Guarantee.JOB_MEMORY_LIMIT, Guarantee.JOB_CPU_LIMIT, Guarantee.JOB_PIDS_LIMIT):
+                for guarantee in (Guarantee.JOB_MEMORY_LIMIT, Guarantee.JOB_CPU_LIMIT,
+                                  Guarantee.JOB_PIDS_LIMIT):
                     missing.setdefault(guarantee, f"the sandbox could not join its cgroup: {why}")
                 cgroup.applied.clear()

@@ -47,7 +47,8 @@ CLONE_NAMESPACES = 0x7E020000
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_SETLEASE, F_GETLEASE, F_NOTIFY = 1024, 1025, 1026
-FCNTL_DENIED = (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLEASE, F_GETLEASE, F_NOTIFY)
+FCNTL_DENIED = (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLEASE, F_GETLEASE,
+                F_NOTIFY)
 
 # Denied outright, with EPERM. Numbers from asm/unistd_64.h (x86_64) and asm-generic/unistd.h (aarch64).
 DENIED = {
@@ -119,7 +120,8 @@ def _arch_block(arch: str) -> list[_Insn]:
     out.append(_Insn(_JEQ_K, CHECKED["clone3"][column], jt="enosys"))
     out += [_Insn(_JEQ_K, numbers[column], jt="eperm") for numbers in DENIED.values()]
     out.append(_ret(RET_ALLOW))
-    # clone(flags, ...): the flags are the first argument on both arches; the namespace bits are in its low word.
+    # clone(flags, ...): the flags are the first argument on both arches; the namespace bits are in its low
+    # word.
     out.append(_Insn(_LD_W_ABS, _ARG_LOW[0], label=f"{arch}_clone"))
     out.append(_Insn(_JSET_K, CLONE_NAMESPACES, jt="eperm"))
     out.append(_ret(RET_ALLOW))
