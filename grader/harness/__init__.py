@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {"assert_close": "checks", "assert_equal": "checks", "FetchError": "handles", "Handle": "handles",
             "HarnessError": "handles", "StudentError": "handles", "fetch": "handles", "note": "notes"}
 
-__all__ = ["FetchError", "Handle", "HarnessError", "StudentError", "assert_close", "assert_equal", "fetch", "note"]
+__all__ = ["FetchError", "Handle", "HarnessError", "StudentError", "assert_close", "assert_equal", "fetch",
+           "note"]
 
 if TYPE_CHECKING:
     from grader.harness.checks import assert_close, assert_equal

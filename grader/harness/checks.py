@@ -30,7 +30,8 @@ def _index(flat_index: int, shape: tuple) -> str:
 
 
 def assert_close(
-    actual: Any, expected: Any, *, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, what: str | None = None
+    actual: Any, expected: Any, *, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
+    what: str | None = None,
 ) -> None:
     """Assert that ``actual`` (a handle or a value) matches ``expected`` within tolerance.
 
@@ -50,7 +51,8 @@ def assert_close(
     actual, expected = fetch(actual), fetch(expected)
     if isinstance(expected, (list, tuple)):
         if not isinstance(actual, (list, tuple)):
-            raise AssertionError(f"{what}: expected a list of {len(expected)} values, received a {type(actual).__name__}")
+            raise AssertionError(f"{what}: expected a list of {len(expected)} values, "
+                                 f"received a {type(actual).__name__}")
         if len(actual) != len(expected):
             raise AssertionError(f"{what}: expected {len(expected)} values, received {len(actual)}")
         for i, (a, e) in enumerate(zip(actual, expected)):
@@ -77,8 +79,10 @@ def _compare_arrays(actual: Any, expected: Any, rtol: float, atol: float, what: 
     nan_mismatch = np.isnan(a) != np.isnan(e)
     if nan_mismatch.any():
         where = _index(int(np.flatnonzero(nan_mismatch)[0]), shape)
-        state = "NaN" if np.isnan(a).ravel()[np.flatnonzero(nan_mismatch)[0]] else "a number where NaN was expected"
-        raise AssertionError(f"{what}: {int(nan_mismatch.sum())} element(s) differ in NaN-ness; first at {where} ({state})")
+        state = ("NaN" if np.isnan(a).ravel()[np.flatnonzero(nan_mismatch)[0]]
+                 else "a number where NaN was expected")
+        raise AssertionError(f"{what}: {int(nan_mismatch.sum())} element(s) differ in NaN-ness; "
+                             f"first at {where} ({state})")
     with np.errstate(invalid="ignore", over="ignore"):
         both_nan = np.isnan(a) & np.isnan(e)
         diff = np.abs(a - e)
@@ -101,7 +105,8 @@ def _compare_arrays(actual: Any, expected: Any, rtol: float, atol: float, what: 
 
 
 def assert_equal(actual: Any, expected: Any, *, what: str | None = None) -> None:
-    """Assert exact equality of plain values (ints, strings, shapes); the message shows the received value only."""
+    """Assert exact equality of plain values (ints, strings, shapes); the message shows the received
+    value only."""
     what = _what(actual, what)
     actual, expected = fetch(actual), fetch(expected)
     if isinstance(expected, np.ndarray) or isinstance(actual, np.ndarray):

@@ -102,28 +102,14 @@ def encode(value: Any, *, ref_of: Callable[[Any], int | None] | None = None) -> 
 
 
 def _encode(value: Any, blobs: list[bytes], ref_of, where: str, depth: int) -> Any:
+    """Encode one value (``where`` names it in messages), appending arrays to ``blobs``."""
     if depth > MAX_DEPTH:
         raise CodecError(f"{where}: nested deeper than {MAX_DEPTH} levels")
-    if ref_of is not None:
-        ref = ref_of(value)
-        if ref is not None:
-            return {"$ref": ref}
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        value = int(value)
-        if value.bit_length() > MAX_INT_BITS:
-            raise CodecError(f"{where}: an int of {value.bit_length()} bits is too large to cross")
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else {"$float": repr(float(value))}
-    if isinstance(value, complex):
-        return {"$complex": [_encode(value.real, blobs, None, where, depth + 1),
-                             _encode(value.imag, blobs, None, where, depth + 1)]}
-    if isinstance(value, np.generic):
-        if value.dtype.kind not in NUMERIC_KINDS:
-            raise CodecError(f"{where}: numpy scalar of dtype {value.dtype} is not numeric")
-        return _encode(value.item(), blobs, ref_of, where, depth + 1)
+    ref = ref_of(value) if ref_of is not None else None
+    if ref is not None:
+        return {"$ref": ref}
+    if value is None or isinstance(value, (bool, str, int, float, complex, np.generic)):
+        return _encode_scalar(value, blobs, ref_of, where, depth)
     array = _as_host_array(value)
     if array is not None:
         try:
@@ -131,25 +117,50 @@ def _encode(value: Any, blobs: list[bytes], ref_of, where: str, depth: int) -> A
         except CodecError as error:
             raise CodecError(f"{where}: {error}") from None
         return {"$array": len(blobs) - 1}
+    if isinstance(value, (slice, list, tuple, dict)):
+        return _encode_container(value, blobs, ref_of, where, depth)
+    raise CodecError(
+        f"{where}: a {describe_type(value)} object cannot cross as a value; only numbers, strings, "
+        "None, numeric arrays, and lists/tuples/dicts of these can"
+    )
+
+
+def _encode_scalar(value: Any, blobs: list[bytes], ref_of, where: str, depth: int) -> Any:
+    """None, bools, strings, Python numbers and numeric numpy scalars."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        value = int(value)
+        if value.bit_length() > MAX_INT_BITS:
+            raise CodecError(f"{where}: an int of {value.bit_length()} bits is too large to cross")
+        return value
+    if isinstance(value, float):  # numpy's float64 too: it subclasses float
+        return value if math.isfinite(value) else {"$float": repr(float(value))}
+    if isinstance(value, complex):
+        return {"$complex": [_encode(value.real, blobs, None, where, depth + 1),
+                             _encode(value.imag, blobs, None, where, depth + 1)]}
+    if value.dtype.kind not in NUMERIC_KINDS:  # any other numpy scalar
+        raise CodecError(f"{where}: numpy scalar of dtype {value.dtype} is not numeric")
+    return _encode(value.item(), blobs, ref_of, where, depth + 1)
+
+
+def _encode_container(value: slice | list | tuple | dict, blobs: list[bytes], ref_of, where: str,
+                      depth: int) -> Any:
+    """Slices, lists, tuples and str-keyed dicts, item by item."""
     if isinstance(value, slice):
         return {"$slice": [_encode(part, blobs, None, where, depth + 1)
                            for part in (value.start, value.stop, value.step)]}
     if isinstance(value, (list, tuple)):
         items = [_encode(item, blobs, ref_of, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
         return items if isinstance(value, list) else {"$tuple": items}
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise CodecError(f"{where}: dict keys must be strings; received a {describe_type(key)} key")
-            if key in _TAGS:
-                raise CodecError(f"{where}: the dict key {key!r} is reserved")
-            out[key] = _encode(item, blobs, ref_of, f"{where}[{key!r}]", depth + 1)
-        return out
-    raise CodecError(
-        f"{where}: a {describe_type(value)} object cannot cross as a value; only numbers, strings, "
-        "None, numeric arrays, and lists/tuples/dicts of these can"
-    )
+    out = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise CodecError(f"{where}: dict keys must be strings; received a {describe_type(key)} key")
+        if key in _TAGS:
+            raise CodecError(f"{where}: the dict key {key!r} is reserved")
+        out[key] = _encode(item, blobs, ref_of, f"{where}[{key!r}]", depth + 1)
+    return out
 
 
 def decode(payload: Payload, *, resolve: Callable[[int], Any] | None = None) -> Any:
@@ -171,28 +182,32 @@ def _decode(tree: Any, blobs: list[bytes], resolve, depth: int) -> Any:
         return [_decode(item, blobs, resolve, depth + 1) for item in tree]
     if not isinstance(tree, dict):
         raise CodecError(f"malformed value tree: unexpected {type(tree).__name__}")
-    if len(tree) == 1:
+    if len(tree) == 1 and next(iter(tree)) in _TAGS:
         (tag, body), = tree.items()
-        if tag == "$array":
-            return _load_array(blobs, body)
-        if tag == "$tuple":
-            return tuple(_decode(item, blobs, resolve, depth + 1) for item in _list(body, tag))
-        if tag == "$slice":
-            return slice(*(_decode(item, blobs, None, depth + 1) for item in _list(body, tag, 3)))
-        if tag == "$float":
-            if body not in ("nan", "inf", "-inf"):
-                raise CodecError(f"malformed value tree: $float {body!r}")
-            return float(body)
-        if tag == "$complex":
-            real, imag = (_decode(item, blobs, None, depth + 1) for item in _list(body, tag, 2))
-            if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in (real, imag)):
-                raise CodecError("malformed value tree: bad $complex body")
-            return complex(real, imag)
-        if tag == "$ref":
-            if resolve is None or not isinstance(body, int) or isinstance(body, bool):
-                raise CodecError("a reference to a remote object arrived where only plain data may")
-            return resolve(body)
+        return _decode_tagged(tag, body, blobs, resolve, depth)
     return {key: _decode(item, blobs, resolve, depth + 1) for key, item in tree.items()}
+
+
+def _decode_tagged(tag: str, body: Any, blobs: list[bytes], resolve, depth: int) -> Any:
+    """The value of a one-key ``{tag: body}`` object, ``tag`` one of ``_TAGS``."""
+    if tag == "$array":
+        return _load_array(blobs, body)
+    if tag == "$tuple":
+        return tuple(_decode(item, blobs, resolve, depth + 1) for item in _list(body, tag))
+    if tag == "$slice":
+        return slice(*(_decode(item, blobs, None, depth + 1) for item in _list(body, tag, 3)))
+    if tag == "$float":
+        if body not in ("nan", "inf", "-inf"):
+            raise CodecError(f"malformed value tree: $float {body!r}")
+        return float(body)
+    if tag == "$complex":
+        real, imag = (_decode(item, blobs, None, depth + 1) for item in _list(body, tag, 2))
+        if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in (real, imag)):
+            raise CodecError("malformed value tree: bad $complex body")
+        return complex(real, imag)
+    if resolve is None or not isinstance(body, int) or isinstance(body, bool):  # "$ref"
+        raise CodecError("a reference to a remote object arrived where only plain data may")
+    return resolve(body)
 
 
 def _list(body: Any, tag: str, length: int | None = None) -> list:
@@ -206,7 +221,8 @@ def _load_array(blobs: list[bytes], index: Any) -> np.ndarray:
         raise CodecError("malformed value tree: array index out of range")
     blob = blobs[index]
     if len(blob) > MAX_ARRAY_BYTES + 4096:
-        raise CodecError(f"array of {len(blob) / 2**20:.0f} MiB is over the {MAX_ARRAY_BYTES // 2**20} MiB cap")
+        raise CodecError(f"array of {len(blob) / 2**20:.0f} MiB is over the "
+                         f"{MAX_ARRAY_BYTES // 2**20} MiB cap")
     # Check the header before taking the data: only a numeric dtype, and exactly the declared size.
     stream = io.BytesIO(blob)
     try:
@@ -256,7 +272,8 @@ def unpack(data: bytes) -> tuple[dict, list[bytes]]:
         CodecError: on a truncated, oversized or malformed message.
     """
     if len(data) > MAX_MESSAGE_BYTES:
-        raise CodecError(f"message of {len(data) / 2**20:.0f} MiB is over the {MAX_MESSAGE_BYTES // 2**20} MiB cap")
+        raise CodecError(f"message of {len(data) / 2**20:.0f} MiB is over the "
+                         f"{MAX_MESSAGE_BYTES // 2**20} MiB cap")
     try:
         text_length, count = _LENGTH.unpack_from(data, 0)
         offset = _LENGTH.size

@@ -62,7 +62,8 @@ class DeadlineRule:
 
     def write(self, path: Path) -> None:
         Path(path).write_text(json.dumps({"factor": self.factor, "floor_s": self.floor_s,
-                                          "repeat_floor_s": self.repeat_floor_s, "reference_s": self.reference_s}))
+                                          "repeat_floor_s": self.repeat_floor_s,
+                                          "reference_s": self.reference_s}))
 
     @classmethod
     def read(cls, path: Path) -> DeadlineRule:
@@ -96,7 +97,8 @@ class CallDeadlines:
 
     Args:
         ceiling_s: ``call_time_s``: no call gets more.
-        rule: how each test's deadline is derived (None: every call gets ``ceiling_s``, and no cut after a hang).
+        rule: how each test's deadline is derived (None: every call gets ``ceiling_s``, and no cut after
+            a hang).
     """
 
     def __init__(self, ceiling_s: float, rule: DeadlineRule | None = None) -> None:
@@ -131,8 +133,8 @@ class CallDeadlines:
         if repeat >= own:
             return Deadline(own)
         where = f" (in {first.test})" if first.test and first.test != self.test else ""
-        return Deadline(repeat, f"{method} did not finish within {first.seconds:g} s earlier in this run{where}, "
-                                f"so its later calls get {repeat:.3g} s")
+        return Deadline(repeat, f"{method} did not finish within {first.seconds:g} s earlier in this "
+                                f"run{where}, so its later calls get {repeat:.3g} s")
 
     def returned(self, method: str | None, seconds: float) -> None:
         """A call of ``method`` returned (a value or the student's exception) after ``seconds``."""

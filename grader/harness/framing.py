@@ -143,7 +143,8 @@ class Reader:
         return message
 
     def recv_reply(self, number: int, deadline: float | None = None) -> bytes:
-        """Read the reply to request ``number``; raise ProtocolViolation for anything else (see ``recv_reply``)."""
+        """Read the reply to request ``number``; raise ProtocolViolation for anything else (see
+        ``recv_reply``)."""
         tag = self.recv(deadline, max_bytes=_NUMBER.size)
         if tag != _NUMBER.pack(number):
             raise ProtocolViolation(f"something other than the reply to request {number} arrived")
@@ -155,7 +156,8 @@ class Reader:
             if deadline is not None and time.monotonic() >= deadline:
                 raise Timeout()
             missing = count - len(self._buffer)
-            size = min(max(missing, self.CHUNK), self.MAX_READ) if self.greedy else min(missing, self.MAX_READ)
+            wanted = max(missing, self.CHUNK) if self.greedy else missing
+            size = min(wanted, self.MAX_READ)
             try:
                 chunk = os.read(self.fd, size)
             except BlockingIOError:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from grader.harness import codec
-from grader.harness.deadlines import CallDeadlines
+from grader.harness.deadlines import CallDeadlines, Deadline
 
 MAX_DESCRIPTION = 160
 
@@ -53,7 +53,8 @@ class StudentProcessFailed(StudentError):
 
     def __init__(self, call: str, kind: str, detail: str) -> None:
         Exception.__init__(self, f"{call} {detail}")
-        self.call, self.type_name, self.kind, self.message, self.student_traceback = call, kind, kind, detail, ""
+        self.call, self.type_name, self.kind = call, kind, kind
+        self.message, self.student_traceback = detail, ""
 
 
 class StudentProcessError(Exception):
@@ -122,11 +123,13 @@ class Transport(ABC):
         return 0
 
     def refresh(self) -> str | None:
-        """Before a call: drop a student side that stopped since the last one and say how (None: it is fine)."""
+        """Before a call: drop a student side that stopped since the last one and say how (None: it
+        is fine)."""
         return None
 
     def close(self) -> None:
-        """Release what the transport holds (a process, pipes); a transport that restarts does so on next use."""
+        """Release what the transport holds (a process, pipes); a transport that restarts does so on
+        next use."""
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -177,30 +180,55 @@ class Session:
         timeout_s = deadline.seconds if deadline else None
         started = time.monotonic()
         try:
-            if self._dead_refs:  # objects whose handles are gone are freed first, in the same exchange
-                refs, self._dead_refs = self._dead_refs, []
-                release = codec.pack({"op": "release", "ref": 0, "refs": refs}, [])
-                raw = self.transport.exchange_after_release(release, message, timeout_s)
-            else:
-                raw = self.transport.exchange(message, timeout_s)
+            raw = self._exchange(message, timeout_s)
         except ReleaseFailed as failure:
             # The process stopped while freeing objects, before this request: decide again (a handle
             # of the stopped process now says so; anything else goes to a fresh process).
             self._last_failure = f"freeing unused student objects {failure.detail}"
             return self.request(op, ref, description, generation, method=method, **args)
         except StudentProcessError as failure:
-            detail = failure.detail
-            if failure.kind == "timeout" and self.deadlines is not None:
-                if deadline.earlier and failure.seconds == deadline.seconds:
-                    detail = f"{detail}: {deadline.earlier}"
-                self.deadlines.timed_out(method, failure.seconds or timeout_s)
-            if importing is not None:
-                description = f"importing {description}"
-                self._import_failures[importing] = detail
-            self._last_failure = f"{description} {detail}"
-            raise StudentProcessFailed(description, failure.kind, detail) from None
+            raise self._stopped(failure, description, importing, method, deadline, timeout_s) from None
         if self.deadlines is not None:
             self.deadlines.returned(method, time.monotonic() - started)
+        return self._read_reply(raw, op, description)
+
+    def _exchange(self, message: bytes, timeout_s: float | None) -> bytes:
+        """Send one request and return the raw reply; objects whose handles are gone are freed first,
+        in the same exchange."""
+        if not self._dead_refs:
+            return self.transport.exchange(message, timeout_s)
+        refs, self._dead_refs = self._dead_refs, []
+        release = codec.pack({"op": "release", "ref": 0, "refs": refs}, [])
+        return self.transport.exchange_after_release(release, message, timeout_s)
+
+    def _stopped(self, failure: StudentProcessError, description: str, importing: str | None,
+                 method: str | None, deadline: Deadline | None, timeout_s: float | None,
+                 ) -> StudentProcessFailed:
+        """Record that the student process stopped during a call, and return what the test raises.
+
+        A timeout is reported to the deadlines (with the earlier call it was measured against); a
+        failed import is remembered, so the module is not imported again.
+        """
+        detail = failure.detail
+        if failure.kind == "timeout" and self.deadlines is not None:
+            if deadline.earlier and failure.seconds == deadline.seconds:
+                detail = f"{detail}: {deadline.earlier}"
+            self.deadlines.timed_out(method, failure.seconds or timeout_s)
+        if importing is not None:
+            description = f"importing {description}"
+            self._import_failures[importing] = detail
+        self._last_failure = f"{description} {detail}"
+        return StudentProcessFailed(description, failure.kind, detail)
+
+    def _read_reply(self, raw: bytes, op: str, description: str) -> dict:
+        """Unpack a reply: raise the error it carries, or decode its value (telling the fetch listeners).
+
+        Raises:
+            StudentProcessFailed: on a malformed reply (the transport is closed: replies may be out
+                of step with requests).
+            StudentError, FetchError, HarnessError: for an error reply (see ``_raise``).
+        """
+        __tracebackhide__ = True
         try:
             reply, blobs = codec.unpack(raw)
         except codec.CodecError as error:
@@ -226,15 +254,18 @@ class Session:
         if ref != 0 and generation is not None and generation != self.transport.generation:
             raise StudentProcessFailed(
                 description, "crashed",
-                f"refers to an object of a student process that has since stopped (after: {self._last_failure})")
+                "refers to an object of a student process that has since stopped "
+                f"(after: {self._last_failure})")
 
     def _ref_of(self, value: Any) -> int | None:
         if isinstance(value, Handle):
             if object.__getattribute__(value, "_session") is not self:
                 raise codec.CodecError("a handle from another student session cannot be passed here")
-            ref, generation = object.__getattribute__(value, "_ref"), object.__getattribute__(value, "_generation")
+            ref = object.__getattribute__(value, "_ref")
+            generation = object.__getattribute__(value, "_generation")
             if ref != 0 and generation != self.transport.generation:
-                raise codec.CodecError(f"{describe(value)} belongs to a student process that has since stopped")
+                raise codec.CodecError(
+                    f"{describe(value)} belongs to a student process that has since stopped")
             return ref
         return None
 
@@ -290,7 +321,8 @@ class Handle:
         return self._description if self._ref == 0 or self._type == "module" else self._type
 
     def _method(self, name: str) -> str:
-        """The method (or attribute) ``name`` of this object, as the deadlines name it: ``Softmax.forward``."""
+        """The method (or attribute) ``name`` of this object, as the deadlines name it:
+        ``Softmax.forward``."""
         return f"{self._owner()}.{name}"
 
     def _do(self, op: str, description: str, method: str, member: str | None = None, **args: Any) -> "Handle":
@@ -314,8 +346,8 @@ class Handle:
         return self._do("getattr", f"{self._description}.{name}", f"{member} (attribute)", member, name=name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._simple("setattr", f"{self._description}.{name} = {describe(value)}", f"{self._method(name)} (set)",
-                     name=name, value=value)
+        self._simple("setattr", f"{self._description}.{name} = {describe(value)}",
+                     f"{self._method(name)} (set)", name=name, value=value)
 
     def __call__(self, *args: Any, **kwargs: Any) -> "Handle":
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
@@ -323,11 +355,13 @@ class Handle:
         # A bound method or class read off its owner is named by it (``Dense.forward``); an object called
         # as it is, by its class (``Softmax.__call__``).
         method = self._member or self._method("__call__")
-        return self._do("call", f"{self._description}({', '.join(shown)})", method, args=list(args), kwargs=kwargs)
+        return self._do("call", f"{self._description}({', '.join(shown)})", method,
+                        args=list(args), kwargs=kwargs)
 
     def __getitem__(self, key: Any) -> "Handle":
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
-        return self._do("getitem", f"{self._description}[{describe(key)}]", self._method("__getitem__"), key=key)
+        return self._do("getitem", f"{self._description}[{describe(key)}]", self._method("__getitem__"),
+                        key=key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._simple("setitem", f"{self._description}[{describe(key)}] = {describe(value)}",

@@ -27,7 +27,8 @@ from grader.harness.server import StudentServer
 def top_level_modules(root: Path) -> set[str]:
     """The importable top-level names in ``root``: packages (folders with ``__init__.py``) and modules."""
     names = {p.name for p in root.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
-    names |= {p.stem for p in root.glob("*.py") if p.stem.isidentifier() and p.stem not in ("conftest", "setup")}
+    names |= {p.stem for p in root.glob("*.py")
+              if p.stem.isidentifier() and p.stem not in ("conftest", "setup")}
     return {name for name in names if name.isidentifier()}
 
 

@@ -30,7 +30,8 @@ def run(tests_dir: Path, submission: Path, run_seed: int) -> int:
             module = _load(path)
         except Exception as error:  # one file that cannot load (it imports pytest, say) fails, not the run
             failed += 1
-            print(f"FAILED {path.relative_to(root).as_posix()}: cannot be loaded: {type(error).__name__}: {error}")
+            print(f"FAILED {path.relative_to(root).as_posix()}: cannot be loaded: "
+                  f"{type(error).__name__}: {error}")
             continue
         for name, function in inspect.getmembers(module, inspect.isfunction):
             if not name.startswith("test_") or function.__module__ != module.__name__:
@@ -43,7 +44,8 @@ def run(tests_dir: Path, submission: Path, run_seed: int) -> int:
                 function(**kwargs)
             except KeyError as error:
                 failed += 1
-                print(f"FAILED {test_id}: uses the fixture {error}, which only pytest provides (pip install pytest)")
+                print(f"FAILED {test_id}: uses the fixture {error}, which only pytest provides "
+                      "(pip install pytest)")
             except (AssertionError, StudentError) as error:
                 failed += 1
                 print(f"FAILED {test_id}: {type(error).__name__}: {error}")

@@ -72,13 +72,7 @@ class StudentServer:
     def _handle(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
         op, ref = header.get("op"), header.get("ref")
         if op == "release":
-            refs = header.get("refs", [])
-            if not isinstance(refs, list) or not all(isinstance(dead, int) for dead in refs):
-                return _error("protocol", "ValueError", "release needs a list of reference ids")
-            for dead in refs:
-                if dead != ROOT_REF:
-                    self._objects.pop(dead, None)
-            return {"ok": True}, []
+            return self._release(header.get("refs", []))
         if not isinstance(ref, int) or ref not in self._objects:
             return _error("protocol", "LookupError", f"no live object with reference {ref!r}")
         target = self._objects[ref]
@@ -89,6 +83,20 @@ class StudentServer:
         handler = getattr(self, f"_op_{op}", None) if isinstance(op, str) else None
         if handler is None:
             return _error("protocol", "ValueError", f"unknown operation {op!r}")
+        return self._serve(op, handler, target, args)
+
+    def _release(self, refs: Any) -> tuple[dict, list[bytes]]:
+        """Forget the objects whose handles the judge dropped (never the root)."""
+        if not isinstance(refs, list) or not all(isinstance(dead, int) for dead in refs):
+            return _error("protocol", "ValueError", "release needs a list of reference ids")
+        for dead in refs:
+            if dead != ROOT_REF:
+                self._objects.pop(dead, None)
+        return {"ok": True}, []
+
+    def _serve(self, op: str, handler: Callable[[Any, dict], tuple[dict, list[bytes]]], target: Any,
+               args: dict) -> tuple[dict, list[bytes]]:
+        """Run one operation, the only place an interrupt may stop; whatever it raises becomes a reply."""
         try:
             self._serving = True
             try:
@@ -96,7 +104,8 @@ class StudentServer:
             finally:
                 self._serving = False
         except CallInterrupted:
-            return _error("harness", "TimeoutError", "the judge interrupted the call: it was past its deadline")
+            return _error("harness", "TimeoutError",
+                          "the judge interrupted the call: it was past its deadline")
         except StopIteration as error:
             if op == "next":  # anywhere else it is student code failing like any other exception
                 return {"stop": True}, []
@@ -196,7 +205,8 @@ def _safe_str(error: BaseException) -> str:
 
 
 def _error(kind: str, type_name: str, message: str, student_traceback: str = "") -> tuple[dict, list[bytes]]:
-    return {"error": {"kind": kind, "type": type_name, "message": message, "traceback": student_traceback}}, []
+    error = {"kind": kind, "type": type_name, "message": message, "traceback": student_traceback}
+    return {"error": error}, []
 
 
 def import_from(name: str) -> ModuleType:

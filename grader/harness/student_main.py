@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from grader.harness import framing
-from grader.harness.limits import INTERRUPT_SIGNAL
 from grader.harness.inprocess import top_level_modules
+from grader.harness.limits import INTERRUPT_SIGNAL
 from grader.harness.server import StudentServer
 
 

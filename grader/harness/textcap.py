@@ -1,4 +1,5 @@
-"""Cut text that reaches the results file to a size in characters and in JSON-encoded bytes, whatever it holds."""
+"""Cut text that reaches the results file to a size in characters and in JSON-encoded bytes, whatever
+it holds."""
 
 from __future__ import annotations
 

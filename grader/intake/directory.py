@@ -1,10 +1,12 @@
-"""The zip's end-of-central-directory record: its declared entry count and directory size, checked before parsing.
+"""The zip's end-of-central-directory record: its declared entry count and directory size, checked
+before parsing.
 
-``zipfile.ZipFile`` builds a ``ZipInfo`` for every central directory entry before anyone can look at the count:
-a zip that is nothing but a directory of 415,000 empty entries costs seconds of CPU and hundreds of MiB there.
-The record at the end of the zip (22 bytes, or its ZIP64 form) declares the count and the directory's size, so
-an absurd one is refused from those few bytes. zipfile reads exactly ``size`` bytes of directory whatever the
-count says, so capping the size bounds its work even when the count lies.
+``zipfile.ZipFile`` builds a ``ZipInfo`` for every central directory entry before anyone can look at
+the count: a zip that is nothing but a directory of 415,000 empty entries costs seconds of CPU and
+hundreds of MiB there. The record at the end of the zip (22 bytes, or its ZIP64 form) declares the
+count and the directory's size, so an absurd one is refused from those few bytes. zipfile reads
+exactly ``size`` bytes of directory whatever the count says, so capping the size bounds its work even
+when the count lies.
 """
 
 from __future__ import annotations
@@ -51,10 +53,12 @@ def declared_directory(data: bytes) -> tuple[int, int] | None:
 
 
 def check_directory(data: bytes, limits: IntakeLimits) -> None:
-    """Refuse a zip whose declared entry count or central directory size is over the caps, before it is parsed.
+    """Refuse a zip whose declared entry count or central directory size is over the caps, before it
+    is parsed.
 
     Raises:
-        IntakeError: more than ``limits.max_entries`` entries, or a directory over ``limits.max_directory_bytes``.
+        IntakeError: more than ``limits.max_entries`` entries, or a directory over
+            ``limits.max_directory_bytes``.
     """
     declared = declared_directory(data)
     if declared is None:
@@ -65,5 +69,5 @@ def check_directory(data: bytes, limits: IntakeLimits) -> None:
                           "Submit only the .py files you wrote, not whole project folders")
     if size > limits.max_directory_bytes:
         raise IntakeError(f"the zip's list of entries takes {shown_size(size)}; at most "
-                          f"{shown_size(limits.max_directory_bytes)} is allowed. Submit only the .py files you "
-                          "wrote, not whole project folders")
+                          f"{shown_size(limits.max_directory_bytes)} is allowed. Submit only the .py files "
+                          "you wrote, not whole project folders")

@@ -33,8 +33,8 @@ class IntakeLimits:
     ratio_floor_bytes: int = 64 * 2**10
 
     def __post_init__(self) -> None:
-        for name in ("max_zip_bytes", "max_entries", "max_directory_bytes", "max_file_bytes", "max_total_bytes",
-                     "max_ratio"):
+        for name in ("max_zip_bytes", "max_entries", "max_directory_bytes", "max_file_bytes",
+                     "max_total_bytes", "max_ratio"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"IntakeLimits.{name} must be positive, got {getattr(self, name)!r}")
         if self.ratio_floor_bytes < 0:

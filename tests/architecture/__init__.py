@@ -1,0 +1,1 @@
+"""Tests that check the house rules: the import graph of ARCHITECTURE.md, ruff."""
