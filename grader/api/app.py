@@ -91,8 +91,8 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True,
 def _attached_queue(runtime: Runtime, background: bool) -> Callable[[], None]:
     """The queue of a runtime that came with its dispatcher (tests, tools); nothing runs in the background."""
     if runtime.dispatcher is None or background:
-        raise RuntimeError("create_app needs open_queue (worker.main.open_queue) to make a dispatcher or run the "
-                           "reconciler; pass it, or attach runtime.dispatcher and pass background=False")
+        raise RuntimeError("create_app needs open_queue (worker.main.open_queue) to make a dispatcher or run "
+                           "the reconciler; pass it, or attach runtime.dispatcher and pass background=False")
     return runtime.dispatcher.close
 
 
