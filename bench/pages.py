@@ -53,6 +53,7 @@ def main() -> int:
     from grader.runtime import Runtime
     from grader.service.users import new_token
     from grader.settings import Settings
+    from worker.main import open_queue
 
     with tempfile.TemporaryDirectory(prefix="beras-bench-pages-") as scratch:
         settings = {"data_dir": Path(scratch)}
@@ -76,7 +77,7 @@ def main() -> int:
               f"= {total} submissions and results ({args.tests} tests each), seeded in {seeded:.1f} s; "
               f"database {runtime.settings.database.split(':')[0]}")
         headers = {"Cookie": f"beras_session={cookie}"}
-        with TestClient(create_app(runtime, background=False)) as client:
+        with TestClient(create_app(runtime, background=False, open_queue=open_queue)) as client:
             peer, _, _ = _time(client, f"/api/assignments/{names[0]}/grades", headers, args.repeat)
             pages = [("gradebook (all assignments)", "/instructor/gradebook"),
                      ("gradebook sorted by a column, searched", f"/instructor/gradebook?sort={names[-1]}&order=desc&q=1"),

@@ -36,9 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from grader.authoring.release import stage_autograder  # noqa: E402
+from grader.authoring.released import load_released  # noqa: E402
 from tests.service.burst import run_burst  # noqa: E402
 from tests.service.processes import BIN, Postgres, RedisServer, Service, free_port, wait_healthy  # noqa: E402
-from worker.grading.released import load_released  # noqa: E402
 from worker.grading.samples import build_zip, reference_files  # noqa: E402
 
 TARGET = 1.15

@@ -68,8 +68,8 @@ def check_command(
     from grader.authoring.check import Section, flaky_tests, points_table, sample_line
     from grader.authoring.config import AssignmentConfigError, load_assignment
     from grader.authoring.release import stage_autograder
+    from grader.authoring.released import ReleaseError, load_released
     from worker.grading.grade import grade_zip
-    from worker.grading.released import ReleaseError, load_released
     from worker.sandbox import SandboxUnavailable, choose_sandbox
 
     if seeds < 1 or seeds > 20:

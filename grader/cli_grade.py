@@ -22,7 +22,7 @@ def resolve_release(assignment: str, assignments_dir: Path, reference: Path, scr
     """An autograder folder as it is, or an assignment (name or folder) staged without the gate."""
     from grader.authoring.config import AssignmentConfigError
     from grader.authoring.release import stage_autograder
-    from worker.grading.released import ReleaseError, load_released
+    from grader.authoring.released import ReleaseError, load_released
 
     path = Path(assignment)
     if path.is_dir() and (path / "test-ids.json").is_file():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -33,9 +32,9 @@ def _settings():
 
 def _runtime(settings=None):
     """The runtime over ``settings`` (default: read now), with the database migrated."""
-    from grader.runtime import Runtime
+    from worker.runtime import WorkerRuntime  # the CLI composes; a sandbox is chosen only by what grades
 
-    runtime = Runtime(settings or _settings())
+    runtime = WorkerRuntime(settings or _settings())
     try:
         runtime.migrate()
     except Exception as error:  # noqa: BLE001 (a wrong URL or a database that is down: say which)
@@ -66,6 +65,7 @@ def serve_command(
     import uvicorn
 
     from grader.api.app import create_app
+    from worker.main import open_queue
 
     _logging(log_level)
     runtime = _runtime()
@@ -77,8 +77,8 @@ def serve_command(
         typer.echo(f"embedded mode: grading in-process with {runtime.settings.embedded_workers} worker(s), "
                    f"sandbox {sandbox.name}", err=True)
     # Only these proxies' X-Forwarded-Proto/-For are believed: the scheme decides an "auto" cookie's Secure.
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level, proxy_headers=True,
-                forwarded_allow_ips=runtime.settings.forwarded_allow_ips)
+    uvicorn.run(create_app(runtime, open_queue=open_queue), host=host, port=port, log_level=log_level,
+                proxy_headers=True, forwarded_allow_ips=runtime.settings.forwarded_allow_ips)
 
 
 def worker_command(
@@ -89,52 +89,23 @@ def worker_command(
     log_level: str = typer.Option("info", help="debug, info, warning or error."),
 ) -> None:
     """Grade submissions from the broker (GRADER_BROKER_URL) in the sandbox (GRADER_SANDBOX)."""
-    from worker.queue.dispatch import QUEUES, CeleryDispatcher
-    from worker.queue.health import check, serve_health
-    from worker.queue.process import set_runtime
-    from worker.queue.reconciler import Reconciler
+    from worker.main import WorkerError, run_worker
 
-    names = [q.strip() for q in queues.split(",") if q.strip()]
-    unknown = [q for q in names if q not in QUEUES]
-    if not names or unknown:
-        _fail(f"unknown queue(s) {', '.join(unknown) or '(none given)'}; expected some of: {', '.join(QUEUES)}", 2)
     _logging(log_level)
-    settings = _settings()
-    if not settings.broker_url:
-        _fail("a worker needs a broker: set GRADER_BROKER_URL (e.g. redis://127.0.0.1:6379/0). Without one, "
-              "`beras-grader serve` grades in-process.", 2)
-    runtime = _runtime(settings)
-    _, report = check(runtime)
-    if report["broker"] != "ok":
-        _fail(f"cannot reach the broker at {_safe(runtime.settings.broker_url)}: {report['broker']}")
     try:
-        sandbox = runtime.sandbox()
-    except Exception as error:  # noqa: BLE001
-        _fail(f"no sandbox can run on this worker: {error}")
-    runtime.dispatcher = CeleryDispatcher(runtime)
-    set_runtime(runtime)
-    Reconciler(runtime).start()
-    if health_port is not None:
-        serve_health(runtime, health_host, health_port)
-    typer.echo(f"worker: queues {','.join(names)}, concurrency {concurrency}, sandbox {sandbox.name}", err=True)
-    # Threads, not forked processes: each job's work happens in its sandbox, and one process keeps the
-    # database pool, the reconciler and the health endpoint together.
-    runtime.dispatcher.app.worker_main(["worker", "-Q", ",".join(names), "-c", str(concurrency), "--pool", "threads",
-                                        "-l", log_level.upper(), "-n", f"beras-{os.getpid()}@%h",
-                                        "--without-gossip", "--without-mingle"])
+        run_worker(_settings(), queues.split(","), concurrency, health_port, health_host, log_level)
+    except WorkerError as error:
+        _fail(str(error), error.code)
 
 
 def reconcile_command() -> None:
     """One reconciler pass: hand on jobs whose worker died and re-send queued ones a broker lost."""
-    from worker.queue.dispatch import CeleryDispatcher
-    from worker.queue.reconciler import reconcile
+    from worker.main import WorkerError, reconcile_once
 
-    settings = _settings()
-    if not settings.broker_url:
-        _fail("reconcile re-sends jobs through the broker; set GRADER_BROKER_URL (embedded `serve` reconciles itself)", 2)
-    runtime = _runtime(settings)
-    runtime.dispatcher = CeleryDispatcher(runtime)
-    sent = reconcile(runtime)
+    try:
+        sent = reconcile_once(_settings())
+    except WorkerError as error:
+        _fail(str(error), error.code)
     typer.echo(f"re-sent {len(sent)} submission(s)" + (f": {', '.join(map(str, sent))}" if sent else ""))
 
 

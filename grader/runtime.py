@@ -1,8 +1,7 @@
-"""Runtime: the settings and what they open (database sessions, blob store, sandbox, queue), made once per process."""
+"""Runtime: the settings and what they open (database sessions, blob store, queue), made once per process."""
 
 from __future__ import annotations
 
-import threading
 from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,17 +9,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.blobs import BlobStore
 from grader.db import PoolLimits, engine_for, migrate, sessions
 from grader.db.engine import PROBE
+from grader.dispatch import Dispatcher
 from grader.settings import Settings
 
 
 class Runtime:
-    """Everything the API, the workers and the CLI share; ``dispatcher`` is set by whoever owns the queue."""
+    """Everything the API, the workers and the CLI share; ``dispatcher`` is set by whoever owns the queue.
+
+    The sandbox is the worker's: ``worker.runtime.WorkerRuntime`` adds it, for the processes that grade.
+    """
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.dispatcher = None  # a worker.queue.dispatch.Dispatcher
-        self._sandbox = None
-        self._sandbox_lock = threading.Lock()
+        self.dispatcher: Dispatcher | None = None
 
     @cached_property
     def pool(self) -> PoolLimits:
@@ -43,12 +44,3 @@ class Runtime:
         """Create the data dir and bring the database to the newest schema."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate(self.settings.database, pool=self.pool)
-
-    def sandbox(self):
-        """The configured sandbox backend, checked once (``SandboxUnavailable`` when it cannot run here)."""
-        with self._sandbox_lock:
-            if self._sandbox is None:
-                from worker.sandbox import choose_sandbox
-
-                self._sandbox = choose_sandbox(self.settings.sandbox)
-            return self._sandbox

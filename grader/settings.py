@@ -1,4 +1,5 @@
-"""Settings: one object read from the environment (prefix ``GRADER_``), shared by the API, the workers and the CLI."""
+"""Settings: one object read from the environment (prefix ``GRADER_``), shared by the API, the workers and the
+CLI."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class SecureCookies(StrEnum):
     """When the session cookie carries ``Secure`` (a browser then sends it over https only)."""
 
-    AUTO = "auto"  # when the request came over https, as the server or a trusted proxy's X-Forwarded-Proto says
+    # when the request came over https, as the server or a trusted proxy's X-Forwarded-Proto says
+    AUTO = "auto"
     ALWAYS = "always"  # behind a TLS proxy: always, whatever the proxy forwards
     NEVER = "never"  # plain http on a private network only
 
@@ -51,7 +53,8 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(7200, gt=0)
     session_days: float = Field(14.0, gt=0)
     # The proxies whose X-Forwarded-Proto and X-Forwarded-For `serve` believes: comma-separated addresses or
-    # networks (10.0.0.0/8), or "*" for any; a TLS proxy elsewhere than here must be listed for "auto" cookies.
+    # networks (10.0.0.0/8), or "*" for any; a TLS proxy elsewhere than here must be listed for "auto"
+    # cookies.
     forwarded_allow_ips: str = "127.0.0.1,::1"
     secure_cookies: SecureCookies = SecureCookies.AUTO
 
@@ -66,14 +69,15 @@ class Settings(BaseSettings):
             try:
                 ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
             except ValueError as error:
-                raise ValueError(f"{entry!r} is not an IP address or network ({error}); expected comma-separated "
-                                 "addresses or networks such as 127.0.0.1,10.0.0.0/8, or * for any") from None
+                raise ValueError(f"{entry!r} is not an IP address or network ({error}); expected "
+                                 "comma-separated addresses or networks such as 127.0.0.1,10.0.0.0/8, or * "
+                                 "for any") from None
         return ",".join(entries)
 
-    # The API at the deadline (see README, "At the deadline"). Sync routes run in api_threads threads, uploads'
-    # checks and storing in upload_threads more (their own queue, in arrival order, so a burst of uploads leaves
-    # the other threads and the event loop free). Each thread holds at most one connection at a time, so
-    # db_connections covers them all plus the in-process graders, the reconciler and gate threads.
+    # The API at the deadline (see README, "At the deadline"). Sync routes run in api_threads threads,
+    # uploads' checks and storing in upload_threads more (their own queue, in arrival order, so a burst of
+    # uploads leaves the other threads and the event loop free). Each thread holds at most one connection at
+    # a time, so db_connections covers them all plus the in-process graders, the reconciler and gate threads.
     api_threads: int = Field(40, ge=1)
     upload_threads: int = Field(8, ge=1)
     db_connections: int = Field(60, ge=2)
@@ -98,7 +102,9 @@ class Settings(BaseSettings):
         if self.database_url:
             url = self.database_url
             # "postgresql://" means psycopg 3 here, the driver installed with the product.
-            return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
+            if url.startswith("postgresql://"):
+                return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
         return f"sqlite:///{(self.data_dir / 'grader.db').resolve()}"
 
     @property

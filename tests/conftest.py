@@ -69,6 +69,6 @@ def mlp_release(mlp_outcome) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def mlp(mlp_release):
     """The ``mlp_release`` loaded (tests/grading has its own ``mlp``, staged without the gate)."""
-    from worker.grading.released import load_released
+    from grader.authoring.released import load_released
 
     return load_released(mlp_release[0])

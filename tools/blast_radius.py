@@ -21,9 +21,9 @@ from pathlib import Path
 from grader.authoring import markers
 from grader.authoring.markers import Kind
 from grader.authoring.release import stage_autograder
+from grader.authoring.released import load_released
 from grader.authoring.stubs import _replacement, render_with, stubbed_code
 from worker.grading.grade import grade_zip
-from worker.grading.released import load_released
 from worker.grading.samples import _zip, reference_files
 from worker.sandbox import choose_sandbox
 

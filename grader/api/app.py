@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -32,20 +33,23 @@ from grader.web.deps import SignInRequired, sign_in_url
 log = logging.getLogger("beras.api")
 
 
-def create_app(runtime: Runtime | None = None, *, background: bool = True) -> FastAPI:
+# What the composition gives the app to open its queue: (runtime, background) -> what to call on stop.
+QueueOpener = Callable[[Runtime, bool], Callable[[], None]]
+
+
+def create_app(runtime: Runtime | None = None, *, background: bool = True,
+               open_queue: QueueOpener | None = None) -> FastAPI:
     """The API over ``runtime`` (default: from the environment).
 
-    On start it migrates the database, ends the gate runs the last stop interrupted, opens the queue (Celery
-    when a broker is set, else an in-process pool) and, with ``background``, runs the reconciler so nothing
-    queued is ever forgotten.
+    On start it migrates the database, ends the gate runs the last stop interrupted and opens the queue with
+    ``open_queue`` (the composition's ``worker.main.open_queue``: Celery when a broker is set, else an
+    in-process pool; with ``background``, the reconciler too, so nothing queued is ever forgotten). Without
+    ``open_queue``, ``runtime`` must come with its dispatcher attached and ``background`` off.
     """
     runtime = runtime or Runtime()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from worker.queue.dispatch import make_dispatcher
-        from worker.queue.reconciler import Reconciler
-
         runtime.migrate()
         # Request threads and database connections are sized together (see Settings.api_threads).
         anyio.to_thread.current_default_thread_limiter().total_tokens = runtime.settings.api_threads
@@ -53,13 +57,9 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
         # A gate runs in a thread of this process: one still "running" now lost its thread when we stopped.
         with runtime.sessions() as db:
             fail_interrupted_gates(db)
-        if runtime.dispatcher is None:
-            runtime.dispatcher = make_dispatcher(runtime)
-        reconciler = Reconciler(runtime).start() if background else None
+        close_queue = (open_queue or _attached_queue)(runtime, background)
         yield
-        if reconciler:
-            reconciler.stop()
-        runtime.dispatcher.close()
+        close_queue()
 
     app = FastAPI(title="Beras Grader", version=__version__, lifespan=lifespan,
                   description="Submissions, results, releases and grade reports for the Beras course.")
@@ -86,6 +86,14 @@ def create_app(runtime: Runtime | None = None, *, background: bool = True) -> Fa
         return JSONResponse({"status": "ok", "version": __version__, **checks})
 
     return app
+
+
+def _attached_queue(runtime: Runtime, background: bool) -> Callable[[], None]:
+    """The queue of a runtime that came with its dispatcher (tests, tools); nothing runs in the background."""
+    if runtime.dispatcher is None or background:
+        raise RuntimeError("create_app needs open_queue (worker.main.open_queue) to make a dispatcher or run "
+                           "the reconciler; pass it, or attach runtime.dispatcher and pass background=False")
+    return runtime.dispatcher.close
 
 
 def _forget_stale_uploads(settings) -> None:

@@ -1,4 +1,5 @@
-"""``beras-grader demo --serve``: a demo course (roster, both assignments released, graded samples) served locally."""
+"""``beras-grader demo --serve``: a demo course (roster, both assignments released, graded samples) served
+locally."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import typer
 
 from grader.demo.main_job import ASSIGNMENTS
+from grader.runtime import Runtime
 
 STAFF = (("ida@demo.edu", "instructor", "Ida Instructor"), ("tom@demo.edu", "ta", "Tom Assistant"))
 STUDENTS = ("ada", "alan", "grace", "edsger", "barbara", "donald", "frances", "john", "margaret", "ken")
@@ -21,21 +23,22 @@ class DemoLogins:
     tokens: dict[str, str]  # email -> sign-in token (shown once, kept in the data folder for the demo only)
 
 
-def seed_demo_course(runtime, assignments_dir: Path, reference: Path, seed: int = 0) -> DemoLogins:
-    """Fill an empty service with a course: staff, ten students, both assignments released, one graded zip each.
+def seed_demo_course(runtime: Runtime, assignments_dir: Path, reference: Path, seed: int = 0) -> DemoLogins:
+    """Fill an empty service with a course: staff, ten students, both assignments released, one graded zip
+    each.
 
     Each student submits a different variant (the reference, the starter, the planted bugs, or the
     reference with one of their files reverted to the starter), so the reports have a spread to show.
     One student submits a day late and one has an extension.
     """
+    from grader.authoring.released import released_at
     from grader.db import WAITING, Submission
+    from grader.dispatch import queue_for
     from grader.service.extensions import grant_extension
     from grader.service.releases import release_assignment
     from grader.service.submissions import accept, first_open
     from grader.service.users import add_user
-    from worker.grading.released import released_at
     from worker.grading.samples import build_zip, reference_files, samples
-    from worker.queue.dispatch import queue_for
 
     marker = runtime.settings.data_dir / _MARKER
     if marker.is_file():
@@ -70,8 +73,8 @@ def seed_demo_course(runtime, assignments_dir: Path, reference: Path, seed: int 
                 if number == 3 and due is not None:
                     when = due + timedelta(hours=20)  # a day late: the gradebook shows its penalty
                 submission = accept(session, runtime.blobs, user, name, batch[number % len(batch)],
-                                    f"{user.email.split('@')[0]}-{name}.zip", runtime.settings.max_upload_bytes,
-                                    now=when)
+                                    f"{user.email.split('@')[0]}-{name}.zip",
+                                    runtime.settings.max_upload_bytes, now=when)
                 ids.append((submission.id, submission.queue))
             grant_extension(session, name, students[4].email, 2, staff_user)
     typer.echo(f"grading {len(ids)} sample submissions in the sandbox ...")
@@ -89,14 +92,15 @@ def seed_demo_course(runtime, assignments_dir: Path, reference: Path, seed: int 
     return DemoLogins(tokens)
 
 
-def serve_demo(assignments_dir: Path, reference: Path, data_dir: Path, sandbox_name: str, host: str, port: int,
-               seed: int) -> int:
+def serve_demo(assignments_dir: Path, reference: Path, data_dir: Path, sandbox_name: str, host: str,
+               port: int, seed: int) -> int:
     """Seed the demo course (once), then serve it until interrupted."""
     import uvicorn
 
     from grader.api.app import create_app
     from grader.demo.main_job import open_embedded
     from grader.settings import Settings
+    from worker.main import open_queue
 
     runtime = open_embedded(Settings(data_dir=data_dir, sandbox=sandbox_name, assignments_dir=assignments_dir,
                                      reference=reference))
@@ -109,6 +113,7 @@ def serve_demo(assignments_dir: Path, reference: Path, data_dir: Path, sandbox_n
     for email, token in logins.tokens.items():
         role = next((r for e, r, _ in STAFF if e == email), "student")
         typer.echo(f"  {role:<10} {email:<22} {token}")
-    typer.echo("(Ctrl-C stops the server; run it again to reuse the course, or delete the folder to start over.)\n")
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+    typer.echo("(Ctrl-C stops the server; run it again to reuse the course, or delete the folder to start "
+               "over.)\n")
+    uvicorn.run(create_app(runtime, open_queue=open_queue), host=host, port=port, log_level="warning")
     return 0

@@ -98,5 +98,6 @@ def run_demo(epochs_mlp: int = 30, epochs_cnn: int = 15, seed: int = 0) -> list[
     print("\nTest accuracy on held-out digits (shifted n pixels in a random direction):")
     print(f"{'model':<6}{'epochs':>7}{'train s':>9}" + "".join(f"{'shift ' + str(k):>10}" for k in SHIFTS))
     for r in reports:
-        print(f"{r.name.upper():<6}{r.epochs:>7}{r.seconds:>9.1f}" + "".join(f"{r.accuracy[k]:>10.3f}" for k in SHIFTS))
+        print(f"{r.name.upper():<6}{r.epochs:>7}{r.seconds:>9.1f}"
+              + "".join(f"{r.accuracy[k]:>10.3f}" for k in SHIFTS))
     return reports

@@ -1,4 +1,5 @@
-"""The product's main job on embedded defaults (SQLite, the in-process pool): release the assignments, grade samples."""
+"""The product's main job on embedded defaults (SQLite, the in-process pool): release the assignments, grade
+samples."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import tempfile
 from pathlib import Path
 
 import typer
+
+from grader.settings import Settings
+from worker.runtime import WorkerRuntime
 
 ASSIGNMENTS = ("beras-mlp", "beras-cnn")  # the course's first two, in the order they are released
 
@@ -21,10 +25,10 @@ def demo_assignments(assignments_dir: Path) -> list[str]:
 
 def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandbox_name: str, seed: int,
                  full_tables: bool) -> int:
-    """Release, then grade each sample; return 0 when every release passed and every sample scored as expected."""
+    """Release, then grade each sample; return 0 when every release passed and every sample scored as
+    expected."""
     from grader.authoring.release import release
-    from grader.settings import Settings
-    from worker.grading.released import load_released
+    from grader.authoring.released import load_released
     from worker.grading.report import format_table
     from worker.grading.samples import lost_groups, samples
 
@@ -57,9 +61,10 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
                 if sample.losing_groups is None:
                     expected_ok = result["status"] == "graded" and result["score"] == 0
                 else:
-                    expected_ok = result["status"] == "graded" and sorted(lost) == sorted(sample.losing_groups)
-                    typer.echo(f"groups that lost points: {', '.join(lost) or 'none'} "
-                               f"({'as planted' if expected_ok else 'NOT as planted: ' + ', '.join(sample.losing_groups)})")
+                    planted = sample.losing_groups
+                    expected_ok = result["status"] == "graded" and sorted(lost) == sorted(planted)
+                    verdict = "as planted" if expected_ok else "NOT as planted: " + ", ".join(planted)
+                    typer.echo(f"groups that lost points: {', '.join(lost) or 'none'} ({verdict})")
                 if not expected_ok:
                     surprises.append(f"{name}/{sample.name}: scored {result['score']:g}, not as expected")
         runtime.dispatcher.close()
@@ -72,14 +77,13 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
     return 0
 
 
-def open_embedded(settings):
-    """The service's embedded mode on ``settings``: the database migrated, the sandbox checked, an in-process pool
-    of two graders attached; None (the reason printed) when no sandbox can run here."""
-    from grader.runtime import Runtime
+def open_embedded(settings: Settings) -> WorkerRuntime | None:
+    """The service's embedded mode on ``settings``: the database migrated, the sandbox checked, an in-process
+    pool of two graders attached; None (the reason printed) when no sandbox can run here."""
     from worker.queue.dispatch import EmbeddedDispatcher
     from worker.sandbox import SandboxUnavailable
 
-    runtime = Runtime(settings.model_copy(update={"embedded_workers": 2}))
+    runtime = WorkerRuntime(settings.model_copy(update={"embedded_workers": 2}))
     runtime.migrate()
     try:
         sandbox = runtime.sandbox()
@@ -91,7 +95,7 @@ def open_embedded(settings):
     return runtime
 
 
-def _grade_through_service(runtime, outcome, name: str, batch) -> list[dict]:
+def _grade_through_service(runtime: WorkerRuntime, outcome, name: str, batch) -> list[dict]:
     """Publish the release, submit each sample as its own student, and wait for the pool to grade them all."""
     import time
 
@@ -118,7 +122,8 @@ def _grade_through_service(runtime, outcome, name: str, batch) -> list[dict]:
                 row = session.get(Submission, submission_id)
                 if row.status not in WAITING:
                     data = row.current_result.data if row.current_result else {
-                        "status": "error", "score": 0.0, "max_score": 0.0, "tests": [], "output": row.failure_reason}
+                        "status": "error", "score": 0.0, "max_score": 0.0, "tests": [],
+                        "output": row.failure_reason}
                     results.append(data)
                     break
             time.sleep(0.2)

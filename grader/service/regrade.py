@@ -19,6 +19,7 @@ from grader.db import (
     User,
     utcnow,
 )
+from grader.dispatch import Dispatcher, queue_for
 from grader.service.errors import ServiceError, not_found
 from grader.service.numbers import check_id
 
@@ -235,10 +236,8 @@ def _queue_regrade(session: Session, assignment: Assignment, submission_ids: lis
     return ids
 
 
-def send_regrades(dispatcher, session: Session, ids: list[int]) -> None:
+def send_regrades(dispatcher: Dispatcher, session: Session, ids: list[int]) -> None:
     """Hand queued regrades to the queue, each to its assignment's regrade queue (after the commit that queued them)."""
-    from worker.queue.dispatch import queue_for
-
     if not ids:
         return
     queues = dict(session.execute(select(Submission.id, Submission.queue).where(Submission.id.in_(ids))).all())

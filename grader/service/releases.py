@@ -13,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.authoring.config import CONFIG_FILE, AssignmentConfigError
+from grader.authoring.released import ReleaseError, load_released
 from grader.authoring.schedule import ReleaseOrderError
 from grader.blobs import BlobStore
 from grader.db import Assignment, AssignmentVersion, User, utcnow
 from grader.service.errors import ServiceError
 from grader.service.paths import scrub, scrub_all, shown
 from grader.settings import Settings
-from worker.grading.released import ReleaseError, load_released
 
 if TYPE_CHECKING:
     from grader.authoring.release import Release

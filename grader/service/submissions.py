@@ -13,13 +13,15 @@ from sqlalchemy.orm import Session
 
 from grader.authoring.config import Assignment as AssignmentConfig
 from grader.authoring.config import Schedule
+from grader.authoring.released import ReleaseError, released_at
 from grader.authoring.schedule import moment
 from grader.blobs import BlobStore
 from grader.db import (Assignment, AssignmentVersion, Extension, RefusedUpload, Role, Status, Submission, User,
                        utcnow)
+from grader.dispatch import queue_for
 from grader.intake import IntakeError, IntakeLimits, read_submission
+from grader.runtime import Runtime
 from grader.service.errors import ServiceError, not_found
-from worker.grading.released import ReleaseError, released_at
 
 
 def current_version(session: Session, name: str) -> tuple[Assignment, AssignmentVersion]:
@@ -221,7 +223,7 @@ def accept(session: Session, blobs: BlobStore, user: User, name: str, data: byte
     return record(session, admission, sha=sha, size=len(data), filename=filename, refusal=refusal)
 
 
-def take_upload(runtime, admission: Admission, path: Path, filename: str) -> dict:
+def take_upload(runtime: Runtime, admission: Admission, path: Path, filename: str) -> dict:
     """Check a received upload file, store it and hand it to the queue; the submission as its owner sees it.
 
     Runs in a worker thread: intake and the blob's fsync happen before a database connection is taken, and the
@@ -232,7 +234,6 @@ def take_upload(runtime, admission: Admission, path: Path, filename: str) -> dic
         ServiceError: as ``record``.
     """
     from grader.service.visibility import submission_view
-    from worker.queue.dispatch import queue_for
 
     size = path.stat().st_size
     refusal = check_zip(path, admission, runtime.settings.max_upload_bytes)
@@ -246,7 +247,7 @@ def take_upload(runtime, admission: Admission, path: Path, filename: str) -> dic
     return view
 
 
-def count_refusal(runtime, admission: Admission, status: int, reason: str) -> None:
+def count_refusal(runtime: Runtime, admission: Admission, status: int, reason: str) -> None:
     """Record an upload refused before intake (413: over the size cap), so that it counts toward the rate limit.
 
     Nothing is recorded when the student is over the limit already; the caller answers with its own refusal.

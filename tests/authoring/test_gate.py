@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from grader.authoring.config import AssignmentConfigError
 from grader.authoring.release import release
+from grader.authoring.released import load_released
 from grader.cli import app
-from worker.grading.released import load_released
 
 TOY = Path(__file__).parent / "toy"
 

@@ -11,8 +11,8 @@ import pytest
 
 from grader.authoring.config import discover_assignments
 from grader.authoring.release import stage_autograder
+from grader.authoring.released import Released, load_released
 from worker.grading import samples
-from worker.grading.released import Released, load_released
 from worker.grading.samples import build_zip
 from worker.sandbox import SandboxUnavailable, choose_sandbox
 

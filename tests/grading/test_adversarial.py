@@ -29,10 +29,10 @@ from pathlib import Path
 
 import pytest
 
+from grader.authoring.released import Released
 from grader.harness.jobspec import JobSpec
 from tests.grading.conftest import REFERENCE, require, submission
 from worker.grading.grade import grade_zip, sandbox_limits
-from worker.grading.released import Released
 from worker.sandbox import Sandbox
 
 METRICS = "hidden_tests/test_metrics_onehot.py"

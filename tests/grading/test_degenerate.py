@@ -16,9 +16,9 @@ import shutil
 import pytest
 
 from grader.authoring.release import stage_autograder
+from grader.authoring.released import load_released
 from tests.grading.conftest import REPO
 from worker.grading.grade import grade_zip
-from worker.grading.released import load_released
 from worker.grading.samples import build_zip, degenerates
 
 # The test files each case earned points in before the suites were fixed.

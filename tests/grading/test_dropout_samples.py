@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from grader.authoring.release import stage_autograder
+from grader.authoring.released import Released, load_released
 from worker.grading.grade import grade_zip
-from worker.grading.released import Released, load_released
 from worker.grading.samples import lost_groups, samples
 
 ROOT = Path(__file__).resolve().parents[2]

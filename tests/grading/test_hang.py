@@ -19,11 +19,11 @@ import dataclasses
 import pytest
 
 from grader.authoring.gate import reference_times
+from grader.authoring.released import Released
 from grader.authoring.suite import run_suite
 from tests.grading.conftest import submission
 from tests.grading.test_adversarial import _assert_no_stray_processes, _Watched, inject, short
 from worker.grading.grade import grade_zip
-from worker.grading.released import Released
 from worker.sandbox import Sandbox
 
 SOFTMAX_SUITES = ("public_tests", "hidden_tests/test_activations.py", "hidden_tests/test_gradient_tape.py",

@@ -13,26 +13,27 @@ from sqlalchemy import func, select
 
 from grader.api.app import create_app
 from grader.db import Submission
-from grader.runtime import Runtime
 from grader.service.releases import publish
 from grader.service.users import add_user
 from grader.settings import Settings
 from tests.grading.conftest import REFERENCE, ASSIGNMENTS, REQUIRE_SANDBOXES, require_local_sandbox, submission  # noqa: F401
+from worker.main import open_queue
 from worker.queue.dispatch import EmbeddedDispatcher
+from worker.runtime import WorkerRuntime
 
 URL = "/api/assignments/beras-mlp/submissions"
 PEOPLE = (("ann", "student"), ("ben", "student"), ("tom", "ta"), ("ida", "instructor"))
 
 
-def make_runtime(folder: Path, **settings) -> Runtime:
-    runtime = Runtime(Settings(**{"data_dir": folder, "assignments_dir": ASSIGNMENTS, "reference": REFERENCE,
-                                  **settings}))
+def make_runtime(folder: Path, **settings) -> WorkerRuntime:
+    runtime = WorkerRuntime(Settings(**{"data_dir": folder, "assignments_dir": ASSIGNMENTS,
+                                        "reference": REFERENCE, **settings}))
     runtime.migrate()
     return runtime
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Runtime:
+def runtime(tmp_path: Path) -> WorkerRuntime:
     """A migrated SQLite runtime with no queue attached."""
     return make_runtime(tmp_path / "data")
 
@@ -80,7 +81,7 @@ class Parked(EmbeddedDispatcher):
 
 
 @contextmanager
-def open_api(runtime: Runtime, request: pytest.FixtureRequest,
+def open_api(runtime: WorkerRuntime, request: pytest.FixtureRequest,
              release_to_publish: tuple[Path, Path] | None = None):
     """The app over ``runtime`` in a TestClient, with ``PEOPLE`` added and, if given, a release published.
 
@@ -97,5 +98,5 @@ def open_api(runtime: Runtime, request: pytest.FixtureRequest,
             publish(session, runtime.blobs, *release_to_publish)
         for who, role in PEOPLE:
             tokens[who] = add_user(session, f"{who}@course.edu", role)[1]
-    with TestClient(create_app(runtime)) as client:
+    with TestClient(create_app(runtime, open_queue=open_queue)) as client:
         yield Api(client, runtime, tokens)

@@ -17,13 +17,13 @@ from grader.service.visibility import shown_to_student
 from tests.service.conftest import submission
 from worker.grading.samples import build_zip
 from worker.grading.submission import _store, claim, grade_submission
-from worker.queue.dispatch import Dispatcher
+from worker.queue.dispatch import SendingDispatcher
 from worker.queue.reconciler import reconcile
 
 UTC = timezone.utc
 
 
-class Recorder(Dispatcher):
+class Recorder(SendingDispatcher):
     """The transport replaced by a list: these tests are about what the database decides, not delivery."""
 
     def __init__(self, runtime):

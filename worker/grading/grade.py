@@ -10,12 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.authoring.released import Released
 from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE
 from grader.harness.launcher import RECORDED
 from grader.intake import IntakeError, IntakeLimits, read_submission
 from worker.grading import results as R
 from worker.grading.job import prepare_job
-from worker.grading.released import Released
 from worker.sandbox import Guarantee, Sandbox, SandboxLimits, SandboxUnavailable
 
 LOG_TAIL = 4000

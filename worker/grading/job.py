@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from grader.authoring.released import Released
 from grader.harness.deadlines import DeadlineRule
 from grader.harness.jobspec import DEADLINES_FILE, JobSpec
 from grader.intake import Intake, write_submission
-from worker.grading.released import Released
 
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 _STUB_RAISE = re.compile(r'raise NotImplementedError\("([^"\\]*)"\)')

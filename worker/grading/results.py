@@ -21,8 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from grader.authoring.released import Released
 from grader.harness.jobspec import RESULTS_MAX_BYTES as MAX_RESULTS_BYTES
-from worker.grading.released import Released
 
 MAX_TEST_OUTPUT = 8000
 GRADED, REJECTED, ERROR = "graded", "rejected", "error"

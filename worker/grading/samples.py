@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.authoring.degenerate import Base, load_cases
-from worker.grading.released import Released
+from grader.authoring.released import Released
 
 
 class SampleError(Exception):

@@ -16,13 +16,14 @@ from pathlib import Path
 from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from grader.authoring.released import released_at
 from grader.db import AssignmentVersion, Result, Status, Submission, utcnow
+from grader.db.retry import retry_database
 from grader.harness.jobspec import JUDGE_LOG, STUDENT_LOG
 from grader.runtime import Runtime
 from worker.grading import results as R
 from worker.grading.grade import grade_zip
-from worker.grading.released import released_at
-from grader.db.retry import retry_database
+from worker.runtime import WorkerRuntime
 
 log = logging.getLogger("beras.grade")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -38,7 +39,7 @@ class Outcome:
     queue: str = "cpu"
 
 
-def grade_submission(submission_id: int, runtime: Runtime) -> Outcome:
+def grade_submission(submission_id: int, runtime: WorkerRuntime) -> Outcome:
     """Grade one stored submission, at most once in effect, however often it is delivered.
 
     The job is claimed by a guarded update (queued, or running with a lapsed lease); a heartbeat keeps the
@@ -99,7 +100,7 @@ def claim(runtime: Runtime, submission_id: int, token: str) -> datetime | None:
     return now if claimed == 1 else None
 
 
-def _run_engine(runtime: Runtime, blob: str, autograder_path: str, seed: int | None = None) -> dict:
+def _run_engine(runtime: WorkerRuntime, blob: str, autograder_path: str, seed: int | None = None) -> dict:
     """The engine's result; anything that goes wrong on our side becomes an ``error`` result, never a zero.
 
     A ``seed`` (a replay's) repeats an earlier run; the result then says ``"replay": true``.

@@ -1,16 +1,23 @@
-"""The Celery app on Redis: queues cpu, gpu and regrade; one task, ``beras.grade``, that calls ``grade_submission``."""
+"""Celery on Redis: the app (queues cpu, gpu and regrade), its one task ``beras.grade``, and the dispatcher
+that sends it."""
 
 from __future__ import annotations
 
 import logging
 
-from celery import Celery
+from celery import Celery, Task
 from kombu import Queue
+from sqlalchemy.exc import OperationalError
 
+from grader.dispatch import QUEUES, QueueName
+from grader.runtime import Runtime
 from grader.settings import Settings
-from worker.queue.dispatch import QUEUES
+from worker.grading.submission import grade_submission
+from worker.queue.dispatch import SendingDispatcher
+from worker.runtime import WorkerRuntime
 
 log = logging.getLogger("beras.worker")
+TASK = "beras.grade"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -28,8 +35,8 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
-        task_default_queue="cpu",
-        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue=QueueName.CPU.value,
+        task_queues=[Queue(name.value) for name in QUEUES],
         task_create_missing_queues=False,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         broker_connection_retry_on_startup=True,
@@ -38,23 +45,41 @@ def make_celery(settings: Settings) -> Celery:
         worker_send_task_events=False,
         enable_utc=True,
     )
-    app.task(name="beras.grade", bind=True, max_retries=None, acks_late=True, reject_on_worker_lost=True)(_grade)
     return app
 
 
-def _grade(task, submission_id: int) -> str:
-    from sqlalchemy.exc import OperationalError
+class CeleryDispatcher(SendingDispatcher):
+    """Sends ``beras.grade`` tasks through the broker; in a worker process it also runs them (``grades``)."""
 
-    from worker.grading.submission import grade_submission
-    from worker.queue.process import runtime
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.app = make_celery(runtime.settings)
 
+    def _send(self, submission_id: int, queue: str, countdown_s: float) -> None:
+        self.app.send_task(TASK, args=[submission_id], queue=str(queue), countdown=countdown_s or None,
+                           retry=True,
+                           retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
+
+    def grades(self, runtime: WorkerRuntime) -> CeleryDispatcher:
+        """Register the task that grades on ``runtime`` (a worker process's), so ``self.app`` can run it."""
+
+        def grade(task: Task, submission_id: int) -> str:
+            return _grade(runtime, task, submission_id)
+
+        self.app.task(name=TASK, bind=True, max_retries=None, acks_late=True,
+                      reject_on_worker_lost=True)(grade)
+        return self
+
+
+def _grade(runtime: WorkerRuntime, task: Task, submission_id: int) -> str:
     try:
-        outcome = grade_submission(int(submission_id), runtime())
+        outcome = grade_submission(int(submission_id), runtime)
     except OperationalError as error:
         # The database is down before the job was claimed: try again shortly; the row is still queued.
-        log.warning("submission %s: database unavailable (%s); retrying", submission_id, str(error).splitlines()[0])
+        log.warning("submission %s: database unavailable (%s); retrying", submission_id,
+                    str(error).splitlines()[0])
         raise task.retry(countdown=5) from None
     if outcome.action == "retry":
-        runtime().dispatcher.enqueue(submission_id, task.request.delivery_info.get("routing_key") or outcome.queue,
-                                     outcome.retry_in_s)
+        queue = task.request.delivery_info.get("routing_key") or outcome.queue
+        runtime.dispatcher.enqueue(submission_id, queue, outcome.retry_in_s)
     return outcome.action

@@ -1,4 +1,4 @@
-"""Dispatchers: send a submission id to its queue; Celery on Redis when a broker is set, else an in-process pool."""
+"""The dispatchers' common part (send, then note when) and the embedded one: an in-process pool of threads."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ from collections import deque
 from sqlalchemy import update
 
 from grader.db import Submission, utcnow
+from grader.dispatch import QUEUES, QueueName
 from grader.runtime import Runtime
+from worker.grading.submission import grade_submission
+from worker.runtime import WorkerRuntime
 
 log = logging.getLogger("beras.queue")
-QUEUES = ("cpu", "gpu", "regrade")
 
 
-def queue_for(queue: str, regrade: bool) -> str:
-    """CPU regrades wait in their own queue, so a regrade-all never starves new submissions; GPU ones need a GPU."""
-    return "regrade" if regrade and queue == "cpu" else queue
+class SendingDispatcher(ABC):
+    """A ``grader.dispatch.Dispatcher`` that notes when each submission was sent; subclasses say how
+    (``_send``).
 
-
-class Dispatcher(ABC):
-    """Sends work; ``enqueue`` never raises: a lost send is picked up again by the reconciler."""
+    ``enqueue`` never raises: a lost send is picked up again by the reconciler.
+    """
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -51,11 +52,12 @@ class Dispatcher(ABC):
         pass
 
 
-class EmbeddedDispatcher(Dispatcher):
+class EmbeddedDispatcher(SendingDispatcher):
     """A pool of threads in this process; new submissions always go before regrades (FIFO within each)."""
 
-    def __init__(self, runtime: Runtime, workers: int | None = None) -> None:
+    def __init__(self, runtime: WorkerRuntime, workers: int | None = None) -> None:
         super().__init__(runtime)
+        self.runtime: WorkerRuntime = runtime
         self._queues: dict[str, deque[int]] = {name: deque() for name in QUEUES}
         self._ready = threading.Condition()
         self._closed = False
@@ -78,16 +80,14 @@ class EmbeddedDispatcher(Dispatcher):
         with self._ready:
             while not self._closed:
                 for name, items in self._queues.items():
-                    if name != "regrade" and items:
+                    if name != QueueName.REGRADE and items:
                         return items.popleft(), name
-                if self._queues["regrade"]:
-                    return self._queues["regrade"].popleft(), "regrade"
+                if self._queues[QueueName.REGRADE]:
+                    return self._queues[QueueName.REGRADE].popleft(), QueueName.REGRADE
                 self._ready.wait()
         return None
 
     def _work(self) -> None:
-        from worker.grading.submission import grade_submission
-
         while (job := self._next()) is not None:
             submission_id, queue = job
             try:
@@ -105,21 +105,3 @@ class EmbeddedDispatcher(Dispatcher):
         with self._ready:
             self._closed = True
             self._ready.notify_all()
-
-
-class CeleryDispatcher(Dispatcher):
-    """Sends ``beras.grade`` tasks through the broker."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        from worker.queue.celery_app import make_celery
-
-        self.app = make_celery(runtime.settings)
-
-    def _send(self, submission_id: int, queue: str, countdown_s: float) -> None:
-        self.app.send_task("beras.grade", args=[submission_id], queue=queue, countdown=countdown_s or None,
-                           retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
-
-
-def make_dispatcher(runtime: Runtime) -> Dispatcher:
-    return CeleryDispatcher(runtime) if runtime.settings.broker_url else EmbeddedDispatcher(runtime)

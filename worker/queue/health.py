@@ -1,4 +1,5 @@
-"""The worker's health endpoint: ``GET /healthz`` answers whether the broker and the database are reachable."""
+"""The worker's health endpoint: ``GET /healthz`` answers whether the broker and the database are
+reachable."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import text
 
-from grader.runtime import Runtime
+from worker.runtime import WorkerRuntime
 
 
-def check(runtime: Runtime) -> tuple[bool, dict]:
+def check(runtime: WorkerRuntime) -> tuple[bool, dict]:
     from kombu import Connection
 
-    report = {"broker": "ok", "database": "ok", "sandbox": getattr(runtime._sandbox, "name", None)}
+    report = {"broker": "ok", "database": "ok", "sandbox": getattr(runtime.chosen_sandbox, "name", None)}
     try:
         with Connection(runtime.settings.broker_url, connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1, timeout=3)
@@ -29,10 +30,13 @@ def check(runtime: Runtime) -> tuple[bool, dict]:
     return healthy, {"status": "ok" if healthy else "unhealthy", **report}
 
 
-def serve_health(runtime: Runtime, host: str, port: int) -> ThreadingHTTPServer:
+def serve_health(runtime: WorkerRuntime, host: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            healthy, report = check(runtime) if self.path == "/healthz" else (False, {"error": "try /healthz"})
+            if self.path == "/healthz":
+                healthy, report = check(runtime)
+            else:
+                healthy, report = False, {"error": "try /healthz"}
             body = json.dumps(report).encode()
             self.send_response(200 if healthy else (404 if "error" in report else 503))
             self.send_header("Content-Type", "application/json")

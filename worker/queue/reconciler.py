@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, true, update
 
 from grader.db import Status, Submission, utcnow
+from grader.dispatch import queue_for
 from grader.runtime import Runtime
-from worker.queue.dispatch import queue_for
 
 log = logging.getLogger("beras.reconcile")
 # A submission stored but not yet sent is given this long before the reconciler sends it itself.
@@ -19,38 +19,48 @@ SEND_GRACE_S = 5.0
 
 
 def reconcile(runtime: Runtime) -> list[int]:
-    """One pass; returns the ids sent again. Safe to run from many processes at once (each step is a guarded update)."""
+    """One pass; returns the ids sent again.
+
+    Safe to run from many processes at once (each step is a guarded update).
+    """
     settings = runtime.settings
     now = utcnow()
     sent: list[tuple[int, str]] = []
     with runtime.sessions() as session:
-        lapsed = session.execute(select(Submission.id, Submission.attempts, Submission.queue, Submission.regrade).where(
-            Submission.status == Status.RUNNING, Submission.lease_expires_at < now)).all()
+        lapsed = session.execute(
+            select(Submission.id, Submission.attempts, Submission.queue, Submission.regrade)
+            .where(Submission.status == Status.RUNNING, Submission.lease_expires_at < now)).all()
         for submission_id, attempts, queue, regrade in lapsed:
             give_up = attempts >= settings.grade_attempts
-            # The lapsed holder's token stays: if it was only late (a database outage), its result still counts
-            # until another worker claims the job.
-            values = ({"status": Status.FAILED, "failure_reason": f"the worker grading it stopped {attempts} times"}
+            # The lapsed holder's token stays: if it was only late (a database outage), its result still
+            # counts until another worker claims the job.
+            values = ({"status": Status.FAILED,
+                       "failure_reason": f"the worker grading it stopped {attempts} times"}
                       if give_up else {"status": Status.QUEUED, "queued_at": now, "enqueued_at": now})
             taken = session.execute(update(Submission).where(
-                Submission.id == submission_id, Submission.status == Status.RUNNING, Submission.lease_expires_at < now)
-                .values(lease_expires_at=None, **values).execution_options(synchronize_session=False)).rowcount
+                Submission.id == submission_id, Submission.status == Status.RUNNING,
+                Submission.lease_expires_at < now)
+                .values(lease_expires_at=None, **values)
+                .execution_options(synchronize_session=False)).rowcount
             session.commit()
             if taken == 1:
                 log.warning("submission %s: its worker stopped renewing the lease; %s", submission_id,
                             "recorded as failed to grade" if give_up else "queued again")
                 if not give_up:
                     sent.append((submission_id, queue_for(queue, regrade)))
-        stale = or_(and_(Submission.enqueued_at.is_(None), Submission.queued_at < now - timedelta(seconds=SEND_GRACE_S)),
+        stale = or_(and_(Submission.enqueued_at.is_(None),
+                         Submission.queued_at < now - timedelta(seconds=SEND_GRACE_S)),
                     Submission.enqueued_at < now - timedelta(seconds=settings.queued_deadline_s))
-        due = session.execute(select(Submission.id, Submission.queue, Submission.regrade, Submission.enqueued_at).where(
-            Submission.status == Status.QUEUED, stale,
-            or_(Submission.not_before.is_(None), Submission.not_before <= now))).all()
+        due = session.execute(
+            select(Submission.id, Submission.queue, Submission.regrade, Submission.enqueued_at)
+            .where(Submission.status == Status.QUEUED, stale,
+                   or_(Submission.not_before.is_(None), Submission.not_before <= now))).all()
         for submission_id, queue, regrade, enqueued_at in due:
             # Only one reconciler sends it: the one whose update still sees the old enqueued_at.
             taken = session.execute(update(Submission).where(
                 Submission.id == submission_id, Submission.status == Status.QUEUED,
-                Submission.enqueued_at.is_(None) if enqueued_at is None else Submission.enqueued_at == enqueued_at)
+                (Submission.enqueued_at.is_(None) if enqueued_at is None
+                 else Submission.enqueued_at == enqueued_at))
                 .values(enqueued_at=now).execution_options(synchronize_session=False)).rowcount
             session.commit()
             if taken == 1:
@@ -68,7 +78,8 @@ def reconcile(runtime: Runtime) -> list[int]:
 
 
 def _undefer(session, now) -> list[tuple[int, str]]:
-    """Queue the deferred submissions of every queue that no new submission is waiting in, at regrade priority.
+    """Queue the deferred submissions of every queue that no new submission is waiting in, at regrade
+    priority.
 
     A deferred submission is a student's older one that a newer one overtook; it is graded after the
     rush, never dropped, because under the "best" policy it can still be the one that counts.

@@ -7,8 +7,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from grader.authoring.config import Assignment, AssignmentConfigError, PointsError, TestPoints, assign_points, \
-    load_assignment
+from grader.authoring.config import (
+    Assignment,
+    AssignmentConfigError,
+    PointsError,
+    TestPoints,
+    assign_points,
+    load_assignment,
+)
 
 
 class ReleaseError(Exception):
@@ -26,7 +32,8 @@ class Released:
         points: each test id's points, group and visibility.
         version: the release's content hash (from ``release.json``; ``unreleased`` for a staged folder).
         reference_times: test id -> the reference's time for it in the release gate, in seconds (from
-            ``release.json``; empty for a staged folder or an older release: every call then gets ``call_time_s``).
+            ``release.json``; empty for a staged folder or an older release: every call then gets
+            ``call_time_s``).
     """
 
     root: Path
@@ -69,8 +76,8 @@ def load_released(root: Path) -> Released:
                            "(make one with `beras-grader release NAME --out DIR`)")
     for needed in (ids_file, root / "reference" / "beras" / "__init__.py", root / "starter" / "beras"):
         if not needed.exists():
-            raise ReleaseError(f"{root} is not a complete autograder release: {needed.relative_to(root)} is missing "
-                               "(release it again with this version of beras-grader)")
+            raise ReleaseError(f"{root} is not a complete autograder release: {needed.relative_to(root)} is "
+                               "missing (release it again with this version of beras-grader)")
     try:
         assignment = load_assignment(tomls[0].parent)
     except AssignmentConfigError as error:
@@ -82,7 +89,9 @@ def load_released(root: Path) -> Released:
         raise ReleaseError("the release's points do not add up:\n" + "\n".join(error.problems)) from None
     data = json.loads(manifest.read_text()) if manifest.is_file() else {}
     times = data.get("reference_times_s", {})
-    times = {str(k): float(v) for k, v in times.items() if isinstance(v, (int, float))} if isinstance(times, dict) else {}
+    if not isinstance(times, dict):
+        times = {}
+    times = {str(k): float(v) for k, v in times.items() if isinstance(v, (int, float))}
     return Released(root.resolve(), assignment, test_ids, points, data.get("version", "unreleased"), times)
 
 
