@@ -1,4 +1,4 @@
-"""The service's commands: ``serve`` (the API), ``worker`` (a Celery worker), ``users add|import``, ``reconcile``."""
+"""The service's commands: ``serve`` (the API), ``worker`` (a Celery worker), ``reconcile``, ``users``."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from typing import Optional
 
 import typer
 
-users_app = typer.Typer(help="Accounts: add one (prints its API token) or import a roster CSV.", no_args_is_help=True)
+from grader.cli.shared import EXIT_FAILED, LogLevel, fail
 
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+users_app = typer.Typer(help="Accounts: add one (prints its API token) or import a roster CSV.",
+                        no_args_is_help=True)
 
 
 def _settings():
@@ -27,8 +25,8 @@ def _settings():
     try:
         return Settings()
     except ValidationError as error:
-        _fail("invalid GRADER_* setting: " + "; ".join(f"GRADER_{e['loc'][0]}".upper() + f": {e['msg']}"
-                                                      for e in error.errors()), 2)
+        fail("invalid GRADER_* setting: " + "; ".join(f"GRADER_{e['loc'][0]}".upper() + f": {e['msg']}"
+                                                     for e in error.errors()))
 
 
 def _runtime(settings=None):
@@ -39,7 +37,8 @@ def _runtime(settings=None):
     try:
         runtime.migrate()
     except Exception as error:  # noqa: BLE001 (a wrong URL or a database that is down: say which)
-        _fail(f"cannot open the database {_safe(runtime.settings.database)}: {str(error).splitlines()[0]}")
+        fail(f"cannot open the database {_safe(runtime.settings.database)}: {str(error).splitlines()[0]}",
+             EXIT_FAILED)
     return runtime
 
 
@@ -54,13 +53,14 @@ def _safe(url: str) -> str:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
 
 
 def serve_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+    log_level: LogLevel = "info",
 ) -> None:
     """Serve the HTTP API; with no GRADER_BROKER_URL it also grades, in an in-process pool."""
     import uvicorn
@@ -73,7 +73,7 @@ def serve_command(
         try:
             sandbox = runtime.sandbox()
         except Exception as error:  # noqa: BLE001
-            _fail(f"embedded mode grades here, but no sandbox can run: {error}")
+            fail(f"embedded mode grades here, but no sandbox can run: {error}", EXIT_FAILED)
         typer.echo(f"embedded mode: grading in-process with {runtime.settings.embedded_workers} worker(s), "
                    f"sandbox {sandbox.name}", err=True)
     # Only these proxies' X-Forwarded-Proto/-For are believed: the scheme decides an "auto" cookie's Secure.
@@ -82,11 +82,12 @@ def serve_command(
 
 
 def worker_command(
-    queues: str = typer.Option("cpu,regrade", help="Comma-separated queues to take jobs from: cpu, gpu, regrade."),
+    queues: str = typer.Option("cpu,regrade",
+                               help="Comma-separated queues to take jobs from: cpu, gpu, regrade."),
     concurrency: int = typer.Option(2, min=1, help="Jobs graded at once by this worker."),
     health_port: Optional[int] = typer.Option(None, help="Serve GET /healthz on this port (off by default)."),
     health_host: str = typer.Option("127.0.0.1", help="Address of the health endpoint."),
-    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+    log_level: LogLevel = "info",
 ) -> None:
     """Grade submissions from the broker (GRADER_BROKER_URL) in the sandbox (GRADER_SANDBOX)."""
     from worker.queue.dispatch import QUEUES, CeleryDispatcher
@@ -97,30 +98,34 @@ def worker_command(
     names = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = [q for q in names if q not in QUEUES]
     if not names or unknown:
-        _fail(f"unknown queue(s) {', '.join(unknown) or '(none given)'}; expected some of: {', '.join(QUEUES)}", 2)
+        fail(f"unknown queue(s) {', '.join(unknown) or '(none given)'}; expected some of: "
+             f"{', '.join(QUEUES)}")
     _logging(log_level)
     settings = _settings()
     if not settings.broker_url:
-        _fail("a worker needs a broker: set GRADER_BROKER_URL (e.g. redis://127.0.0.1:6379/0). Without one, "
-              "`beras-grader serve` grades in-process.", 2)
+        fail("a worker needs a broker: set GRADER_BROKER_URL (e.g. redis://127.0.0.1:6379/0). Without one, "
+             "`beras-grader serve` grades in-process.")
     runtime = _runtime(settings)
     _, report = check(runtime)
     if report["broker"] != "ok":
-        _fail(f"cannot reach the broker at {_safe(runtime.settings.broker_url)}: {report['broker']}")
+        fail(f"cannot reach the broker at {_safe(runtime.settings.broker_url)}: {report['broker']}",
+             EXIT_FAILED)
     try:
         sandbox = runtime.sandbox()
     except Exception as error:  # noqa: BLE001
-        _fail(f"no sandbox can run on this worker: {error}")
+        fail(f"no sandbox can run on this worker: {error}", EXIT_FAILED)
     runtime.dispatcher = CeleryDispatcher(runtime)
     set_runtime(runtime)
     Reconciler(runtime).start()
     if health_port is not None:
         serve_health(runtime, health_host, health_port)
-    typer.echo(f"worker: queues {','.join(names)}, concurrency {concurrency}, sandbox {sandbox.name}", err=True)
+    typer.echo(f"worker: queues {','.join(names)}, concurrency {concurrency}, sandbox {sandbox.name}",
+               err=True)
     # Threads, not forked processes: each job's work happens in its sandbox, and one process keeps the
     # database pool, the reconciler and the health endpoint together.
-    runtime.dispatcher.app.worker_main(["worker", "-Q", ",".join(names), "-c", str(concurrency), "--pool", "threads",
-                                        "-l", log_level.upper(), "-n", f"beras-{os.getpid()}@%h",
+    runtime.dispatcher.app.worker_main(["worker", "-Q", ",".join(names), "-c", str(concurrency),
+                                        "--pool", "threads", "-l", log_level.upper(),
+                                        "-n", f"beras-{os.getpid()}@%h",
                                         "--without-gossip", "--without-mingle"])
 
 
@@ -131,7 +136,8 @@ def reconcile_command() -> None:
 
     settings = _settings()
     if not settings.broker_url:
-        _fail("reconcile re-sends jobs through the broker; set GRADER_BROKER_URL (embedded `serve` reconciles itself)", 2)
+        fail("reconcile re-sends jobs through the broker; set GRADER_BROKER_URL (embedded `serve` reconciles "
+             "itself)")
     runtime = _runtime(settings)
     runtime.dispatcher = CeleryDispatcher(runtime)
     sent = reconcile(runtime)
@@ -153,12 +159,15 @@ def users_add(
         try:
             _, token = add_user(session, email, role, name)
         except ServiceError as error:
-            _fail(error.message, 2)
+            fail(error.message)
     typer.echo(token)
 
 
 @users_app.command("import")
-def users_import(roster: Path = typer.Argument(..., help="CSV with columns email, role (and optionally name).")) -> None:
+def users_import(
+    roster: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                  help="CSV with columns email, role (and optionally name)."),
+) -> None:
     """Add or update users from a roster CSV; new users' tokens are printed as CSV (email,role,token)."""
     from grader.service.errors import ServiceError
     from grader.service.users import import_roster
@@ -166,15 +175,15 @@ def users_import(roster: Path = typer.Argument(..., help="CSV with columns email
     try:
         text = roster.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        _fail(f"cannot read {roster}: {error}", 2)
+        fail(f"cannot read {roster}: {error}")
     runtime = _runtime()
     with runtime.sessions() as session:
         try:
             outcome = import_roster(session, text)
         except ServiceError as error:
-            _fail(error.message, 2)
+            fail(error.message)
     typer.echo("email,role,token")
     for email, role, token in outcome.added:
         typer.echo(f"{email},{role},{token}")
-    typer.echo(f"added {len(outcome.added)}, updated {len(outcome.updated)}, unchanged {len(outcome.unchanged)}",
-               err=True)
+    typer.echo(f"added {len(outcome.added)}, updated {len(outcome.updated)}, "
+               f"unchanged {len(outcome.unchanged)}", err=True)
