@@ -37,7 +37,7 @@ def resolve_release(assignment: str, assignments_dir: Path, reference: Path, scr
     folder = path if path.is_dir() else assignments_dir / assignment
     if not (folder / "assignment.toml").is_file():
         fail(f"no assignment or autograder release at {assignment!r}: expected an autograder folder (from "
-              f"`beras-grader release`) or an assignment folder with assignment.toml (looked in {folder})")
+             f"`beras-grader release`) or an assignment folder with assignment.toml (looked in {folder})")
     require_reference(reference)
     try:
         return load_released(stage_autograder(folder, scratch, reference_package=reference))
