@@ -13,7 +13,8 @@ _CHUNK = 2**20
 
 
 class BlobStore:
-    """A folder of immutable blobs at ``<root>/<sha[:2]>/<sha>``; storing the same bytes twice stores them once."""
+    """A folder of immutable blobs at ``<root>/<sha[:2]>/<sha>``; storing the same bytes twice stores them
+    once."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -24,7 +25,8 @@ class BlobStore:
         return self.root / sha256[:2] / sha256
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` and return its SHA-256; a crash mid-write never leaves a partial blob under that name."""
+        """Store ``data`` and return its SHA-256; a crash mid-write never leaves a partial blob under that
+        name."""
         sha = hashlib.sha256(data).hexdigest()
         target = self.path(sha)
         if target.exists():

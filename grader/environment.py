@@ -1,4 +1,5 @@
-"""The grading environment: the one declaration of the Python and libraries that student code and the judge run on.
+"""The grading environment: the one declaration of the Python and libraries that student code and the judge
+run on.
 
 Every sandbox backend runs this environment and nothing else: ``beras-grader image build``
 debootstraps ``DEBIAN_SUITE`` with ``DEBIAN_PACKAGES`` (which bring ``PYTHON``), installs exactly

@@ -1,4 +1,5 @@
-"""CSV for spreadsheets: cells a spreadsheet will not run as formulas, and the one writer every export uses."""
+"""CSV for spreadsheets: cells a spreadsheet will not run as formulas, and the one writer every export
+uses."""
 
 from __future__ import annotations
 

@@ -7,10 +7,21 @@ groups against the groups it declares, and the tests whose outcome differs betwe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
-from grader.authoring.config import Assignment, PointsError, assign_points
+from grader.authoring.build import ownership
+from grader.authoring.config import (
+    Assignment,
+    AssignmentConfigError,
+    PointsError,
+    assign_points,
+    load_assignment,
+)
+from grader.authoring.release import stage_autograder
 
 
 @dataclass
@@ -105,3 +116,77 @@ def flaky_tests(runs: Sequence[tuple[int, dict]]) -> list[str]:
         if len(set(seen)) > 1:
             flaky.append(f"{name}: " + ", ".join(f"seed {seed} {outcome}" for seed, outcome in zip(seeds, seen)))
     return flaky
+
+
+class Graded(Protocol):
+    """A sample as the check grades it (``worker.grading.samples.Sample`` is one)."""
+
+    name: str
+    zip_bytes: bytes
+    losing_groups: tuple[str, ...] | None
+
+
+def check_config(folder: Path, reference: Path, scratch: Path) -> tuple[list[Section], Path | None]:
+    """The config and points-table sections of ``folder``, and its autograder staged in ``scratch``.
+
+    Args:
+        folder: the assignment folder (holding assignment.toml).
+        reference: the marked reference package.
+        scratch: an empty folder to stage the autograder in (without the gate).
+
+    Returns:
+        The sections so far, and the staged autograder folder, or None when a section failed (nothing to
+        grade).
+    """
+    try:
+        loaded = load_assignment(folder, reference_root=reference)
+        staged = stage_autograder(folder, scratch, reference_package=reference)
+    except AssignmentConfigError as error:
+        return [Section("config", False, list(error.problems))], None
+    # Other folders' problems do not stop this assignment; say what they are, as the gate's notes do.
+    others = ownership(folder.parent, reference, loaded.name).notes
+    config = Section(f"config ({loaded.name})", True, [f"owned: {', '.join(loaded.files.owned)}",
+                                                       *(f"note: {note}" for note in others)])
+    table = points_table(loaded, json.loads((staged / "test-ids.json").read_text()))
+    return [config, table], staged if table.ok else None
+
+
+def grade_sections(batch: Sequence[Graded], broken: Sequence[str], grade: Callable[[bytes, int], dict],
+                   first: int, seeds: int) -> list[Section]:
+    """Grade each sample once under ``first`` and the reference under ``seeds`` seeds; their sections.
+
+    Args:
+        batch: the reference first, the starter, then each planted-bug sample.
+        broken: the errors of sample files that could not be built.
+        grade: grades a zip under a seed (the caller composes it with a sandbox).
+        first: the first seed; the others follow it.
+        seeds: how many seeds the reference runs under (flaky tests).
+    """
+    sections = [Section("samples/*.toml", False, list(broken))] if broken else []
+    reference_runs = []
+    samples = Section(f"samples (seed {first})", True)
+    for sample in batch:
+        result = grade(sample.zip_bytes, first)
+        if sample.name == "reference":
+            reference_runs.append((first, result))
+        ok, line = sample_line(sample.name, sample.losing_groups, result)
+        samples.ok &= ok
+        samples.lines.append(line)
+    if len(batch) <= 2:
+        samples.lines.append("no samples/*.toml: plant a bug per group to see that its tests catch it")
+    run_seeds = [(first + i) % 2**31 for i in range(seeds)]
+    reference_runs += [(run_seed, grade(batch[0].zip_bytes, run_seed)) for run_seed in run_seeds[1:]]
+    flaky = flaky_tests(reference_runs)
+    unsteady = Section(f"reference under {seeds} seed(s) ({', '.join(map(str, run_seeds))})", not flaky)
+    unsteady.lines = flaky or ["every test has the same outcome under every seed"]
+    if flaky:
+        unsteady.lines.append("seed Beras's generator in the test (student.beras.set_seed(seed), and the "
+                              "reference's), and draw inputs from the `rng` fixture")
+    return [*sections, samples, unsteady]
+
+
+def verdict(sections: Sequence[Section]) -> tuple[str, bool]:
+    """The report: every section, then ``check: all well`` or what to fix; and whether all is well."""
+    failed = [section.title for section in sections if not section.ok]
+    text = "\n".join(section.format() for section in sections)
+    return text + f"\n\ncheck: {'fix: ' + '; '.join(failed) if failed else 'all well'}", not failed

@@ -1,4 +1,4 @@
-"""``beras-grader grade`` (one zip, or a folder of zips) and ``beras-grader image build`` (the grading environment)."""
+"""``beras-grader grade``: one zip, or a folder of zips, in a sandbox."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from typing import Optional
 
 import typer
 
-EXIT_REJECTED, EXIT_USAGE, EXIT_NOT_GRADED = 1, 2, 3
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+from grader.cli.shared import (
+    EXIT_FAILED,
+    EXIT_UNAVAILABLE,
+    AssignmentsDir,
+    Reference,
+    RunSeed,
+    Sandbox,
+    fail,
+    require_reference,
+)
 
 
 def resolve_release(assignment: str, assignments_dir: Path, reference: Path, scratch: Path):
@@ -29,32 +33,35 @@ def resolve_release(assignment: str, assignments_dir: Path, reference: Path, scr
         try:
             return load_released(path)
         except ReleaseError as error:
-            _fail(str(error))
+            fail(str(error))
     folder = path if path.is_dir() else assignments_dir / assignment
     if not (folder / "assignment.toml").is_file():
-        _fail(f"no assignment or autograder release at {assignment!r}: expected an autograder folder (from "
-              f"`beras-grader release`) or an assignment folder with assignment.toml (looked in {folder})")
-    if not (reference / "__init__.py").is_file():
-        _fail(f"no reference package at {reference} (expected {reference / '__init__.py'}); pass --reference")
+        fail(f"no assignment or autograder release at {assignment!r}: expected an autograder folder (from "
+             f"`beras-grader release`) or an assignment folder with assignment.toml (looked in {folder})")
+    require_reference(reference)
     try:
         return load_released(stage_autograder(folder, scratch, reference_package=reference))
     except AssignmentConfigError as error:
-        _fail("the assignment's configuration is invalid:\n" + "\n".join(error.problems))
+        fail("the assignment's configuration is invalid:\n" + "\n".join(error.problems))
     except ReleaseError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 def grade_command(
-    assignment: str = typer.Argument(..., help="Autograder folder (from `release`), or an assignment name/folder."),
-    submission: Path = typer.Argument(..., help="A submission zip, or a folder of zips to grade them all."),
-    sandbox: str = typer.Option("auto", help="docker, local, or auto (docker when its daemon and image are ready)."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the results JSON here (a folder, for a batch)."),
-    csv_out: Optional[Path] = typer.Option(None, "--csv", help="Batch: the CSV summary (default: DIR/grades.csv)."),
-    seed: Optional[int] = typer.Option(None, help="Seed of the run (default: random; printed to replay it)."),
+    assignment: str = typer.Argument(..., help="Autograder folder (from `release`), or an assignment "
+                                               "name/folder."),
+    submission: Path = typer.Argument(..., exists=True,
+                                      help="A submission zip, or a folder of zips to grade them all."),
+    sandbox: Sandbox = "auto",
+    json_out: Optional[Path] = typer.Option(None, "--json",
+                                            help="Write the results JSON here (a folder, for a batch)."),
+    csv_out: Optional[Path] = typer.Option(None, "--csv",
+                                           help="Batch: the CSV summary (default: DIR/grades.csv)."),
+    seed: RunSeed = None,
     jobs: int = typer.Option(1, min=1, max=32, help="Batch: grade this many zips at once."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the total, not the per-test table."),
-    assignments_dir: Path = typer.Option(Path("assignments"), help="Folder holding every assignment."),
-    reference: Path = typer.Option(Path("reference/beras"), help="The marked reference package."),
+    assignments_dir: AssignmentsDir = Path("assignments"),
+    reference: Reference = Path("reference/beras"),
 ) -> None:
     """Grade a submission zip (or a folder of zips) in a sandbox and print the result.
 
@@ -66,12 +73,10 @@ def grade_command(
     from worker.grading.results import ERROR, REJECTED, write_results
     from worker.sandbox import SandboxUnavailable, choose_sandbox
 
-    if not submission.exists():
-        _fail(f"{submission} does not exist; expected a .zip file or a folder of them")
     try:
         box = choose_sandbox(sandbox)
     except SandboxUnavailable as error:
-        _fail(str(error), EXIT_NOT_GRADED)
+        fail(str(error), EXIT_UNAVAILABLE)
     with tempfile.TemporaryDirectory(prefix="beras-grade-") as scratch:
         released = resolve_release(assignment, assignments_dir, reference, Path(scratch))
         if submission.is_dir():
@@ -85,22 +90,23 @@ def grade_command(
     else:
         typer.echo(format_table(result, submission.name))
     if result["status"] == REJECTED:
-        raise typer.Exit(EXIT_REJECTED)
+        raise typer.Exit(EXIT_FAILED)
     if result["status"] == ERROR:
-        raise typer.Exit(EXIT_NOT_GRADED)
+        raise typer.Exit(EXIT_UNAVAILABLE)
 
 
-def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: Path | None, seed, jobs: int) -> None:
+def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: Path | None, seed,
+                 jobs: int) -> None:
     from worker.grading.grade import grade_zip
     from worker.grading.report import csv_row, format_csv
     from worker.grading.results import ERROR, write_results
 
     zips = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".zip")
     if not zips:
-        _fail(f"{folder} holds no .zip files")
+        fail(f"{folder} holds no .zip files")
     if json_dir is not None:
         if json_dir.exists() and not json_dir.is_dir():
-            _fail(f"--json {json_dir}: for a folder of zips give a folder (one JSON per zip)")
+            fail(f"--json {json_dir}: for a folder of zips give a folder (one JSON per zip)")
         json_dir.mkdir(parents=True, exist_ok=True)
     csv_path = csv_path or folder / "grades.csv"
     rows: dict[Path, dict] = {}
@@ -113,7 +119,8 @@ def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: P
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - one submission's grader failure must not lose the batch
                 result = {"status": ERROR, "score": 0.0, "max_score": 0.0, "tests": [], "seed": seed,
-                          "output": f"Could not be graded: the grader failed ({type(error).__name__}: {error})"}
+                          "output": "Could not be graded: the grader failed "
+                                    f"({type(error).__name__}: {error})"}
             rows[path] = csv_row(path.name, result)
             if json_dir is not None:
                 write_results(result, json_dir / f"{path.stem}.json")
@@ -125,68 +132,4 @@ def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: P
                    + (f"  {row['message']}" if row["message"] else ""))
     typer.echo(f"wrote {csv_path}")
     if any(row["status"] == ERROR for row in ordered):
-        raise typer.Exit(EXIT_NOT_GRADED)
-
-
-image_app = typer.Typer(help="The grading environment: its root file system and Docker image.", no_args_is_help=True)
-
-
-@image_app.command("build")
-def image_build(
-    mirror: str = typer.Option("http://deb.debian.org/debian", help="Debian mirror debootstrap installs from."),
-    force: bool = typer.Option(False, help="Rebuild the root file system (and image) even if they exist; not "
-                                           "while workers of this machine grade on it."),
-    docker: str = typer.Option("auto", help="Import into Docker: auto (when a daemon answers), yes (fail "
-                                            "without one) or no."),
-) -> None:
-    """Build the grading environment (grader/environment.py) once for every backend; no registry needed.
-
-    Debootstraps Debian, installs the pinned wheels, checks the versions, keeps the root file
-    system for the local backend, and imports it into Docker for the docker backend.
-    """
-    from worker.sandbox import SandboxUnavailable
-    from worker.sandbox.docker import DockerSandbox
-    from worker.sandbox.image import build_rootfs, image_exists, image_tag, import_image, rootfs_dir, rootfs_ready
-
-    if docker not in ("auto", "yes", "no"):
-        _fail(f"--docker {docker!r}: expected auto, yes or no")
-    try:
-        if force or not rootfs_ready():
-            build_rootfs(mirror=mirror, force=force, log=typer.echo)
-        else:
-            typer.echo(f"the root file system of {image_tag()} is already built ({rootfs_dir()})")
-        if docker == "no":
-            return
-        try:
-            client = DockerSandbox().client
-        except SandboxUnavailable as why:
-            if docker == "yes":
-                raise
-            typer.echo(f"not imported into Docker: {why}")
-            return
-        if not force and image_exists(client, image_tag()):
-            typer.echo(f"{image_tag()} is already in Docker")
-            return
-        typer.echo(f"imported {import_image(client, log=typer.echo)}")
-    except SandboxUnavailable as error:
-        _fail(str(error), EXIT_NOT_GRADED)
-
-
-@image_app.command("dockerfile")
-def image_dockerfile(folder: Path = typer.Argument(..., help="Where to write the Dockerfile (created if missing).")) -> None:
-    """Write a Dockerfile of the grading environment, for hosts that can pull debian images."""
-    from worker.sandbox.image import dockerfile, image_tag
-
-    if folder.exists() and not folder.is_dir():
-        _fail(f"{folder} is a file; expected a folder to write the Dockerfile into")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "Dockerfile").write_text(dockerfile())
-    typer.echo(f"wrote {folder / 'Dockerfile'}; build it with: docker build -t {image_tag()} {folder}")
-
-
-@image_app.command("tag")
-def image_tag_command() -> None:
-    """Print the tag of the declared environment (a hash of grader/environment.py's declaration)."""
-    from worker.sandbox.image import image_tag
-
-    typer.echo(image_tag())
+        raise typer.Exit(EXIT_UNAVAILABLE)

@@ -1,4 +1,4 @@
-"""The service's commands: ``serve`` (the API), ``worker`` (a Celery worker), ``users add|import``, ``reconcile``."""
+"""The service's commands: ``serve`` (the API), ``worker`` (a Celery worker), ``reconcile``, ``users``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from typing import Optional
 
 import typer
 
-users_app = typer.Typer(help="Accounts: add one (prints its API token) or import a roster CSV.", no_args_is_help=True)
+from grader.cli.shared import EXIT_FAILED, LogLevel, fail
 
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+users_app = typer.Typer(help="Accounts: add one (prints its API token) or import a roster CSV.",
+                        no_args_is_help=True)
 
 
 def _settings():
@@ -26,8 +24,8 @@ def _settings():
     try:
         return Settings()
     except ValidationError as error:
-        _fail("invalid GRADER_* setting: " + "; ".join(f"GRADER_{e['loc'][0]}".upper() + f": {e['msg']}"
-                                                      for e in error.errors()), 2)
+        fail("invalid GRADER_* setting: " + "; ".join(f"GRADER_{e['loc'][0]}".upper() + f": {e['msg']}"
+                                                     for e in error.errors()))
 
 
 def _runtime(settings=None):
@@ -38,7 +36,8 @@ def _runtime(settings=None):
     try:
         runtime.migrate()
     except Exception as error:  # noqa: BLE001 (a wrong URL or a database that is down: say which)
-        _fail(f"cannot open the database {_safe(runtime.settings.database)}: {str(error).splitlines()[0]}")
+        fail(f"cannot open the database {_safe(runtime.settings.database)}: {str(error).splitlines()[0]}",
+             EXIT_FAILED)
     return runtime
 
 
@@ -53,13 +52,14 @@ def _safe(url: str) -> str:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
 
 
 def serve_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+    log_level: LogLevel = "info",
 ) -> None:
     """Serve the HTTP API; with no GRADER_BROKER_URL it also grades, in an in-process pool."""
     import uvicorn
@@ -73,7 +73,7 @@ def serve_command(
         try:
             sandbox = runtime.sandbox()
         except Exception as error:  # noqa: BLE001
-            _fail(f"embedded mode grades here, but no sandbox can run: {error}")
+            fail(f"embedded mode grades here, but no sandbox can run: {error}", EXIT_FAILED)
         typer.echo(f"embedded mode: grading in-process with {runtime.settings.embedded_workers} worker(s), "
                    f"sandbox {sandbox.name}", err=True)
     # Only these proxies' X-Forwarded-Proto/-For are believed: the scheme decides an "auto" cookie's Secure.
@@ -82,11 +82,12 @@ def serve_command(
 
 
 def worker_command(
-    queues: str = typer.Option("cpu,regrade", help="Comma-separated queues to take jobs from: cpu, gpu, regrade."),
+    queues: str = typer.Option("cpu,regrade",
+                               help="Comma-separated queues to take jobs from: cpu, gpu, regrade."),
     concurrency: int = typer.Option(2, min=1, help="Jobs graded at once by this worker."),
     health_port: Optional[int] = typer.Option(None, help="Serve GET /healthz on this port (off by default)."),
     health_host: str = typer.Option("127.0.0.1", help="Address of the health endpoint."),
-    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+    log_level: LogLevel = "info",
 ) -> None:
     """Grade submissions from the broker (GRADER_BROKER_URL) in the sandbox (GRADER_SANDBOX)."""
     from worker.main import WorkerError, run_worker
@@ -95,7 +96,7 @@ def worker_command(
     try:
         run_worker(_settings(), queues.split(","), concurrency, health_port, health_host, log_level)
     except WorkerError as error:
-        _fail(str(error), error.code)
+        fail(str(error), error.code)
 
 
 def reconcile_command() -> None:
@@ -105,7 +106,7 @@ def reconcile_command() -> None:
     try:
         sent = reconcile_once(_settings())
     except WorkerError as error:
-        _fail(str(error), error.code)
+        fail(str(error), error.code)
     typer.echo(f"re-sent {len(sent)} submission(s)" + (f": {', '.join(map(str, sent))}" if sent else ""))
 
 
@@ -124,12 +125,15 @@ def users_add(
         try:
             _, token = add_user(session, email, role, name)
         except ServiceError as error:
-            _fail(error.message, 2)
+            fail(error.message)
     typer.echo(token)
 
 
 @users_app.command("import")
-def users_import(roster: Path = typer.Argument(..., help="CSV with columns email, role (and optionally name).")) -> None:
+def users_import(
+    roster: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                  help="CSV with columns email, role (and optionally name)."),
+) -> None:
     """Add or update users from a roster CSV; new users' tokens are printed as CSV (email,role,token)."""
     from grader.service.errors import ServiceError
     from grader.service.users import import_roster
@@ -137,15 +141,15 @@ def users_import(roster: Path = typer.Argument(..., help="CSV with columns email
     try:
         text = roster.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        _fail(f"cannot read {roster}: {error}", 2)
+        fail(f"cannot read {roster}: {error}")
     runtime = _runtime()
     with runtime.sessions() as session:
         try:
             outcome = import_roster(session, text)
         except ServiceError as error:
-            _fail(error.message, 2)
+            fail(error.message)
     typer.echo("email,role,token")
     for email, role, token in outcome.added:
         typer.echo(f"{email},{role},{token}")
-    typer.echo(f"added {len(outcome.added)}, updated {len(outcome.updated)}, unchanged {len(outcome.unchanged)}",
-               err=True)
+    typer.echo(f"added {len(outcome.added)}, updated {len(outcome.updated)}, "
+               f"unchanged {len(outcome.unchanged)}", err=True)

@@ -117,3 +117,22 @@ def lost_groups(result: dict) -> list[str]:
         if test["score"] < test["max_score"]:
             lost[test["tags"][0]] = True
     return list(lost)
+
+
+def check_samples(released: Released, folder: Path) -> tuple[list[Sample], list[str]]:
+    """The reference, the starter and each planted-bug sample of ``folder``; the broken samples' errors.
+
+    Unlike ``samples()``, one stale sample does not hide the others (``beras-grader check`` lists them all),
+    and its error names the file in the assignment folder ``folder``, not in the staged copy.
+    """
+    owned = released.assignment.files.owned
+    batch = [Sample("reference", "the reference solution", _zip(reference_files(released)), ()),
+             Sample("starter", "the untouched starter",
+                    _zip({rel: (released.starter / rel).read_text() for rel in owned}), None)]
+    broken = []
+    for path in sorted((folder / "samples").glob("*.toml")) if (folder / "samples").is_dir() else []:
+        try:
+            batch.append(planted(released, path))
+        except SampleError as error:
+            broken.append(str(error))
+    return batch, broken
