@@ -148,14 +148,7 @@ def hidden_test_leaks(hidden: dict[str, str], starter: dict[str, str]) -> list[L
     """Hidden test files (path → source) whose name, function names or test bodies appear in the starter."""
     leaks: list[Leak] = []
     starter_names = {Path(p).name: p for p in starter}
-    starter_bodies: dict[str, str] = {}
-    for path, text in starter.items():
-        if path.endswith(".py"):
-            try:
-                for function in _functions(ast.parse(text)):
-                    starter_bodies.setdefault(_body_key(function), f"{path}:{function.lineno}")
-            except SyntaxError:
-                continue
+    starter_bodies = _starter_bodies(starter)
     for path, source in sorted(hidden.items()):
         name = Path(path).name
         if name in starter_names and (name.startswith("test_") or name.endswith("_test.py")):
@@ -166,18 +159,39 @@ def hidden_test_leaks(hidden: dict[str, str], starter: dict[str, str]) -> list[L
         except SyntaxError:
             continue
         for function in functions:
-            pattern = re.compile(rf"\b{re.escape(function.name)}\b")
             if function.name.startswith("test"):
-                for starter_path, text in sorted(starter.items()):
-                    match = pattern.search(text)
-                    if match:
-                        line = text.count("\n", 0, match.start()) + 1
-                        where = f"{starter_path}:{line}"
-                        leaks.append(Leak(f"hidden test name {function.name!r}", f"{path}:{function.lineno}",
-                                          where, _hidden_fix(where)))
-            if function.name.startswith("test") and function.body:
-                found = starter_bodies.get(_body_key(function))
-                if found:
-                    leaks.append(Leak(f"the body of hidden test {function.name!r}", f"{path}:{function.lineno}",
-                                      found, _hidden_fix(found)))
+                leaks.extend(_test_leaks(path, function, starter, starter_bodies))
+    return leaks
+
+
+def _starter_bodies(starter: dict[str, str]) -> dict[str, str]:
+    """Each function body of the starter's Python files (``_body_key``) → where it first appears."""
+    starter_bodies: dict[str, str] = {}
+    for path, text in starter.items():
+        if path.endswith(".py"):
+            try:
+                for function in _functions(ast.parse(text)):
+                    starter_bodies.setdefault(_body_key(function), f"{path}:{function.lineno}")
+            except SyntaxError:
+                continue
+    return starter_bodies
+
+
+def _test_leaks(path: str, function: ast.FunctionDef | ast.AsyncFunctionDef, starter: dict[str, str],
+                starter_bodies: dict[str, str]) -> list[Leak]:
+    """One hidden test's name found in the starter's files, and its body found among the starter's."""
+    leaks = []
+    pattern = re.compile(rf"\b{re.escape(function.name)}\b")
+    for starter_path, text in sorted(starter.items()):
+        match = pattern.search(text)
+        if match:
+            line = text.count("\n", 0, match.start()) + 1
+            where = f"{starter_path}:{line}"
+            leaks.append(Leak(f"hidden test name {function.name!r}", f"{path}:{function.lineno}",
+                              where, _hidden_fix(where)))
+    if function.body:
+        found = starter_bodies.get(_body_key(function))
+        if found:
+            leaks.append(Leak(f"the body of hidden test {function.name!r}", f"{path}:{function.lineno}",
+                              found, _hidden_fix(found)))
     return leaks

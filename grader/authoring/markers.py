@@ -293,6 +293,30 @@ def _block_statements(src: _Source, kind: Kind, begin: int, end: int, indent: st
         MarkerError: for an empty block, content indented less than the markers, or a block
             that does not hold a run of whole statements of one body at the markers' indentation.
     """
+    _check_layout(src, kind, begin, end, indent)
+    inside, enclosing, tails = _spans_around(src, kind, begin, end)
+    stmts = [node for _, _, node in src.spans if id(node) in inside and isinstance(node, ast.stmt)
+             and id(src.suite_of[id(node)].owner) not in inside]
+    if not stmts:
+        start, _, node = max(enclosing + tails, key=lambda span: span[0])
+        raise src.fail(begin, f"the code between the markers is part of {_what(node)} at line {start}, not "
+                       "whole statements: put the markers between statements")
+    suites = {src.suite_of[id(s)].index: s.lineno for s in reversed(stmts)}
+    if len(suites) > 1:
+        first, second = sorted(suites.values())[:2]
+        raise src.fail(begin, f"the block spans two bodies (the statements at lines {first} and {second} "
+                       "belong to different suites): expected consecutive statements of one body")
+    _check_tails(src, begin, stmts, tails)
+    held = {id(s) for s in stmts}
+    code_indent = leading_space(src.text(min(start for start, _, node in src.spans if id(node) in held)))
+    if code_indent != indent:
+        raise src.fail(begin, f"the markers are indented {len(indent)} characters but the code they hold "
+                       f"{len(code_indent)}: expected {BEGIN[kind]!r} at the code's indentation")
+    return stmts
+
+
+def _check_layout(src: _Source, kind: Kind, begin: int, end: int, indent: str) -> None:
+    """Refuse an empty block and content indented less than its markers."""
     inner = range(begin + 1, end)
     if not any(row in src.code_rows for row in inner):
         raise src.fail(begin, f"empty {kind.value} block: expected code between {BEGIN[kind]!r} and "
@@ -302,6 +326,14 @@ def _block_statements(src: _Source, kind: Kind, begin: int, end: int, indent: st
         if line.strip() and row not in src.string_rows and not leading_space(line).startswith(indent):
             raise src.fail(row, f"line indented less than the block's markers (line {begin}): expected every "
                            f"line of the block at least as indented as {BEGIN[kind]!r}")
+
+
+def _spans_around(src: _Source, kind: Kind, begin: int, end: int) -> tuple[set[int], list, list]:
+    """The statements inside the block (ids), those enclosing it, and those that end inside it.
+
+    Raises:
+        MarkerError: for a statement that starts inside the block and ends after it.
+    """
     inside, enclosing, tails = set(), [], []  # tails: statements that end inside the block
     for start, stop, node in src.spans:
         if stop < begin or start > end:
@@ -317,17 +349,11 @@ def _block_statements(src: _Source, kind: Kind, begin: int, end: int, indent: st
         else:
             raise src.fail(begin, f"{_what(node)} at line {start} starts inside the block and ends at line "
                            f"{stop}, after {END[kind]!r} at line {end}: {_WHOLE}")
-    stmts = [node for _, _, node in src.spans if id(node) in inside and isinstance(node, ast.stmt)
-             and id(src.suite_of[id(node)].owner) not in inside]
-    if not stmts:
-        start, _, node = max(enclosing + tails, key=lambda span: span[0])
-        raise src.fail(begin, f"the code between the markers is part of {_what(node)} at line {start}, not "
-                       "whole statements: put the markers between statements")
-    suites = {src.suite_of[id(s)].index: s.lineno for s in reversed(stmts)}
-    if len(suites) > 1:
-        first, second = sorted(suites.values())[:2]
-        raise src.fail(begin, f"the block spans two bodies (the statements at lines {first} and {second} "
-                       "belong to different suites): expected consecutive statements of one body")
+    return inside, enclosing, tails
+
+
+def _check_tails(src: _Source, begin: int, stmts: list[ast.stmt], tails: list) -> None:
+    """Refuse a statement that starts before the block and ends inside it, unless it holds the block."""
     # A compound statement may end inside the block (the block ends its last body) as long as
     # the block's statements lie in it; otherwise it began outside and the block cuts it.
     ancestors, node = set(), src.suite_of[id(stmts[0])].owner
@@ -338,12 +364,6 @@ def _block_statements(src: _Source, kind: Kind, begin: int, end: int, indent: st
         if id(node) not in ancestors:
             raise src.fail(begin, f"{_what(node)} at line {start} starts before the block and ends inside "
                            f"it, at line {stop}: {_WHOLE}")
-    held = {id(s) for s in stmts}
-    code_indent = leading_space(src.text(min(start for start, _, node in src.spans if id(node) in held)))
-    if code_indent != indent:
-        raise src.fail(begin, f"the markers are indented {len(indent)} characters but the code they hold "
-                       f"{len(code_indent)}: expected {BEGIN[kind]!r} at the code's indentation")
-    return stmts
 
 
 def _one_liner(src: _Source, comment: _Comment) -> OneLiner:
