@@ -169,7 +169,8 @@ def main() -> int:
     beras.set_backend(args.backend)
     device = "cuda" if args.backend == "cupy" else "cpu"
     print(f"Conv2D float32, beras ({args.backend}) vs torch ({device}); " + "; ".join(notes))
-    header = f"{'input':<18}{'f':>4}{'k':>3}{'s':>3} {'pad':<6}{'fwd ms':>16}{'ratio':>7}{'fwd+bwd ms':>18}{'ratio':>7}"
+    header = (f"{'input':<18}{'f':>4}{'k':>3}{'s':>3} {'pad':<6}"
+              f"{'fwd ms':>16}{'ratio':>7}{'fwd+bwd ms':>18}{'ratio':>7}")
     print(header)
     print(f"{'':<35}{'beras / torch':>16}{'':>7}{'beras / torch':>18}")
     worst = 0.0

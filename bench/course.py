@@ -20,18 +20,22 @@ from grader.db import Assignment, AssignmentVersion, Extension, Result, Role, St
 from grader.service.gradebook import Schedule
 from grader.service.submissions import lateness
 
-FIRST = ("Ada", "Ben", "Chloe", "Dev", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jun", "Kemal", "Lina", "Mateo",
-         "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera", "Wen", "Yusuf", "Zoe")
-LAST = ("Abara", "Becker", "Chen", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Kowalski",
-        "Lee", "Moreau", "Nakamura", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Van Dijk", "Wang", "Yilmaz")
+FIRST = ("Ada", "Ben", "Chloe", "Dev", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jun", "Kemal", "Lina",
+         "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera", "Wen", "Yusuf",
+         "Zoe")
+LAST = ("Abara", "Becker", "Chen", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
+        "Kowalski", "Lee", "Moreau", "Nakamura", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Van Dijk",
+        "Wang", "Yilmaz")
 TOPICS = (("beras-basics", "Tensors and gradients"), ("beras-mlp", "A multilayer perceptron"),
           ("beras-cnn", "Convolutions"), ("beras-optim", "Optimizers"), ("beras-rnn", "Recurrent layers"))
-GROUPS = (("Dense layer", "test_dense.py"), ("Activations", "test_activations.py"), ("Losses", "test_losses.py"),
-          ("Gradient tape", "test_tape.py"), ("Optimizers", "test_optimizers.py"), ("Training", "test_training.py"))
+GROUPS = (("Dense layer", "test_dense.py"), ("Activations", "test_activations.py"),
+          ("Losses", "test_losses.py"), ("Gradient tape", "test_tape.py"),
+          ("Optimizers", "test_optimizers.py"), ("Training", "test_training.py"))
 MESSAGES = ("AssertionError: the output differs from the reference (max abs error {e:.2g})",
             "StudentError: NotImplementedError: {f} is not implemented yet",
             "StudentError: ValueError: operands could not be broadcast together with shapes (32,10) (10,32)",
-            "AssertionError: the gradient differs from the reference\nassert False\n +  where False = allclose(...)",
+            "AssertionError: the gradient differs from the reference\nassert False\n +  where False = "
+            "allclose(...)",
             "StudentError: TypeError: unsupported operand type(s) for *: 'NoneType' and 'float'")
 START = datetime(2025, 1, 20, 17, 0, tzinfo=UTC)
 LATE_PENALTY, LAST_LATE_DAY = 0.1, 3
@@ -93,11 +97,12 @@ def seed_course(session: Session, students: int = 300, assignments: int = 5, sub
             for j, created in enumerate(times):
                 status = _status(rng, last=j == submissions - 1)
                 late = lateness(schedule, extension, created).days  # as intake records it
-                row = {"id": next_submission, "user_id": user, "assignment_id": assignment_id, "version_id": version_id,
+                row = {"id": next_submission, "user_id": user, "assignment_id": assignment_id,
+                       "version_id": version_id,
                        "blob_sha256": hashlib.sha256(f"{seed}:{next_submission}".encode()).hexdigest(),
-                       "size": rng.randrange(4_000, 40_000), "filename": "submission.zip", "created_at": created,
-                       "late_days": late, "status": status, "queue": "cpu", "attempts": 1, "queued_at": created,
-                       "enqueued_at": created}
+                       "size": rng.randrange(4_000, 40_000), "filename": "submission.zip",
+                       "created_at": created, "late_days": late, "status": status, "queue": "cpu",
+                       "attempts": 1, "queued_at": created, "enqueued_at": created}
                 submission_rows.append(row)
                 if status == Status.GRADED:
                     skill = min(0.98, ability[user] * (0.55 + 0.45 * (j + 1) / submissions) + 0.15)
@@ -123,8 +128,8 @@ def _users(session: Session, rng: random.Random, students: int, last_id: int) ->
     rows = []
     for i in range(students):
         name = "" if rng.random() < 0.03 else f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-        rows.append({"id": last_id + 1 + i, "email": f"student{last_id + 1 + i:05d}@example.edu", "name": name,
-                     "role": Role.STUDENT, "created_at": START - timedelta(days=30)})
+        rows.append({"id": last_id + 1 + i, "email": f"student{last_id + 1 + i:05d}@example.edu",
+                     "name": name, "role": Role.STUDENT, "created_at": START - timedelta(days=30)})
     for j, role in enumerate((Role.TA, Role.TA, Role.INSTRUCTOR)):
         uid = last_id + 1 + students + j
         rows.append({"id": uid, "email": f"staff{uid:05d}@example.edu", "name": f"Staff {uid}", "role": role,
@@ -143,8 +148,8 @@ def _tests(rng: random.Random, count: int) -> list[dict]:
         function = rng.choice(("forward", "backward", "shapes", "dtype", "batch", "numerics"))
         message = [m.format(e=rng.uniform(0.01, 2), f=f"{group.split()[0]}.{function}")
                    for m in rng.sample(MESSAGES, 3)]
-        catalogue.append({"name": f"hidden_tests/{module}::test_{function}[{i}]", "group": group, "points": points,
-                          "difficulty": rng.uniform(0.0, 0.45), "messages": message,
+        catalogue.append({"name": f"hidden_tests/{module}::test_{function}[{i}]", "group": group,
+                          "points": points, "difficulty": rng.uniform(0.0, 0.45), "messages": message,
                           "visibility": "visible" if i % 4 == 0 else "after_due_date"})
     return catalogue
 
@@ -180,7 +185,8 @@ def _times(rng: random.Random, due: datetime, count: int) -> list[datetime]:
 
 
 def _status(rng: random.Random, last: bool) -> Status:
-    """Mostly graded; a few failed to grade or superseded; a student's last one may still be queued or running."""
+    """Mostly graded; a few failed to grade or superseded; a student's last one may still be queued or
+    running."""
     roll = rng.random()
     if last and roll < 0.01:
         return Status.QUEUED
@@ -206,20 +212,23 @@ def _result(rng: random.Random, result_id: int, submission: dict, catalogue: lis
         if passed:
             outcome, output = "passed", ""
         elif timed_out:
-            outcome, output = "timeout", "not run: the grading run reached its wall-clock limit of 300 s before this test"
+            outcome = "timeout"
+            output = "not run: the grading run reached its wall-clock limit of 300 s before this test"
         else:
-            roll = rng.random()  # the test's usual mistake most often, its rarer ones less (random.choices is slow)
+            # the test's usual mistake most often, its rarer ones less (random.choices is slow)
+            roll = rng.random()
             outcome, output = "failed", test["messages"][0 if roll < 0.6 else 1 if roll < 0.9 else 2]
         earned = test["points"] if passed else 0.0
         score += earned
-        tests.append({"name": test["name"], "number": str(number), "score": earned, "max_score": test["points"],
-                      "status": "passed" if passed else "failed", "outcome": outcome, "output": output,
-                      "visibility": test["visibility"], "tags": [test["group"]],
-                      "duration_s": round(rng.uniform(0.01, 2.0), 3)})
+        tests.append({"name": test["name"], "number": str(number), "score": earned,
+                      "max_score": test["points"], "status": "passed" if passed else "failed",
+                      "outcome": outcome, "output": output, "visibility": test["visibility"],
+                      "tags": [test["group"]], "duration_s": round(rng.uniform(0.01, 2.0), 3)})
     max_score = round(sum(t["points"] for t in catalogue), 6)
     data = {"status": "graded", "score": round(score, 6), "max_score": max_score,
-            "output": f"Score: {score:g} / {max_score:g}.", "execution_time": round((finished - started).total_seconds(), 3),
-            "seed": rng.randrange(2**31), "complete": not timed_out, "tests": tests}
+            "output": f"Score: {score:g} / {max_score:g}.",
+            "execution_time": round((finished - started).total_seconds(), 3), "seed": rng.randrange(2**31),
+            "complete": not timed_out, "tests": tests}
     return {"id": result_id, "submission_id": submission["id"], "version_id": submission["version_id"],
             "status": "graded", "score": round(score, 6), "max_score": max_score, "data": data,
             "worker": f"grader-{rng.randrange(4)}:{rng.randrange(1000, 9999)}", "attempt": attempt,

@@ -1,4 +1,5 @@
-"""Page speed on a realistic course: 300 students x 5 assignments x 10 submissions, gradebook and report pages.
+"""Page speed on a realistic course: 300 students x 5 assignments x 10 submissions, gradebook and report
+pages.
 
 Seeds the course into a fresh database (SQLite by default; ``--database-url`` for PostgreSQL), then requests
 each page through the whole stack (the FastAPI app, auth, the queries, Jinja, matplotlib SVG) as an
@@ -80,7 +81,8 @@ def main() -> int:
         with TestClient(create_app(runtime, background=False, open_queue=open_queue)) as client:
             peer, _, _ = _time(client, f"/api/assignments/{names[0]}/grades", headers, args.repeat)
             pages = [("gradebook (all assignments)", "/instructor/gradebook"),
-                     ("gradebook sorted by a column, searched", f"/instructor/gradebook?sort={names[-1]}&order=desc&q=1"),
+                     ("gradebook sorted by a column, searched",
+                      f"/instructor/gradebook?sort={names[-1]}&order=desc&q=1"),
                      *[(f"report {name}", f"/instructor/assignments/{name}/report") for name in names[:2]],
                      (f"print report {names[0]}", f"/instructor/assignments/{names[0]}/report?print=1"),
                      ("Canvas CSV (all assignments)", "/instructor/exports/canvas.csv")]

@@ -20,10 +20,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
-import threading
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -75,7 +75,8 @@ def throughput(released, sandbox, zip_bytes: bytes, count: int, seed: int) -> fl
 
 
 # 64 busy processes from the student package's import on, each in a session of its own (so that the
-# kernel's per-session scheduling, autogroup, does not lump them together); the hog job's wall clock ends them.
+# kernel's per-session scheduling, autogroup, does not lump them together); the hog job's wall clock ends
+# them.
 HOG = """
 import os as _os
 for _ in range(63):
@@ -104,14 +105,16 @@ def noisy_neighbour(released, sandbox, zip_bytes: bytes, hog_s: float, repeats: 
     """The honest submission alone (median of ``repeats``) and beside a 64-process hog; the slowdown."""
     alone = statistics.median(honest_seconds(released, sandbox, zip_bytes, seed) for _ in range(repeats))
     limits = dataclasses.replace(sandbox_limits(released), wall_s=hog_s)
-    hog = threading.Thread(target=grade_zip, args=(released, hog_zip(released), sandbox), kwargs={"limits": limits})
+    hog = threading.Thread(target=grade_zip, args=(released, hog_zip(released), sandbox),
+                           kwargs={"limits": limits})
     hog_started = time.monotonic()
     hog.start()
     time.sleep(3.0)  # the hog's sandbox is up and its processes busy
     beside = honest_seconds(released, sandbox, zip_bytes, seed)
     outlasted = time.monotonic() - hog_started >= hog_s
     hog.join()
-    return (f"{sandbox.name}: honest job alone {alone:.2f} s, beside a 64-process hog {beside:.2f} s: slowdown "
+    return (f"{sandbox.name}: honest job alone {alone:.2f} s, beside a 64-process hog {beside:.2f} s: "
+            "slowdown "
             f"{'>=' if outlasted else ''}{beside / alone:.1f}x" + (f" (the hog's {hog_s:g} s ran out first)"
                                                                   if outlasted else ""))
 
@@ -124,9 +127,9 @@ def bare_docker_cost(image: str) -> tuple[float, float] | None:
         return time.monotonic() - started
     host = statistics.median(timed([sys.executable, "-c", "import numpy"]) for _ in range(3))
     try:
-        box = statistics.median(timed(["docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop",
-                                       "ALL", "--security-opt", "no-new-privileges", image, "python3", "-c",
-                                       "import numpy"]) for _ in range(3))
+        box = statistics.median(timed(["docker", "run", "--rm", "--network", "none", "--read-only",
+                                       "--cap-drop", "ALL", "--security-opt", "no-new-privileges", image,
+                                       "python3", "-c", "import numpy"]) for _ in range(3))
     except (subprocess.CalledProcessError, FileNotFoundError):
         return None
     return host, box
@@ -141,7 +144,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--noisy-neighbour", action="store_true",
                         help="the honest job's time alone and beside a 64-process hog, per backend")
-    parser.add_argument("--hog-s", type=float, default=120.0, help="how long the hog job runs (its wall clock)")
+    parser.add_argument("--hog-s", type=float, default=120.0,
+                        help="how long the hog job runs (its wall clock)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="beras-bench-") as scratch:
         released = load_released(stage_autograder(REPO / "assignments" / args.assignment, Path(scratch),
@@ -155,7 +159,8 @@ def main() -> int:
                     print(f"{name}: not measured ({why})")
                     continue
                 grade_zip(released, zip_bytes, sandbox, seed=args.seed)  # warm caches
-                print(noisy_neighbour(released, sandbox, zip_bytes, args.hog_s, args.repeats, args.seed), flush=True)
+                print(noisy_neighbour(released, sandbox, zip_bytes, args.hog_s, args.repeats, args.seed),
+                      flush=True)
             return 0
         peer = peer_seconds(released, args.repeats, args.seed)
         print(f"{args.assignment}: {len(released.test_ids)} tests; peer (plain pytest, student in-process): "
@@ -170,10 +175,12 @@ def main() -> int:
             seconds = backend_seconds(released, sandbox, zip_bytes, args.repeats, args.seed)
             overhead = seconds - peer
             target = TARGETS.get(name)
-            verdict = "" if target is None else f"  target < {target} s: {'met' if overhead < target else 'MISSED'}"
+            verdict = ("" if target is None
+                       else f"  target < {target} s: {'met' if overhead < target else 'MISSED'}")
             per_minute = throughput(released, sandbox, zip_bytes, args.throughput_jobs, args.seed)
-            print(f"{name}: {seconds:.3f} s per submission; overhead {overhead:+.3f} s; ratio {seconds / peer:.2f}x "
-                  f"the peer{verdict}; throughput with 2 parallel jobs: {per_minute:.1f} submissions/minute")
+            print(f"{name}: {seconds:.3f} s per submission; overhead {overhead:+.3f} s; ratio "
+                  f"{seconds / peer:.2f}x the peer{verdict}; throughput with 2 parallel jobs: "
+                  f"{per_minute:.1f} submissions/minute")
             if name == "docker":
                 bare = bare_docker_cost(sandbox.image)
                 if bare:

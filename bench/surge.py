@@ -1,18 +1,19 @@
 """A deadline surge against the running service: N submissions at once, 2 worker processes, nothing lost.
 
 Two modes. ``--burst`` (the API alone at the deadline): for SQLite (embedded: the API grades in-process) and
-PostgreSQL (with redis as the broker), N uploads leave at the same instant, each from its own student, while 16
-slow uploads from one student send a byte every few seconds and /healthz is sampled throughout; it prints every
-honest upload's status and p50/p95/max latency (target: every one 201 within 10 s) and /healthz's latency (target:
-under 1 s throughout).
+PostgreSQL (with redis as the broker), N uploads leave at the same instant, each from its own student, while
+16 slow uploads from one student send a byte every few seconds and /healthz is sampled throughout; it prints
+every honest upload's status and p50/p95/max latency (target: every one 201 within 10 s) and /healthz's
+latency (target: under 1 s throughout).
 
     .venv/bin/python bench/surge.py --burst [--count 100] [--slow 16] [--db sqlite,postgres]
 
-Without ``--burst`` (the whole pipeline): starts the real parts (redis-server, PostgreSQL, the API under uvicorn, 2 ``beras-grader worker`` processes on
-the docker sandbox), releases beras-mlp through the API, then uploads N zips as fast as 8 clients can (a mix of
-correct, buggy and hostile ones, each from its own student) and waits for every result. Prints throughput,
-p50/p95/max latency from upload to stored result, the queue wait, and the engine's own time per submission.
-The floor is N x mean engine time / workers; the target is a makespan within 1.15x of it.
+Without ``--burst`` (the whole pipeline): starts the real parts (redis-server, PostgreSQL, the API under
+uvicorn, 2 ``beras-grader worker`` processes on the docker sandbox), releases beras-mlp through the API, then
+uploads N zips as fast as 8 clients can (a mix of correct, buggy and hostile ones, each from its own student)
+and waits for every result. Prints throughput, p50/p95/max latency from upload to stored result, the queue
+wait, and the engine's own time per submission. The floor is N x mean engine time / workers; the target is a
+makespan within 1.15x of it.
 
     .venv/bin/python bench/surge.py [--count 200] [--workers 2]
 """
@@ -44,7 +45,8 @@ from worker.grading.samples import build_zip, reference_files  # noqa: E402
 TARGET = 1.15
 HOSTILE = {
     "reads the judge's files": "import os\nfor root, _, files in os.walk('/work'):\n    print(root, files)\n",
-    "opens a socket": "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=1)\nexcept OSError:\n    pass\n",
+    "opens a socket": ("import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=1)\n"
+                       "except OSError:\n    pass\n"),
     "exits at import": "import os\nos._exit(0)\n",
     "floods stdout": "print('x' * 5_000_000)\n",
 }
@@ -88,19 +90,23 @@ def burst(args) -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="beras-burst-"))
     print("releasing beras-mlp (the gate runs once for both databases) ...", flush=True)
-    outcome = release(REPO / "assignments/beras-mlp", folder / "release", reference_package=REPO / "reference/beras",
-                      seed=7)
+    outcome = release(REPO / "assignments/beras-mlp", folder / "release",
+                      reference_package=REPO / "reference/beras", seed=7)
     assert outcome.report.ok, outcome.report.format()
-    files = {f"beras/{rel}": text for rel, text in reference_files(load_released(outcome.autograder_dir)).items()}
+    files = {f"beras/{rel}": text for rel,
+             text in reference_files(load_released(outcome.autograder_dir)).items()}
     data = build_zip(files)
-    roster = "email,role\nslow@burst.edu,student\n" + "".join(f"s{i}@burst.edu,student\n" for i in range(args.count))
+    roster = ("email,role\nslow@burst.edu,student\n"
+              + "".join(f"s{i}@burst.edu,student\n" for i in range(args.count)))
     failed = 0
     for db in args.db.split(","):
         base = folder / db
         redis = postgres = None
-        env = {"PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(base), "GRADER_DATA_DIR": str(base / "data"),
-               "GRADER_ASSIGNMENTS_DIR": str(REPO / "assignments"), "GRADER_REFERENCE": str(REPO / "reference/beras")}
-        # PYTHONPATH: e.g. the API of another checkout, to measure it with this venv; GRADER_*: the API's settings.
+        env = {"PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(base),
+               "GRADER_DATA_DIR": str(base / "data"), "GRADER_ASSIGNMENTS_DIR": str(REPO / "assignments"),
+               "GRADER_REFERENCE": str(REPO / "reference/beras")}
+        # PYTHONPATH: e.g. the API of another checkout, to measure it with this venv; GRADER_*: the API's
+        # settings.
         env |= {k: v for k, v in os.environ.items() if k == "PYTHONPATH" or k.startswith("GRADER_")}
         if db == "postgres":
             redis, postgres = RedisServer(base / "redis").start(), Postgres(base / "pg").init()
@@ -114,17 +120,19 @@ def burst(args) -> int:
             tokens = {email: token for email, _, token in import_roster(session, roster).added}
         port = free_port()
         api = f"http://127.0.0.1:{port}"
-        server = Service(["serve", "--port", str(port), "--log-level", "warning"], env, base / "api.log").start()
+        server = Service(["serve", "--port", str(port), "--log-level", "warning"], env,
+                         base / "api.log").start()
         try:
             wait_healthy(f"{api}/healthz")
             time.sleep(2)
-            print(f"\nburst on {db}{' (embedded: the API grades in-process)' if db == 'sqlite' else ' (redis broker)'}: "
-                  f"{args.count} uploads at once + {args.slow} slow ones (a byte every {args.slow_every:g} s) "
-                  f"from one student; load before: {_load()}", flush=True)
+            print("\nburst on "
+                  f"{db}{' (embedded: the API grades in-process)' if db == 'sqlite' else ' (redis broker)'}: "
+                  f"{args.count} uploads at once + {args.slow} slow ones (a byte every {args.slow_every:g} "
+                  f"s) from one student; load before: {_load()}", flush=True)
             report = run_burst(api, "/api/assignments/beras-mlp/submissions",
                                [tokens[f"s{i}@burst.edu"] for i in range(args.count)], data,
-                               slow_token=tokens["slow@burst.edu"], slow=args.slow, slow_every_s=args.slow_every,
-                               slow_wait_s=args.slow_wait)
+                               slow_token=tokens["slow@burst.edu"], slow=args.slow,
+                               slow_every_s=args.slow_every, slow_wait_s=args.slow_wait)
             print("\n".join(report.lines(HONEST_TARGET_S, HEALTH_TARGET_S)), flush=True)
             failed += not (report.honest_ok(HONEST_TARGET_S) and report.health_ok(HEALTH_TARGET_S))
         finally:
@@ -141,7 +149,8 @@ def _load() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=None, help="submissions (default: 200; with --burst 100)")
+    parser.add_argument("--count", type=int, default=None,
+                        help="submissions (default: 200; with --burst 100)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--burst", action="store_true", help="the API alone at the deadline (see above)")
     parser.add_argument("--slow", type=int, default=16, help="slow uploads from one student (--burst)")
@@ -158,18 +167,22 @@ def main() -> int:
     redis, postgres = RedisServer(folder / "redis").start(), Postgres(folder / "pg").init()
     port = free_port()
     api = f"http://127.0.0.1:{port}"
-    env = {"PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(folder), "GRADER_DATABASE_URL": postgres.url,
-           "GRADER_BROKER_URL": redis.url, "GRADER_SANDBOX": "docker", "GRADER_DATA_DIR": str(folder / "data"),
-           "GRADER_ASSIGNMENTS_DIR": str(REPO / "assignments"), "GRADER_REFERENCE": str(REPO / "reference/beras")}
-    services = [Service(["serve", "--port", str(port), "--log-level", "warning"], env, folder / "api.log").start()]
-    services += [Service(["worker", "--queues", "cpu,regrade", "--concurrency", "1", "--log-level", "warning"], env,
-                         folder / f"worker-{i}.log").start() for i in range(args.workers)]
+    env = {"PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(folder),
+           "GRADER_DATABASE_URL": postgres.url, "GRADER_BROKER_URL": redis.url, "GRADER_SANDBOX": "docker",
+           "GRADER_DATA_DIR": str(folder / "data"), "GRADER_ASSIGNMENTS_DIR": str(REPO / "assignments"),
+           "GRADER_REFERENCE": str(REPO / "reference/beras")}
+    services = [Service(["serve", "--port", str(port), "--log-level", "warning"], env,
+                        folder / "api.log").start()]
+    services += [Service(["worker", "--queues", "cpu,regrade", "--concurrency", "1",
+                          "--log-level", "warning"], env, folder / f"worker-{i}.log").start()
+                 for i in range(args.workers)]
     try:
         wait_healthy(f"{api}/healthz")
         roster = folder / "roster.csv"
-        roster.write_text("email,role\nta@surge.edu,ta\n" + "".join(f"s{i}@surge.edu,student\n" for i in range(args.count)))
-        done = subprocess.run([str(BIN / "beras-grader"), "users", "import", str(roster)], env=env, capture_output=True,
-                              text=True, check=True)
+        roster.write_text("email,role\nta@surge.edu,ta\n"
+                          + "".join(f"s{i}@surge.edu,student\n" for i in range(args.count)))
+        done = subprocess.run([str(BIN / "beras-grader"), "users", "import", str(roster)], env=env,
+                              capture_output=True, text=True, check=True)
         tokens = {line.split(",")[0]: line.split(",")[2] for line in done.stdout.splitlines()[1:]}
         staff = {"Authorization": f"Bearer {tokens['ta@surge.edu']}"}
         print("releasing beras-mlp through the API (the gate runs) ...", flush=True)
@@ -196,7 +209,8 @@ def main() -> int:
         while len(views) < len(ids) and time.monotonic() - started < 3600:
             for submission_id in ids:
                 if submission_id not in views:
-                    view = httpx.get(f"{api}/api/submissions/{submission_id}", headers=staff, timeout=30).json()
+                    view = httpx.get(f"{api}/api/submissions/{submission_id}", headers=staff,
+                                     timeout=30).json()
                     if view["status"] not in ("queued", "running"):
                         views[submission_id] = view
             time.sleep(1)
@@ -207,19 +221,22 @@ def main() -> int:
         latency = [stamp(v, "stored") - stamp(v, "received") for v in graded]
         wait = [stamp(v, "started") - stamp(v, "received") for v in graded]
         engine = [v["execution_time"] for v in graded]
-        results = [len(httpx.get(f"{api}/api/submissions/{i}/history", headers=staff, timeout=30).json()) for i in ids]
+        results = [len(httpx.get(f"{api}/api/submissions/{i}/history", headers=staff, timeout=30).json())
+                   for i in ids]
         floor = len(ids) * statistics.mean(engine) / args.workers
         ratio = makespan / floor
         print(f"\nsurge: {len(ids)} submissions ({sum(k == 'correct' for k, _ in batch)} correct, "
-              f"{sum(k == 'buggy' for k, _ in batch)} buggy, {sum(k.startswith('hostile') for k, _ in batch)} hostile), "
-              f"{args.workers} workers, docker sandbox; uploads took {uploaded:.1f} s")
-        print(f"  graded {len(graded)}, failed to grade {sum(v['status'] == 'failed_to_grade' for v in views.values())}, "
-              f"lost {len(ids) - len(views)}, graded twice {sum(n > 1 for n in results)}")
+              f"{sum(k == 'buggy' for k, _ in batch)} buggy, "
+              f"{sum(k.startswith('hostile') for k, _ in batch)} hostile), {args.workers} workers, docker "
+              f"sandbox; uploads took {uploaded:.1f} s")
+        print(f"  graded {len(graded)}, failed to grade "
+              f"{sum(v['status'] == 'failed_to_grade' for v in views.values())}, lost "
+              f"{len(ids) - len(views)}, graded twice {sum(n > 1 for n in results)}")
         print(f"  makespan {makespan:.1f} s; throughput {len(graded) / makespan * 60:.1f} per minute")
         print(f"  latency upload->result: p50 {pct(latency, .5):.1f} s, p95 {pct(latency, .95):.1f} s, "
               f"max {max(latency):.1f} s")
-        print(f"  queue wait: p50 {pct(wait, .5):.1f} s, p95 {pct(wait, .95):.1f} s; engine per submission: mean "
-              f"{statistics.mean(engine):.2f} s, p95 {pct(engine, .95):.2f} s")
+        print(f"  queue wait: p50 {pct(wait, .5):.1f} s, p95 {pct(wait, .95):.1f} s; engine per submission: "
+              f"mean {statistics.mean(engine):.2f} s, p95 {pct(engine, .95):.2f} s")
         print(f"  floor (N x mean engine / workers) {floor:.1f} s; makespan / floor = {ratio:.3f} "
               f"(target <= {TARGET}: {'met' if ratio <= TARGET else 'MISSED'})")
         ok = len(graded) == len(ids) and all(n == 1 for n in results)

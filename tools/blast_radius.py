@@ -1,4 +1,5 @@
-"""Measure each stubbed unit's blast radius: grade the reference with one unit stubbed, list the groups that lose.
+"""Measure each stubbed unit's blast radius: grade the reference with one unit stubbed, list the groups that
+lose.
 
 A stop-gap for suite authors until the release gate measures it (issue 15): for every function
 whose body the students write (``stubbed_code``), the reference is graded with that function's
@@ -31,7 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def render_one_stubbed(source: str, path: str, qualname: str) -> str:
-    """``source`` rendered complete except the solution blocks inside ``qualname``, which become the stub's."""
+    """``source`` rendered complete except the solution blocks inside ``qualname``, which become the
+    stub's."""
 
     def block(b):
         stub = b.kind is Kind.SOLUTION and b.in_function and b.scope == qualname

@@ -44,9 +44,11 @@ class Trees:
     released_files: list[str] = field(default_factory=list)  # the same, as paths inside the package
     released_owners: dict[str, str] = field(default_factory=dict)  # the same -> the assignment that owns it
     withheld: list[str] = field(default_factory=list)  # files left out of the starter by files.complete
-    stubbed_others: dict[str, str] = field(default_factory=dict)  # another assignment's file shipped as a stub -> owner
+    # another assignment's file shipped as a stub -> owner
+    stubbed_others: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # marker errors and ownership mistakes
-    notes: list[str] = field(default_factory=list)  # what other assignments' folders could not say (Ownership)
+    # what other assignments' folders could not say (Ownership)
+    notes: list[str] = field(default_factory=list)
 
 
 def package_files(package: Path) -> list[str]:
@@ -60,7 +62,8 @@ def package_files(package: Path) -> list[str]:
 
 @dataclass
 class Ownership:
-    """Which assignment owns each file of the package, and what the other assignments' folders could not say."""
+    """Which assignment owns each file of the package, and what the other assignments' folders could not
+    say."""
 
     owners: dict[str, str] = field(default_factory=dict)  # path inside the package -> assignment name
     notes: list[str] = field(default_factory=list)  # other assignments read as written, or left out
@@ -103,14 +106,16 @@ def ownership(assignments_dir: Path, reference_package: Path, releasing: str | N
             owned = _owned_as_written(folder / CONFIG_FILE, package)
             invalid.add(name)
             found.invalid.append(name)
-            found.notes.append(f"assignment {name} is invalid ({len(error.problems)} problem(s)) and does not stop "
-                               f"this release; the files it lists as owned stay stubbed: {', '.join(owned) or 'none'}")
+            found.notes.append(f"assignment {name} is invalid ({len(error.problems)} problem(s)) and does "
+                               "not stop this release; the files it lists as owned stay stubbed: "
+                               f"{', '.join(owned) or 'none'}")
         for path in owned:
             other = found.owners.setdefault(path, name)
             if other == name:
                 continue
             if not (mine or other == releasing):
-                found.notes.append(f"{path} is owned by both {other} and {name}; fix one of them before releasing it")
+                found.notes.append(f"{path} is owned by both {other} and {name}; fix one of them before "
+                                   "releasing it")
                 continue
             me, them = (name, other) if mine else (other, name)
             if releasing is not None and (them in invalid or (me in published and them not in published)):
@@ -119,7 +124,8 @@ def ownership(assignments_dir: Path, reference_package: Path, releasing: str | N
                                    "refused until it owns other files")
                 continue
             raise AssignmentConfigError(assignments_dir / me / CONFIG_FILE, [
-                f"{me}/{CONFIG_FILE}: files.owned: {path} is also owned by assignment {them}; a file has one owner"])
+                f"{me}/{CONFIG_FILE}: files.owned: {path} is also owned by assignment {them}; a file has one "
+                "owner"])
     return found
 
 
@@ -129,22 +135,24 @@ def owners(assignments_dir: Path, reference_package: Path) -> dict[str, str]:
 
 
 def _owned_as_written(file: Path, package: set[str]) -> tuple[str, ...]:
-    """``files.owned`` of an assignment.toml that did not validate: the listed files of the package that exist."""
+    """``files.owned`` of an assignment.toml that did not validate: the listed files of the package that
+    exist."""
     try:
         listed = tomllib.loads(file.read_bytes().decode("utf-8")).get("files", {}).get("owned", [])
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
         return ()
     if not isinstance(listed, list):
         return ()
-    return tuple(path for path in listed if isinstance(path, str) and path.endswith(".py") and path in package)
+    return tuple(path for path in listed
+                 if isinstance(path, str) and path.endswith(".py") and path in package)
 
 
 def build_trees(assignment: Assignment, reference_package: Path, file_owners: dict[str, str],
                 drafts: Collection[str] = ()) -> Trees:
     """Render every file of ``reference_package`` for ``assignment``; problems are collected, not raised.
 
-    ``drafts`` are other assignments that did not validate (``Ownership.invalid``): a marked file no assignment
-    owns may be one of theirs, so it ships as a stub with a note instead of stopping this release.
+    ``drafts`` are other assignments that did not validate (``Ownership.invalid``): a marked file no
+    assignment owns may be one of theirs, so it ships as a stub with a note instead of stopping this release.
     """
     trees = Trees()
     owned = set(assignment.files.owned)
@@ -188,9 +196,9 @@ def build_trees(assignment: Assignment, reference_package: Path, file_owners: di
         elif has_solution and drafts:
             trees.starter[rel] = stub.text  # never its solution, whoever turns out to own it
             trees.stubbed_others[rel] = "a draft: " + ", ".join(sorted(drafts))
-            trees.notes.append(f"{shown} has solution markers but no valid assignment owns it; it ships as a stub "
-                               f"here, as the file of an invalid draft would ({', '.join(sorted(drafts))}): give it "
-                               "an owner before releasing that draft")
+            trees.notes.append(f"{shown} has solution markers but no valid assignment owns it; it ships as a "
+                               "stub here, as the file of an invalid draft would "
+                               f"({', '.join(sorted(drafts))}): give it an owner before releasing that draft")
         elif has_solution:
             trees.problems.append(
                 f"{shown}: has solution markers but no assignment owns it; add it to some assignment's "

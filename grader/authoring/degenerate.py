@@ -1,4 +1,5 @@
-"""Degenerate submissions the release gate grades: generic renderings of the reference, and hand-written cases.
+"""Degenerate submissions the release gate grades: generic renderings of the reference, and hand-written
+cases.
 
 A suite that gives points to a submission which solves nothing gives points for nothing.
 The gate grades two kinds and refuses a release where one scores:
@@ -171,14 +172,16 @@ def load_cases(assignment_dir: Path, owned: list[str], groups: list[str]) -> lis
 def _load_case(case: Path, owned: list[str], groups: list[str]) -> Degenerate:
     where = f"{case.parent.name}/{case.name}"
     if case.name.startswith("generic-"):
-        raise DegenerateError(f"{where}: names starting with 'generic-' are the gate's own cases; rename the folder")
+        raise DegenerateError(f"{where}: names starting with 'generic-' are the gate's own cases; rename the "
+                              "folder")
     try:
         spec = tomllib.loads((case / CASE_FILE).read_text())
     except FileNotFoundError:
         raise DegenerateError(f"{where}: no {CASE_FILE}; expected one with at least `description`") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise DegenerateError(f"{where}/{CASE_FILE}: not readable TOML ({error})") from None
-    problems = [f"unknown key {key!r} (allowed: {', '.join(sorted(_CASE_KEYS))})" for key in spec.keys() - _CASE_KEYS]
+    problems = [f"unknown key {key!r} (allowed: {', '.join(sorted(_CASE_KEYS))})"
+                for key in spec.keys() - _CASE_KEYS]
     description = spec.get("description")
     if not isinstance(description, str) or not description.strip():
         problems.append("`description` must be a non-empty string saying what the case does")

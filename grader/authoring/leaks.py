@@ -38,18 +38,20 @@ class Leak:
     fix: str = ""
 
     def __str__(self) -> str:
-        return f"{self.what} (from {self.source}) appears in {self.found_in}" + (f"; {self.fix}" if self.fix else "")
+        fix = f"; {self.fix}" if self.fix else ""
+        return f"{self.what} (from {self.source}) appears in {self.found_in}{fix}"
 
 
 def _solution_fix(found_in: str) -> str:
     if found_in.startswith("beras/"):
-        return (f"to fix: move that line of the reference's {found_in.split(':')[0]} inside its solution block, or "
-                "rewrite it so that it no longer holds the solution line")
+        return (f"to fix: move that line of the reference's {found_in.split(':')[0]} inside its solution "
+                "block, or rewrite it so that it no longer holds the solution line")
     return f"to fix: rewrite {found_in} so that it no longer holds the solution line"
 
 
 def _hidden_fix(found_in: str) -> str:
-    return f"to fix: rename or rewrite it in {found_in.split(':')[0]} (the starter), or rename the hidden test"
+    return (f"to fix: rename or rewrite it in {found_in.split(':')[0]} (the starter), "
+            "or rename the hidden test")
 
 
 def normalize(line: str) -> str:
@@ -105,7 +107,8 @@ def solution_leaks(solution_lines: dict[str, list[tuple[int, str]]], starter: di
     Args:
         solution_lines: the solution lines compared.
         starter: the starter's files.
-        public: normalized lines that are no secret (``unmarked_lines``): a solution line among them is skipped.
+        public: normalized lines that are no secret (``unmarked_lines``): a solution line among them is
+            skipped.
     """
     public = set(public)
     wanted: dict[str, str] = {}
@@ -119,7 +122,8 @@ def solution_leaks(solution_lines: dict[str, list[tuple[int, str]]], starter: di
             found = next((key for text_key in _keys(line) for key in wanted if key in text_key), None)
             if found is not None:  # contained, not only equal: `f(<solution line>)` leaks as well
                 where = f"{starter_path}:{number}"
-                leaks.append(Leak(f"solution line {line.strip()!r}", wanted[found], where, _solution_fix(where)))
+                leaks.append(Leak(f"solution line {line.strip()!r}", wanted[found], where,
+                                  _solution_fix(where)))
     return leaks
 
 

@@ -34,7 +34,8 @@ from grader.authoring.schedule import check_released_solutions, readme_schedule
 from grader.authoring.suite import collect_ids
 
 HARNESS_FILES = ("__init__.py", "checks.py", "codec.py", "deadlines.py", "handles.py", "inprocess.py",
-                 "minirunner.py", "notes.py", "plugin.py", "seeds.py", "server.py")  # numpy-only: they ship to students
+                 # numpy-only: they ship to students
+                 "minirunner.py", "notes.py", "plugin.py", "seeds.py", "server.py")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same release gives the same bytes
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
@@ -50,9 +51,9 @@ class Release:
 
 
 def release(
-    assignment_dir: Path, out: Path, *, reference_package: Path, seed: int | None = None, stage_dir: Path | None = None,
-    published: Collection[str] = (), published_starters: Mapping[str, Published] | None = None,
-    now: datetime | None = None,
+    assignment_dir: Path, out: Path, *, reference_package: Path, seed: int | None = None,
+    stage_dir: Path | None = None, published: Collection[str] = (),
+    published_starters: Mapping[str, Published] | None = None, now: datetime | None = None,
 ) -> Release:
     """Build, gate and (if the gate passes) publish one assignment.
 
@@ -68,8 +69,8 @@ def release(
         now: the moment of the release, for the schedule check (default: the current time).
 
     Raises:
-        AssignmentConfigError: when this assignment's toml is invalid, or it owns a file another assignment owns
-            (another assignment's own problems are notes in the report).
+        AssignmentConfigError: when this assignment's toml is invalid, or it owns a file another assignment
+            owns (another assignment's own problems are notes in the report).
         ReleaseOrderError: (an AssignmentConfigError) it ships the solutions of an assignment that is still
             open when its students get the starter; raised before the gate runs.
     """
@@ -180,13 +181,15 @@ def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: l
                reference_submission / "beras")
     starter_zip = stage / f"{name}-starter.zip"
     _zip_tree(starter, starter_zip)
-    return Layout(starter, assignment_copy, autograder / "reference", graded_stub, reference_submission, starter_zip)
+    return Layout(starter, assignment_copy, autograder / "reference", graded_stub, reference_submission,
+                  starter_zip)
 
 
 def student_readme(assignment: Assignment, trees: Trees, points: dict[str, TestPoints], template: str) -> str:
     """The starter's README: what to write, how to test, how points split, how to submit."""
     owned = "\n".join(
-        f"- `beras/{rel}`: " + ", ".join(f"`{q}`" for q in dict.fromkeys(u.qualname for u in trees.stubbed.get(rel, [])))
+        f"- `beras/{rel}`: "
+        + ", ".join(f"`{q}`" for q in dict.fromkeys(u.qualname for u in trees.stubbed.get(rel, [])))
         for rel in assignment.files.owned
     )
     per_group = {g.group: 0.0 for g in assignment.points}
@@ -212,10 +215,10 @@ def student_readme(assignment: Assignment, trees: Trees, points: dict[str, TestP
 
 
 # The README's words on the hidden tests when assignment.toml has no ``description``.
-_DEFAULT_DESCRIPTION = ("The hidden tests check every function above on random shapes and values, its gradients "
-                        "and edge cases (a batch of one, large values, zeros).")
-_WHEN = {"visible": "right away", "after_due_date": "after the due date", "hidden": "never (instructors only)",
-         "visible_until_due_date": "right away, until the due date"}
+_DEFAULT_DESCRIPTION = ("The hidden tests check every function above on random shapes and values, its "
+                        "gradients and edge cases (a batch of one, large values, zeros).")
+_WHEN = {"visible": "right away", "after_due_date": "after the due date",
+         "hidden": "never (instructors only)", "visible_until_due_date": "right away, until the due date"}
 
 
 def _zip_tree(root: Path, target: Path) -> None:
@@ -238,7 +241,8 @@ def _version(starter_zip: Path, autograder_root: Path) -> str:
     """A content hash of the whole release (the same inputs give the same version)."""
     digest = hashlib.sha256(starter_zip.read_bytes())
     for path in sorted(autograder_root.rglob("*")):
-        if path.is_file() and path.name not in ("release.json", "gate-report.txt") and "__pycache__" not in path.parts:
+        if (path.is_file() and path.name not in ("release.json", "gate-report.txt")
+                and "__pycache__" not in path.parts):
             digest.update(path.relative_to(autograder_root).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

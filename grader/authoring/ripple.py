@@ -14,14 +14,16 @@ from grader.authoring.config import AssignmentConfigError, discover_assignments,
 
 @dataclass(frozen=True)
 class Published:
-    """A published starter zip: its bytes, and a label naming the version (a version hash, or the zip's path)."""
+    """A published starter zip: its bytes, and a label naming the version (a version hash, or the zip's
+    path)."""
 
     zip_bytes: bytes
     label: str
 
 
 def zips_in(out: Path) -> dict[str, Published]:
-    """The starter zips ``beras-grader release`` left in ``out``: assignment name -> ``<name>-starter.zip``."""
+    """The starter zips ``beras-grader release`` left in ``out``: assignment name ->
+    ``<name>-starter.zip``."""
     found = {}
     for path in sorted(Path(out).glob("*-starter.zip")) if Path(out).is_dir() else []:
         found[path.name.removesuffix("-starter.zip")] = Published(path.read_bytes(), str(path))
@@ -40,7 +42,8 @@ def package_in_zip(zip_bytes: bytes) -> dict[str, bytes]:
 
 
 def changes(starter: Mapping[str, str], published: Mapping[str, bytes]) -> list[str]:
-    """The files that differ between a starter tree built now and a published one: ``path added`` and so on."""
+    """The files that differ between a starter tree built now and a published one: ``path added`` and so
+    on."""
     now = {rel: text.encode("utf-8", errors="surrogateescape") for rel, text in starter.items()}
     found = [f"{rel} added" for rel in sorted(now.keys() - published.keys())]
     found += [f"{rel} removed" for rel in sorted(published.keys() - now.keys())]
@@ -48,7 +51,8 @@ def changes(starter: Mapping[str, str], published: Mapping[str, bytes]) -> list[
     return found
 
 
-def notes(assignments_dir: Path, reference: Path, releasing: str, published: Mapping[str, Published]) -> list[str]:
+def notes(assignments_dir: Path, reference: Path, releasing: str,
+          published: Mapping[str, Published]) -> list[str]:
     """One note per other assignment whose published starter the current reference would change.
 
     Args:
@@ -81,5 +85,6 @@ def notes(assignments_dir: Path, reference: Path, releasing: str, published: Map
             continue
         if differ:
             lines.append(f"this reference changes {name}'s starter (published {zipped.label}): "
-                         f"{', '.join(differ)}; re-release {name} so its students get the same files it grades with")
+                         f"{', '.join(differ)}; re-release {name} so its students get the same files it "
+                         "grades with")
     return lines

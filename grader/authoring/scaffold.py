@@ -1,4 +1,5 @@
-"""``beras-grader new``: a valid assignment folder to start from, and a small marked layer when there is none."""
+"""``beras-grader new``: a valid assignment folder to start from, and a small marked layer when there is
+none."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def class_name(name: str) -> str:
 
 
 def create(assignments_dir: Path, reference: Path, name: str, owned: str | None = None) -> Scaffold:
-    """Write ``assignments_dir/name``, and a marked layer at ``reference/owned`` when that file does not exist.
+    """Write ``assignments_dir/name``, and a marked layer at ``reference/owned`` when that file does not
+    exist.
 
     A new layer is exported from the package's ``__init__.py`` (``beras.<Class>``), so the tests can reach it
     as ``student.beras.<Class>``. That changes every other assignment's starter: their next release says so.
@@ -58,12 +60,12 @@ def create(assignments_dir: Path, reference: Path, name: str, owned: str | None 
             cannot be written for (the message says what to do).
     """
     if not NAME.fullmatch(name):
-        raise ScaffoldError(f"{name!r} cannot name an assignment: expected lowercase letters, digits and '-', "
-                            "starting with a letter, at most 60 characters, e.g. 'beras-dropout'")
+        raise ScaffoldError(f"{name!r} cannot name an assignment: expected lowercase letters, digits and "
+                            "'-', starting with a letter, at most 60 characters, e.g. 'beras-dropout'")
     folder = assignments_dir / name
     if folder.exists():
-        raise ScaffoldError(f"assignment {name!r} exists already ({folder}); choose another name, or archive it "
-                            f"with `beras-grader archive {name}` if it is an abandoned draft")
+        raise ScaffoldError(f"assignment {name!r} exists already ({folder}); choose another name, or archive "
+                            f"it with `beras-grader archive {name}` if it is an abandoned draft")
     if not (reference / "__init__.py").is_file():
         raise ScaffoldError(f"no reference package at {reference} (expected {reference / '__init__.py'}); "
                             "run from the repository root or pass --reference")
@@ -79,16 +81,19 @@ def create(assignments_dir: Path, reference: Path, name: str, owned: str | None 
     if module_file.exists():
         # The author's own module: the tests cannot know what it holds, so they name what to replace.
         units = f"{owned}::*"
-        public_test, hidden_test, sample = _placeholder_tests(owned), _placeholder_tests(owned, hidden=True), None
+        public_test, hidden_test = _placeholder_tests(owned), _placeholder_tests(owned, hidden=True)
+        sample = None
     else:
         if not module_file.parent.is_dir():
-            raise ScaffoldError(f"--owns {owned!r}: the folder {module_file.parent} does not exist in the reference; "
-                                "create it (with an __init__.py) or choose a file in an existing folder")
+            raise ScaffoldError(f"--owns {owned!r}: the folder {module_file.parent} does not exist in the "
+                                "reference; create it (with an __init__.py) or choose a file in an existing "
+                                "folder")
         init = reference / "__init__.py"
         init_text = init.read_text(encoding="utf-8")
         module = "beras." + owned[:-3].replace("/", ".")
         if re.search(rf"\b{re.escape(cls)}\b", init_text):
-            raise ScaffoldError(f"beras already has a name {cls}; choose another assignment name or pass --owns")
+            raise ScaffoldError(f"beras already has a name {cls}; choose another assignment name or pass "
+                                "--owns")
         module_file.write_text(_LAYER.format(cls=cls, name=name), encoding="utf-8")
         init.write_text(_export(init_text, module, cls, name), encoding="utf-8")
         scaffold.written += [module_file, init]
@@ -106,8 +111,8 @@ def create(assignments_dir: Path, reference: Path, name: str, owned: str | None 
         f"hidden_tests/test_{stem}.py": hidden_test,
         "README.md": _README.format(name=name, owned=owned, layer_note=(
             f"`new` wrote `reference/beras/{owned}` (the class `{cls}`, exported from `beras/__init__.py`)"
-            if scaffold.layer else f"`reference/beras/{owned}` existed already, so the tests are placeholders "
-                                   "that fail until you write them")),
+            if scaffold.layer else f"`reference/beras/{owned}` existed already, so the tests are "
+                                   "placeholders that fail until you write them")),
     }
     if sample is not None:
         files["samples/planted-bug.toml"] = sample
@@ -133,7 +138,8 @@ def _placeholder_tests(owned: str, hidden: bool = False) -> str:
     where = "hidden" if hidden else "public"
     return (f'"""The {where} tests of beras/{owned}: replace this placeholder with real tests."""\n\n\n'
             f"def test_write_me(student):\n"
-            f'    raise AssertionError("write the {where} tests of beras/{owned} (see assignments/README.md)")\n')
+            f'    raise AssertionError("write the {where} tests of beras/{owned} '
+            '(see assignments/README.md)")\n')
 
 
 _LAYER = '''\

@@ -14,8 +14,8 @@ class ReleaseOrderError(AssignmentConfigError):
 
 
 def moment(value: datetime) -> str:
-    """A moment in the offset it was written in, with UTC beside it: ``2027-02-08 23:59 (UTC-05:00) · 2027-02-09
-    04:59 UTC``; a moment written in UTC is shown once."""
+    """A moment in the offset it was written in, with UTC beside it: ``2027-02-08 23:59 (UTC-05:00) ·
+    2027-02-09 04:59 UTC``; a moment written in UTC is shown once."""
     utc = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     offset = value.utcoffset()
     if not offset:
@@ -44,7 +44,8 @@ def readme_schedule(schedule: Schedule | None) -> str:
     return text
 
 
-def check_released_solutions(assignment: Assignment, reference_package: Path, now: datetime | None = None) -> None:
+def check_released_solutions(assignment: Assignment, reference_package: Path,
+                             now: datetime | None = None) -> None:
     """Refuse to ship another assignment's solutions (``files.solutions_released``) while it is still open.
 
     The release is refused when the moment its students first get the starter, ``max(now, opens)``, comes
@@ -58,8 +59,8 @@ def check_released_solutions(assignment: Assignment, reference_package: Path, no
         now: the moment of the release (default: the current time).
 
     Raises:
-        ReleaseOrderError: one problem per open owner, naming the owner, its closing date (in the owner's offset
-            and in UTC) and the two fixes.
+        ReleaseOrderError: one problem per open owner, naming the owner, its closing date (in the owner's
+            offset and in UTC) and the two fixes.
     """
     released = assignment.files.solutions_released
     if not released:
@@ -86,14 +87,15 @@ def check_released_solutions(assignment: Assignment, reference_package: Path, no
         try:
             owner_schedule = load_assignment(assignment.root.parent / owner).schedule
         except AssignmentConfigError:
-            problems.append(f"{head}: {files} are {owner}'s solutions, and {owner}'s {CONFIG_FILE} is invalid, so "
-                            f"its closing date is unknown and it counts as open; fix {owner}/{CONFIG_FILE}, "
+            problems.append(f"{head}: {files} are {owner}'s solutions, and {owner}'s {CONFIG_FILE} is "
+                            "invalid, so its closing date is unknown and it counts as open; fix "
+                            f"{owner}/{CONFIG_FILE}, "
                             + fix_files.format(files=files))
             continue
         if owner_schedule is None:
-            problems.append(f"{head}: {files} are {owner}'s solutions, and {owner} has no [schedule], so it is open "
-                            f"for ever and its solutions never ship; give {owner} a [schedule] due date and set "
-                            f"[schedule] opens of {assignment.name} on or after its close, "
+            problems.append(f"{head}: {files} are {owner}'s solutions, and {owner} has no [schedule], so it "
+                            f"is open for ever and its solutions never ship; give {owner} a [schedule] due "
+                            f"date and set [schedule] opens of {assignment.name} on or after its close, "
                             + fix_files.format(files=files))
             continue
         closes = owner_schedule.closes_at
@@ -101,8 +103,9 @@ def check_released_solutions(assignment: Assignment, reference_package: Path, no
             continue
         problems.append(
             f"{head}: {files} are {owner}'s solutions, and {owner} is still open when {when}: {owner} closes "
-            f"{moment(closes)} (due {owner_schedule.due.isoformat()} plus {owner_schedule.last_late_day} late "
-            f"day(s)). Set [schedule] opens = {closes.isoformat()} or later in {assignment.name}/{CONFIG_FILE}, "
+            f"{moment(closes)} (due {owner_schedule.due.isoformat()} plus {owner_schedule.last_late_day} "
+            f"late day(s)). Set [schedule] opens = {closes.isoformat()} or later in "
+            f"{assignment.name}/{CONFIG_FILE}, "
             + fix_files.format(files=files))
     if problems:
         raise ReleaseOrderError(assignment.config_path, problems)

@@ -48,8 +48,9 @@ def stubbed_use(output: str, scopes: dict[str, tuple[str, str]]) -> list[str]:
     found = []
     for scope, (rel, owner) in scopes.items():
         if re.search(rf"NotImplementedError\W+{re.escape(scope)}\b", output):
-            found.append(f"it reaches {scope} in beras/{rel}, which the students get as a stub ({owner} owns it): "
-                         f"list \"{rel}\" in files.solutions_released once {owner} has closed, or do not use it")
+            found.append(f"it reaches {scope} in beras/{rel}, which the students get as a stub ({owner} owns "
+                         f"it): list \"{rel}\" in files.solutions_released once {owner} has closed, or do "
+                         "not use it")
     return found
 
 
@@ -66,7 +67,8 @@ def numpy_only_path(folder: Path) -> Path:
 
 def check_starter_zip(starter_zip: Path, assignment: Assignment, trees: Trees, public_ids: list[str],
                       seed: int, timeout_s: float) -> Shipped:
-    """Check 9: ``run_tests.py`` of the unzipped starter, with the owned files solved, passes every public test.
+    """Check 9: ``run_tests.py`` of the unzipped starter, with the owned files solved, passes every public
+    test.
 
     Args:
         starter_zip: the staged zip.
@@ -91,21 +93,22 @@ def check_starter_zip(starter_zip: Path, assignment: Assignment, trees: Trees, p
         site = numpy_only_path(root / "site")
         command = [sys.executable, "-I", "-S", "-B", "-c", _BOOT, str(site), str(starter / "run_tests.py"),
                    "--seed", str(seed)]
-        env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "LANG": "C.UTF-8"}
+        env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "LANG": "C.UTF-8"}
         try:
             process = subprocess.run(command, cwd=starter, env=env, capture_output=True, text=True,
                                      timeout=timeout_s)
         except subprocess.TimeoutExpired:
             return Shipped(f"run_tests.py did not finish within {timeout_s:g} s",
-                           [f"run_tests.py did not finish within {timeout_s:g} s: a public test hangs, or the "
-                            "public tests are too slow for the limit"])
+                           [f"run_tests.py did not finish within {timeout_s:g} s: a public test hangs, or "
+                            "the public tests are too slow for the limit"])
     seconds = time.monotonic() - started
     output = process.stdout + process.stderr
     details, passed = _judge(output, assignment, public_ids, stub_scopes(trees))
     if process.returncode != 0 and not details:
         details.append(f"run_tests.py exited with {process.returncode}: {output[-LOG_TAIL_CHARS:]}")
-    figure = (f"run_tests.py with numpy only (no pytest), the owned files solved: {passed} of {len(public_ids)} "
-              f"public tests pass ({seconds:.1f} s)")
+    figure = (f"run_tests.py with numpy only (no pytest), the owned files solved: {passed} of "
+              f"{len(public_ids)} public tests pass ({seconds:.1f} s)")
     return Shipped(figure, details)
 
 
@@ -125,10 +128,10 @@ def _judge(output: str, assignment: Assignment, public_ids: list[str],
         hints = stubbed_use(why, scopes)
         module = _MISSING_MODULE.search(why)
         if module:
-            hints.append(f"{file} imports {module.group(1)}, which students without it cannot run: run_tests.py "
-                         "runs the public tests with numpy alone; import only the standard library, numpy, beras "
-                         "and grader.harness there (plain asserts, the student/seed/rng fixtures), or move the test "
-                         f"to {assignment.tests.hidden}/")
+            hints.append(f"{file} imports {module.group(1)}, which students without it cannot run: "
+                         "run_tests.py runs the public tests with numpy alone; import only the standard "
+                         "library, numpy, beras and grader.harness there (plain asserts, the "
+                         f"student/seed/rng fixtures), or move the test to {assignment.tests.hidden}/")
         elif "only pytest provides" in why:
             hints.append(f"{file}: public tests may take only the student, seed and rng fixtures (no "
                          "parametrize or other pytest fixtures): run_tests.py runs them without pytest")
@@ -136,7 +139,7 @@ def _judge(output: str, assignment: Assignment, public_ids: list[str],
     ran = {name.split("[")[0] for name in seen} | {name.split("::")[0] for name in seen}
     for test_id in public_ids:
         if test_id.split("[")[0] not in ran and test_id.split("::")[0] not in ran:
-            details.append(f"{test_id}: did not run under run_tests.py without pytest (only plain test_* functions "
-                           "of public_tests/test_*.py run there)")
+            details.append(f"{test_id}: did not run under run_tests.py without pytest (only plain test_* "
+                           "functions of public_tests/test_*.py run there)")
     passed = sum(1 for test_id in public_ids if seen.get(test_id, (False, ""))[0])
     return details, passed

@@ -156,7 +156,8 @@ def _needs_pass(markup: Markup, replacement: BlockText) -> set[int]:
     return ends
 
 
-def render_with(source: str, path: str, replacement: BlockText, one_liner: OneLinerText, what: str) -> Rendered:
+def render_with(source: str, path: str, replacement: BlockText, one_liner: OneLinerText,
+                what: str) -> Rendered:
     """Render ``source`` with each block's and each one-liner's text chosen by the caller.
 
     Args:

@@ -41,7 +41,8 @@ def units_of(rel: str, source: str, stubbed: list[StubbedCode]) -> list[Unit]:
     lines: dict[str, list[int]] = {}
     for code in stubbed:
         lines.setdefault(code.qualname, []).extend(code.lines)
-    return [Unit(rel, qualname, tuple(sorted(set(rows))), qualname in functions) for qualname, rows in lines.items()]
+    return [Unit(rel, qualname, tuple(sorted(set(rows))), qualname in functions)
+            for qualname, rows in lines.items()]
 
 
 def package_units(package: Path, owned: list[str] | tuple[str, ...]) -> list[Unit] | None:
@@ -72,7 +73,8 @@ def pattern_problem(pattern: str) -> str | None:
         return (f"expected a unit pattern '<file inside the package>{SEPARATOR}<qualname>', e.g. {EXAMPLES}; "
                 f"received {pattern!r}")
     if file.startswith(("beras/", "/")):
-        return f"the file part starts inside the package: drop the leading {file.split('/')[0]!r}/ in {pattern!r}"
+        return (f"the file part starts inside the package: drop the leading {file.split('/')[0]!r}/ in "
+                f"{pattern!r}")
     return None
 
 

@@ -16,6 +16,8 @@ from beras.optimizers import SGD, Adam, BasicOptimizer, RMSProp
 __version__ = "0.1.0"
 
 __all__ = [
+    # the submodules students reach as beras.backend, beras.data, beras.initializers
+    "backend", "data", "initializers",
     "Adam", "Add", "BasicOptimizer", "BinaryCrossEntropy", "Callable", "CategoricalAccuracy",
     "CategoricalCrossEntropy", "Conv2D", "Dense", "Diffable", "Dropout", "Flatten", "GradientTape",
     "LeakyReLU", "MaxPool2D", "MeanSquaredError", "Model", "OneHotEncoder", "RMSProp", "ReLU",

@@ -259,7 +259,8 @@ def squeeze_leading(value: Any, ndim: int) -> Any:
 
 
 def _compose_input(g: Any, upstream: Any, x: Any) -> Any:
-    """``dL/dx`` from one local input gradient ``g`` and the upstream gradient (see compose_input_gradients)."""
+    """``dL/dx`` from one local input gradient ``g`` and the upstream gradient
+    (see compose_input_gradients)."""
     up = backend.asarray(upstream)
     x_ndim = getattr(x, "ndim", up.ndim)
     is_weight = isinstance(g, Variable)
@@ -268,14 +269,17 @@ def _compose_input(g: Any, upstream: Any, x: Any) -> Any:
         return backend.xp().einsum("bio,bo->bi", g, up)
     g = squeeze_leading(g, x_ndim)
     x_shape = tuple(getattr(x, "shape", g.shape))
-    # Dense's kernel (in, out); a kernel that happens to be shaped like the upstream is told apart by being a weight
-    if up.ndim == 2 and g.ndim == 2 and g.shape == (x_shape[-1], up.shape[1]) and (g.shape != up.shape or is_weight):
+    # Dense's kernel (in, out); a kernel that happens to be shaped like the upstream is told apart by
+    # being a weight
+    if (up.ndim == 2 and g.ndim == 2 and g.shape == (x_shape[-1], up.shape[1])
+            and (g.shape != up.shape or is_weight)):
         return up @ g.T
     return up * g
 
 
 def _compose_weight(g: Any, upstream: Any, w: Any) -> Any:
-    """``dL/dw`` from one local weight gradient ``g`` and the upstream gradient (see compose_weight_gradients)."""
+    """``dL/dw`` from one local weight gradient ``g`` and the upstream gradient
+    (see compose_weight_gradients)."""
     up = backend.asarray(upstream)
     w_shape = tuple(w.shape)
     g = squeeze_leading(backend.asarray(g), len(w_shape) + 1)
@@ -284,6 +288,7 @@ def _compose_weight(g: Any, upstream: Any, w: Any) -> Any:
         return (g * per_example).sum(axis=0)
     g = squeeze_leading(g, len(w_shape))
     # Dense's x (batch, in) for its (in, out) kernel; when batch == in it is read as x too
-    if len(w_shape) == 2 and up.ndim == 2 and g.shape == (up.shape[0], w_shape[0]) and up.shape[1] == w_shape[1]:
+    if (len(w_shape) == 2 and up.ndim == 2 and g.shape == (up.shape[0], w_shape[0])
+            and up.shape[1] == w_shape[1]):
         return g.T @ up
     return (g * up).sum(axis=0) if up.ndim == len(w_shape) + 1 else g * up

@@ -97,7 +97,8 @@ def read_idx(path: str | os.PathLike, expect_ndim: int | None = None) -> np.ndar
         raise IdxError(f"{name}: has {ndim} dimensions; expected {expect_ndim}")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise IdxError(f"{name}: truncated header: {ndim} dimensions need {header} bytes, the file has {len(raw)}")
+        raise IdxError(f"{name}: truncated header: {ndim} dimensions need {header} bytes, the file has "
+                       f"{len(raw)}")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     have = len(raw) - header

@@ -1,12 +1,14 @@
 """Losses: called ``loss(y_pred, y_true)``, each returns a scalar.
 
-================================  ================================================  ==========================================
-loss                              value                                             dL/dy_pred
-================================  ================================================  ==========================================
-MeanSquaredError                  mean((y_pred - y_true)**2) over *all* elements     2 * (y_pred - y_true) / size
-CategoricalCrossEntropy           -mean over batch of sum_c y_true * log(p)          -y_true / (batch * p), 0 where clipped
-BinaryCrossEntropy                -mean(y log p + (1 - y) log(1 - p))                (p - y) / (p (1 - p) size), 0 where clipped
-================================  ================================================  ==========================================
+=======================  ==============================================  ============================
+loss                     value                                           dL/dy_pred
+=======================  ==============================================  ============================
+MeanSquaredError         mean((y_pred - y_true)**2) over *all* elements  2 * (y_pred - y_true) / size
+CategoricalCrossEntropy  -mean over batch of sum_c y_true * log(p)       -y_true / (batch * p),
+                                                                         0 where clipped
+BinaryCrossEntropy       -mean(y log p + (1 - y) log(1 - p))             (p - y) / (p (1 - p) size),
+                                                                         0 where clipped
+=======================  ==============================================  ============================
 
 ``p`` is ``y_pred`` clipped to ``[epsilon, 1 - epsilon]`` so that ``log`` stays finite;
 where the clip was active the gradient is 0 (the clip's own derivative). Labels are not

@@ -90,8 +90,9 @@ class Model(Callable, Weighted):
         _check_batch(x, y, batch_size)
         totals = dict.fromkeys(("loss", "acc"), 0.0)
         for start in range(0, len(x), batch_size):
-            stats = self.batch_step(x[start : start + batch_size], y[start : start + batch_size], training=False)
-            count = len(x[start : start + batch_size])
+            batch = slice(start, start + batch_size)
+            stats = self.batch_step(x[batch], y[batch], training=False)
+            count = len(x[batch])
             for key in totals:
                 totals[key] += stats[key] * count
         return {k: v / len(x) for k, v in totals.items()}

@@ -64,7 +64,8 @@ def describe_conv(filters: int, kernel: Any, strides: Any = 1, padding: str = "v
     """How a failure names the layer: ``Conv2D(filters=2, kernel_size=(4, 4), strides=1, padding='same')``."""
     extra = "" if use_bias else ", use_bias=False"
     extra += "" if dilation == 1 else f", dilation_rate={dilation!r}"
-    return f"Conv2D(filters={filters}, kernel_size={kernel!r}, strides={strides!r}, padding={padding!r}{extra})"
+    return (f"Conv2D(filters={filters}, kernel_size={kernel!r}, strides={strides!r}, "
+            f"padding={padding!r}{extra})")
 
 
 @pytest.fixture
@@ -125,8 +126,9 @@ def judge_predictions(reference):
 @pytest.fixture
 def leading_ones_dropped():
     """``leading_ones_dropped(actual, expected)``: the fetched list ``actual``, each array without extra
-    leading axes of length 1 beyond the rank of its ``expected`` twin. A ``(1, n)`` form of an ``(n,)`` gradient holds the
-    same values, so the local-gradient tests accept it; anything else is left for the comparison to judge.
+    leading axes of length 1 beyond the rank of its ``expected`` twin. A ``(1, n)`` form of an ``(n,)``
+    gradient holds the same values, so the local-gradient tests accept it; anything else is left for the
+    comparison to judge.
     """
     from grader.harness import fetch
 

@@ -44,13 +44,14 @@ def test_cnn_learns_digits(student, reference, seed, disguised_digits, judge_pre
         "MaxPool2D (a wrong gradient can make Adam diverge)"
     )
     accuracy = float(np.mean(predictions.argmax(axis=1) == y_test.argmax(axis=1)))
-    described = (f"Conv2D({FILTERS}, 3, padding='same') -> ReLU -> MaxPool2D(2) -> Flatten -> Dense -> Softmax, "
-                 f"Adam({LEARNING_RATE}), {EPOCHS} epochs of batch {BATCH_SIZE}")
+    described = (f"Conv2D({FILTERS}, 3, padding='same') -> ReLU -> MaxPool2D(2) -> Flatten -> Dense -> "
+                 f"Softmax, Adam({LEARNING_RATE}), {EPOCHS} epochs of batch {BATCH_SIZE}")
     assert accuracy >= REQUIRED_ACCURACY, (
         f"your CNN ({described}) reached {accuracy:.3f} accuracy on {len(x_test)} held-out digits (computed "
         f"from the weights your layers were trained to); at least {REQUIRED_ACCURACY:.2f} is required (the "
-        "reference reaches about 0.97). If the layer tests pass, look at what the layers do across a batch: a "
-        "gradient that is not summed over the batch and the output pixels, or a forward that mixes examples"
+        "reference reaches about 0.97). If the layer tests pass, look at what the layers do across a batch: "
+        "a gradient that is not summed over the batch and the output pixels, or a forward that mixes "
+        "examples"
     )
-    note(f"your CNN reached {accuracy:.3f} held-out accuracy on the 8x8 digits ({described}), computed from the "
-         f"weights it was trained to; at least {REQUIRED_ACCURACY:.2f} was required")
+    note(f"your CNN reached {accuracy:.3f} held-out accuracy on the 8x8 digits ({described}), computed from "
+         f"the weights it was trained to; at least {REQUIRED_ACCURACY:.2f} was required")

@@ -49,7 +49,8 @@ CASES = {
     "k3-s2-valid-dropped": Case(1, 8, 8, 1, 2, 3, 2, "valid", hint=DROPPED),
     "k3-s2-same-oddpad": Case(2, 6, 6, 3, 2, 3, 2, "same", hint=ODD_SAME),
     "k3-s3-valid": Case(1, 8, 8, 2, 2, 3, 3, "valid", hint=DROPPED),
-    "k2-s3-valid-gaps": Case(2, 7, 7, 2, 2, 2, 3, "valid", hint=" (stride larger than the kernel: some inputs are never read)"),
+    "k2-s3-valid-gaps": Case(2, 7, 7, 2, 2, 2, 3, "valid",
+                             hint=" (stride larger than the kernel: some inputs are never read)"),
     "k3-s3-same-nonsquare": Case(2, 7, 8, 2, 4, 3, 3, "same", hint=ODD_SAME),
     "k2x3-same-nonsquare": Case(2, 5, 8, 3, 2, (2, 3), 1, "same", hint=ODD_SAME),
     "k5x2-s2x1-valid": Case(1, 9, 6, 2, 3, (5, 2), (2, 1), "valid", hint=" (non-square kernel and strides)"),
@@ -60,10 +61,14 @@ CASES = {
 
 EDGE_CASES = {
     "batch1-k1": Case(1, 3, 4, 2, 3, 1, 1, "valid", hint=" (a 1x1 kernel mixes channels pixel by pixel)"),
-    "kernel-is-image": Case(2, 4, 5, 2, 3, (4, 5), 1, "valid", hint=" (the kernel covers the whole image: one output pixel)"),
-    "kernel-is-image-batch1": Case(1, 3, 3, 1, 1, 3, 1, "valid", hint=" (the kernel covers the whole image: one output pixel)"),
-    "pixel-image-same": Case(2, 1, 1, 2, 2, 3, 1, "same", hint=" (a 1x1 image with SAME padding: only the kernel's centre sees it)"),
-    "stride-beyond-image": Case(1, 3, 3, 1, 2, 1, 4, "same", hint=" (a stride larger than the image: one output pixel)"),
+    "kernel-is-image": Case(2, 4, 5, 2, 3, (4, 5), 1, "valid",
+                            hint=" (the kernel covers the whole image: one output pixel)"),
+    "kernel-is-image-batch1": Case(1, 3, 3, 1, 1, 3, 1, "valid",
+                                   hint=" (the kernel covers the whole image: one output pixel)"),
+    "pixel-image-same": Case(2, 1, 1, 2, 2, 3, 1, "same",
+                             hint=" (a 1x1 image with SAME padding: only the kernel's centre sees it)"),
+    "stride-beyond-image": Case(1, 3, 3, 1, 2, 1, 4, "same",
+                                hint=" (a stride larger than the image: one output pixel)"),
 }
 
 
@@ -73,7 +78,8 @@ def _layers(twins, case: Case):
 
 
 def _name(conv_name, case: Case) -> str:
-    return f"{conv_name(case.filters, case.kernel, case.strides, case.padding, case.use_bias)} on input {case.input_shape}"
+    return (f"{conv_name(case.filters, case.kernel, case.strides, case.padding, case.use_bias)} "
+            f"on input {case.input_shape}")
 
 
 def _run_forward(twins, case: Case):
@@ -85,7 +91,7 @@ def _run_forward(twins, case: Case):
     return s, r, out_s, out_r
 
 
-# ---- forward ------------------------------------------------------------------------------------------------
+# ---- forward -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_forward_matches(twins, conv_name, case):
@@ -99,7 +105,7 @@ def test_forward_edge_case(twins, conv_name, case):
     assert_close(out_s, out_r, rtol=RTOL, atol=ATOL, what=f"{_name(conv_name, case)}{case.hint}: forward")
 
 
-# ---- dL/dx ----------------------------------------------------------------------------------------------------
+# ---- dL/dx -------------------------------------------------------------------------------------------------
 
 def _upstream(twins, out_r: np.ndarray) -> tuple:
     return twins.tensors(twins.normal(out_r.shape))
@@ -132,7 +138,8 @@ def test_input_gradient_finite_differences(twins, student, conv_name):
     assert isinstance(analytic, (list, tuple)) and len(analytic) == 1, (
         "Conv2D.compose_input_gradients(J) must return a list with one array, [dL/dx]"
     )
-    eps = 0.5  # the layer is linear in x: central differences are exact for any step, and a big one beats rounding
+    # the layer is linear in x: central differences are exact for any step, and a big one beats rounding
+    eps = 0.5
     probes = np.repeat(x, 2 * x.size, axis=0)
     probes.reshape(x.size, 2, x.size)[np.arange(x.size), 0, np.arange(x.size)] += eps
     probes.reshape(x.size, 2, x.size)[np.arange(x.size), 1, np.arange(x.size)] -= eps
@@ -157,7 +164,7 @@ def test_local_input_gradient_is_kernel(twins, conv_name, leading_ones_dropped):
                  what=f"{_name(conv_name, case)} (documented as [kernel]): get_input_gradients()")
 
 
-# ---- dL/dkernel, dL/dbias -------------------------------------------------------------------------------------
+# ---- dL/dkernel, dL/dbias ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("case", {**CASES, **EDGE_CASES}.values(), ids={**CASES, **EDGE_CASES}.keys())
 def test_weight_gradients(twins, conv_name, case):
@@ -173,7 +180,8 @@ AFTER = ["k3-s2-same-oddpad", "k4x2-s3x2-same-nobias", "k2-valid-2ch"]
 
 @pytest.mark.parametrize("key", AFTER)
 def test_weight_gradients_after_input_gradients(twins, conv_name, key):
-    """The tape's order: dL/dx first, then the weights with the same J; then a new J must not reuse the old one."""
+    """The tape's order: dL/dx first, then the weights with the same J; then a new J must not reuse the old
+    one."""
     case = CASES[key]
     s, r, _, out_r = _run_forward(twins, case)
     js, jr = _upstream(twins, out_r)
@@ -201,7 +209,7 @@ def test_local_weight_gradients(twins, conv_name, use_bias, leading_ones_dropped
                  what=f"{_name(conv_name, case)} (documented as {documented}): get_weight_gradients()")
 
 
-# ---- dilation -------------------------------------------------------------------------------------------------
+# ---- dilation ----------------------------------------------------------------------------------------------
 
 DILATED = {
     "k3-d2-valid": (Case(2, 7, 7, 2, 2, 3, 1, "valid"), 2),

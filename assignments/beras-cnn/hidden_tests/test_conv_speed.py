@@ -74,7 +74,8 @@ def test_conv_speed(twins, student, reference, reference_process, pause_student)
         reference_times.append(reference_run())
         student_times.append(_timed_run(s_calls, xs, js)[0])
 
-    # correctness on this very input, against the judge's own reference (float32: tolerances scaled to each result)
+    # correctness on this very input, against the judge's own reference (float32: tolerances scaled to each
+    # result)
     layer = f"Conv2D({filters}, 3, padding='same') on a float32 batch of shape {x.shape}"
     names = ("forward", "compose_input_gradients(J)", "compose_weight_gradients(J)")
     expected = (r(xr), r.compose_input_gradients(jr), r.compose_weight_gradients(jr))
@@ -86,10 +87,10 @@ def test_conv_speed(twins, student, reference, reference_process, pause_student)
 
     best_student, best_reference = min(student_times), min(reference_times)
     ratio = best_student / best_reference
-    summary = (f"your Conv2D forward+backward ({layer}: forward, compose_input_gradients, compose_weight_gradients) "
-               f"took {ratio:.1f}x the reference's time (best of {len(student_times)}: "
-               f"{best_student * 1e3:.1f} ms against {best_reference * 1e3:.1f} ms, both through the grader's "
-               f"calls); at most {MAX_RATIO:g}x passes")
+    summary = (f"your Conv2D forward+backward ({layer}: forward, compose_input_gradients, "
+               f"compose_weight_gradients) took {ratio:.1f}x the reference's time (best of "
+               f"{len(student_times)}: {best_student * 1e3:.1f} ms against {best_reference * 1e3:.1f} ms, "
+               f"both through the grader's calls); at most {MAX_RATIO:g}x passes")
     assert ratio <= MAX_RATIO, (
         f"{summary}. Loop over the kernel offsets (fh * fw slices of the padded input), not over pixels or "
         "examples, and let one matrix product do the arithmetic (im2col)"

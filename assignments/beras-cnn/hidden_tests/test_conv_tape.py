@@ -67,10 +67,11 @@ def test_tape_through_two_convs(twins, student, reference):
     xs, xr = twins.tensors(x)
     ts, tr = twins.tensors(target)
     got = _gradients(student.beras, [s1, student.beras.ReLU(), s2], student.beras.MeanSquaredError(), xs, ts)
-    want = _gradients(reference.beras, [r1, reference.beras.ReLU(), r2], reference.beras.MeanSquaredError(), xr, tr)
+    want = _gradients(reference.beras, [r1, reference.beras.ReLU(), r2], reference.beras.MeanSquaredError(),
+                      xr, tr)
     assert_close(got, fetch(want), rtol=RTOL, atol=ATOL,
-                 what="Conv2D(3, 3, strides=2, padding='same') -> ReLU -> Conv2D(2, 2, padding='valid') -> MSE "
-                      "on x (2, 7, 6, 2): tape.gradient(loss, [x, kernel1, bias1, kernel2, bias2])")
+                 what="Conv2D(3, 3, strides=2, padding='same') -> ReLU -> Conv2D(2, 2, padding='valid') -> "
+                      "MSE on x (2, 7, 6, 2): tape.gradient(loss, [x, kernel1, bias1, kernel2, bias2])")
 
 
 @pytest.mark.parametrize("pool_padding", ["valid", "same"])
@@ -95,6 +96,6 @@ def test_tape_through_small_cnn(twins, student, reference, pool_padding):
     got = _gradients(student.beras, s_layers, student.beras.CategoricalCrossEntropy(), xs, ts)
     want = _gradients(reference.beras, r_layers, reference.beras.CategoricalCrossEntropy(), xr, tr)
     assert_close(got, fetch(want), rtol=RTOL, atol=ATOL,
-                 what=f"Conv2D(3, 3, padding='same') -> ReLU -> MaxPool2D(2, padding={pool_padding!r}) -> Flatten "
-                      "-> Dense -> Softmax -> cross-entropy on x (3, 5, 6, 2): "
-                      "tape.gradient(loss, [x, conv.kernel, conv.bias, dense.w, dense.b])")
+                 what=f"Conv2D(3, 3, padding='same') -> ReLU -> MaxPool2D(2, padding={pool_padding!r}) -> "
+                      "Flatten -> Dense -> Softmax -> cross-entropy on x (3, 5, 6, 2): tape.gradient(loss, "
+                      "[x, conv.kernel, conv.bias, dense.w, dense.b])")

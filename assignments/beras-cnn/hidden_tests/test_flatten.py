@@ -29,8 +29,8 @@ def test_flatten_forward(twins, student, reference, shape):
     for each in _also_flat(shape):
         _, _, out_s, out_r = _forward(twins, student, reference, each)
         assert_close(out_s, out_r, rtol=EXACT, atol=0,
-                     what=f"Flatten() on input {each} (keep the batch axis, row-major order within an example): "
-                          "forward")
+                     what=f"Flatten() on input {each} (keep the batch axis, row-major order within an "
+                          "example): forward")
 
 
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
@@ -48,4 +48,5 @@ def test_flatten_local_gradient(twins, student, reference, leading_ones_dropped)
     s, r, _, _ = _forward(twins, student, reference, SHAPES["nhwc"])
     want = fetch(r.get_input_gradients())
     assert_close(leading_ones_dropped(s.get_input_gradients(), want), want, rtol=EXACT, atol=0,
-                 what=f"Flatten() on input {SHAPES['nhwc']} (documented as ones shaped like the input): get_input_gradients()")
+                 what=f"Flatten() on input {SHAPES['nhwc']} (documented as ones shaped like the input): "
+                      "get_input_gradients()")

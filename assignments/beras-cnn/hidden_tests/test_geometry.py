@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 import pytest
 
 from grader.harness import assert_close, assert_equal, fetch
@@ -30,7 +29,8 @@ def _combos(padding: str, sizes: range, kernels: range):
     Each call checks two of these, one per axis: the first half of the list on the height
     axis, the second half (rotated) on the width axis. VALID needs n >= f.
     """
-    axis = [(n, f, s) for n, f, s in itertools.product(sizes, kernels, range(1, 4)) if padding == "same" or n >= f]
+    axis = [(n, f, s) for n, f, s in itertools.product(sizes, kernels, range(1, 4))
+            if padding == "same" or n >= f]
     half = (len(axis) + 1) // 2
     second = axis[half:] + axis[:1]
     second = second[7:] + second[:7]  # rotated, so that the two axes differ in kernel and stride too
@@ -43,10 +43,11 @@ def test_conv_output_geometry(student, reference, padding):
     for (height, width), kernel, strides in _combos(padding, range(1, 9), range(1, 6)):
         s = student.beras.Conv2D(1, kernel, strides=strides, padding=padding)
         r = reference.beras.Conv2D(1, kernel, strides=strides, padding=padding)
-        assert_equal(_plain(fetch(s.output_geometry(height, width))), _plain(fetch(r.output_geometry(height, width))),
+        assert_equal(_plain(fetch(s.output_geometry(height, width))),
+                     _plain(fetch(r.output_geometry(height, width))),
                      what=f"Conv2D(1, kernel_size={kernel}, strides={strides}, padding={padding!r})"
-                          f".output_geometry({height}, {width}) -> (out_h, out_w, (top, bottom), (left, right)) "
-                          f"[{FORMULAS[padding]}]")
+                          f".output_geometry({height}, {width}) -> (out_h, out_w, (top, bottom), "
+                          f"(left, right)) [{FORMULAS[padding]}]")
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
@@ -54,10 +55,11 @@ def test_pool_output_geometry(student, reference, padding):
     for (height, width), pool, strides in _combos(padding, range(1, 7), range(1, 5)):
         s = student.beras.MaxPool2D(pool, strides=strides, padding=padding)
         r = reference.beras.MaxPool2D(pool, strides=strides, padding=padding)
-        assert_equal(_plain(fetch(s.output_geometry(height, width))), _plain(fetch(r.output_geometry(height, width))),
+        assert_equal(_plain(fetch(s.output_geometry(height, width))),
+                     _plain(fetch(r.output_geometry(height, width))),
                      what=f"MaxPool2D({pool}, strides={strides}, padding={padding!r})"
-                          f".output_geometry({height}, {width}) -> (out_h, out_w, (top, bottom), (left, right)) "
-                          f"[{FORMULAS[padding]}]")
+                          f".output_geometry({height}, {width}) -> (out_h, out_w, (top, bottom), "
+                          f"(left, right)) [{FORMULAS[padding]}]")
 
 
 WINDOWS = [  # (array shape, top, left, out_h, out_w, strides, axis)
@@ -78,5 +80,5 @@ def test_strided_window(student, reference, rng):
             reference.beras.to_device(padded), top, left, out_h, out_w, strides, axis)
         assert_close(got, fetch(want), rtol=0, atol=0,
                      what=f"strided_window(padded of shape {shape}, top={top}, left={left}, out_h={out_h}, "
-                          f"out_w={out_w}, strides={strides}, axis={axis}) (output pixel (p, q) is the padded "
-                          f"pixel at row top + p*s_h, column left + q*s_w)")
+                          f"out_w={out_w}, strides={strides}, axis={axis}) (output pixel (p, q) is the "
+                          "padded pixel at row top + p*s_h, column left + q*s_w)")

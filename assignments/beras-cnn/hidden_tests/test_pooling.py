@@ -1,4 +1,5 @@
-"""MaxPool2D against the reference: window maxima, SAME padding that never wins, and gradient routing (ties too)."""
+"""MaxPool2D against the reference: window maxima, SAME padding that never wins, and gradient routing (ties
+too)."""
 
 from __future__ import annotations
 
@@ -28,16 +29,20 @@ class Pool(NamedTuple):
 
     def name(self) -> str:
         strides = "" if self.strides is None else f", strides={self.strides!r}"
-        return f"MaxPool2D(pool_size={self.pool_size!r}{strides}, padding={self.padding!r}) on input {self.input_shape}"
+        return (f"MaxPool2D(pool_size={self.pool_size!r}{strides}, padding={self.padding!r}) "
+                f"on input {self.input_shape}")
 
 
-SAME_HINT = " (SAME pads with -inf so that padding never wins; an odd total padding puts the extra row/column at the bottom/right)"
-OVERLAP_HINT = " (overlapping windows: an input that is the maximum of several windows collects all their gradients)"
+SAME_HINT = (" (SAME pads with -inf so that padding never wins; an odd total padding puts the extra "
+             "row/column at the bottom/right)")
+OVERLAP_HINT = (" (overlapping windows: an input that is the maximum of several windows collects all "
+                "their gradients)")
 
 POOLS = {
     "p2-valid": Pool(2, 4, 4, 1, 2, None, "valid"),
     "p3-valid-3ch": Pool(2, 6, 6, 3, 3, None, "valid"),
-    "p2-valid-dropped": Pool(1, 5, 5, 2, 2, None, "valid", " (VALID: the last row/column fills no window and is dropped)"),
+    "p2-valid-dropped": Pool(1, 5, 5, 2, 2, None, "valid",
+                             " (VALID: the last row/column fills no window and is dropped)"),
     "p2x3-valid-nonsquare": Pool(2, 6, 7, 1, (2, 3), None, "valid"),
     "p4-global": Pool(1, 4, 4, 1, 4, None, "valid", " (one window covers the whole image)"),
     "p3x2-s2x1-overlap": Pool(2, 7, 6, 2, (3, 2), (2, 1), "valid", OVERLAP_HINT),
@@ -46,12 +51,14 @@ POOLS = {
     "p3-s1-same": Pool(2, 5, 7, 3, 3, 1, "same", SAME_HINT + OVERLAP_HINT),
 }
 SAME_POOLS = {key: pool for key, pool in POOLS.items() if pool.padding == "same"}
-TIE_HINT = " (ties: only the first maximum of each window, in row-major order, receives that window's gradient)"
+TIE_HINT = (" (ties: only the first maximum of each window, in row-major order, receives that window's "
+            "gradient)")
 
 
 def _layers(student, reference, pool: Pool):
     options = dict(strides=pool.strides, padding=pool.padding)
-    return student.beras.MaxPool2D(pool.pool_size, **options), reference.beras.MaxPool2D(pool.pool_size, **options)
+    return (student.beras.MaxPool2D(pool.pool_size, **options),
+            reference.beras.MaxPool2D(pool.pool_size, **options))
 
 
 def _forward(twins, student, reference, pool: Pool, x: np.ndarray):
@@ -71,7 +78,8 @@ def test_pool_forward_negative_inputs(twins, student, reference, pool):
     x = -np.abs(twins.normal(pool.input_shape)) - 0.5
     _, _, out_s, out_r = _forward(twins, student, reference, pool, x)
     assert_close(out_s, out_r, rtol=EXACT, atol=0,
-                 what=f"{pool.name()}, all-negative inputs (padding with 0 instead of -inf would win here): forward")
+                 what=f"{pool.name()}, all-negative inputs (padding with 0 instead of -inf would win here): "
+                      "forward")
 
 
 @pytest.mark.parametrize("pool", POOLS.values(), ids=POOLS.keys())

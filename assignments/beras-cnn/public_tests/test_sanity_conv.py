@@ -16,7 +16,8 @@ def _tensor(student, array):
 
 def _single(grads, call):
     """The one array of a one-input layer's gradient list."""
-    assert isinstance(grads, (list, tuple)) and len(grads) == 1, f"{call} must return a list with one array, [dL/dx]"
+    assert isinstance(grads, (list, tuple)) and len(grads) == 1, (
+        f"{call} must return a list with one array, [dL/dx]")
     return grads[0]
 
 
@@ -53,37 +54,43 @@ def _random_weights(layer, rng):
 
 
 def test_valid_output_shape(student, rng):
-    """VALID: out = floor((n - f) / s) + 1 on each axis; the last axis is the number of filters; then the values."""
+    """VALID: out = floor((n - f) / s) + 1 on each axis; the last axis is the number of filters; then the
+    values."""
     layer = student.beras.Conv2D(4, (3, 2), strides=2, padding="valid", input_channels=3)
     kernel, bias = _random_weights(layer, rng)
     x = rng.standard_normal((2, 9, 7, 3)).astype(np.float32)
     out = fetch(layer(_tensor(student, x)))
-    assert out.shape == (2, 4, 3, 4), f"Conv2D(4, (3, 2), strides=2, padding='valid') on (2, 9, 7, 3) gave shape {out.shape}"
+    assert out.shape == (2, 4, 3, 4), (
+        f"Conv2D(4, (3, 2), strides=2, padding='valid') on (2, 9, 7, 3) gave shape {out.shape}")
     assert_close(out, _direct(x, kernel, bias, (2, 2), ((0, 0), (0, 0))), rtol=1e-4, atol=1e-4,
                  what="Conv2D(4, (3, 2), strides=2, padding='valid') on (2, 9, 7, 3)")
 
 
 def test_same_output_shape(student, rng):
-    """SAME: out = ceil(n / s) on each axis, whatever the kernel size; then the values (padding 1 before, 2 after)."""
+    """SAME: out = ceil(n / s) on each axis, whatever the kernel size; then the values (padding 1 before, 2
+    after)."""
     layer = student.beras.Conv2D(2, 4, strides=(1, 3), padding="same", input_channels=1)
     kernel, bias = _random_weights(layer, rng)
     x = rng.standard_normal((1, 6, 7, 1)).astype(np.float32)
     out = fetch(layer(_tensor(student, x)))
-    assert out.shape == (1, 6, 3, 2), f"Conv2D(2, 4, strides=(1, 3), padding='same') on (1, 6, 7, 1) gave shape {out.shape}"
+    assert out.shape == (1, 6, 3, 2), (
+        f"Conv2D(2, 4, strides=(1, 3), padding='same') on (1, 6, 7, 1) gave shape {out.shape}")
     # height: out 6, total padding 3 = 1 + 2; width: out 3, total padding (3 - 1) * 3 + 4 - 7 = 3 = 1 + 2
     assert_close(out, _direct(x, kernel, bias, (1, 3), ((1, 2), (1, 2))), rtol=1e-4, atol=1e-4,
                  what="Conv2D(2, 4, strides=(1, 3), padding='same') on (1, 6, 7, 1)")
 
 
 def test_whole_image_kernel_is_a_dot_product(student, rng):
-    """With VALID and a kernel as large as the image there is one output pixel: sum(x * kernel[..., f]) + b[f]."""
+    """With VALID and a kernel as large as the image there is one output pixel: sum(x * kernel[..., f]) +
+    b[f]."""
     layer = student.beras.Conv2D(2, (3, 4), padding="valid", input_channels=2)
     layer.bias.assign(rng.standard_normal(2))
     x = rng.standard_normal((3, 3, 4, 2)).astype(np.float32)
     out = layer(_tensor(student, x))
     kernel, bias = fetch(layer.kernel), fetch(layer.bias)
     expected = np.einsum("nijc,ijcf->nf", x, kernel)[:, None, None, :] + bias
-    assert_close(out, expected, rtol=1e-5, atol=1e-5, what="Conv2D(2, (3, 4), padding='valid') on (3, 3, 4, 2)")
+    assert_close(out, expected, rtol=1e-5, atol=1e-5,
+                 what="Conv2D(2, (3, 4), padding='valid') on (3, 3, 4, 2)")
 
 
 def test_one_by_one_kernel_gradients(student, rng):
@@ -96,7 +103,10 @@ def test_one_by_one_kernel_gradients(student, rng):
     upstream = _tensor(student, J)
     dx = fetch(layer.compose_input_gradients(upstream))
     dkernel, dbias = fetch(layer.compose_weight_gradients(upstream))
-    assert_close(_single(dx, "Conv2D.compose_input_gradients(J)"), J @ kernel.T, rtol=1e-5, atol=1e-5, what="Conv2D(3, 1) compose_input_gradients(J)[0]")
+    assert_close(_single(dx, "Conv2D.compose_input_gradients(J)"), J @ kernel.T, rtol=1e-5, atol=1e-5,
+                 what="Conv2D(3, 1) compose_input_gradients(J)[0]")
     expected_kernel = np.einsum("nhwc,nhwf->cf", x, J)[None, None]
-    assert_close(dkernel, expected_kernel, rtol=1e-5, atol=1e-4, what="Conv2D(3, 1) compose_weight_gradients(J)[0]")
-    assert_close(dbias, J.sum(axis=(0, 1, 2)), rtol=1e-5, atol=1e-4, what="Conv2D(3, 1) compose_weight_gradients(J)[1]")
+    assert_close(dkernel, expected_kernel, rtol=1e-5, atol=1e-4,
+                 what="Conv2D(3, 1) compose_weight_gradients(J)[0]")
+    assert_close(dbias, J.sum(axis=(0, 1, 2)), rtol=1e-5, atol=1e-4,
+                 what="Conv2D(3, 1) compose_weight_gradients(J)[1]")

@@ -11,7 +11,8 @@ def _tensor(student, array):
 
 def _single(grads, call):
     """The one array of a one-input layer's gradient list."""
-    assert isinstance(grads, (list, tuple)) and len(grads) == 1, f"{call} must return a list with one array, [dL/dx]"
+    assert isinstance(grads, (list, tuple)) and len(grads) == 1, (
+        f"{call} must return a list with one array, [dL/dx]")
     return grads[0]
 
 
@@ -36,7 +37,8 @@ def test_maxpool_gradient_goes_to_the_maximum(student, rng):
     windows = x.reshape(2, 2, 2, 3, 2, 3).transpose(0, 1, 3, 5, 2, 4).reshape(2, 2, 3, 3, 4)
     is_max = windows == windows.max(axis=-1, keepdims=True)
     routed = (is_max * J[..., None]).reshape(2, 2, 3, 3, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(x.shape)
-    assert_close(_single(dx, "MaxPool2D.compose_input_gradients(J)"), routed, rtol=0, atol=0, what="MaxPool2D(2) compose_input_gradients(J)[0]")
+    assert_close(_single(dx, "MaxPool2D.compose_input_gradients(J)"), routed, rtol=0, atol=0,
+                 what="MaxPool2D(2) compose_input_gradients(J)[0]")
 
 
 def test_flatten_keeps_the_batch_axis(student, rng):
@@ -47,4 +49,5 @@ def test_flatten_keeps_the_batch_axis(student, rng):
     assert_close(out, x.reshape(3, 40), rtol=0, atol=0, what="Flatten() on (3, 2, 4, 5)")
     J = rng.standard_normal((3, 40)).astype(np.float32)
     dx = fetch(layer.compose_input_gradients(_tensor(student, J)))
-    assert_close(_single(dx, "Flatten.compose_input_gradients(J)"), J.reshape(x.shape), rtol=0, atol=0, what="Flatten() compose_input_gradients(J)[0]")
+    assert_close(_single(dx, "Flatten.compose_input_gradients(J)"), J.reshape(x.shape), rtol=0, atol=0,
+                 what="Flatten() compose_input_gradients(J)[0]")

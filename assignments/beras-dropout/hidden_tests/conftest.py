@@ -1,4 +1,5 @@
-"""Fixtures of the beras-dropout hidden suite: a seeded student, float64, inputs without zeros, and the mask read back.
+"""Fixtures of the beras-dropout hidden suite: a seeded student, float64, inputs without zeros, and the mask
+read back.
 
 Dropout's mask is random, so the tests never compare the student's output with the reference's.
 They give the layer an input with no zeros, read the student's mask off the output (zero exactly

@@ -1,8 +1,8 @@
-"""Dropout's forward pass: in training about ``rate`` of the inputs are zeroed and the rest scaled by 1/(1-rate); in inference it is the identity."""
+"""Dropout's forward pass: in training about ``rate`` of the inputs are zeroed and the rest scaled by
+1/(1-rate); in inference it is the identity."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from grader.harness import assert_close, fetch
@@ -35,7 +35,8 @@ def test_training_scales_kept_inputs(student, mask_of, nonzero, rate, shape):
 
 @pytest.mark.parametrize("rate", RATES)
 def test_inference_is_the_identity(student, mask_of, nonzero, rate):
-    """With ``layer.training = False`` the same layer returns its input unchanged (after dropping in training)."""
+    """With ``layer.training = False`` the same layer returns its input unchanged (after dropping in
+    training)."""
     layer = student.beras.Dropout(rate)
     x = nonzero((32, 40))
     # "return the input" must not pass: the layer has to drop while training first

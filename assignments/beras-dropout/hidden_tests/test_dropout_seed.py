@@ -1,4 +1,5 @@
-"""The mask comes from Beras's seeded generator: one seed, one mask; another seed or another call, another mask."""
+"""The mask comes from Beras's seeded generator: one seed, one mask; another seed or another call, another
+mask."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ def _run(student, x, rate=0.5):
 
 
 def test_same_seed_same_mask(student, seed, mask_of, nonzero):
-    """``beras.set_seed(s)`` before two layers' calls gives the same output twice (draw from ``beras.initializers.rng()``)."""
+    """``beras.set_seed(s)`` before two layers' calls gives the same output twice (draw from
+    ``beras.initializers.rng()``)."""
     x = nonzero(SHAPE)
     student.beras.set_seed(seed)
     first = mask_of(_run(student, x), 0.5, "Dropout(0.5) after beras.set_seed")
     student.beras.set_seed(seed)
     second = mask_of(_run(student, x), 0.5, "Dropout(0.5) after beras.set_seed with the same seed")
     assert_close(second.astype(float), first.astype(float), rtol=0, atol=0,
-                 what="the kept inputs of two Dropout(0.5) calls, each right after beras.set_seed with the same seed")
+                 what="the kept inputs of two Dropout(0.5) calls, each right after beras.set_seed with the "
+                      "same seed")
 
 
 def test_other_seed_other_mask(student, seed, mask_of, nonzero):
@@ -33,8 +36,9 @@ def test_other_seed_other_mask(student, seed, mask_of, nonzero):
     second = mask_of(_run(student, x), 0.5, "Dropout(0.5) after beras.set_seed with another seed")
     differ = float(np.mean(first != second))
     assert differ > 0.3, (
-        f"Dropout(0.5) after beras.set_seed with two different seeds kept the same inputs but for {differ:.3f} "
-        "of them (about half should differ): draw the mask from Beras's generator, beras.initializers.rng()"
+        "Dropout(0.5) after beras.set_seed with two different seeds kept the same inputs but for "
+        f"{differ:.3f} of them (about half should differ): draw the mask from Beras's generator, "
+        "beras.initializers.rng()"
     )
 
 

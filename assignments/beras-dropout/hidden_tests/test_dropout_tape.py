@@ -1,4 +1,5 @@
-"""Dropout inside a GradientTape: ``MSE(Dropout(Dense(x)), y)``, the gradients for x and Dense's kernel and bias.
+"""Dropout inside a GradientTape: ``MSE(Dropout(Dense(x)), y)``, the gradients for x and Dense's kernel and
+bias.
 
 The tape, Dense and the loss are the released solutions; what is tested is that Dropout gives the
 tape what it needs for each call. The expected gradients are computed here with numpy from the
@@ -45,7 +46,8 @@ def test_tape_through_dense_dropout_mse(student, rng, mask_of, nonzero, case):
 
 
 def test_tape_through_one_dropout_called_twice(student, rng, mask_of, nonzero):
-    """One layer applied twice draws two masks; the tape needs each call's own (keep per-call state on the layer)."""
+    """One layer applied twice draws two masks; the tape needs each call's own (keep per-call state on the
+    layer)."""
     lib = student.beras
     drop = lib.Dropout(0.5)
     x, target = nonzero((20, 30)), rng.standard_normal((20, 30))

@@ -1,4 +1,5 @@
-"""Sanity checks for Dropout that you can run yourself; the expected values are computed here with plain numpy.
+"""Sanity checks for Dropout that you can run yourself; the expected values are computed here with plain
+numpy.
 
 Run them with pytest (``pytest public_tests``) or without it (the starter's mini runner).
 Passing them is a start, not a guarantee: the graded tests try several rates and shapes, the
@@ -25,7 +26,8 @@ def test_sanity_training_zeroes_and_scales(student, seed):
         "Dropout(0.5) on ones: each output must be 0 (dropped) or 2 (kept, scaled by 1 / (1 - rate))"
     )
     dropped = float(np.mean(out == 0))
-    assert 0.4 <= dropped <= 0.6, f"Dropout(0.5) on 2000 ones dropped {dropped:.3f} of them; expected about 0.5"
+    assert 0.4 <= dropped <= 0.6, (
+        f"Dropout(0.5) on 2000 ones dropped {dropped:.3f} of them; expected about 0.5")
 
 
 def test_sanity_inference_is_identity(student, seed, rng):
@@ -41,7 +43,8 @@ def test_sanity_gradient_through_the_mask(student, seed, rng):
     """dL/dx = J where kept, times 1 / (1 - rate); 0 where dropped."""
     layer, out = _ones_run(student, seed, 0.25, shape=(40, 25))
     dropped = float(np.mean(out == 0))
-    assert 0.15 <= dropped <= 0.35, f"Dropout(0.25) on 1000 ones dropped {dropped:.3f} of them; expected about 0.25"
+    assert 0.15 <= dropped <= 0.35, (
+        f"Dropout(0.25) on 1000 ones dropped {dropped:.3f} of them; expected about 0.25")
     J = rng.standard_normal((40, 25))
     grads = fetch(layer.compose_input_gradients(student.beras.Tensor(J)))
     assert isinstance(grads, (list, tuple)) and len(grads) == 1, "compose_input_gradients must return [dL/dx]"

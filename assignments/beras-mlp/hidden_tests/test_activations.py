@@ -80,7 +80,8 @@ def _check_local_gradient(s_act, r_act, name, what, assert_one_of_forms, **tol):
 @pytest.mark.parametrize("shape", SHAPES, ids=_shape_id)
 @pytest.mark.parametrize("act_id,name,kwargs", ACTIVATIONS, ids=IDS)
 def test_local_gradient(student, reference, rng, assert_one_of_forms, act_id, name, kwargs, shape):
-    """Elementwise layers: dy/dx shaped like x, or the full (diagonal) Jacobian per row; Softmax: its Jacobian."""
+    """Elementwise layers: dy/dx shaped like x, or the full (diagonal) Jacobian per row; Softmax: its
+    Jacobian."""
     s_act, r_act = _pair(student, reference, name, kwargs)
     x = _inputs(rng, shape)
     s_act(x)
@@ -152,7 +153,8 @@ def test_extreme_inputs_forward(student, reference, rng, act_id, name, kwargs):
 
 @pytest.mark.parametrize("act_id,name,kwargs", ACTIVATIONS, ids=IDS)
 def test_extreme_inputs_gradient(student, reference, rng, assert_one_of_forms, act_id, name, kwargs):
-    """After inputs of magnitude up to 1000 the local gradient is finite and right (accepted forms as above)."""
+    """After inputs of magnitude up to 1000 the local gradient is finite and right (accepted forms as
+    above)."""
     s_act, r_act = _pair(student, reference, name, kwargs)
     x = _extreme(rng)
     s_act(x)
@@ -162,7 +164,8 @@ def test_extreme_inputs_gradient(student, reference, rng, assert_one_of_forms, a
     assert isinstance(grads, (list, tuple)) and all(np.isfinite(np.asarray(g)).all() for g in grads), (
         f"{label}.get_input_gradients() after inputs as large as ±1000 holds NaN/inf values"
     )
-    _check_local_gradient(s_act, r_act, name, f"{label}.get_input_gradients()[0] after inputs as large as ±1000",
+    _check_local_gradient(s_act, r_act, name,
+                          f"{label}.get_input_gradients()[0] after inputs as large as ±1000",
                           assert_one_of_forms, rtol=1e-7, atol=1e-12)
 
 
@@ -182,5 +185,5 @@ def test_zero_inputs_gradient(student, reference, assert_one_of_forms, act_id, n
     x = np.zeros((3, 4))
     s_act(x)
     r_act(x)
-    _check_local_gradient(s_act, r_act, name, f"{_label(name, kwargs)}.get_input_gradients()[0] after all-zero "
-                          "inputs of shape (3, 4)", assert_one_of_forms, **TOL)
+    _check_local_gradient(s_act, r_act, name, f"{_label(name, kwargs)}.get_input_gradients()[0] after "
+                          "all-zero inputs of shape (3, 4)", assert_one_of_forms, **TOL)

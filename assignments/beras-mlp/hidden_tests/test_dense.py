@@ -49,7 +49,8 @@ def test_local_input_gradients(dense_pair, assert_one_of_forms, rng, batch, n_in
     )
     assert_one_of_forms(
         grads[0],
-        {"the kernel w, (in, out)": w, "one kernel per example, (batch, in, out)": np.repeat(w[None], batch, 0)},
+        {"the kernel w, (in, out)": w,
+         "one kernel per example, (batch, in, out)": np.repeat(w[None], batch, 0)},
         f"Dense({n_in}, {n_out}).get_input_gradients()[0] (dy/dx) after a call on {(batch, n_in)}",
         **TOL,
     )

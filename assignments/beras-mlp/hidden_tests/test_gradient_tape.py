@@ -260,7 +260,8 @@ def test_finite_differences(student, reference, rng, assert_each_close, network)
         np.atleast_1d(np.asarray(fetch(value), dtype=np.float64)),
         np.atleast_1d(np.asarray(expected, dtype=np.float64)),
         **TOL,
-        what=f"the {loss_name} of Dense(3,4) → {hidden} → Dense(4,3) → {output} (the value differentiated below)",
+        what=f"the {loss_name} of Dense(3,4) → {hidden} → Dense(4,3) → {output} (the value differentiated "
+             "below)",
     )
 
     eps = 1e-6

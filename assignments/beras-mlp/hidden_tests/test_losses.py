@@ -13,7 +13,8 @@ TOL = {"rtol": 1e-7, "atol": 1e-12}
 
 
 def _prediction_gradient(loss, what):
-    """The first array of ``loss.get_input_gradients()`` (dL/dy_pred); a list of one or two arrays is accepted."""
+    """The first array of ``loss.get_input_gradients()`` (dL/dy_pred); a list of one or two arrays is
+    accepted."""
     grads = fetch(loss.get_input_gradients())
     assert isinstance(grads, (list, tuple)) and len(grads) in (1, 2), (
         f"{what}: expected a list [dL/dy_pred, dL/dy_true] (or [dL/dy_pred]), received "

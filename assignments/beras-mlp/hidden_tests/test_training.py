@@ -47,9 +47,9 @@ def test_digits_mlp(student, reference, seed, disguised_digits, judge_prediction
     accuracy = float(np.mean(np.argmax(probs, axis=1) == np.argmax(y_test, axis=1)))
     losses = _reported_losses(history)
     note(
-        f"digits MLP (64→64 ReLU→10 softmax, Adam 0.005, 8 epochs of batch 32): held-out accuracy of the "
-        f"weights your fit trained {accuracy:.3f} (needed {MIN_ACCURACY:.2f}); training took {seconds:.1f} s; "
-        f"the loss per epoch your fit reported: {losses}"
+        "digits MLP (64→64 ReLU→10 softmax, Adam 0.005, 8 epochs of batch 32): held-out accuracy of the "
+        f"weights your fit trained {accuracy:.3f} (needed {MIN_ACCURACY:.2f}); training took {seconds:.1f} "
+        f"s; the loss per epoch your fit reported: {losses}"
     )
     assert accuracy >= MIN_ACCURACY, (
         f"held-out accuracy of the digits MLP trained with your library is {accuracy:.3f}, computed from the "

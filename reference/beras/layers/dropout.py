@@ -47,7 +47,8 @@ class Dropout(Diffable):
         self.mask = None  # set by each call, read by the gradients (the tape keeps one per call)
 
     def forward(self, x: Any) -> Any:
-        """Return ``x * mask``: each input dropped with probability ``rate``, the kept ones scaled by ``1 / (1 - rate)``.
+        """Return ``x * mask``: each input dropped with probability ``rate``, the kept ones scaled by
+        ``1 / (1 - rate)``.
 
         In inference mode (``self.training`` false) return ``x`` unchanged (a mask of ones).
         """
@@ -62,7 +63,8 @@ class Dropout(Diffable):
         # END SOLUTION
 
     def get_input_gradients(self) -> list:
-        """``dy/dx`` is the last call's mask, shaped like ``x``: 0 where dropped, ``1 / (1 - rate)`` where kept."""
+        """``dy/dx`` is the last call's mask, shaped like ``x``: 0 where dropped, ``1 / (1 - rate)``
+        where kept."""
         # BEGIN SOLUTION
         return [self.mask]
         # END SOLUTION

@@ -14,7 +14,8 @@ class Flatten(Diffable):
     def forward(self, x: Any) -> Any:
         """Return ``x`` reshaped to ``(batch, -1)``."""
         if getattr(x, "ndim", 0) < 1:
-            raise ValueError(f"Flatten expects an input with a batch axis. Received: shape {tuple(getattr(x, 'shape', ()))}")
+            raise ValueError("Flatten expects an input with a batch axis. Received: shape "
+                             f"{tuple(getattr(x, 'shape', ()))}")
         # BEGIN SOLUTION
         x = backend.asarray(x)
         return x.reshape(x.shape[0], -1)

@@ -40,7 +40,8 @@ class Model(Callable, Weighted):
     def batch_step(self, x: Any, y: Any, training: bool = True) -> dict:
         return {"loss": 0.1, "acc": 0.99}
 
-    def fit(self, x: Any, y: Any, epochs: int, batch_size: int, shuffle: bool = True, verbose: bool = True) -> dict:
+    def fit(self, x: Any, y: Any, epochs: int, batch_size: int, shuffle: bool = True,
+            verbose: bool = True) -> dict:
         return {"loss": [1.0 / (epoch + 2) for epoch in range(epochs)], "acc": [0.99] * epochs}
 
     def evaluate(self, x: Any, y: Any, batch_size: int = 256) -> dict:

@@ -53,7 +53,8 @@ class Conv2D(Diffable):
         return [np.zeros_like(np.asarray(w)) for w in self.weights]
 
 
-def _fit(self, x: Any, y: Any, epochs: int, batch_size: int, shuffle: bool = True, verbose: bool = True) -> dict:
+def _fit(self, x: Any, y: Any, epochs: int, batch_size: int, shuffle: bool = True,
+         verbose: bool = True) -> dict:
     return {"loss": [1.0 / (epoch + 2) for epoch in range(epochs)], "acc": [0.99] * epochs}
 
 

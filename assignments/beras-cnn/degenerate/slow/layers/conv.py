@@ -1,4 +1,5 @@
-"""A correct but slow Conv2D (loops over examples and output pixels) that also slows the harness's probe call."""
+"""A correct but slow Conv2D (loops over examples and output pixels) that also slows the harness's probe
+call."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ class Conv2D(Diffable):
                  dilation_rate: Any = 1, use_bias: bool = True, input_channels: int | None = None,
                  initializer: str = "xavier_uniform") -> None:
         self.filters, self.kernel_size, self.strides = filters, _pair(kernel_size), _pair(strides)
-        self.dilation_rate, self.padding, self.use_bias = _pair(dilation_rate), padding.lower(), bool(use_bias)
+        self.dilation_rate, self.padding = _pair(dilation_rate), padding.lower()
+        self.use_bias = bool(use_bias)
         self.initializer = initializer
         self.kernel = self.bias = None
         if input_channels is not None:
