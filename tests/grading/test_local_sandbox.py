@@ -1,4 +1,5 @@
-"""The local sandbox where the machine lacks a part: the run still works and its result names what is missing."""
+"""The local sandbox where the machine lacks a part: the run still works and its result names what is
+missing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import time
 import pytest
 
 from tests.grading.conftest import submission
-from tests.grading.test_adversarial import ACCURACY_BODY, CPU_HOG, READ_KEY, STORE_KEY, _key_on_host, _keyctl, inject
+from tests.grading.test_adversarial import (
+    ACCURACY_BODY,
+    CPU_HOG,
+    READ_KEY,
+    STORE_KEY,
+    _key_on_host,
+    _keyctl,
+    inject,
+)
 from worker.grading.grade import grade_zip
 from worker.grading.report import format_table
 from worker.sandbox import seccomp
@@ -50,7 +59,8 @@ def test_a_confined_run_says_so(mlp, local_sandbox):
 
 def test_each_job_has_its_own_session_keyring_even_without_the_filter(mlp, bare):
     """With keyring calls allowed (no seccomp), a key a job stores stays in the job's own session keyring."""
-    assert _keyctl("keyctl", 1, None) >= 0  # the grading process has a session keyring to leak (see the corpus)
+    # the grading process has a session keyring to leak (see the corpus)
+    assert _keyctl("keyctl", 1, None) >= 0
     name = f"beras-local-{time.monotonic_ns()}"
     store = grade_zip(mlp, submission(mlp, replace=inject(ACCURACY_BODY, STORE_KEY.format(name=name))), bare,
                       seed=5, suites=SUITE)
@@ -62,8 +72,8 @@ def test_each_job_has_its_own_session_keyring_even_without_the_filter(mlp, bare)
 
 
 def test_two_jobs_in_flight_do_not_count_each_others_cpu(mlp, local_sandbox):
-    """Each job's CPU seconds are its own cgroup's: a job that sleeps while another burns CPU and ends costs what
-    it costs alone (the worker's RUSAGE_CHILDREN, read around one job, saw neither job's processes inside
+    """Each job's CPU seconds are its own cgroup's: a job that sleeps while another burns CPU and ends costs
+    what it costs alone (the worker's RUSAGE_CHILDREN, read around one job, saw neither job's processes inside
     bubblewrap's pid namespace, nor could it tell two jobs apart)."""
     import threading
 
@@ -76,7 +86,8 @@ def test_two_jobs_in_flight_do_not_count_each_others_cpu(mlp, local_sandbox):
         results[name] = grade_zip(mlp, zip_bytes, local_sandbox, seed=5, suites=SUITE, call_timeout_s=120)
 
     run("alone", sleeper)
-    threads = [threading.Thread(target=run, args=("sleeper", sleeper)), threading.Thread(target=run, args=("hog", hog))]
+    threads = [threading.Thread(target=run, args=("sleeper", sleeper)),
+               threading.Thread(target=run, args=("hog", hog))]
     for thread in threads:
         thread.start()
         time.sleep(0.5)  # the sleeper first: the hog starts and ends while it sleeps
@@ -84,7 +95,8 @@ def test_two_jobs_in_flight_do_not_count_each_others_cpu(mlp, local_sandbox):
         thread.join()
     for result in results.values():
         assert result["score"] == pytest.approx(result["max_score"]), result["output"]
-    alone, sleeper_cpu, hog_cpu = (results[name]["resources"]["cpu_s"] for name in ("alone", "sleeper", "hog"))
+    alone, sleeper_cpu, hog_cpu = (results[name]["resources"]["cpu_s"]
+                                   for name in ("alone", "sleeper", "hog"))
     assert alone > 0.2  # the job's own processes are counted (pytest and numpy take more than this)
     assert hog_cpu > 2.0  # 64 processes for 4 s: at least one core for half of it
     assert sleeper_cpu <= alone * 1.5 + 0.5, (alone, sleeper_cpu, hog_cpu)
