@@ -27,13 +27,15 @@ STUDENT_UID = 199_917
 @pytest.fixture
 def launcher(tmp_path: Path) -> Launcher:
     (tmp_path / "job").mkdir()
-    JobSpec("toy", ("hidden_tests",), seed=1, judge_uid=STUDENT_UID - 1, student_uid=STUDENT_UID).write(tmp_path / "job")
+    JobSpec("toy", ("hidden_tests",), seed=1, judge_uid=STUDENT_UID - 1,
+            student_uid=STUDENT_UID).write(tmp_path / "job")
     return Launcher(tmp_path / "job", tmp_path / "out", tmp_path / "work")
 
 
 @pytest.fixture
 def sleepers(launcher: Launcher):
-    """Start sleeping processes as the launcher would start students (own session, the student uid as root)."""
+    """Start sleeping processes as the launcher would start students (own session, the student uid as
+    root)."""
     started = []
 
     def start() -> subprocess.Popen:
