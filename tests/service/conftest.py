@@ -17,7 +17,13 @@ from grader.runtime import Runtime
 from grader.service.releases import publish
 from grader.service.users import add_user
 from grader.settings import Settings
-from tests.grading.conftest import REFERENCE, ASSIGNMENTS, REQUIRE_SANDBOXES, require_local_sandbox, submission  # noqa: F401
+from tests.grading.conftest import (  # noqa: F401
+    ASSIGNMENTS,
+    REFERENCE,
+    REQUIRE_SANDBOXES,
+    require_local_sandbox,
+    submission,
+)
 from worker.queue.dispatch import EmbeddedDispatcher
 
 URL = "/api/assignments/beras-mlp/submissions"
@@ -55,7 +61,8 @@ class Api:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
     def submit(self, who: str, data: bytes, **kwargs):
-        return self.client.post(URL, headers=self.auth(who), files={"file": ("s.zip", data, "application/zip")}, **kwargs)
+        return self.client.post(URL, headers=self.auth(who),
+                                files={"file": ("s.zip", data, "application/zip")}, **kwargs)
 
     def count(self, model=Submission) -> int:
         with self.runtime.sessions() as session:
