@@ -17,6 +17,8 @@ from grader.runtime import Runtime
 from grader.service.releases import publish
 from grader.service.users import add_user
 from grader.settings import Settings
+
+# Re-exported (unused here): the service tests import these from this conftest.
 from tests.grading.conftest import (  # noqa: F401
     ASSIGNMENTS,
     REFERENCE,
