@@ -28,7 +28,8 @@ def _clone(target: Path) -> Path:
 
 
 def _starter_zip(repo: Path, name: str, out: Path) -> Path:
-    """``name``'s starter zip as a release writes it, built without the gate (a stand-in for a published one)."""
+    """``name``'s starter zip as a release writes it, built without the gate (a stand-in for a published
+    one)."""
     assignment, trees, test_ids = _load(repo / "assignments" / name, repo / "reference" / "beras")
     layout = stage_release(assignment, trees, repo / f"stage-{name}", test_ids)
     out.mkdir(parents=True, exist_ok=True)
@@ -54,7 +55,8 @@ def test_new_then_check_then_release_from_a_clean_clone(repo):
     for rel in ("assignment.toml", "README.md", "samples/planted-bug.toml"):
         assert (repo / "assignments/beras-scale" / rel).is_file(), rel
 
-    checked = runner.invoke(app, ["check", "beras-scale", "--seeds", "2", "--seed", "5", "--sandbox", "local"])
+    checked = runner.invoke(app,
+                            ["check", "beras-scale", "--seeds", "2", "--seed", "5", "--sandbox", "local"])
     assert checked.exit_code == 0, checked.output
     assert "reference: 10/10" in checked.output
     assert "starter: 0/10" in checked.output
@@ -100,7 +102,8 @@ def test_check_names_a_sample_whose_planted_bug_costs_other_groups_and_exits_1(r
     sample.write_text(sample.read_text().replace('groups = ["Hidden tests"]', 'groups = ["Sanity checks"]'))
     (sample.parent / "stale.toml").write_text('description = "x"\n[[bugs]]\nfile = "layers/beras_scale.py"\n'
                                               'find = "no such text"\nreplace = "y"\ngroups = []\n')
-    checked = runner.invoke(app, ["check", "beras-scale", "--seeds", "1", "--seed", "5", "--sandbox", "local"])
+    checked = runner.invoke(app,
+                            ["check", "beras-scale", "--seeds", "1", "--seed", "5", "--sandbox", "local"])
     assert checked.exit_code == 1, checked.output
     assert "declared but not lost (a test too weak to catch the bug?): Sanity checks" in checked.output
     assert "lost but not declared" in checked.output and "Hidden tests" in checked.output
@@ -137,7 +140,8 @@ def test_flaky_tests_name_each_test_whose_outcome_differs_by_seed():
     def run(*statuses):
         return {"tests": [{"name": f"t{i}", "status": s} for i, s in enumerate(statuses)]}
 
-    flaky = flaky_tests([(1, run("passed", "passed")), (2, run("passed", "failed")), (3, run("passed", "passed"))])
+    flaky = flaky_tests([(1, run("passed", "passed")), (2, run("passed", "failed")),
+                         (3, run("passed", "passed"))])
     assert flaky == ["t1: seed 1 passed, seed 2 failed, seed 3 passed"]
     assert flaky_tests([(1, run("passed")), (2, run("passed"))]) == []
 
@@ -151,7 +155,8 @@ def test_a_sample_line_says_which_groups_were_declared_and_which_were_lost():
     assert not ok and "declared but not lost (a test too weak to catch the bug?): B" in line
     assert sample_line("reference", (), result)[0] is False
     assert sample_line("starter", None, result)[0] is False
-    assert sample_line("x", (), {"status": "error", "output": "boom\nmore"}) == (False, "x: not graded (error): boom")
+    assert (sample_line("x", (), {"status": "error", "output": "boom\nmore"})
+            == (False, "x: not graded (error): boom"))
 
 
 def test_ripple_lists_nothing_when_the_reference_did_not_change_and_the_files_when_it_did(repo):
@@ -163,8 +168,8 @@ def test_ripple_lists_nothing_when_the_reference_did_not_change_and_the_files_wh
     activations = reference / "activations.py"
     activations.write_text(activations.read_text() + "\n# a comment a TA added\n")
     notes = ripple.notes(repo / "assignments", reference, "beras-mlp", published)
-    assert notes == [f"this reference changes beras-cnn's starter (published {zipped}): activations.py changed; "
-                     "re-release beras-cnn so its students get the same files it grades with"]
+    assert notes == [f"this reference changes beras-cnn's starter (published {zipped}): activations.py "
+                     "changed; re-release beras-cnn so its students get the same files it grades with"]
     assert ripple.notes(repo / "assignments", reference, "beras-cnn", published) == []  # its own release
     with zipfile.ZipFile(zipped) as archive:
         assert any(name.endswith("/beras/activations.py") for name in archive.namelist())
@@ -204,8 +209,8 @@ def test_delete_refuses_an_assignment_the_database_says_is_published(repo, monke
         row = Assignment(name="beras-cnn", title="CNN")
         session.add(row)
         session.flush()
-        version = AssignmentVersion(assignment_id=row.id, version="v1", autograder_path="x", starter_sha256="0" * 64,
-                                    queue="cpu", max_score=100.0, gate_report={})
+        version = AssignmentVersion(assignment_id=row.id, version="v1", autograder_path="x",
+                                    starter_sha256="0" * 64, queue="cpu", max_score=100.0, gate_report={})
         session.add(version)
         session.flush()
         row.current_version_id = version.id
