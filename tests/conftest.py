@@ -51,7 +51,8 @@ def rng():
 
 @pytest.fixture(scope="session")
 def mlp_outcome(tmp_path_factory: pytest.TempPathFactory):
-    """beras-mlp released once through the real gate (seed 7) for the whole run: the gate is the costliest step."""
+    """beras-mlp released once through the real gate (seed 7) for the whole run: the gate is the costliest
+    step."""
     from grader.authoring.release import release
     from tests.grading.conftest import ASSIGNMENTS, REFERENCE
 

@@ -1,4 +1,5 @@
-"""The gate's blast-radius check (8) on the toy project: a unit may cost points only where it is graded or declared."""
+"""The gate's blast-radius check (8) on the toy project: a unit may cost points only where it is graded or
+declared."""
 
 from __future__ import annotations
 
@@ -164,7 +165,8 @@ def test_a_unit_pattern_that_matches_no_unit_is_refused_naming_group_and_pattern
     assert "group 'all': depends_on 'ops.py::triple': matches no unit the students write" in message
     assert "this assignment's: ops.py::double, ops.py::scale_sum" in message
     # Without the reference, only the pattern's form is checked.
-    assert load_assignment(root / "assignments/toy").points[0].depends_on == ("ops.py::triple", "ops.py::double")
+    assert (load_assignment(root / "assignments/toy").points[0].depends_on
+            == ("ops.py::triple", "ops.py::double"))
 
 
 @pytest.mark.parametrize("pattern,expected", [

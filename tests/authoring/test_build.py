@@ -36,7 +36,8 @@ def test_an_invalid_other_assignment_counts_with_the_files_it_lists_and_gets_a_n
     _assignment(course, "broken", "this is [not toml\n")
     _assignment(course, "lister", 'name = "lister"\n[files]\nowned = ["ops.py", "nope.py", 3]\n')
     found = ownership(course, REFERENCE, "toy")
-    assert found.owners == {"ops.py": "lister"}  # lister sorts first; toy is the one released, and owns it too
+    # lister sorts first; toy is the one released, and owns it too
+    assert found.owners == {"ops.py": "lister"}
     assert [note.split(" is invalid")[0] for note in found.notes[:3]] == \
         ["assignment broken", "assignment draft", "assignment lister"]
     assert "stay stubbed: ops.py" in found.notes[2] and "stay stubbed: none" in found.notes[1]
@@ -51,15 +52,16 @@ def test_a_file_owned_twice_names_the_assignment_released_and_the_other(course):
     with pytest.raises(AssignmentConfigError) as error:
         ownership(course, REFERENCE, "toy")
     assert error.value.path == course / "toy" / "assignment.toml"
-    assert error.value.problems == [("toy/assignment.toml: files.owned: ops.py is also owned by assignment copy; "
-                                     "a file has one owner")]
+    assert error.value.problems == [("toy/assignment.toml: files.owned: ops.py is also owned by assignment "
+                                     "copy; a file has one owner")]
     # Published, the original goes on; the copy's own release is refused.
     assert "not published" in ownership(course, REFERENCE, "toy", published={"toy"}).notes[0]
     with pytest.raises(AssignmentConfigError, match="copy/assignment.toml: .* also owned by assignment toy"):
         ownership(course, REFERENCE, "copy", published={"toy"})
     # Two others owning one file do not concern a third.
     _copy(course, "copy-2")
-    toml = (course / "toy" / "assignment.toml").read_text().replace('owned = ["ops.py"]', 'owned = ["__init__.py"]')
+    toml = (course / "toy" / "assignment.toml").read_text().replace('owned = ["ops.py"]',
+                                                                    'owned = ["__init__.py"]')
     # Its groups' units are those of ops.py, which it no longer owns.
     (course / "toy" / "assignment.toml").write_text("\n".join(line for line in toml.splitlines()
                                                               if not line.startswith("units")) + "\n")

@@ -1,4 +1,5 @@
-"""Degenerate submissions: the generic renderings of a marked source, and hand-written cases read from a folder."""
+"""Degenerate submissions: the generic renderings of a marked source, and hand-written cases read from a
+folder."""
 
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ def test_every_rendering_keeps_signatures_docstrings_and_the_unmarked_code() -> 
 def test_generic_gives_one_submission_per_form_over_the_owned_files() -> None:
     cases = generic({"m.py": MARKED, "other.py": MARKED}, ["m.py"])
     assert [case.name for case in cases] == ["generic-identity", "generic-zeros"]
-    assert all(set(case.files) == {"m.py"} and case.base is Base.STARTER and not case.groups for case in cases)
+    assert all(set(case.files) == {"m.py"} and case.base is Base.STARTER and not case.groups
+               for case in cases)
 
 
 def _case(root: Path, name: str, toml: str, files: dict[str, str]) -> Path:
@@ -108,7 +110,8 @@ def test_cases_are_read_in_name_order_with_their_settings(tmp_path: Path) -> Non
     _case(tmp_path, "a-lookup", 'description = """looks\n  the data up"""\n', {"model.py": "x = 1\n"})
     cases = load_cases(tmp_path, ["model.py", "layers/conv.py"], ["Speed", "Training"])
     assert [c.name for c in cases] == ["a-lookup", "b-slow"]
-    assert cases[0].description == "looks the data up" and cases[0].base is Base.STARTER and cases[0].groups == ()
+    assert (cases[0].description == "looks the data up" and cases[0].base is Base.STARTER
+            and cases[0].groups == ())
     assert cases[1].base is Base.REFERENCE and cases[1].groups == ("Speed",)
     assert cases[1].files == {"layers/conv.py": "SLOW = 1\n"}
 

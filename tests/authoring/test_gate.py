@@ -48,8 +48,8 @@ def test_a_sound_release_passes_every_check_and_writes_both_parts(toy: Path) -> 
     assert "reference public 2/2, hidden 8/8" in text
     assert "stub hidden 0/8" in text and "leaks 0" in text and "uncovered 0" in text
     assert "2 runs with seed 7: identical" in text
-    assert "7. degenerate submissions score nothing: 2 submissions, public + hidden of 10: generic-identity 0, " \
-           "generic-zeros 0 (free points allowed: 0)" in text
+    assert ("7. degenerate submissions score nothing: 2 submissions, public + hidden of 10: generic-identity "
+            "0, generic-zeros 0 (free points allowed: 0)" in text)
     names = zipfile.ZipFile(outcome.starter_zip).namelist()
     assert "toy-starter/beras/ops.py" in names and "toy-starter/public_tests/test_sanity.py" in names
     assert not any("hidden" in name for name in names)
@@ -120,8 +120,9 @@ def test_a_hidden_test_a_generic_degenerate_passes_fails_check_7_naming_both(toy
     assert verdicts[2] and verdicts[3] and verdicts[7] is False and not outcome.report.ok
     text = outcome.report.format()
     assert "Release refused: check 7 failed" in text
-    assert "generic-identity (every solution returns its first argument unchanged) earns 2.66667 points " \
-           "(free points allowed: 0) from hidden_tests/test_weak.py::test_double_keeps_the_shape (2.66667)" in text
+    assert ("generic-identity (every solution returns its first argument unchanged) earns 2.66667 points "
+            "(free points allowed: 0) from hidden_tests/test_weak.py::test_double_keeps_the_shape (2.66667)"
+            in text)
     assert "generic-zeros (every solution returns zeros shaped like its first argument) earns 2.66667" in text
     assert not (toy / "out").exists()
 
@@ -137,7 +138,8 @@ def test_a_hand_written_case_that_scores_fails_check_7_naming_it(toy: Path) -> N
     (toy / "assignments/toy/hidden_tests/test_sign.py").write_text(
         "from grader.harness import fetch\n\n"
         "def test_scale_sum_of_positives_is_positive(student, rng):\n"
-        "    assert fetch(student.beras.scale_sum(rng.uniform(1, 2, size=5), 3.0)) > 0, 'expected a positive sum'\n"
+        "    assert fetch(student.beras.scale_sum(rng.uniform(1, 2, size=5), 3.0)) > 0, 'expected a positive "
+        "sum'\n"
     )
     _case(toy, "constant", 'description = "scale_sum always returns 1"\n',
           "def double(x):\n    raise NotImplementedError\n\n\ndef scale_sum(x, factor):\n    return 1.0\n")
@@ -161,8 +163,8 @@ def test_a_case_with_groups_must_earn_nothing_there_and_may_earn_elsewhere(toy: 
     _edit(toy / "assignments/toy/degenerate/half-right/case.toml", '["public"]', '["public", "hidden"]')
     outcome = _release(toy)
     assert _verdicts(outcome)[7] is False
-    assert "half-right (only scale_sum) earns 4 points (2 group(s) it must earn nothing in: public, hidden) " \
-           "from hidden_tests/test_ops.py::test_scale_sum_random (4)" in outcome.report.format()
+    assert ("half-right (only scale_sum) earns 4 points (2 group(s) it must earn nothing in: public, hidden) "
+            "from hidden_tests/test_ops.py::test_scale_sum_random (4)" in outcome.report.format())
 
 
 def test_a_malformed_case_fails_check_7_and_the_generic_ones_still_run(toy: Path) -> None:
@@ -184,7 +186,8 @@ def test_a_solution_line_copied_outside_its_markers_fails_check_4(toy: Path) -> 
 
 
 def test_a_hidden_test_name_in_the_public_tests_fails_check_4(toy: Path) -> None:
-    _edit(toy / "assignments/toy/public_tests/test_sanity.py", "def test_double_of_ones", "def test_double_random")
+    _edit(toy / "assignments/toy/public_tests/test_sanity.py", "def test_double_of_ones",
+          "def test_double_random")
     outcome = _release(toy)
     assert _verdicts(outcome)[4] is False
     assert "hidden test name 'test_double_random'" in outcome.report.format()
@@ -216,7 +219,8 @@ def test_a_marker_error_fails_check_1_naming_file_and_line(toy: Path) -> None:
     _edit(toy / "reference/beras/ops.py", "    # END SOLUTION\n\n\ndef scale_sum", "\n\ndef scale_sum")
     outcome = _release(toy)
     assert _verdicts(outcome)[1] is False and not outcome.report.ok
-    assert "beras/ops.py:14: '# BEGIN SOLUTION' inside the SOLUTION block opened at line 7" in outcome.report.format()
+    assert ("beras/ops.py:14: '# BEGIN SOLUTION' inside the SOLUTION block opened at line 7"
+            in outcome.report.format())
     assert all(check.figure.startswith("not run") for check in outcome.report.checks[1:])
 
 

@@ -28,11 +28,13 @@ def triple(x):
 
 @pytest.fixture
 def toy(tmp_path: Path) -> Path:
-    """The toy project plus a second assignment, ``other``, that owns ``more.py`` (toy's students get it stubbed)."""
+    """The toy project plus a second assignment, ``other``, that owns ``more.py`` (toy's students get it
+    stubbed)."""
     root = tmp_path / "project"
     shutil.copytree(TOY, root)
     (root / "reference/beras/more.py").write_text(MORE)
-    _edit(root / "reference/beras/__init__.py", "from beras.ops import", "from beras import more\nfrom beras.ops import")
+    _edit(root / "reference/beras/__init__.py", "from beras.ops import",
+          "from beras import more\nfrom beras.ops import")
     other = root / "assignments/other"
     shutil.copytree(root / "assignments/toy", other)
     _edit(other / "assignment.toml", 'name = "toy"', 'name = "other"')
@@ -78,7 +80,8 @@ def test_the_judges_copy_of_the_package_is_the_starters(toy: Path) -> None:
     assert outcome.report.ok, outcome.report.format()
     shipped = zipfile.ZipFile(outcome.starter_zip)
     graded = outcome.autograder_dir / "starter" / "beras"
-    names = sorted(n.removeprefix("toy-starter/beras/") for n in shipped.namelist() if n.startswith("toy-starter/beras/"))
+    names = sorted(n.removeprefix("toy-starter/beras/") for n in shipped.namelist()
+                   if n.startswith("toy-starter/beras/"))
     assert sorted(p.relative_to(graded).as_posix() for p in graded.rglob("*") if p.is_file()) == names
     for name in names:
         assert (graded / name).read_bytes() == shipped.read(f"toy-starter/beras/{name}"), name
@@ -92,10 +95,12 @@ def test_a_public_test_importing_pytest_is_refused_by_check_9_naming_the_file(to
         "    assert_close(student.beras.double(np.full(2, 2.0)), np.full(2, 4.0))\n")
     outcome = _release(toy)
     check = _check(outcome, 9)
-    assert _check(outcome, 2).ok, outcome.report.format()  # pytest has it: only the shipped zip shows the fault
+    # pytest has it: only the shipped zip shows the fault
+    assert _check(outcome, 2).ok, outcome.report.format()
     assert not check.ok and not outcome.report.ok
     text = "\n".join(check.details)
-    assert "public_tests/test_fancy.py: cannot be loaded: ModuleNotFoundError: No module named 'pytest'" in text
+    assert ("public_tests/test_fancy.py: cannot be loaded: ModuleNotFoundError: No module named 'pytest'"
+            in text)
     assert "public_tests/test_fancy.py imports pytest" in text and "run_tests.py" in text
     assert "Traceback" not in text
     assert "1 of 2 public tests pass" in check.figure
@@ -115,7 +120,8 @@ def test_the_sound_toy_passes_check_9_in_a_numpy_only_python(toy: Path) -> None:
     outcome = _release(toy)
     check = _check(outcome, 9)
     assert check.ok and check.ran, outcome.report.format()
-    assert "run_tests.py with numpy only (no pytest), the owned files solved: 1 of 1 public tests pass" in check.figure
+    assert ("run_tests.py with numpy only (no pytest), the owned files solved: 1 of 1 public tests pass"
+            in check.figure)
     assert "[  ok] 9. the starter zip works as shipped" in outcome.report.format()
 
 
@@ -153,8 +159,8 @@ def test_check_6_says_what_differed_and_how_to_seed(toy: Path) -> None:
     check = _check(_release(toy), 6)
     assert not check.ok
     text = "\n".join(check.details)
-    assert "hidden_tests/test_unseeded.py::test_double_unseeded: differs between two runs with seed 7: the values " \
-           "it fetched from the student's side, first at fetch #1 (" in text
+    assert ("hidden_tests/test_unseeded.py::test_double_unseeded: differs between two runs with seed 7: "
+            "the values it fetched from the student's side, first at fetch #1 (" in text)
     assert "(same status and score: the inputs or Beras's weights were drawn unseeded)" in text
     assert "`rng` (or `seed`) fixture" in text and "student.beras.set_seed(seed)" in text
     assert "1 differ" in check.figure
@@ -182,7 +188,8 @@ def test_a_leak_says_how_to_fix_it(toy: Path) -> None:
           '"""factor * sum(x)."""\n    # hint: total = x.sum() * factor')
     check = _check(_release(toy), 4)
     assert not check.ok
-    assert "to fix: move that line of the reference's beras/ops.py inside its solution block" in check.details[0]
+    assert ("to fix: move that line of the reference's beras/ops.py inside its solution block"
+            in check.details[0])
 
 
 def test_unmarked_lines_leave_out_solutions_hidden_code_and_docstrings() -> None:
@@ -193,7 +200,7 @@ def test_unmarked_lines_leave_out_solutions_hidden_code_and_docstrings() -> None
     assert leaks.normalize("z = backend.asarray(x)") in found
     assert leaks.normalize("w = x.sum() * 2 + 1 + 3") not in found
     assert leaks.normalize("y = x.sum() * 2 + 1 + 3") not in found  # a docstring's text is not code
-    assert leaks.solution_leaks({"f.py": [(5, "    z = backend.asarray(x) + 0")]}, {"s.py": "z = backend.asarray(x) + 0"},
-                                found) != []
-    assert leaks.solution_leaks({"f.py": [(5, "    z = backend.asarray(x)")]}, {"s.py": "z = backend.asarray(x)"},
-                                found) == []
+    assert leaks.solution_leaks({"f.py": [(5, "    z = backend.asarray(x) + 0")]},
+                                {"s.py": "z = backend.asarray(x) + 0"}, found) != []
+    assert leaks.solution_leaks({"f.py": [(5, "    z = backend.asarray(x)")]},
+                                {"s.py": "z = backend.asarray(x)"}, found) == []

@@ -1,4 +1,5 @@
-"""A draft or invalid assignment folder beside beras-mlp changes nothing of beras-mlp's release, and is named."""
+"""A draft or invalid assignment folder beside beras-mlp changes nothing of beras-mlp's release, and is
+named."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def _staged(repo: Path, name: str, where: Path) -> tuple[dict[str, bytes], list[
     for path in sorted(where.rglob("*")):
         if path.suffix == ".zip":  # the starter zip, by member: a member added or changed shows by name
             with zipfile.ZipFile(path) as archive:
-                files.update({f"{path.name}!{info.filename}": archive.read(info) for info in archive.infolist()})
+                files.update({f"{path.name}!{info.filename}": archive.read(info)
+                              for info in archive.infolist()})
         elif path.is_file():
             files[path.relative_to(where).as_posix()] = path.read_bytes()
     return files, trees.problems, trees.notes
@@ -78,8 +80,8 @@ def test_a_draft_that_is_not_toml_leaves_beras_mlp_release_unchanged(repo, befor
 
 
 def test_a_draft_claiming_beras_mlp_file_is_named_and_beras_mlp_still_builds(repo, tmp_path):
-    """A valid draft that owns layers/dense.py too: beras-mlp (published) releases with a note naming the draft;
-    the draft's own release is refused by an error on the draft's file."""
+    """A valid draft that owns layers/dense.py too: beras-mlp (published) releases with a note naming the
+    draft; the draft's own release is refused by an error on the draft's file."""
     from grader.authoring.build import ownership
 
     draft = _web_draft(repo, "zz-copy")
@@ -102,7 +104,8 @@ def test_a_draft_with_its_own_marked_module_but_no_valid_toml_does_not_stop_bera
     (draft / "hidden_tests").mkdir(parents=True)
     (draft / "assignment.toml").write_text("[files\nowned = ['layers/half.py']\n")
     (repo / "reference" / "beras" / "layers" / "half.py").write_text(
-        '"""Half."""\n\n\ndef half(x):\n    """x / 2."""\n    # BEGIN SOLUTION\n    return x / 2.0\n    # END SOLUTION\n')
+        '"""Half."""\n\n\ndef half(x):\n    """x / 2."""\n    # BEGIN SOLUTION\n    return x / 2.0\n'
+        '    # END SOLUTION\n')
     after, problems, notes = _staged(repo, "beras-mlp", tmp_path / "after")
     assert not problems, problems
     assert "starter/beras-mlp-starter/beras/layers/half.py" in after

@@ -36,7 +36,8 @@ def test_the_other_starters_ship_dropout_as_a_stub_and_export_it(name: str) -> N
 
 
 def test_every_marked_file_has_exactly_one_owner() -> None:
-    marked = {p.relative_to(REFERENCE).as_posix() for p in REFERENCE.rglob("*.py") if "BEGIN SOLUTION" in p.read_text()}
+    marked = {p.relative_to(REFERENCE).as_posix() for p in REFERENCE.rglob("*.py")
+              if "BEGIN SOLUTION" in p.read_text()}
     assert set(owners(ROOT / "assignments", REFERENCE)) == marked
 
 
@@ -71,7 +72,8 @@ def released(tmp_path_factory: pytest.TempPathFactory, mlp_outcome) -> dict[str,
     out = tmp_path_factory.mktemp("releases")
     # Seed 7, as the session's beras-mlp release: check 8 caches its runs by seed.
     return {name: mlp_outcome if name == "beras-mlp" else
-            release(ROOT / "assignments" / name, out, reference_package=REFERENCE, seed=7) for name in ASSIGNMENTS}
+            release(ROOT / "assignments" / name, out, reference_package=REFERENCE, seed=7)
+            for name in ASSIGNMENTS}
 
 
 @pytest.mark.slow
@@ -87,7 +89,8 @@ def test_the_assignment_passes_the_release_gate(released: dict, name: str) -> No
 def test_the_cnn_release_reports_the_mlp_solutions_it_ships(released: dict) -> None:
     text = released["beras-cnn"].report.format()
     assert "ships layers/dense.py (solution of beras-mlp) complete" in text
-    stub = zipfile.ZipFile(released["beras-cnn"].starter_zip).read("beras-cnn-starter/beras/layers/conv.py").decode()
+    stub = zipfile.ZipFile(released["beras-cnn"].starter_zip).read(
+        "beras-cnn-starter/beras/layers/conv.py").decode()
     assert 'raise NotImplementedError("Conv2D.forward")' in stub
 
 
@@ -117,12 +120,14 @@ def test_the_starter_runs_its_public_tests_with_only_numpy(released: dict, numpy
     zipped = _run(numpy_only_python, starter, "make_submission.py")
     assert zipped.returncode == 0, zipped.stderr
     owned = load_assignment(ROOT / "assignments" / name).files.owned
-    assert sorted(zipfile.ZipFile(starter / "submission.zip").namelist()) == sorted(f"beras/{p}" for p in owned)
+    assert (sorted(zipfile.ZipFile(starter / "submission.zip").namelist())
+            == sorted(f"beras/{p}" for p in owned))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_the_starter_with_the_solution_filled_in_passes_its_public_tests(released: dict, numpy_only_python: Path,
+def test_the_starter_with_the_solution_filled_in_passes_its_public_tests(released: dict,
+                                                                         numpy_only_python: Path,
                                                                          tmp_path: Path, name: str) -> None:
     starter = _unzip_starter(released[name].starter_zip, tmp_path)
     solution = released[name].autograder_dir / "reference" / "beras"
@@ -142,5 +147,6 @@ def _unzip_starter(starter_zip: Path, into: Path) -> Path:
 
 def _run(python: Path, starter: Path, *args: str) -> subprocess.CompletedProcess:
     """Run a starter script as a student would: in its folder, with a bare environment."""
-    return subprocess.run([python, *args], cwd=starter, env={"PATH": os.environ["PATH"], "HOME": str(starter)},
+    return subprocess.run([python, *args], cwd=starter,
+                          env={"PATH": os.environ["PATH"], "HOME": str(starter)},
                           capture_output=True, text=True, timeout=600)

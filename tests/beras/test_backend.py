@@ -67,7 +67,8 @@ def test_cupy_installed_but_no_device_raises_backend_error(restore_backend, monk
     def no_driver():
         raise RuntimeError("cudaErrorNoDevice")
 
-    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver)))
+    fake = types.SimpleNamespace(
+        cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver)))
     monkeypatch.setitem(sys.modules, "cupy", fake)
     assert backend.gpu_available() is False
     with pytest.raises(backend.BackendError, match="CUDA GPU"):

@@ -1,4 +1,5 @@
-"""The given chain rule (Diffable's default compose_*, the tape's plumbing) accepts every correct local-gradient form.
+"""The given chain rule (Diffable's default compose_*, the tape's plumbing) accepts every correct
+local-gradient form.
 
 A course-style Dense leaves composing to the given code and returns its weight gradient as the
 per-example Jacobian ``(batch, in, out)`` and its bias gradient as a ``(1, out)`` row; an
@@ -42,7 +43,8 @@ class _CourseDense(beras.Dense):
 
 
 class _DiagonalSigmoid(beras.Sigmoid):
-    """Sigmoid whose local gradient is the full Jacobian per example, ``(batch, n, n)``, composed by the default."""
+    """Sigmoid whose local gradient is the full Jacobian per example, ``(batch, n, n)``, composed by the
+    default."""
 
     compose_input_gradients = Diffable.compose_input_gradients
 

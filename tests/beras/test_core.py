@@ -1,4 +1,5 @@
-"""Core objects: Tensor/Variable semantics, Weighted, initializers, OneHotEncoder, accuracy and SequentialModel."""
+"""Core objects: Tensor/Variable semantics, Weighted, initializers, OneHotEncoder, accuracy and
+SequentialModel."""
 
 from __future__ import annotations
 
@@ -177,7 +178,9 @@ def test_conv_kernel_uses_receptive_field_fans():
 
 
 @pytest.mark.parametrize(
-    "make", [lambda: beras.Dense(2, 3, initializer="bogus"), lambda: beras.Conv2D(2, 3, input_channels=1, initializer="bogus")]
+    "make",
+    [lambda: beras.Dense(2, 3, initializer="bogus"),
+     lambda: beras.Conv2D(2, 3, input_channels=1, initializer="bogus")]
 )
 def test_unknown_initializer_raises(make):
     with pytest.raises(ValueError, match="Received") as info:
@@ -260,7 +263,8 @@ def blobs(n=120, seed=0):
 
 
 def make_model(lr=0.05):
-    model = beras.SequentialModel([beras.Dense(2, 8, "xavier"), beras.Tanh(), beras.Dense(8, 3, "xavier"), beras.Softmax()])
+    model = beras.SequentialModel([beras.Dense(2, 8, "xavier"), beras.Tanh(), beras.Dense(8, 3, "xavier"),
+                                   beras.Softmax()])
     model.compile(beras.Adam(lr), beras.CategoricalCrossEntropy(), beras.CategoricalAccuracy())
     return model
 

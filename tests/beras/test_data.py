@@ -143,7 +143,8 @@ def _damage_body(blob):
     return bytes(body)
 
 
-@pytest.mark.parametrize("damage", [_damage_truncate, _damage_crc, _damage_body], ids=["truncated", "crc", "body"])
+@pytest.mark.parametrize("damage", [_damage_truncate, _damage_crc, _damage_body],
+                         ids=["truncated", "crc", "body"])
 def test_read_idx_damaged_gzip(tmp_path, damage):
     blob = gzip.compress(_good(0x0C, (16, 16)))
     path = tmp_path / "damaged.idx.gz"

@@ -1,4 +1,5 @@
-"""The reference Dropout: inverted dropout with a mask from Beras's seeded generator, against numpy and PyTorch oracles."""
+"""The reference Dropout: inverted dropout with a mask from Beras's seeded generator, against numpy and
+PyTorch oracles."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def test_tape_through_dense_dropout_mse_matches_torch(float64):
     got = tape.gradient(loss, [xs, dense.w, dense.b])
     leaves = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
     scale = torch.tensor(mask_for(9, y.shape, 0.4) / 0.6)
-    expected = torch.autograd.grad((((leaves[0] @ leaves[1] + leaves[2]) * scale - torch.tensor(y)) ** 2).mean(), leaves)
+    expected = torch.autograd.grad(
+        (((leaves[0] @ leaves[1] + leaves[2]) * scale - torch.tensor(y)) ** 2).mean(), leaves)
     for mine, theirs in zip(got, expected):
         np.testing.assert_allclose(beras.to_numpy(mine), theirs.numpy(), rtol=1e-10, atol=1e-12)
 
@@ -79,5 +81,6 @@ def test_one_layer_applied_twice_keeps_each_calls_mask_on_the_tape(float64):
 
 @pytest.mark.parametrize("rate", [-0.1, 1, 1.5, "0.5", True, None])
 def test_a_rate_outside_zero_to_one_is_refused_naming_it(rate):
-    with pytest.raises(ValueError, match=r"Dropout: rate must be a number with 0 <= rate < 1\. Received: rate="):
+    with pytest.raises(ValueError,
+                       match=r"Dropout: rate must be a number with 0 <= rate < 1\. Received: rate="):
         beras.Dropout(rate)

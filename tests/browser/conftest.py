@@ -1,5 +1,6 @@
 """A live site for the browser: `beras-grader serve` (uvicorn) on 127.0.0.1 over PostgreSQL with the embedded
-queue grading in the local sandbox, seeded with beras-mlp and four people; and headless Chromium via Playwright."""
+queue grading in the local sandbox, seeded with beras-mlp and four people; and headless Chromium via
+Playwright."""
 
 from __future__ import annotations
 
@@ -41,15 +42,16 @@ def live_site(tmp_path_factory, mlp_release):
     postgres = Postgres(folder / "pg").init()
     port = free_port()
     env = {**os.environ, "GRADER_DATABASE_URL": postgres.url, "GRADER_DATA_DIR": str(folder / "data"),
-           "GRADER_SANDBOX": "local", "GRADER_ASSIGNMENTS_DIR": str(assignments), "GRADER_REFERENCE": str(REFERENCE),
+           "GRADER_SANDBOX": "local", "GRADER_ASSIGNMENTS_DIR": str(assignments),
+           "GRADER_REFERENCE": str(REFERENCE),
            "GRADER_EMBEDDED_WORKERS": "2", "GRADER_RECONCILE_EVERY_S": "1"}
     env.pop("GRADER_BROKER_URL", None)
     server = Service(["serve", "--host", "127.0.0.1", "--port", str(port)], env, folder / "serve.log").start()
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(f"{url}/healthz", timeout=90)
-        runtime = Runtime(Settings(database_url=postgres.url, data_dir=folder / "data", assignments_dir=assignments,
-                                   reference=REFERENCE))
+        runtime = Runtime(Settings(database_url=postgres.url, data_dir=folder / "data",
+                                   assignments_dir=assignments, reference=REFERENCE))
         tokens = {}
         with runtime.sessions() as session:
             publish(session, runtime.blobs, *mlp_release)

@@ -1,4 +1,5 @@
-"""The product in a real browser: a student submits, a TA releases and regrades, an instructor reads and exports."""
+"""The product in a real browser: a student submits, a TA releases and regrades, an instructor reads and
+exports."""
 
 from __future__ import annotations
 
@@ -96,7 +97,8 @@ def test_a_ta_runs_the_gate_publishes_and_regrades_everything(live_site, browser
     page.wait_for_selector("#gate-status.passed, #gate-status.refused, #gate-status.error", timeout=600_000)
     assert page.inner_text("#gate-status") == "passed", page.inner_text("main")
     report = page.inner_text("#gate-report")
-    assert "reference" in report and "7. degenerate submissions score nothing" in report and "lookup 0" in report
+    assert ("reference" in report and "7. degenerate submissions score nothing" in report
+            and "lookup 0" in report)
     shot(page, "ta-gate-report")
     page.click("#publish")
     page.wait_for_selector("#published")
@@ -132,7 +134,8 @@ def _wait_all_graded(site, timeout: float = 300) -> None:
     raise TimeoutError("submissions still waiting to be graded")
 
 
-def test_an_instructor_reads_the_report_and_downloads_csvs_that_match_the_database(live_site, browser_page, mlp):
+def test_an_instructor_reads_the_report_and_downloads_csvs_that_match_the_database(live_site, browser_page,
+                                                                                   mlp):
     _wait_all_graded(live_site)
     if not _graded_count(live_site):
         _api_submit(live_site, "ben", submission(mlp))
@@ -144,7 +147,8 @@ def test_an_instructor_reads_the_report_and_downloads_csvs_that_match_the_databa
     page.goto(f"{live_site.url}/instructor/assignments/beras-mlp/report")
     charts = page.query_selector_all("figure svg")
     assert len(charts) >= 2
-    assert page.query_selector("#histogram svg") is not None and page.query_selector("#pass-rates svg") is not None
+    assert (page.query_selector("#histogram svg") is not None
+            and page.query_selector("#pass-rates svg") is not None)
     assert "Median time to grade" in page.inner_text("main")
     most_failed = page.inner_text("#most-failed")
     assert "metrics" in most_failed.lower() or "accuracy" in most_failed.lower(), most_failed
@@ -177,7 +181,8 @@ def test_an_instructor_reads_the_report_and_downloads_csvs_that_match_the_databa
         cell = row.cells[0]
         exported = by_email[row.email][column]
         # Canvas reads a number: the export may give more digits than the gradebook shows.
-        assert (exported == "") if cell.score is None else (float(exported) == pytest.approx(cell.score, abs=1e-6))
+        assert ((exported == "") if cell.score is None
+                else (float(exported) == pytest.approx(cell.score, abs=1e-6)))
     assert len({line[column] for line in canvas[2:]}) > 1  # the planted bug scored lower: a real spread
 
 

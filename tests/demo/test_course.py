@@ -32,16 +32,19 @@ def _read_until(process: subprocess.Popen, pattern: str, timeout: float) -> str:
 def test_demo_serve_seeds_a_course_and_prints_logins_that_sign_in(tmp_path):
     require_local_sandbox()
     port = free_port()
-    process = subprocess.Popen([str(BIN / "beras-grader"), "demo", "--serve", "--sandbox", "local", "--port", str(port),
-                                "--data-dir", str(tmp_path / "demo"),
-                                # The gate tests' seed: check 8 takes its runs from their cache (~/.cache/beras-grader).
+    process = subprocess.Popen([str(BIN / "beras-grader"), "demo", "--serve", "--sandbox", "local", "--port",
+                                str(port), "--data-dir", str(tmp_path / "demo"),
+                                # The gate tests' seed: check 8 takes its runs from their cache
+                                # (~/.cache/beras-grader).
                                 "--seed", "7"], cwd=REPO, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                start_new_session=True)
     try:
         output = _read_until(process, r"Ctrl-C stops the server", timeout=900)
         assert f"open http://127.0.0.1:{port}/login" in output
-        logins = dict(re.findall(r"^\s+(?:instructor|ta|student)\s+(\S+@demo\.edu)\s+(bg_\S+)$", output, re.M))
+        logins = dict(re.findall(r"^\s+(?:instructor|ta|student)\s+(\S+@demo\.edu)\s+(bg_\S+)$", output,
+                                 re.M))
         assert len(logins) == 12 and "ida@demo.edu" in logins
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):

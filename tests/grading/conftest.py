@@ -1,10 +1,9 @@
-"""Fixtures for grading tests: every assignment staged once, both sandbox backends, submission zips built here."""
+"""Fixtures for grading tests: every assignment staged once, both sandbox backends, submission zips built
+here."""
 
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 from pathlib import Path
 
 import pytest

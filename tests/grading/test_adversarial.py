@@ -864,8 +864,8 @@ def test_odd_return_values_never_pass(mlp, sandbox, baseline, kind):
 # attacks need the sandbox itself to be confined (docker's cgroup and seccomp profile; the local
 # sandbox's job cgroup, seccomp filter and session keyring).
 def require_confinement(result: dict, *guarantees: str) -> None:
-    """Fail (under `make test`) or skip visibly where this machine could not give one of ``guarantees``: the run
-    says so itself (``integrity.missing``), and the case cannot be shown here."""
+    """Fail (under `make test`) or skip visibly where this machine could not give one of ``guarantees``: the
+    run says so itself (``integrity.missing``), and the case cannot be shown here."""
     missing = {m["guarantee"]: m["why"] for m in result["integrity"].get("missing", [])}
     lacking = [f"{guarantee}: {missing[guarantee]}" for guarantee in guarantees if guarantee in missing]
     if lacking:
@@ -942,7 +942,8 @@ _libc.syscall.restype = _ct.c_long
 """
 STORE_KEY = _KEYS + """
 for _ring in (-3, -4):  # the session keyring, the user keyring
-    if _libc.syscall(_ct.c_long(_ADD_KEY), b"user", b"{name}", b"the answers", _ct.c_long(11), _ct.c_long(_ring)) < 0:
+    if _libc.syscall(_ct.c_long(_ADD_KEY), b"user", b"{name}", b"the answers", _ct.c_long(11),
+                     _ct.c_long(_ring)) < 0:
         _e = _ct.get_errno()
         raise OSError(_e, "add_key: " + _os.strerror(_e))
 """
@@ -967,7 +968,8 @@ def _keyctl(*args: int | bytes | None) -> int:
 
 
 def _key_on_host(name: str) -> bool:
-    """Whether the grading process's keyrings hold ``name`` (then it is removed: the test must not leak it)."""
+    """Whether the grading process's keyrings hold ``name`` (then it is removed: the test must not leak
+    it)."""
     serial = _keyctl("request_key", b"user", name.encode(), None, 0)
     if serial >= 0:
         _keyctl("keyctl", 21, serial)  # KEYCTL_INVALIDATE
@@ -1092,17 +1094,19 @@ def test_same_seed_same_grade(mlp, local_sandbox):
     assert len({r["score"] for r in runs}) == 1
 
 
-# -- results that would not fit --------------------------------------------------------------------------------
+# -- results that would not fit ------------------------------------------------------------------------------
 # 4,000 emoji (the student side's cap on a message, in characters) are 48 KB once JSON-encoded: over the
 # 101 tests of both suites, every one of them failing with that message, 4.8 MB against the 4 MiB cap.
 ASTRAL_IMPORT_ERROR = 'raise RuntimeError("\\U0001F4A5" * 5000)\n'
 
 
 def test_messages_of_astral_characters_are_graded_not_lost(mlp, sandbox, baseline):
-    """The student's own failure messages can never make its results file unreadable ("could not be graded")."""
+    """The student's own failure messages can never make its results file unreadable ("could not be
+    graded")."""
     zip_bytes = submission(mlp, append=at_import("metrics.py", ASTRAL_IMPORT_ERROR))
     watched = _Watched(sandbox)
-    result = grade_zip(mlp, zip_bytes, watched, seed=SEED, suites=(METRICS, ACTIVATIONS), call_timeout_s=CALM_S)
+    result = grade_zip(mlp, zip_bytes, watched, seed=SEED, suites=(METRICS, ACTIVATIONS),
+                       call_timeout_s=CALM_S)
     _assert_no_stray_processes(watched.uids)
     assert result["status"] == "graded" and result["complete"] is True, result["output"]
     assert len(result["tests"]) == len(baseline[METRICS]["tests"]) + len(baseline[ACTIVATIONS]["tests"])

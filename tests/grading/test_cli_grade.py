@@ -69,8 +69,8 @@ def test_grade_a_folder_writes_a_csv(mlp, local_sandbox, tmp_path):
 
 def test_a_folder_batch_survives_one_submission_whose_grader_fails(mlp, tmp_path, monkeypatch):
     """An unexpected failure of the grader on one zip is that zip's 'error' row, not the batch's traceback."""
-    from worker.sandbox import Sandbox
     import worker.sandbox as sandbox_module
+    from worker.sandbox import Sandbox
 
     class Failing(Sandbox):
         name = "failing"

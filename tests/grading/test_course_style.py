@@ -1,7 +1,8 @@
 """Course-style submissions lose points only in the groups of what they lack, whatever correct form they use.
 
 ``data/course_style/<name>/beras/`` hold beras-mlp submissions written the way the course's own
-homework is (``shared/`` holds the file both write alike; every other owned file is the reference's): no Tanh, BinaryCrossEntropy or SGD (they raise NotImplementedError), Dense's weight
+homework is (``shared/`` holds the file both write alike; every other owned file is the reference's): no
+Tanh, BinaryCrossEntropy or SGD (they raise NotImplementedError), Dense's weight
 gradient as the per-example Jacobian or as ``x``, a ``(1, out)`` bias gradient, a full Jacobian
 from Sigmoid, and losses that return the label gradient (or leave it out). None of those forms is
 a bug; the missing classes and the non-zero label gradient must cost their own groups and nothing else.
@@ -31,7 +32,8 @@ def _files(folder: Path) -> dict[str, str]:
 
 
 def _zip(released, name: str) -> bytes:
-    """The reference's owned files, with the shared course-style file and this submission's own in their place."""
+    """The reference's owned files, with the shared course-style file and this submission's own in their
+    place."""
     return submission(released, replace={**_files(DATA / "shared"), **_files(DATA / name)})
 
 

@@ -1,4 +1,5 @@
-"""Each assignment's hand-written degenerate submissions, graded in a real sandbox, earn nothing where they must not.
+"""Each assignment's hand-written degenerate submissions, graded in a real sandbox, earn nothing where they
+must not.
 
 They are the exploits of issue 14 (constant losses and zero gradients with a made-up training
 history and a predict that looks the digits up; a model that memorises; a correct but slow
@@ -34,13 +35,15 @@ EXPLOITED = {
 
 
 def test_every_case_is_graded_here(releases):
-    found = {(name, sample.name) for name in ("beras-mlp", "beras-cnn") for sample in degenerates(releases[name])}
+    found = {(name, sample.name) for name in ("beras-mlp", "beras-cnn")
+             for sample in degenerates(releases[name])}
     assert found == set(EXPLOITED)
 
 
 def _graded(releases, sandbox, assignment: str, case: str, seed: int) -> dict:
     sample = next(s for s in degenerates(releases[assignment]) if s.name == case)
-    result = grade_zip(releases[assignment], sample.zip_bytes, sandbox, seed=seed, suites=EXPLOITED[assignment, case])
+    result = grade_zip(releases[assignment], sample.zip_bytes, sandbox, seed=seed,
+                       suites=EXPLOITED[assignment, case])
     assert result["status"] == "graded" and result["complete"], result["output"]
     return result
 
@@ -109,7 +112,8 @@ def scale_sum(x, factor):
 
 
 def test_pause_student_stops_the_student_in_the_sandbox(tmp_path, sandbox):
-    """In the sandbox the launcher stops the student uid's processes: a thread of the student's stands still."""
+    """In the sandbox the launcher stops the student uid's processes: a thread of the student's stands
+    still."""
     toy = tmp_path / "toy"
     shutil.copytree(REPO / "tests" / "authoring" / "toy", toy)
     (toy / "assignments/toy/hidden_tests/test_pause.py").write_text(PAUSE_TEST)

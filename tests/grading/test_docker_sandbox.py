@@ -11,8 +11,15 @@ import pytest
 
 from grader import environment
 from worker.sandbox import image as image_module
-from worker.sandbox.docker import DEADLINE_GRACE_S, LABEL, LABEL_DEADLINE, LABEL_HOST, LABEL_PID, LABEL_STARTED, \
-    _started
+from worker.sandbox.docker import (
+    DEADLINE_GRACE_S,
+    LABEL,
+    LABEL_DEADLINE,
+    LABEL_HOST,
+    LABEL_PID,
+    LABEL_STARTED,
+    _started,
+)
 
 
 def test_image_tag_is_a_hash_of_the_whole_declared_environment(monkeypatch):
@@ -50,9 +57,11 @@ def test_orphans_of_a_dead_worker_are_reaped(docker_sandbox):
     client = docker_sandbox.client
     dead_pid = 2**22 + 12345  # above pid_max's default: no process has it
     orphan = client.containers.create(docker_sandbox.image, ["true"], network_mode="none",
-                                      labels={LABEL: "1", LABEL_HOST: socket.gethostname(), LABEL_PID: str(dead_pid)})
+                                      labels={LABEL: "1", LABEL_HOST: socket.gethostname(),
+                                              LABEL_PID: str(dead_pid)})
     alive = client.containers.create(docker_sandbox.image, ["true"], network_mode="none",
-                                     labels={LABEL: "1", LABEL_HOST: socket.gethostname(), LABEL_PID: str(os.getpid())})
+                                     labels={LABEL: "1", LABEL_HOST: socket.gethostname(),
+                                             LABEL_PID: str(os.getpid())})
     try:
         removed = docker_sandbox.reap_orphans()
         assert orphan.name in removed and alive.name not in removed
@@ -80,7 +89,8 @@ def test_a_live_workers_containers_are_never_reaped_and_a_reused_pid_is_not_its_
         "pid reused": _container(docker_sandbox, **{LABEL_HOST: here, LABEL_PID: me,
                                                     LABEL_STARTED: "another-boot:1", LABEL_DEADLINE: soon}),
         "other host, long past its deadline": _container(docker_sandbox, **{LABEL_HOST: "another-node",
-                                                                            LABEL_PID: 1, LABEL_DEADLINE: long_ago}),
+                                                                            LABEL_PID: 1,
+                                                                            LABEL_DEADLINE: long_ago}),
     }
     try:
         removed = set(docker_sandbox.reap_orphans())

@@ -72,7 +72,8 @@ def test_zip_without_owned_files_is_rejected(mlp, local_sandbox):
 
 
 def test_wall_clock_keeps_finished_tests_and_names_the_limit(mlp, sandbox):
-    slow = "import time\n_orig = Softmax.forward\ndef _slow(self, x):\n    time.sleep(3600)\nSoftmax.forward = _slow\n"
+    slow = ("import time\n_orig = Softmax.forward\ndef _slow(self, x):\n    time.sleep(3600)\n"
+            "Softmax.forward = _slow\n")
     result = grade_zip(mlp, submission(mlp, append={"beras/activations.py": slow}), sandbox, seed=1,
                        suites=("hidden_tests/test_activations.py",), call_timeout_s=300,
                        limits=dataclasses.replace(SandboxLimits.from_table(Limits()), wall_s=8))

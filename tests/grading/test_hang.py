@@ -52,7 +52,8 @@ def timed(mlp: Released) -> Released:
     """beras-mlp with each test's reference time, measured as the release gate does (in process, the
     reference submitted as a student would), over every suite used here."""
     suites = sorted(set(SOFTMAX_SUITES) | set(TAPE_SUITES))
-    run = run_suite(mlp.assignment_dir, suites, mlp.reference.parent, reference=mlp.reference.parent, seed=SEED,
+    run = run_suite(mlp.assignment_dir, suites, mlp.reference.parent, reference=mlp.reference.parent,
+                    seed=SEED,
                     timeout_s=mlp.assignment.limits.wall_time_s, all_test_ids=mlp.root / "test-ids.json")
     assert run.problem is None and run.score == run.max_score, run.problem or run.log_tail
     times = reference_times(run)
@@ -66,8 +67,8 @@ def grade_both(released: Released, sandbox: Sandbox, anchor: tuple[str, str], ha
     results = []
     for code in (crash, hang):
         watched = _Watched(sandbox)
-        results.append(grade_zip(released, submission(released, replace=inject(anchor, code)), watched, seed=SEED,
-                                 suites=suites))
+        results.append(grade_zip(released, submission(released, replace=inject(anchor, code)), watched,
+                                 seed=SEED, suites=suites))
         _assert_no_stray_processes(watched.uids)
     for result in results:
         assert result["status"] == "graded" and result["complete"] is True, result["output"]
@@ -75,7 +76,8 @@ def grade_both(released: Released, sandbox: Sandbox, anchor: tuple[str, str], ha
 
 
 def assert_costs_the_same(crashed: dict, hung: dict, call_time_s: float) -> list[dict]:
-    """Test for test the same status and score; the hang at most one call_time_s slower. Returns the hung tests."""
+    """Test for test the same status and score; the hang at most one call_time_s slower. Returns the hung
+    tests."""
     assert [t["name"] for t in hung["tests"]] == [t["name"] for t in crashed["tests"]]
     differ = {short(h): (c["status"], c["score"], h["status"], h["score"], h["output"][:300])
               for c, h in zip(crashed["tests"], hung["tests"])
@@ -94,7 +96,8 @@ def test_softmax_forward_that_never_returns_costs_what_its_raise_costs(timed, sa
     crashed, hung = grade_both(timed, sandbox, SOFTMAX_BODY, hang="while True:\n    pass\n",
                                crash='raise RuntimeError("this softmax is not written yet")\n',
                                suites=SOFTMAX_SUITES)
-    assert crashed["score"] < crashed["max_score"] * 0.9  # the bug costs something: the test compares a real loss
+    # the bug costs something: the test compares a real loss
+    assert crashed["score"] < crashed["max_score"] * 0.9
     timed_out = assert_costs_the_same(crashed, hung, timed.assignment.limits.call_time_s)
     # Each method's first hang is paid with its own test's deadline; later calls of it fail fast, saying why.
     repeats = [t for t in timed_out if "earlier in this run" in t["output"]]

@@ -7,7 +7,15 @@ import time
 import pytest
 
 from tests.grading.conftest import submission
-from tests.grading.test_adversarial import ACCURACY_BODY, CPU_HOG, READ_KEY, STORE_KEY, _key_on_host, _keyctl, inject
+from tests.grading.test_adversarial import (
+    ACCURACY_BODY,
+    CPU_HOG,
+    READ_KEY,
+    STORE_KEY,
+    _key_on_host,
+    _keyctl,
+    inject,
+)
 from worker.grading.grade import grade_zip
 from worker.grading.report import format_table
 from worker.sandbox import seccomp

@@ -12,7 +12,8 @@ def test_the_batch_csv_escapes_formulas_and_keeps_numbers():
     graded = {"status": "graded", "complete": True, "score": 10.0, "max_score": 100.0, "seed": 7,
               "integrity": {"tamper_proof": False}, "execution_time": 1.5,
               "tests": [{"outcome": "passed"}, {"outcome": "failed"}]}
-    refused = {"status": "rejected", "output": "=HYPERLINK(\"http://evil.example\") is not a zip", "tests": []}
+    refused = {"status": "rejected", "output": "=HYPERLINK(\"http://evil.example\") is not a zip",
+               "tests": []}
     text = format_csv([csv_row("=cmd|' /C calc'!A0.zip", graded), csv_row("-2.zip", refused)])
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0]) == CSV_FIELDS

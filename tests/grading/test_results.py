@@ -1,4 +1,5 @@
-"""The judge's results file is checked before use: size, schema, tests and points the release does not have."""
+"""The judge's results file is checked before use: size, schema, tests and points the release does not
+have."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def test_a_valid_file_is_read(mlp, tmp_path):
 
 @pytest.mark.parametrize("mutate, words", [
     (lambda d: d["tests"][0].update(max_score=1000.0), "differs from the release"),
-    (lambda d: d["tests"].append({**d["tests"][0], "name": "hidden_tests/test_x.py::test_forged"}), "does not have"),
+    (lambda d: d["tests"].append({**d["tests"][0], "name": "hidden_tests/test_x.py::test_forged"}),
+     "does not have"),
     (lambda d: d["tests"][0].update(status="excellent"), "malformed"),
     (lambda d: d["tests"][0].update(score=float("nan")), "malformed"),
     (lambda d: d.pop("tests"), "malformed"),

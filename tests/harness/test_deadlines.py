@@ -66,8 +66,8 @@ def test_a_method_that_hung_and_never_returned_gets_the_repeat_floor():
         later = deadlines.for_call("SequentialModel.fit")
         assert later.seconds == 0.5, test
         where = " (in t::heavy)" if test != "t::heavy" else ""
-        assert later.earlier == (f"SequentialModel.fit did not finish within 15 s earlier in this run{where}, "
-                                 "so its later calls get 0.5 s")
+        assert later.earlier == ("SequentialModel.fit did not finish within 15 s earlier in this "
+                                 f"run{where}, so its later calls get 0.5 s")
     # Other methods keep the test's own deadline.
     assert deadlines.for_call("Dense.forward") == Deadline(60.0)
     assert deadlines.for_call("SequentialModel.fit (attribute)") == Deadline(60.0)
@@ -162,7 +162,8 @@ def test_handles_name_the_class_and_method_they_call(tmp_path):
         "Layer.__call__", "int.__fetch__",
         "Layer.forward (attribute)", "Layer.forward", "int.__fetch__",
         "Layer.size (attribute)", "int.__fetch__",
-        "student.beras (attribute)", "student.beras.make (attribute)", "student.beras.make", "list.__getitem__",
+        "student.beras (attribute)", "student.beras.make (attribute)", "student.beras.make",
+        "list.__getitem__",
         "Layer.n (set)",
     ]
 
@@ -204,7 +205,8 @@ def test_a_method_that_hung_fails_fast_later_and_still_returns_where_it_can(tmp_
         assert again.value.kind == "timeout"
         assert str(again.value) == (
             "student.beras.Tape().gradient(2) did not finish within 1 s (the per-call time limit): "
-            "Tape.gradient did not finish within 3 s earlier in this run (in t::a), so its later calls get 1 s")
+            "Tape.gradient did not finish within 3 s earlier in this run (in t::a), so its later "
+            "calls get 1 s")
     finally:
         session.transport.close()
 

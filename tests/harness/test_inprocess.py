@@ -11,7 +11,7 @@ import pytest
 import beras  # the reference, imported the ordinary way
 from grader.harness import assert_close, codec, fetch
 from grader.harness.handles import HarnessError, StudentError
-from grader.harness.inprocess import IsolatedImports, InProcessTransport, connect, top_level_modules
+from grader.harness.inprocess import InProcessTransport, IsolatedImports, connect, top_level_modules
 from tests.harness.conftest import REFERENCE_DIR, write_package
 
 
@@ -38,7 +38,7 @@ def fake_beras(root: Path, label: str, extra: dict[str, str] | None = None) -> P
                 state["n"] += 1
                 return state["n"]
         """,
-        "beras/helpers.py": f"""
+        "beras/helpers.py": """
             def decorate(text):
                 return "<" + text + ">"
         """,

@@ -113,7 +113,8 @@ def test_reference_option_gives_the_reference_module(pytester, submission, fake_
     result.assert_outcomes(passed=1)
 
 
-def test_reference_process_serves_the_reference_from_a_process_of_its_own(pytester, submission, fake_reference):
+def test_reference_process_serves_the_reference_from_a_process_of_its_own(pytester, submission,
+                                                                          fake_reference):
     # A subprocess, as above: this process has already imported the real reference.
     pytester.makepyfile(test_timed="""
         import os

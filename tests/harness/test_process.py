@@ -20,10 +20,17 @@ import pytest
 
 from grader.harness import codec, framing
 from grader.harness.handles import Session, StudentError, StudentProcessFailed, fetch
-from grader.harness.process import INTERRUPT_GRACE_S, DirectSpawner, ProcessLimits, ProcessTransport, describe_exit
+from grader.harness.process import (
+    INTERRUPT_GRACE_S,
+    DirectSpawner,
+    ProcessLimits,
+    ProcessTransport,
+    describe_exit,
+)
 from tests.harness.conftest import FAKE_CORE, write_package
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="the student process needs POSIX pipes and signals")
+pytestmark = pytest.mark.skipif(os.name != "posix",
+                                reason="the student process needs POSIX pipes and signals")
 
 CALL_TIMEOUT = 3.0  # ordinary calls: generous, the first one includes starting Python and numpy
 HANG_TIMEOUT = 0.5  # calls that are meant to hit the limit
@@ -228,7 +235,8 @@ def open_session(submission: Path, log: Path):
     """Open sessions with student processes; every one is closed (its process stopped) at teardown."""
     transports = []
 
-    def open_(root: Path | None = None, timeout: float = CALL_TIMEOUT, limits: ProcessLimits = ProcessLimits()):
+    def open_(root: Path | None = None, timeout: float = CALL_TIMEOUT,
+              limits: ProcessLimits = ProcessLimits()):
         transport = ProcessTransport(DirectSpawner(root or submission, log, limits), timeout)
         transports.append(transport)
         return Session(transport)
@@ -290,7 +298,8 @@ def process_state(pid: int) -> str:
 
 
 def reaches_state(pid: int, states: str, within: float = 5.0) -> bool:
-    """Whether ``pid`` is in one of ``states`` within ``within`` seconds (a signal is delivered, not awaited)."""
+    """Whether ``pid`` is in one of ``states`` within ``within`` seconds (a signal is delivered, not
+    awaited)."""
     deadline = time.monotonic() + within
     while process_state(pid) not in states:
         if time.monotonic() > deadline:
@@ -504,7 +513,8 @@ def test_a_hang_that_swallows_the_interrupt_is_stopped(open_session):
 
 
 def test_an_import_that_hangs_is_not_retried(open_session, tmp_path):
-    root = write_package(tmp_path / "hangs", {"beras/__init__.py": "while True:\n    pass\n", "probe.py": PROBE})
+    root = write_package(tmp_path / "hangs",
+                         {"beras/__init__.py": "while True:\n    pass\n", "probe.py": PROBE})
     session = open_session(root, timeout=HANG_TIMEOUT)
     failure, took = timed(lambda: session.root().beras)
     assert failure.kind == "timeout"
@@ -513,8 +523,8 @@ def test_an_import_that_hangs_is_not_retried(open_session, tmp_path):
     for attempt in (lambda: session.root().beras, lambda: session.root().beras.Dense(3, 2)):
         failure, took = timed(attempt)
         assert took < FAST
-        assert str(failure) == ("importing student.beras did not finish within 0.5 s (the per-call time limit) "
-                                "earlier; not retried")
+        assert str(failure) == ("importing student.beras did not finish within 0.5 s (the per-call time "
+                                "limit) earlier; not retried")
     assert fetch(session.root().probe.pid()) > 0  # the rest of the submission still answers
 
 
@@ -531,7 +541,8 @@ def test_a_hanging_del_during_the_release_of_objects_restarts_the_process(hang_s
     assert new_pid != old_pid
     assert_reaped(old_pid)
     failure, _ = timed(lambda: thing.get())
-    assert "has since stopped (after: freeing unused student objects did not finish within 0.5 s" in str(failure)
+    assert ("has since stopped (after: freeing unused student objects did not finish within 0.5 s"
+            in str(failure))
 
 
 # ---------------------------------------------------------------------------- exits and crashes
@@ -543,7 +554,8 @@ def test_os_exit_inside_a_method(session, student, code):
     failure, took = timed(lambda: student.beras.exit_os(code))
     assert took < 1.0
     assert failure.kind == "crashed"
-    assert str(failure) == f"student.beras.exit_os({code}) failed: the student process exited with status {code}"
+    assert (str(failure)
+            == f"student.beras.exit_os({code}) failed: the student process exited with status {code}")
     assert_reaped(old_pid)
     assert fetch(student.beras.add(1, 2)) == 3
     assert student_pid(session) != old_pid
@@ -560,22 +572,24 @@ def test_sys_exit_inside_a_method_is_a_student_error_and_the_process_lives_on(se
 
 
 def test_os_exit_at_import_is_not_retried(open_session, tmp_path):
-    root = write_package(tmp_path / "exits", {"beras/__init__.py": "import os\nos._exit(0)\n", "probe.py": PROBE})
+    root = write_package(tmp_path / "exits",
+                         {"beras/__init__.py": "import os\nos._exit(0)\n", "probe.py": PROBE})
     session = open_session(root)
     failure, _ = timed(lambda: session.root().beras)
     assert failure.kind == "crashed"
     assert str(failure) == "importing student.beras failed: the student process exited with status 0"
     failure, took = timed(lambda: session.root().beras.add)
     assert took < FAST
-    assert str(failure) == ("importing student.beras failed: the student process exited with status 0 earlier; "
-                            "not retried")
+    assert str(failure) == ("importing student.beras failed: the student process exited with status 0 "
+                            "earlier; not retried")
     assert fetch(session.root().probe.pid()) > 0
 
 
 def test_sys_exit_at_import_is_a_student_error_each_time(open_session, tmp_path):
     # The server catches SystemExit like any student exception, so the process survives and a
     # later access imports again (and fails again) instead of being refused.
-    root = write_package(tmp_path / "exits", {"beras/__init__.py": "import sys\nsys.exit(0)\n", "probe.py": PROBE})
+    root = write_package(tmp_path / "exits",
+                         {"beras/__init__.py": "import sys\nsys.exit(0)\n", "probe.py": PROBE})
     session = open_session(root)
     pid = student_pid(session)
     for _ in range(2):
@@ -588,10 +602,12 @@ def test_sys_exit_at_import_is_a_student_error_each_time(open_session, tmp_path)
 
 
 @pytest.mark.parametrize(("call", "words"), ids=["SIGKILL", "SIGSEGV", "segfault"], argvalues=[
-    (lambda beras: beras.kill_self("SIGKILL"), "student.beras.kill_self('SIGKILL') failed: the student process "
-                                               "was killed by SIGKILL (out of memory, or stopped by a limit)"),
-    (lambda beras: beras.kill_self("SIGSEGV"), "student.beras.kill_self('SIGSEGV') failed: the student process "
-                                               "was killed by SIGSEGV (a segmentation fault)"),
+    (lambda beras: beras.kill_self("SIGKILL"),
+     "student.beras.kill_self('SIGKILL') failed: the student process "
+     "was killed by SIGKILL (out of memory, or stopped by a limit)"),
+    (lambda beras: beras.kill_self("SIGSEGV"),
+     "student.beras.kill_self('SIGSEGV') failed: the student process "
+     "was killed by SIGSEGV (a segmentation fault)"),
     (lambda beras: beras.segfault(), "student.beras.segfault() failed: the student process "
                                      "was killed by SIGSEGV (a segmentation fault)"),
 ])
@@ -619,8 +635,8 @@ def test_a_process_that_dies_between_calls(session, student):
     # the release of unused objects that goes first.
     assert re.fullmatch(
         r"student\.beras\.Thing\(1\)\.get refers to an object of a student process that has since stopped "
-        r"\(after: (the student process exited with status 7 between calls|freeing unused student objects failed: "
-        r"the student process exited with status 7)\)", str(failure)), str(failure)
+        r"\(after: (the student process exited with status 7 between calls|freeing unused student objects "
+        r"failed: the student process exited with status 7)\)", str(failure)), str(failure)
     assert_reaped(old_pid)
     assert fetch(student.beras.add(1, 1)) == 2  # and it is not an import that failed
     assert fetch(student.beras.add(2, 2)) == 4
@@ -646,7 +662,8 @@ def test_close_stops_the_process(open_session):
 
 
 def test_a_memory_bomb_under_the_limit(open_session, monkeypatch):
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # many cores: many thread stacks under the address-space limit
+    # many cores: many thread stacks under the address-space limit
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     session = open_session(limits=ProcessLimits(memory_mb=512))
     beras = session.root().beras
     assert fetch(beras.allocate(2**20)) == 2**20
@@ -699,12 +716,14 @@ def test_a_well_framed_malformed_reply_restarts_the_process(session, student, ki
     failure, took = timed(lambda: student.beras.write_reply_fd(kind))
     assert took < 1.0
     assert failure.kind == "protocol"
-    assert str(failure).startswith(f"student.beras.write_reply_fd('{kind}') sent a malformed reply (malformed message")
+    assert str(failure).startswith(f"student.beras.write_reply_fd('{kind}') sent a malformed reply "
+                                   "(malformed message")
     assert_reaped(old_pid)  # the server's own reply is still in the pipe: the process must go
     for value in range(3):
         assert fetch(student.beras.add(value, 1)) == value + 1
     assert student_pid(session) != old_pid
-    with pytest.raises(StudentProcessFailed, match=r"has since stopped \(after: student.beras.write_reply_fd"):
+    with pytest.raises(StudentProcessFailed,
+                       match=r"has since stopped \(after: student.beras.write_reply_fd"):
         thing.get()
 
 
@@ -758,8 +777,10 @@ def test_plugin_student_process_options(pytester, monkeypatch):
             assert info.value.type_name == "MemoryError"
             assert fetch(student.beras.chatty(3)) == 3
     """)
-    result = pytester.runpytest("-p", "grader.harness.plugin", "--submission", str(submission), "--student-process",
-                                "--call-timeout", "1", "--student-memory-mb", "512", "--student-log", str(log))
+    result = pytester.runpytest("-p", "grader.harness.plugin", "--submission", str(submission),
+                                "--student-process",
+                                "--call-timeout", "1", "--student-memory-mb", "512", "--student-log",
+                                str(log))
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["*student.beras.sleep_forever_deaf() did not finish within 1 s "
                                  "(the per-call time limit)*"])
@@ -781,5 +802,6 @@ def test_plugin_pause_student_stops_the_student_process(pytester, monkeypatch):
                 assert reaches_state(pid, "T")
             assert reaches_state(pid, "SR") and fetch(student.beras.add(1, 2)) == 3
     """)
-    result = pytester.runpytest("-p", "grader.harness.plugin", "--submission", str(submission), "--student-process")
+    result = pytester.runpytest("-p", "grader.harness.plugin", "--submission", str(submission),
+                                "--student-process")
     result.assert_outcomes(passed=1)

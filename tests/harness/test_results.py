@@ -1,4 +1,5 @@
-"""The results plugin: points from assignment.toml, messages without hidden values, files that survive a kill."""
+"""The results plugin: points from assignment.toml, messages without hidden values, files that survive a
+kill."""
 
 from __future__ import annotations
 
@@ -75,7 +76,8 @@ def toy(tmp_path: Path) -> Path:
 
 def _command(root: Path, seed: int) -> list[str]:
     return [sys.executable, "-m", "pytest", "hidden_tests", "-p", "grader.harness.plugin", "-p",
-            "grader.harness.results", "-c", os.devnull, "--rootdir", str(root / "toy"), "-p", "no:cacheprovider",
+            "grader.harness.results", "-c", os.devnull, "--rootdir", str(root / "toy"), "-p",
+            "no:cacheprovider",
             "--assert=plain", "-q", "--submission", str(root / "sub"), "--seed", str(seed), "--assignment",
             str(root / "toy"), "--results", str(root / "results.json")]
 
@@ -176,7 +178,8 @@ def test_each_tests_share_shrinks_with_the_number_of_tests_and_never_vanishes() 
 
 
 def test_trace_calls_records_per_test_the_submission_functions_it_entered(toy: Path) -> None:
-    command = _command(toy, 1) + ["--trace-dir", str(toy / "sub" / "beras"), "--trace-calls", "--trace-calls-only",
+    command = _command(toy, 1) + ["--trace-dir", str(toy / "sub" / "beras"), "--trace-calls",
+                                  "--trace-calls-only",
                                   "-k", "double_right or double_wrong or random"]
     subprocess.run(command, cwd=toy / "toy", capture_output=True, timeout=120,
                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
@@ -196,7 +199,8 @@ def test_only_tests_runs_the_listed_ids_and_splits_points_over_all_of_them(toy: 
     all_ids.write_text(json.dumps(["hidden_tests/test_toy.py::test_double_right",
                                    "hidden_tests/test_toy.py::test_double_wrong"]))
     subprocess.run(_command(toy, 1) + ["--only-tests", str(listed), "--all-test-ids", str(all_ids)],
-                   cwd=toy / "toy", capture_output=True, timeout=120, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                   cwd=toy / "toy", capture_output=True, timeout=120,
+                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     results = json.loads((toy / "results.json").read_text())
     assert [(t["name"], t["status"], t["max_score"]) for t in results["tests"]] == [
         ("hidden_tests/test_toy.py::test_double_wrong", "failed", 3.0)]

@@ -27,7 +27,8 @@ def directory_only(count: int, *, declared: int | None = None, zip64: bool = Fal
     directory = entry * count
     declared = count if declared is None else declared
     if not zip64:
-        return directory + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, declared, declared, len(directory), 0, 0)
+        return directory + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, declared, declared, len(directory), 0,
+                                       0)
     record = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, declared, declared, len(directory), 0)
     locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, len(directory), 1)
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
@@ -53,7 +54,8 @@ def test_the_end_record_is_read_as_zipfile_reads_it():
     infos = zipfile.ZipFile(io.BytesIO(real)).infolist()
     size = sum(46 + len(i.filename.encode()) + len(i.extra) + len(i.comment) for i in infos)
     assert declared_directory(real) == (2, size)
-    assert declared_directory(real + b"trailing comment-less junk") == (2, size)  # found by searching the tail
+    # found by searching the tail
+    assert declared_directory(real + b"trailing comment-less junk") == (2, size)
     assert declared_directory(directory_only(3, zip64=True)) == (3, 3 * 47)
     assert declared_directory(b"not a zip") is None
 

@@ -1,4 +1,5 @@
-"""Fixtures for the reports: a small course with known scores, late days and extensions, and a large synthetic one."""
+"""Fixtures for the reports: a small course with known scores, late days and extensions, and a large synthetic
+one."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 # hw1: three tests in two groups (4 + 3 + 3 points); hw2: three tests without groups (8 + 6 + 6 points).
 HW1_TESTS = (("t/test_a.py::test_one", "Basics", 4.0), ("t/test_a.py::test_two", "Basics", 3.0),
              ("t/test_b.py::test_three", "Advanced", 3.0))
-HW2_TESTS = (("t/test_c.py::test_x", None, 8.0), ("t/test_c.py::test_y", None, 6.0), ("t/test_c.py::test_z", None, 6.0))
+HW2_TESTS = (("t/test_c.py::test_x", None, 8.0), ("t/test_c.py::test_y", None, 6.0),
+             ("t/test_c.py::test_z", None, 6.0))
 
 
 def result_tests(catalogue, passed: str, outputs: dict[int, tuple[str, str]] | None = None) -> list[dict]:
@@ -30,8 +32,10 @@ def result_tests(catalogue, passed: str, outputs: dict[int, tuple[str, str]] | N
     tests = []
     for index, ((name, group, points), mark) in enumerate(zip(catalogue, passed, strict=True)):
         ok = mark == "P"
-        outcome, output = ("passed", "") if ok else outputs.get(index, ("failed", f"AssertionError: {name} failed"))
-        tests.append({"name": name, "number": str(index + 1), "score": points if ok else 0.0, "max_score": points,
+        outcome, output = (("passed", "") if ok
+                           else outputs.get(index, ("failed", f"AssertionError: {name} failed")))
+        tests.append({"name": name, "number": str(index + 1), "score": points if ok else 0.0,
+                      "max_score": points,
                       "status": "passed" if ok else "failed", "outcome": outcome, "output": output,
                       "visibility": "visible", "tags": [group] if group else []})
     return tests
@@ -55,19 +59,22 @@ class SmallCourse:
 
 def _submit(session, course: SmallCourse, label: str, email: str, version: str, at: datetime, status: Status,
             results: tuple[tuple[float, list[dict]], ...] = (), stored_late_days: int = 0) -> None:
-    """Add a submission; each of ``results`` is ``(score, tests)``, the last one current (earlier ones regraded)."""
+    """Add a submission; each of ``results`` is ``(score, tests)``, the last one current (earlier ones
+    regraded)."""
     assignment = "hw1" if version.startswith("hw1") else "hw2"
     submission = Submission(user_id=course.users[email], assignment_id=course.assignments[assignment],
-                            version_id=course.versions[version], blob_sha256="0" * 64, size=10, filename="s.zip",
-                            created_at=at, late_days=stored_late_days, status=status)
+                            version_id=course.versions[version], blob_sha256="0" * 64, size=10,
+                            filename="s.zip", created_at=at, late_days=stored_late_days, status=status)
     session.add(submission)
     session.flush()
     for number, (score, tests) in enumerate(results, start=1):
         # Distinct durations per result, so the medians below are computed from known values.
-        grading, turnaround = 10.0 * number + len(course.grading_s.get(assignment, [])), 60.0 + 7 * submission.id
+        grading, turnaround = 10.0 * number + len(course.grading_s.get(assignment,
+                                                                       [])), 60.0 + 7 * submission.id
         received = at + timedelta(seconds=1)
-        result = Result(submission_id=submission.id, version_id=submission.version_id, status="graded", score=score,
-                        max_score=sum(t["max_score"] for t in tests), data={"status": "graded", "tests": tests},
+        result = Result(submission_id=submission.id, version_id=submission.version_id, status="graded",
+                        score=score, max_score=sum(t["max_score"] for t in tests),
+                        data={"status": "graded", "tests": tests},
                         attempt=number, received_at=received, queued_at=received,
                         started_at=received + timedelta(seconds=2),
                         finished_at=received + timedelta(seconds=2 + grading),
@@ -81,7 +88,8 @@ def _submit(session, course: SmallCourse, label: str, email: str, version: str, 
 
 
 def _build(session, course: SmallCourse) -> None:
-    people = (("ann@x.edu", "Ann Lee", Role.STUDENT), ("bob@x.edu", '=HYPERLINK("http://evil.example") Bob', Role.STUDENT),
+    people = (("ann@x.edu", "Ann Lee", Role.STUDENT),
+              ("bob@x.edu", '=HYPERLINK("http://evil.example") Bob', Role.STUDENT),
               ("cat@x.edu", "", Role.STUDENT), ("dan@x.edu", "Dan de la Cruz", Role.STUDENT),
               ("tom@x.edu", "Tom TA", Role.TA))
     for email, name, role in people:
@@ -98,7 +106,8 @@ def _build(session, course: SmallCourse) -> None:
         course.assignments[name] = assignment.id
         for label, due, max_score in releases:
             penalty, last = (0.1, 5) if name == "hw1" else (0.25, 5)
-            version = AssignmentVersion(assignment_id=assignment.id, version=label, autograder_path=f"/ag/{label}",
+            version = AssignmentVersion(assignment_id=assignment.id, version=label,
+                                        autograder_path=f"/ag/{label}",
                                         starter_sha256="0" * 64, due_at=due, late_penalty_per_day=penalty,
                                         last_late_day=last, max_score=max_score)
             session.add(version)
@@ -115,7 +124,8 @@ def _build(session, course: SmallCourse) -> None:
             ((6.0, result_tests(t1, "FPP")),), stored_late_days=1)
     _submit(session, course, "ann3", "ann@x.edu", "hw1-v1", D1 + 30 * HOUR, Status.QUEUED)
     _submit(session, course, "bob1", "bob@x.edu", "hw1-v1", D1 - DAY, Status.FAILED)
-    # cat: a regraded 7 (3 before), then 10 two days late, one day after her one-day extension (stored: 2 days).
+    # cat: a regraded 7 (3 before), then 10 two days late, one day after her one-day extension (stored: 2
+    # days).
     _submit(session, course, "cat1", "cat@x.edu", "hw1-v1", D1 - 3 * DAY, Status.GRADED,
             ((3.0, result_tests(t1, "FPF")), (7.0, result_tests(t1, "PPF"))))
     _submit(session, course, "cat2", "cat@x.edu", "hw1-v1", D1 + 2 * DAY, Status.GRADED,
@@ -128,10 +138,12 @@ def _build(session, course: SmallCourse) -> None:
     # hw2 (due D2, 25% a day; its first release was due D2 - 1 day).
     _submit(session, course, "ann4", "ann@x.edu", "hw2-v1", D2 - 12 * HOUR, Status.GRADED,
             ((12.0, result_tests(t2, "FPP")),), stored_late_days=1)
-    _submit(session, course, "ann5", "ann@x.edu", "hw2-v2", D2 - HOUR, Status.GRADED, ((14.0, result_tests(t2, "PPF")),))
+    _submit(session, course, "ann5", "ann@x.edu", "hw2-v2", D2 - HOUR, Status.GRADED,
+            ((14.0, result_tests(t2, "PPF")),))
     _submit(session, course, "cat3", "cat@x.edu", "hw2-v2", D2 + 10 * HOUR, Status.GRADED,
             ((12.0, result_tests(t2, "FPP")),), stored_late_days=1)
-    _submit(session, course, "dan2", "dan@x.edu", "hw2-v2", D2 - 2 * DAY, Status.GRADED, ((8.0, result_tests(t2, "PFF")),))
+    _submit(session, course, "dan2", "dan@x.edu", "hw2-v2", D2 - 2 * DAY, Status.GRADED,
+            ((8.0, result_tests(t2, "PFF")),))
     _submit(session, course, "dan3", "dan@x.edu", "hw2-v2", D2 + 4 * DAY + HOUR, Status.GRADED,
             ((20.0, result_tests(t2, "PPP")),), stored_late_days=5)
     session.commit()
@@ -139,7 +151,8 @@ def _build(session, course: SmallCourse) -> None:
 
 @pytest.fixture
 def course(tmp_path) -> SmallCourse:
-    """Four students (ann, bob, cat, dan) and a TA; hw1 and hw2 released, hw3 not. See ``_build`` for the rows."""
+    """Four students (ann, bob, cat, dan) and a TA; hw1 and hw2 released, hw3 not. See ``_build`` for the
+    rows."""
     runtime = make_runtime(tmp_path / "data")
     small = SmallCourse(runtime)
     with runtime.sessions() as session:
@@ -152,7 +165,8 @@ def seeded(tmp_path_factory):
     """300 students x 5 assignments x 10 submissions from ``bench.course.seed_course`` (12 tests a result)."""
     runtime = make_runtime(tmp_path_factory.mktemp("seeded") / "data")
     with runtime.sessions() as session:
-        info = seed_course(session, students=300, assignments=5, submissions=10, tests_per_assignment=12, seed=3)
+        info = seed_course(session, students=300, assignments=5, submissions=10, tests_per_assignment=12,
+                           seed=3)
     return runtime, info
 
 

@@ -1,4 +1,5 @@
-"""The assignment report: counts, scores and histogram, pass rates, the most failed tests and their messages."""
+"""The assignment report: counts, scores and histogram, pass rates, the most failed tests and their
+messages."""
 
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ def _report(course, name, **options):
 def test_hw1_counts_scores_and_histogram(course):
     report = _report(course, "hw1")
     assert (report.name, report.title, report.policy, report.max_score) == ("hw1", "Warm-up", "best", 10.0)
-    # ann, bob, cat and dan all submitted; bob's one failed to grade; ann's last is queued; cat's counted one is
+    # ann, bob, cat and dan all submitted; bob's one failed to grade; ann's last is queued; cat's counted one
+    # is
     # late; the TA's submission is not counted anywhere.
-    assert report.counts == Counts(roster=4, submitted=4, graded=3, not_submitted=0, late=1, failed_to_grade=1,
-                                   in_progress=1, submissions=7)
+    assert report.counts == Counts(roster=4, submitted=4, graded=3, not_submitted=0, late=1,
+                                   failed_to_grade=1, in_progress=1, submissions=7)
     assert report.scores == (7.0, 9.0, 0.0)  # ann, cat, dan
     assert report.mean == pytest.approx(16 / 3) and report.median == 7.0 and report.max == 9.0
     assert [(b.low, b.high) for b in report.histogram] == [(float(i), float(i + 1)) for i in range(10)]
@@ -35,8 +37,8 @@ def test_hw1_counts_scores_and_histogram(course):
 
 def test_hw2_counts_a_student_who_never_submitted(course):
     report = _report(course, "hw2")
-    assert report.counts == Counts(roster=4, submitted=3, graded=3, not_submitted=1, late=1, failed_to_grade=0,
-                                   in_progress=0, submissions=5)
+    assert report.counts == Counts(roster=4, submitted=3, graded=3, not_submitted=1, late=1,
+                                   failed_to_grade=0, in_progress=0, submissions=5)
     assert report.scores == (14.0, 9.0, 8.0)
     assert report.due_at is not None and report.max_score == 20.0
 
@@ -47,7 +49,8 @@ def test_pass_rates_per_test_and_group_over_the_counted_submissions(course):
     assert [(t.name, t.group, t.passed, t.total) for t in report.tests] == [
         ("t/test_a.py::test_one", "Basics", 2, 3), ("t/test_a.py::test_two", "Basics", 2, 3),
         ("t/test_b.py::test_three", "Advanced", 1, 3)]
-    assert [t.rate for t in report.tests] == [pytest.approx(2 / 3), pytest.approx(2 / 3), pytest.approx(1 / 3)]
+    assert [t.rate for t in report.tests] == [pytest.approx(2 / 3), pytest.approx(2 / 3),
+                                              pytest.approx(1 / 3)]
     assert [(g.group, g.tests, g.passed, g.total) for g in report.groups] == [("Basics", 2, 4, 6),
                                                                               ("Advanced", 1, 1, 3)]
     assert report.groups[0].rate == pytest.approx(4 / 6)
@@ -90,8 +93,8 @@ def test_median_grading_time_and_turnaround_over_every_result(course):
 
 def test_an_unreleased_assignment_reports_nothing_without_failing(course):
     report = _report(course, "hw3")
-    assert report.counts == Counts(roster=4, submitted=0, graded=0, not_submitted=4, late=0, failed_to_grade=0,
-                                   in_progress=0, submissions=0)
+    assert report.counts == Counts(roster=4, submitted=0, graded=0, not_submitted=4, late=0,
+                                   failed_to_grade=0, in_progress=0, submissions=0)
     assert report.scores == () and report.mean is None and report.median is None and report.max is None
     assert report.tests == () and report.groups == () and report.most_failed == ()
     assert report.median_grading_s is None and report.median_turnaround_s is None
@@ -101,7 +104,8 @@ def test_an_unreleased_assignment_reports_nothing_without_failing(course):
 @pytest.mark.parametrize("output, outcome, expected", [
     ("AssertionError: bad\nmore detail", "failed", "AssertionError: bad"),
     ("\n  \n-----\n   ValueError:   too    many  spaces  ", "failed", "ValueError: too many spaces"),
-    ("Traceback (most recent call last):\n  File \"x.py\", line 3, in f\nKeyError: 'w'\n", "crashed", "KeyError: 'w'"),
+    ("Traceback (most recent call last):\n  File \"x.py\", line 3, in f\nKeyError: 'w'\n", "crashed",
+     "KeyError: 'w'"),
     ("", "out_of_memory", "(out_of_memory, no message)"),
     ("====\n", "failed", "(failed, no message)"),
 ])

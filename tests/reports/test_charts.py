@@ -25,11 +25,13 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture
 def reports(course):
     with course.runtime.sessions() as session:
-        return {name: assignment_report(session, course.assignment(session, name)) for name in ("hw1", "hw2", "hw3")}
+        return {name: assignment_report(session, course.assignment(session, name))
+                for name in ("hw1", "hw2", "hw3")}
 
 
 def _parse(svg: str) -> ET.Element:
-    """Parse inline SVG and check what every chart must have: no prolog, a role, a label and a matching title."""
+    """Parse inline SVG and check what every chart must have: no prolog, a role, a label and a matching
+    title."""
     assert svg.startswith("<svg") and "<?xml" not in svg and "<!DOCTYPE" not in svg
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg" and root.get("role") == "img" and root.get("aria-label")
@@ -60,7 +62,8 @@ def test_the_score_histogram(reports):
     assert {"0", "5", "10"} <= set(texts)  # the bin edges
     assert "median 7" in texts and "Students" in texts
     assert texts.count("1") >= 3  # a count over each of the three non-empty bars
-    assert any(text.startswith("3 graded students, mean") for text in texts)  # the page names the assignment; the chart does not repeat it
+    # the page names the assignment; the chart does not repeat it
+    assert any(text.startswith("3 graded students, mean") for text in texts)
 
 
 def test_the_group_pass_rate_chart(reports):
@@ -83,7 +86,8 @@ def test_the_per_test_pass_rate_chart_without_groups(reports):
 
 
 def test_many_tests_chart_only_the_lowest(reports):
-    tests = tuple(PassRate(f"hidden_tests/test_big.py::test_case[{i}]", None, i, 70, i / 70) for i in range(70))
+    tests = tuple(PassRate(f"hidden_tests/test_big.py::test_case[{i}]", None, i, 70, i / 70)
+                  for i in range(70))
     report = dataclasses.replace(reports["hw2"], tests=tests, groups=())
     root = _parse(pass_rate_svg(report, max_tests=25))
     texts = _texts(root)
@@ -120,11 +124,13 @@ def test_dollar_signs_a_ta_typed_are_drawn_as_written_never_as_math(reports):
     # matplotlib reads $...$ as mathtext: "\notacommand" would make it raise, and the report page a 500.
     title = r"Week 3: $\notacommand{x}$ costs $5"
     report = dataclasses.replace(reports["hw1"], title=title,
-                                 groups=(GroupRate(r"$^$ broken", 1, 1, 2, 0.5), GroupRate("$x_1$", 1, 2, 2, 1.0)))
+                                 groups=(GroupRate(r"$^$ broken", 1, 1, 2, 0.5),
+                                         GroupRate("$x_1$", 1, 2, 2, 1.0)))
     for svg in (score_histogram_svg(report), pass_rate_svg(report)):
         root = _parse(svg)
         assert title in root.get("aria-label")
     texts = _texts(_parse(pass_rate_svg(report)))
     assert r"$^$ broken" in texts and "$x_1$" in texts
-    tests = dataclasses.replace(report, groups=(), tests=(PassRate(r"t/test_a.py::test_\frac[$a$]", None, 1, 2, 0.5),))
+    tests = dataclasses.replace(report, groups=(),
+                                tests=(PassRate(r"t/test_a.py::test_\frac[$a$]", None, 1, 2, 0.5),))
     assert r"test_a.py::test_\frac[$a$]" in _texts(_parse(pass_rate_svg(tests)))

@@ -1,4 +1,5 @@
-"""The course gradebook: every cell of a small course by hand, both policies, and the query budget on a large one."""
+"""The course gradebook: every cell of a small course by hand, both policies, and the query budget on a large
+one."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from grader.service.submissions import lateness
 from tests.reports.conftest import StatementLog
 
 EMAILS = ["ann@x.edu", "bob@x.edu", "cat@x.edu", "dan@x.edu"]
-# (email, assignment): (counted submission, raw score, late days, penalty, extension, score, submissions, status)
+# (email, assignment): (counted submission, raw score, late days, penalty, extension, score, submissions,
+# status)
 BEST = {
     ("ann@x.edu", "hw1"): ("ann1", 7.0, 0, 0.0, 0, 7.0, 3, "graded"),
     ("bob@x.edu", "hw1"): (None, None, 0, 0.0, 0, None, 1, "missing"),
@@ -48,7 +50,8 @@ def test_every_cell_and_total_of_the_small_course(course, policy):
     with course.runtime.sessions() as session:
         book = course_gradebook(session, policy)
     assert book.policy == policy
-    # Only released assignments, by name (hw2 was added first; hw3 was never released); only students, by email.
+    # Only released assignments, by name (hw2 was added first; hw3 was never released); only students, by
+    # email.
     assert [(a.name, a.label, a.max_score) for a in book.assignments] == [("hw1", "Warm-up (hw1)", 10.0),
                                                                           ("hw2", "hw2", 20.0)]
     assert [row.email for row in book.rows] == EMAILS
@@ -92,7 +95,8 @@ def test_the_refactored_service_gradebook_agrees_with_the_course_cells(course, p
             assert [r.email for r in rows] == EMAILS
             for row in rows:
                 cell = book.cell(row.email, name)
-                assert (row.submission_id, row.raw_score, row.late_days, row.score, row.submissions, row.max_score) \
+                assert (row.submission_id, row.raw_score, row.late_days, row.score, row.submissions,
+                        row.max_score) \
                     == (cell.submission_id, cell.raw_score, cell.late_days, cell.score, cell.submissions,
                         cell.max_score)
                 assert row.penalty == round(cell.penalty, 4)
@@ -123,13 +127,16 @@ def test_a_large_course_matches_the_slow_way_for_a_sample_of_students(seeded):
                                           .where(Extension.assignment_id == assignment_id)).all())
         for row in book.rows[::15]:
             graded = session.scalars(
-                select(Submission).where(Submission.user_id == row.user_id, Submission.assignment_id == assignment_id,
-                                         Submission.status == Status.GRADED, Submission.current_result_id.is_not(None))
+                select(Submission).where(Submission.user_id == row.user_id,
+                                         Submission.assignment_id == assignment_id,
+                                         Submission.status == Status.GRADED,
+                                         Submission.current_result_id.is_not(None))
                 .options(joinedload(Submission.current_result), joinedload(Submission.version))
                 .order_by(Submission.created_at, Submission.id)).all()
             finals = []
             for submission in graded:
-                late = lateness(submission.version, extensions.get(row.user_id, 0), submission.created_at).days
+                late = lateness(submission.version, extensions.get(row.user_id, 0),
+                                submission.created_at).days
                 penalty = min(1.0, late * submission.version.late_penalty_per_day)
                 finals.append(round(submission.current_result.score * (1 - penalty), 6))
             cell = row.cells[column]

@@ -1,4 +1,5 @@
-"""The CSV exports: Canvas's and Gradescope's layouts parsed back cell by cell, numbers, names, formula escaping."""
+"""The CSV exports: Canvas's and Gradescope's layouts parsed back cell by cell, numbers, names, formula
+escaping."""
 
 from __future__ import annotations
 
@@ -48,16 +49,17 @@ def test_gradescope_layout_with_group_columns(course):
     stamp = {label: when.strftime("%Y-%m-%d %H:%M:%S +0000") for label, when in times.items()}
     ids = {label: str(course.submissions[label]) for label in times}
     assert _rows(text) == [
-        ["First Name", "Last Name", "SID", "Email", "Sections", "Total Score", "Max Points", "Status", "Submission ID",
-         "Submission Time", "Lateness (H:M:S)", "View Count", "Submission Count", "Basics (7 pts)",
-         "Advanced (3 pts)"],
-        ["Ann", "Lee", "", "ann@x.edu", "", "7", "10", "Graded", ids["ann1"], stamp["ann1"], "0:00:00", "", "3", "7",
-         "0"],
+        ["First Name", "Last Name", "SID", "Email", "Sections", "Total Score", "Max Points", "Status",
+         "Submission ID", "Submission Time", "Lateness (H:M:S)", "View Count", "Submission Count",
+         "Basics (7 pts)", "Advanced (3 pts)"],
+        ["Ann", "Lee", "", "ann@x.edu", "", "7", "10", "Graded", ids["ann1"], stamp["ann1"], "0:00:00", "",
+         "3", "7", "0"],
         [BOB, "Bob", "", "bob@x.edu", "", "", "10", "Missing", "", "", "", "", "1", "", ""],
         # Two days after the due date, one after cat's one-day extension; 10 points less 10%.
-        ["", "", "", "cat@x.edu", "", "9", "10", "Graded", ids["cat2"], stamp["cat2"], "24:00:00", "", "2", "7", "3"],
-        ["Dan de la", "Cruz", "", "dan@x.edu", "", "0", "10", "Graded", ids["dan1"], stamp["dan1"], "0:00:00", "",
-         "1", "0", "0"],
+        ["", "", "", "cat@x.edu", "", "9", "10", "Graded", ids["cat2"], stamp["cat2"], "24:00:00", "", "2",
+         "7", "3"],
+        ["Dan de la", "Cruz", "", "dan@x.edu", "", "0", "10", "Graded", ids["dan1"], stamp["dan1"], "0:00:00",
+         "", "1", "0", "0"],
     ]
 
 
@@ -93,7 +95,8 @@ def test_numbers_have_no_trailing_zeros_and_no_exponent(value, expected):
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("Ann Lee", ("Ann", "Lee")), ("Ana de  Souza ", ("Ana de", "Souza")), ("Cher", ("Cher", "")), ("", ("", "")),
+    ("Ann Lee", ("Ann", "Lee")), ("Ana de  Souza ", ("Ana de", "Souza")), ("Cher", ("Cher", "")),
+    ("", ("", "")),
 ])
 def test_names_split_at_the_last_space(name, expected):
     assert split_name(name) == expected

@@ -46,7 +46,8 @@ V2_CGROUP = "0::/user.slice/user-0.slice/session-1.scope\n"
 
 def test_v1_each_controller_under_the_workers_own_cgroup():
     found = find_hierarchy(V1_MOUNTINFO, V1_CGROUP)
-    assert found == Hierarchy(1, {"cpu": Path("/sys/fs/cgroup/cpu"), "cpuacct": Path("/sys/fs/cgroup/cpuacct"),
+    assert found == Hierarchy(1, {"cpu": Path("/sys/fs/cgroup/cpu"),
+                                  "cpuacct": Path("/sys/fs/cgroup/cpuacct"),
                                   "memory": Path("/sys/fs/cgroup/memory/process_api/abc"),
                                   "pids": Path("/sys/fs/cgroup/pids")})
 
@@ -87,7 +88,8 @@ LIMITS = _limits(memory_mb=1024, cpus=1.5, pids=100)
 
 
 def test_v2_files_written(tmp_path):
-    """On a fake v2 mount: controllers handed down at the top and in ``beras-grader``, then docker's figures."""
+    """On a fake v2 mount: controllers handed down at the top and in ``beras-grader``, then docker's
+    figures."""
     (tmp_path / "cgroup.subtree_control").write_text("cpu\n")
     job = JobCgroup.create(Hierarchy(2, {c: tmp_path / "beras-grader" for c in ("memory", "cpu", "pids")}),
                            LIMITS, token="t1")
@@ -110,7 +112,8 @@ def test_v2_files_written(tmp_path):
 def test_what_cannot_be_set_is_named(tmp_path):
     """No cgroup at all, a parent that cannot be written, one controller missing: each guarantee says why."""
     none = JobCgroup.create(None, LIMITS)
-    assert set(none.missing) == {Guarantee.JOB_MEMORY_LIMIT, Guarantee.JOB_CPU_LIMIT, Guarantee.JOB_PIDS_LIMIT}
+    assert set(none.missing) == {Guarantee.JOB_MEMORY_LIMIT, Guarantee.JOB_CPU_LIMIT,
+                                 Guarantee.JOB_PIDS_LIMIT}
     assert none.procs_files() == [] and none.usage() == (None, None, False) and none.destroy() is None
     (tmp_path / "memory").mkdir()
     blocked = tmp_path / "not-a-folder"

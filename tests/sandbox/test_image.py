@@ -1,4 +1,5 @@
-"""The grading environment's build checks what it made, and the launcher reads versions without importing numpy."""
+"""The grading environment's build checks what it made, and the launcher reads versions without importing
+numpy."""
 
 from __future__ import annotations
 

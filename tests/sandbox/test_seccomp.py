@@ -1,4 +1,5 @@
-"""The local sandbox's seccomp filter: its verdicts on both arches (read by a BPF interpreter), and on this kernel."""
+"""The local sandbox's seccomp filter: its verdicts on both arches (read by a BPF interpreter), and on this
+kernel."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ AUDIT_ARCH_I386 = 0x40000003
 COLUMN = {AUDIT_ARCH_X86_64: 0, AUDIT_ARCH_AARCH64: 1}
 ORDINARY = {"read": (0, 63), "write": (1, 64), "openat": (257, 56), "mmap": (9, 222), "exit_group": (231, 94),
             "setuid": (105, 146), "pidfd_open": (434, 434), "wait4": (61, 260)}
-CLONE_THREAD_FLAGS = 0x003D0F00  # what pthread_create passes: VM, FS, FILES, SIGHAND, THREAD, SYSVSEM, TLS, ...
+# what pthread_create passes: VM, FS, FILES, SIGHAND, THREAD, SYSVSEM, TLS, ...
+CLONE_THREAD_FLAGS = 0x003D0F00
 
 
 def run_filter(program: bytes, arch: int, nr: int, args: tuple[int, ...] = ()) -> int:
@@ -64,7 +66,8 @@ def test_verdicts_on_both_arches(program, arch):
         assert run_filter(program, arch, clone, (17 | flag,)) == EPERM, hex(flag)
     for cmd in seccomp.FCNTL_DENIED:
         assert run_filter(program, arch, fcntl, (3, cmd)) == EPERM, cmd
-        assert run_filter(program, arch, fcntl, (3, cmd | 1 << 32)) == EPERM, cmd  # the kernel ignores the high word
+        # the kernel ignores the high word
+        assert run_filter(program, arch, fcntl, (3, cmd | 1 << 32)) == EPERM, cmd
     for cmd in (0, 1, 2, 3, 4, 1030):  # F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC
         assert run_filter(program, arch, fcntl, (3, cmd)) == ALLOW, cmd
 
@@ -117,11 +120,13 @@ _UNDER_FILTER = textwrap.dedent("""
     shared = open(os.__file__, "rb")
     attempt("flock", lambda: fcntl.flock(shared, fcntl.LOCK_SH))
     attempt("lockf", lambda: fcntl.lockf(shared, fcntl.LOCK_SH))
-    attempt("F_GETLK", lambda: fcntl.fcntl(shared, fcntl.F_GETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0)))
+    attempt("F_GETLK",
+            lambda: fcntl.fcntl(shared, fcntl.F_GETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0)))
     attempt("F_OFD_SETLK", lambda: fcntl.fcntl(shared, 37, struct.pack("hhqqi", fcntl.F_RDLCK, 0, 0, 0, 0)))
     watched = libc.inotify_add_watch(libc.inotify_init1(0), os.__file__.encode(), 1)  # IN_ACCESS
     seen["inotify"] = "ok" if watched >= 0 else errno.errorcode[ctypes.get_errno()]
-    # What the harness itself does: threads (clone, or clone3 then clone), subprocess, fork, non-blocking pipes.
+    # What the harness itself does: threads (clone, or clone3 then clone), subprocess, fork, non-blocking
+    # pipes.
     box = []
     thread = threading.Thread(target=lambda: box.append(1))
     thread.start()
@@ -143,18 +148,21 @@ _UNDER_FILTER = textwrap.dedent("""
 
 
 def test_the_filter_on_this_kernel():
-    """Denied calls fail with EPERM (a clean PermissionError in Python); what the harness needs still works."""
+    """Denied calls fail with EPERM (a clean PermissionError in Python); what the harness needs still
+    works."""
     arch = seccomp.machine()
     if arch is None or not seccomp.kernel_supports_seccomp():
         pytest.fail(f"this test needs an x86_64 or aarch64 kernel with seccomp; this is {arch!r}")
-    numbers = {name: seccomp.syscall_number(name) for name in ("unshare", "setns", "clone3", "keyctl", "add_key",
+    numbers = {name: seccomp.syscall_number(name)
+               for name in ("unshare", "setns", "clone3", "keyctl", "add_key",
                                                                  "clone")}
-    run = subprocess.run([sys.executable, "-c", _UNDER_FILTER, json.dumps(numbers)], input=seccomp.filter_bytes(),
-                         capture_output=True, timeout=60)
+    run = subprocess.run([sys.executable, "-c", _UNDER_FILTER, json.dumps(numbers)],
+                         input=seccomp.filter_bytes(), capture_output=True, timeout=60)
     assert run.returncode == 0, run.stderr.decode()
     seen = json.loads(run.stdout)
     assert seen == {
-        "unshare(NEWUSER)": "EPERM", "setns": "EPERM", "clone3": "ENOSYS", "keyctl": "EPERM", "add_key": "EPERM",
+        "unshare(NEWUSER)": "EPERM", "setns": "EPERM", "clone3": "ENOSYS", "keyctl": "EPERM",
+        "add_key": "EPERM",
         "clone(NEWUSER)": "EPERM", "flock": "PermissionError", "lockf": "PermissionError",
         "F_GETLK": "PermissionError", "F_OFD_SETLK": "PermissionError", "inotify": "EPERM",
         "thread": "ok", "subprocess": "42", "fork": 5, "F_SETFL": "ok", "numpy": 64.0,

@@ -1,9 +1,11 @@
-"""A deadline burst against a running API: N uploads released at once, slow uploads from one student, /healthz sampled.
+"""A deadline burst against a running API: N uploads released at once, slow uploads from one student,
+/healthz sampled.
 
-Shared by ``tests/service/test_burst.py`` (40 + 16) and ``bench/surge.py --burst`` (100 + 16). The honest uploads
-each come from their own student and leave together behind a barrier; the slow ones all come from one student
-and send their body a byte at a time, a few seconds apart, on raw sockets (as a slow-loris client would); a
-sampler asks /healthz every quarter second from before the first slow upload to after the last honest answer.
+Shared by ``tests/service/test_burst.py`` (40 + 16) and ``bench/surge.py --burst`` (100 + 16). The honest
+uploads each come from their own student and leave together behind a barrier; the slow ones all come from one
+student and send their body a byte at a time, a few seconds apart, on raw sockets (as a slow-loris client
+would); a sampler asks /healthz every quarter second from before the first slow upload to after the last
+honest answer.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import httpx
 
 @dataclass
 class Answer:
-    """One request's outcome: the HTTP status (None when no answer came: ``error`` says why) and its latency."""
+    """One request's outcome: the HTTP status (None when no answer came: ``error`` says why) and its
+    latency."""
 
     status: int | None
     seconds: float
@@ -43,14 +46,15 @@ class BurstReport:
 
     def lines(self, honest_target_s: float, health_target_s: float) -> list[str]:
         """The figures for a person: statuses, latency percentiles, and whether each target was met."""
-        out = [f"  honest uploads ({len(self.honest)}): {_statuses(self.honest)}; latency {_spread(self.honest)}"
-               f" (target: every one 201 within {honest_target_s:g} s: "
+        out = [f"  honest uploads ({len(self.honest)}): {_statuses(self.honest)}; latency "
+               f"{_spread(self.honest)} (target: every one 201 within {honest_target_s:g} s: "
                f"{'met' if self.honest_ok(honest_target_s) else 'MISSED'})"]
         if self.slow:
-            out.append(f"  slow uploads ({len(self.slow)}, one student): {_statuses(self.slow)}; answered after "
+            out.append(f"  slow uploads ({len(self.slow)}, one student): {_statuses(self.slow)}; answered "
+                       "after "
                        f"{_spread(self.slow)}")
-        out.append(f"  /healthz ({len(self.health)} samples): {_statuses(self.health)}; latency {_spread(self.health)}"
-                   f" (target: 200 within {health_target_s:g} s throughout: "
+        out.append(f"  /healthz ({len(self.health)} samples): {_statuses(self.health)}; latency "
+                   f"{_spread(self.health)} (target: 200 within {health_target_s:g} s throughout: "
                    f"{'met' if self.health_ok(health_target_s) else 'MISSED'})")
         errors = sorted({a.error for a in self.honest + self.health if a.error})
         if errors:
@@ -89,21 +93,24 @@ def multipart(data: bytes, filename: str = "submission.zip") -> tuple[bytes, str
 
 def _slow_upload(url: str, token: str, data: bytes, every_s: float, stop: threading.Event,
                  into: list[Answer]) -> None:
-    """Send the headers, then the body a byte every ``every_s`` seconds until the server answers or ``stop``."""
+    """Send the headers, then the body a byte every ``every_s`` seconds until the server answers or
+    ``stop``."""
     parts = urlsplit(url)
     body, content_type = multipart(data)
     started = time.monotonic()
     try:
         with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-            sock.sendall((f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n"
-                          f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode())
+            sock.sendall((f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                          f"Authorization: Bearer {token}\r\nContent-Type: {content_type}\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n").encode())
             sent = 0
             while not stop.is_set():
                 readable, _, _ = select.select([sock], [], [], every_s)
                 if readable:
                     reply = sock.recv(4096)
                     status = int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.1 ") else None
-                    into.append(Answer(status, time.monotonic() - started, "" if status else "closed unanswered"))
+                    into.append(Answer(status, time.monotonic() - started,
+                                       "" if status else "closed unanswered"))
                     return
                 if sent < len(body):
                     sock.sendall(body[sent:sent + 1])
@@ -113,10 +120,12 @@ def _slow_upload(url: str, token: str, data: bytes, every_s: float, stop: thread
         into.append(Answer(None, time.monotonic() - started, f"slow upload: {type(error).__name__}: {error}"))
 
 
-def run_burst(api: str, path: str, tokens: list[str], data: bytes, slow_token: str | None = None, slow: int = 16,
+def run_burst(api: str, path: str, tokens: list[str], data: bytes, slow_token: str | None = None,
+              slow: int = 16,
               slow_every_s: float = 3.0, timeout_s: float = 120.0, slow_head_start_s: float = 2.0,
               slow_wait_s: float = 0.0) -> BurstReport:
-    """Upload ``data`` once per token, all at the same instant, while ``slow`` slow uploads from ``slow_token`` run.
+    """Upload ``data`` once per token, all at the same instant, while ``slow`` slow uploads from
+    ``slow_token`` run.
 
     Args:
         api: the service's base URL, e.g. ``http://127.0.0.1:8000``.
@@ -152,7 +161,8 @@ def run_burst(api: str, path: str, tokens: list[str], data: bytes, slow_token: s
     sampler = threading.Thread(target=sample_health, daemon=True)
     sampler.start()
     stop_slow = threading.Event()
-    slow_threads = [threading.Thread(target=_slow_upload, args=(url, slow_token, data, slow_every_s, stop_slow,
+    slow_threads = [threading.Thread(target=_slow_upload,
+                                     args=(url, slow_token, data, slow_every_s, stop_slow,
                                                                  report.slow), daemon=True)
                     for _ in range(slow if slow_token else 0)]
     for thread in slow_threads:

@@ -16,7 +16,13 @@ from grader.db import Submission
 from grader.service.releases import publish
 from grader.service.users import add_user
 from grader.settings import Settings
-from tests.grading.conftest import REFERENCE, ASSIGNMENTS, REQUIRE_SANDBOXES, require_local_sandbox, submission  # noqa: F401
+from tests.grading.conftest import (  # noqa: F401
+    ASSIGNMENTS,
+    REFERENCE,
+    REQUIRE_SANDBOXES,
+    require_local_sandbox,
+    submission,
+)
 from worker.main import open_queue
 from worker.queue.dispatch import EmbeddedDispatcher
 from worker.runtime import WorkerRuntime

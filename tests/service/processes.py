@@ -36,7 +36,8 @@ def wait_for(check, timeout: float, what: str, interval: float = 0.2):
         except Exception as error:  # noqa: BLE001 (not up yet)
             last = error
         time.sleep(interval)
-    raise TimeoutError(f"{what} did not happen within {timeout:.0f} s" + (f" (last error: {last})" if last else ""))
+    raise TimeoutError(f"{what} did not happen within {timeout:.0f} s" + (f" (last error: {last})" if last
+                                                                          else ""))
 
 
 def _port_open(port: int) -> bool:
@@ -70,7 +71,8 @@ class RedisServer:
 
 
 class Postgres:
-    """A private PostgreSQL cluster (Debian's binaries) on 127.0.0.1, trusted locally, that tests may stop and start."""
+    """A private PostgreSQL cluster (Debian's binaries) on 127.0.0.1, trusted locally, that tests may stop and
+    start."""
 
     def __init__(self, folder: Path) -> None:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
@@ -93,31 +95,36 @@ class Postgres:
         if self.user:
             entry = pwd.getpwnam(self.user)
             os.chown(self.folder, entry.pw_uid, entry.pw_gid)
-            self.folder.parent.chmod(self.folder.parent.stat().st_mode | 0o055)  # let postgres reach its folder
+            # let postgres reach its folder
+            self.folder.parent.chmod(self.folder.parent.stat().st_mode | 0o055)
             for parent in list(self.folder.parents)[:-1]:
                 try:
                     parent.chmod(parent.stat().st_mode | 0o011)
                 except PermissionError:
                     pass
-        subprocess.run(self._as_owner([str(self.bin / "initdb"), "-D", str(self.data), "-U", "grader", "--auth=trust",
-                                       "-E", "UTF8", "--no-sync"]), check=True, capture_output=True, cwd=self.folder)
+        subprocess.run(self._as_owner([str(self.bin / "initdb"), "-D", str(self.data), "-U", "grader",
+                                       "--auth=trust", "-E", "UTF8", "--no-sync"]),
+                       check=True, capture_output=True, cwd=self.folder)
         self.start()
-        subprocess.run(self._as_owner([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
+        subprocess.run(self._as_owner([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                                       "-U",
                                        "grader", "grader"]), check=True, capture_output=True, cwd=self.folder)
         return self
 
     def start(self) -> None:
         log = open(self.folder / "postgres.log", "ab")
         self.process = subprocess.Popen(
-            self._as_owner([str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.folder),
-                            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"]),
+            self._as_owner([str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k",
+                            str(self.folder), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
+                            "max_connections=200"]),
             stdout=log, stderr=subprocess.STDOUT, cwd=self.folder)
         wait_for(lambda: _port_open(self.port), 30, "PostgreSQL to listen")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             # Fast shutdown: open connections are cut, as in an outage.
-            subprocess.run(self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"]),
+            subprocess.run(self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast",
+                                           "stop"]),
                            check=True, capture_output=True, timeout=60, cwd=self.folder)
             self.process.wait(30)
 
@@ -131,7 +138,8 @@ class Service:
 
     def start(self) -> Service:
         self.process = subprocess.Popen([str(BIN / "beras-grader"), *self.args], cwd=REPO, env=self.env,
-                                        stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+                                        stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         return self
 
     def kill(self) -> None:
@@ -153,7 +161,8 @@ class Service:
 
 
 def wait_healthy(url: str, timeout: float = 60) -> dict:
-    return wait_for(lambda: (r := httpx.get(url, timeout=2)).status_code == 200 and r.json(), timeout, f"{url} to be healthy")
+    return wait_for(lambda: (r := httpx.get(url, timeout=2)).status_code == 200 and r.json(), timeout,
+                    f"{url} to be healthy")
 
 
 def have(program: str) -> bool:

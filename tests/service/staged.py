@@ -11,7 +11,8 @@ from grader.authoring.release import stage_autograder
 
 TOY = Path(__file__).resolve().parents[1] / "authoring" / "toy"
 TOY_REFERENCE = TOY / "reference" / "beras"
-NEW_TEST = "\n\ndef test_double_zeros(student):\n    assert_close(student.beras.double(np.zeros(2)), np.zeros(2))\n"
+NEW_TEST = ("\n\ndef test_double_zeros(student):\n    assert_close(student.beras.double(np.zeros(2)), "
+            "np.zeros(2))\n")
 MORE = "import numpy as np\nfrom grader.harness import assert_close\n\ndef test_more(student):\n" \
        "    assert_close(student.beras.double(np.ones(1)), np.full(1, 2.0))\n"
 
@@ -36,15 +37,16 @@ def stage(assignment_dir: Path, out: Path, version: str, readme: str = "# Toy\n"
     top = f"{name}-starter"
     with zipfile.ZipFile(starter, "w") as archive:
         archive.writestr(f"{top}/README.md", readme)
-        for base, prefix in ((autograder / "starter", ""), (assignment_dir / "public_tests", "public_tests/")):
+        for base, prefix in ((autograder / "starter", ""),
+                             (assignment_dir / "public_tests", "public_tests/")):
             for path in sorted(base.rglob("*.py")):
                 archive.writestr(f"{top}/{prefix}{path.relative_to(base).as_posix()}", path.read_bytes())
     return autograder, starter
 
 
 def change_toy(assignment_dir: Path) -> None:
-    """The second release's edits: a hidden test and a public test file added, the hidden points raised, a test
-    moved to a new group, the public group's visibility, a limit and a due date."""
+    """The second release's edits: a hidden test and a public test file added, the hidden points raised, a
+    test moved to a new group, the public group's visibility, a limit and a due date."""
     hidden = assignment_dir / "hidden_tests" / "test_ops.py"
     hidden.write_text(hidden.read_text() + NEW_TEST)
     (assignment_dir / "public_tests" / "test_more.py").write_text(MORE)

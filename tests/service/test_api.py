@@ -1,4 +1,5 @@
-"""The HTTP API in process (SQLite, the embedded pool): the contract, roles, JSON errors, uploads, regrades."""
+"""The HTTP API in process (SQLite, the embedded pool): the contract, roles, JSON errors, uploads,
+regrades."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ def api(tmp_path, mlp_release, request):
 
 def test_openapi_lists_the_contract(api):
     paths = api.client.get("/openapi.json").json()["paths"]
-    for path in ("/api/assignments", "/api/assignments/{name}/starter.zip", URL.replace("beras-mlp", "{name}"),
+    for path in ("/api/assignments", "/api/assignments/{name}/starter.zip",
+                 URL.replace("beras-mlp", "{name}"),
                  "/api/submissions/{submission_id}", "/api/assignments/{name}/release",
                  "/api/assignments/{name}/grades.csv", "/healthz", "/api/assignments/{name}/gate",
                  "/api/gates/{gate_id}", "/api/gates/{gate_id}/publish", "/api/assignments/{name}/gates",
                  "/api/regrades/{batch_id}", "/api/submissions/{submission_id}/replay",
-                 "/api/assignments/{name}/versions/regrade", "/api/assignments/{name}/versions/{version}/regrade"):
+                 "/api/assignments/{name}/versions/regrade",
+                 "/api/assignments/{name}/versions/{version}/regrade"):
         assert path in paths
     assert api.client.get("/healthz").json()["status"] == "ok"
 
@@ -59,8 +62,8 @@ def test_submit_returns_201_queued_and_the_newer_one_defers_the_older(api, mlp):
     assert len(api.client.get(URL + "?all=true", headers=api.auth("tom")).json()) == 2
 
 
-@pytest.mark.parametrize("case", ["not a zip", "nothing owned", "unknown assignment", "no file field", "not multipart",
-                                  "empty", "declared too big", "streamed too big"])
+@pytest.mark.parametrize("case", ["not a zip", "nothing owned", "unknown assignment", "no file field",
+                                  "not multipart", "empty", "declared too big", "streamed too big"])
 def test_bad_uploads_are_refused_clearly_and_store_nothing(api, case):
     blobs_before = sorted(api.runtime.blobs.root.rglob("*"))
     auth = api.auth("ann")
@@ -73,7 +76,8 @@ def test_bad_uploads_are_refused_clearly_and_store_nothing(api, case):
                                    files={"file": ("s.zip", b"x", "application/zip")})
         status = 404
     elif case == "no file field":
-        response, status = api.client.post(URL, headers=auth, files={"upload": ("s.zip", b"x", "application/zip")}), 400
+        response, status = api.client.post(URL, headers=auth,
+                                           files={"upload": ("s.zip", b"x", "application/zip")}), 400
     elif case == "not multipart":
         response, status = api.client.post(URL, headers=auth, content=b"raw"), 415
     elif case == "empty":
@@ -96,7 +100,8 @@ def test_bad_uploads_are_refused_clearly_and_store_nothing(api, case):
 def test_roles_and_unknown_ids(api, mlp):
     own = api.submit("ann", submission(mlp)).json()["id"]  # the student's own: still staff-only routes
     mlp_path = "/api/assignments/beras-mlp"
-    staff_only = ((f"{mlp_path}/release", "post"), (f"{mlp_path}/regrade", "post"), (f"{mlp_path}/grades.csv", "get"),
+    staff_only = ((f"{mlp_path}/release", "post"), (f"{mlp_path}/regrade", "post"),
+                  (f"{mlp_path}/grades.csv", "get"),
                   (f"{mlp_path}/grades", "get"), (f"{mlp_path}/gate", "post"), (f"{mlp_path}/gates", "get"),
                   ("/api/gates/1", "get"), ("/api/gates/1/publish", "post"), ("/api/regrades/1", "get"),
                   (f"/api/submissions/{own}/replay", "post"), (f"/api/submissions/{own}/regrade", "post"),
@@ -114,14 +119,17 @@ def test_roles_and_unknown_ids(api, mlp):
     assert api.client.post("/api/gates/4242/publish", headers=api.auth("tom")).status_code == 404
     unknown_batch = api.client.get("/api/regrades/4242", headers=api.auth("tom"))
     assert unknown_batch.status_code == 404 and unknown_batch.json()["error"] == "no regrade batch 4242"
-    assert api.client.get("/api/no/such/route", headers=api.auth("ann")).json()["error"].startswith("no such route")
+    assert api.client.get("/api/no/such/route",
+                          headers=api.auth("ann")).json()["error"].startswith("no such route")
 
 
 def test_release_of_an_unknown_or_invalid_assignment_is_refused(api):
     response = api.client.post("/api/assignments/no-such/release", headers=api.auth("tom"))
     assert response.status_code == 404 and "assignment.toml" in response.json()["error"]
-    assert api.client.post("/api/assignments/..%2Fetc/release", headers=api.auth("tom")).status_code in (400, 404)
-    for seed in ("-1", str(2**31), "seven"):  # the gate's seed, as for a gate run: refused before any gate runs
+    assert api.client.post("/api/assignments/..%2Fetc/release", headers=api.auth("tom")).status_code in (400,
+                                                                                                         404)
+    # the gate's seed, as for a gate run: refused before any gate runs
+    for seed in ("-1", str(2**31), "seven"):
         refused = api.client.post(f"/api/assignments/beras-mlp/release?seed={seed}", headers=api.auth("tom"))
         assert refused.status_code == 422 and "seed" in refused.text, (seed, refused.text)
 
@@ -150,7 +158,8 @@ def test_extensions_are_granted_by_staff(api):
 
 @pytest.mark.grading
 def test_embedded_mode_grades_and_a_regrade_keeps_history(api, mlp):
-    buggy = submission(mlp, append={"beras/metrics.py": "CategoricalAccuracy.forward = lambda self, p, l: 0.0\n"})
+    buggy = submission(mlp,
+                       append={"beras/metrics.py": "CategoricalAccuracy.forward = lambda self, p, l: 0.0\n"})
     first = api.submit("ann", buggy).json()
     view = api.wait("ann", first["id"])
     assert view["status"] == "graded" and view["score"] <= view["max_score"]
@@ -166,14 +175,16 @@ def test_embedded_mode_grades_and_a_regrade_keeps_history(api, mlp):
     history = api.client.get(f"/api/submissions/{first['id']}/history", headers=api.auth("tom")).json()
     assert [h["result_id"] for h in history] == [again["result_id"], staff["result_id"]]
     assert api.count(Result) == 2
-    rows = api.client.get("/api/assignments/beras-mlp/grades?policy=latest", headers=api.auth("ida")).json()["rows"]
+    rows = api.client.get("/api/assignments/beras-mlp/grades?policy=latest",
+                          headers=api.auth("ida")).json()["rows"]
     ann = next(r for r in rows if r["email"] == "ann@course.edu")
     assert ann["score"] == again["score"] and ann["submission_id"] == first["id"]
 
 
 @pytest.mark.grading
 def test_a_replay_repeats_a_run_with_its_seed_and_keeps_both_results(api, mlp):
-    buggy = submission(mlp, append={"beras/metrics.py": "CategoricalAccuracy.forward = lambda s, p, l: 0.0\n"})
+    buggy = submission(mlp,
+                       append={"beras/metrics.py": "CategoricalAccuracy.forward = lambda s, p, l: 0.0\n"})
     sid = api.submit("ann", buggy).json()["id"]
     api.wait("ann", sid)
     before = api.client.get(f"/api/submissions/{sid}", headers=api.auth("tom")).json()
@@ -215,9 +226,11 @@ def test_the_grades_csv_escapes_formulas_and_is_never_cached_or_sniffed(api):
         session.commit()
     response = api.client.get("/api/assignments/beras-mlp/grades.csv", headers=api.auth("ida"))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["cache-control"] == "no-store"
+    assert (response.headers["x-content-type-options"] == "nosniff"
+            and response.headers["cache-control"] == "no-store")
     names = {row["email"]: row["name"] for row in csv.DictReader(io.StringIO(response.text))}
-    assert names == {"ann@course.edu": '\'=HYPERLINK("http://evil.example","x")', "ben@course.edu": "'@SUM(1+1)"}
+    assert names == {"ann@course.edu": '\'=HYPERLINK("http://evil.example","x")',
+                     "ben@course.edu": "'@SUM(1+1)"}
 
 
 def test_ids_no_row_can_have_are_refused_by_name(api, mlp):

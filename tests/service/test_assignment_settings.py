@@ -60,9 +60,11 @@ def refused(call, *args, **kwargs) -> ServiceError:
 def test_editable_lists_the_settings_in_order_with_kinds_and_defaults():
     assert [field.key for field in EDITABLE] == [
         "title", "queue", "schedule.opens", "schedule.due", "schedule.late_penalty_per_day",
-        "schedule.last_late_day", "submissions.rate_limit_count", "submissions.rate_limit_window_minutes", "limits.wall_time_s",
+        "schedule.last_late_day", "submissions.rate_limit_count", "submissions.rate_limit_window_minutes",
+        "limits.wall_time_s",
         "limits.call_time_s", "limits.call_time_factor", "limits.call_time_floor_s",
-        "limits.call_time_repeat_floor_s", "limits.memory_mb", "limits.cpus", "limits.pids", "limits.output_kb"]
+        "limits.call_time_repeat_floor_s", "limits.memory_mb", "limits.cpus", "limits.pids",
+        "limits.output_kb"]
     fields = {field.key: field for field in EDITABLE}
     assert fields["queue"].kind == "choice" and fields["queue"].choices == ("cpu", "gpu")
     assert fields["schedule.due"].kind == "datetime" and fields["schedule.opens"].kind == "datetime"
@@ -88,7 +90,8 @@ def test_read_returns_the_values_in_the_file(settings):
         "schedule.last_late_day": "3", "submissions.rate_limit_count": "10",
         "submissions.rate_limit_window_minutes": "60", "limits.wall_time_s": "900",
         "limits.call_time_s": "120", "limits.call_time_factor": "50.0", "limits.call_time_floor_s": "2.0",
-        "limits.call_time_repeat_floor_s": "0.5", "limits.memory_mb": "4096", "limits.cpus": "2", "limits.pids": "256",
+        "limits.call_time_repeat_floor_s": "0.5", "limits.memory_mb": "4096", "limits.cpus": "2",
+        "limits.pids": "256",
         "limits.output_kb": "1024"}
 
 
@@ -232,7 +235,8 @@ def test_invalid_values_are_all_reported_and_the_file_is_untouched(settings):
     assert error.status == 422
     assert error.message.startswith("the settings were not saved: ")
     problems = error.detail["problems"]
-    assert problems[0].startswith("unknown setting 'nonsense'; expected some of: title, queue, schedule.opens, schedule.due")
+    assert problems[0].startswith("unknown setting 'nonsense'; expected some of: title, queue, "
+                                  "schedule.opens, schedule.due")
     assert problems[1:] == [
         "Queue: 'tpu' is not one of 'cpu', 'gpu'",
         ("Due date: '2026-12-11T23:59:00' has no time zone offset, so it does not say which time zone is "
@@ -305,7 +309,8 @@ def test_the_opening_date_is_edited_like_the_due_date(settings):
     saved = save_settings(settings, "beras-mlp", {"schedule.opens": ""})
     assert saved.changed == [("schedule.opens", "2026-11-20T09:00:00-05:00", "")]
     assert "opens" not in file.read_text()
-    assert load_assignment(file, reference_root=REFERENCE).schedule.due == datetime(2026, 12, 11, 23, 59, tzinfo=EST)
+    assert load_assignment(file, reference_root=REFERENCE).schedule.due == datetime(2026, 12, 11, 23, 59,
+                                                                                    tzinfo=EST)
 
 
 def test_an_empty_due_date_removes_the_schedule_and_a_new_one_adds_it(settings):

@@ -1,4 +1,5 @@
-"""The deadline, for real: 40 uploads at once beside 16 slow ones from one student, against the API under uvicorn.
+"""The deadline, for real: 40 uploads at once beside 16 slow ones from one student, against the API under
+uvicorn.
 
 On SQLite (embedded: the API grades in-process too) and on PostgreSQL (redis as the broker). The bounds are
 generous (the machine running the suite may be busy); ``bench/surge.py --burst`` measures against the targets.
@@ -28,9 +29,11 @@ HONEST_BOUND_S, HEALTH_BOUND_S = 60.0, 5.0
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request, tmp_path, mlp_release):
-    """``(api URL, tokens by email, runtime)``: a released beras-mlp, HONEST students and ``slow@burst.edu``."""
+    """``(api URL, tokens by email, runtime)``: a released beras-mlp, HONEST students and
+    ``slow@burst.edu``."""
     parts = []
-    env = {**os.environ, "GRADER_DATA_DIR": str(tmp_path / "data"), "GRADER_ASSIGNMENTS_DIR": str(ASSIGNMENTS),
+    env = {**os.environ, "GRADER_DATA_DIR": str(tmp_path / "data"),
+           "GRADER_ASSIGNMENTS_DIR": str(ASSIGNMENTS),
            "GRADER_REFERENCE": str(REFERENCE), "GRADER_UPLOAD_TIMEOUT_S": str(UPLOAD_TIMEOUT_S),
            "GRADER_UPLOADS_PER_STUDENT": str(SLOTS), "GRADER_EMBEDDED_WORKERS": "1"}
     url = None
@@ -48,12 +51,14 @@ def server(request, tmp_path, mlp_release):
     runtime = Runtime(Settings(data_dir=tmp_path / "data", database_url=url, assignments_dir=ASSIGNMENTS,
                                reference=REFERENCE))
     runtime.migrate()
-    roster = "email,role\nslow@burst.edu,student\n" + "".join(f"s{i}@burst.edu,student\n" for i in range(HONEST))
+    roster = "email,role\nslow@burst.edu,student\n" + "".join(f"s{i}@burst.edu,student\n"
+                                                              for i in range(HONEST))
     with runtime.sessions() as session:
         publish(session, runtime.blobs, *mlp_release)
         tokens = {email: token for email, _, token in import_roster(session, roster).added}
     port = free_port()
-    service = Service(["serve", "--port", str(port), "--log-level", "warning"], env, tmp_path / "api.log").start()
+    service = Service(["serve", "--port", str(port), "--log-level", "warning"], env,
+                      tmp_path / "api.log").start()
     parts.insert(0, service)
     try:
         wait_healthy(f"http://127.0.0.1:{port}/healthz", timeout=120)
@@ -78,7 +83,8 @@ def test_a_deadline_burst_is_taken_while_slow_uploads_are_bounded_and_health_ans
     figures = "\n".join(report.lines(HONEST_BOUND_S, HEALTH_BOUND_S))
     assert report.honest_ok(HONEST_BOUND_S), figures
     assert report.health_ok(HEALTH_BOUND_S), figures
-    # The slow student holds SLOTS uploads, each cut at the body deadline; the rest are refused before their body.
+    # The slow student holds SLOTS uploads, each cut at the body deadline; the rest are refused before their
+    # body.
     slow = sorted(a.status or 0 for a in report.slow)
     assert slow == [408] * SLOTS + [429] * (SLOW - SLOTS), figures
     assert all(a.seconds < UPLOAD_TIMEOUT_S for a in report.slow if a.status == 429), figures

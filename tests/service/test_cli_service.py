@@ -12,8 +12,8 @@ from tests.service.processes import BIN, REPO
 
 def _run(args: list[str], tmp_path, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
-    return subprocess.run([str(BIN / "beras-grader"), *args], cwd=REPO, capture_output=True, text=True, timeout=60,
-                          env={**clean, "GRADER_DATA_DIR": str(tmp_path / "data"), **env})
+    return subprocess.run([str(BIN / "beras-grader"), *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=60, env={**clean, "GRADER_DATA_DIR": str(tmp_path / "data"), **env})
 
 
 @pytest.mark.parametrize("command", [["worker"], ["reconcile"], ["serve"], ["users", "add", "a@b.edu"]])
@@ -37,5 +37,6 @@ def test_commands_that_need_a_broker_say_so_before_touching_the_database(command
 ])
 def test_serve_names_a_bad_proxy_or_cookie_setting(variable, value, expected, tmp_path):
     done = _run(["serve"], tmp_path, **{variable: value})
-    assert done.returncode == 2 and f"invalid GRADER_* setting: {variable}" in done.stderr and expected in done.stderr
+    assert (done.returncode == 2 and f"invalid GRADER_* setting: {variable}" in done.stderr
+            and expected in done.stderr)
     assert "Traceback" not in done.stderr

@@ -1,5 +1,6 @@
-"""The findings behind the deadline work, each reproduced: the rate-limit race, refused uploads, big JSON bodies,
-sign-in guessing, session tokens used as API tokens, the CSRF check skipped by an empty header, a full pool."""
+"""The findings behind the deadline work, each reproduced: the rate-limit race, refused uploads, big JSON
+bodies, sign-in guessing, session tokens used as API tokens, the CSRF check skipped by an empty header, a
+full pool."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ TWENTY_MIB = 20 * 2**20
 
 @pytest.fixture
 def api(tmp_path, mlp_release, request):
-    """The in-process app (SQLite); a test passes settings with ``@pytest.mark.parametrize("api", [{...}], indirect=True)``."""
+    """The in-process app (SQLite); a test passes settings with ``@pytest.mark.parametrize("api", [{...}],
+    indirect=True)``."""
     settings = {"sandbox": "local", "max_upload_mb": 1, **getattr(request, "param", {})}
     runtime = make_runtime(tmp_path / "data", **settings)
     with open_api(runtime, request, mlp_release) as api:
@@ -53,7 +55,7 @@ def _together(count: int, call) -> list:
     return outcomes
 
 
-# ---- the rate limit ---------------------------------------------------------------------------------------------
+# ---- the rate limit ----------------------------------------------------------------------------------------
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def service(request, tmp_path, mlp_release):
@@ -83,8 +85,8 @@ def test_twelve_uploads_at_once_get_exactly_the_rate_limit_through(service, mlp)
 
     def upload():
         with service.sessions() as session:
-            return accept(session, service.blobs, session.get(User, service.student_id), "beras-mlp", data, "s.zip",
-                          service.settings.max_upload_bytes).id
+            return accept(session, service.blobs, session.get(User, service.student_id), "beras-mlp", data,
+                          "s.zip", service.settings.max_upload_bytes).id
 
     outcomes = _together(LIMIT + 2, upload)
     refused = [o for o in outcomes if isinstance(o, ServiceError)]
@@ -117,7 +119,8 @@ def test_refused_uploads_count_toward_the_rate_limit(api, mlp):
 
 def test_too_many_uploads_in_flight_from_one_student_are_refused(api, mlp):
     inflight = api.client.app.state.inflight
-    inflight._count[api_user_id(api, "ann")] = api.runtime.settings.uploads_per_student  # ann's, still arriving
+    # ann's, still arriving
+    inflight._count[api_user_id(api, "ann")] = api.runtime.settings.uploads_per_student
     busy = api.submit("ann", submission(mlp))
     assert busy.status_code == 429 and "in progress" in busy.json()["error"] and busy.headers["retry-after"]
     assert api.submit("ben", submission(mlp)).status_code == 201
@@ -130,7 +133,7 @@ def api_user_id(api, who: str) -> int:
         return session.scalar(select(User.id).where(User.email == f"{who}@course.edu"))
 
 
-# ---- request bodies ---------------------------------------------------------------------------------------------
+# ---- request bodies ----------------------------------------------------------------------------------------
 
 @pytest.fixture
 def json_parses(monkeypatch) -> list[int]:
@@ -151,13 +154,14 @@ def test_a_20_mib_json_body_is_refused_before_it_is_parsed(api, json_parses):
     body = b'{"token": "' + b"a" * TWENTY_MIB + b'"}'
     declared = api.client.post("/api/session", content=body, headers={"Content-Type": "application/json"})
     assert declared.status_code == 413 and "64 KiB" in declared.json()["error"]
-    streamed = api.client.post("/api/session", content=iter([body[i:i + 2**20] for i in range(0, len(body), 2**20)]),
+    streamed = api.client.post("/api/session",
+                               content=iter([body[i:i + 2**20] for i in range(0, len(body), 2**20)]),
                                headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413
     assert not [size for size in json_parses if size > 2**20]
 
 
-# ---- signing in -------------------------------------------------------------------------------------------------
+# ---- signing in --------------------------------------------------------------------------------------------
 
 def test_failed_sign_ins_are_throttled_per_address(api):
     for attempt in range(api.runtime.settings.sign_in_burst):
@@ -204,7 +208,8 @@ def test_an_empty_authorization_header_does_not_skip_the_csrf_check(api):
     assert api.client.post("/api/session", json={"token": api.tokens["tom"]}).status_code == 200
     grant = {"email": "ann@course.edu", "days": 2}
     for header in ("", "Bearer", "Bearer   "):
-        forged = api.client.post("/api/assignments/beras-mlp/extensions", json=grant, headers={"Authorization": header})
+        forged = api.client.post("/api/assignments/beras-mlp/extensions", json=grant,
+                                 headers={"Authorization": header})
         assert forged.status_code == 403 and "CSRF" in forged.json()["error"], (header, forged.text)
     assert api.count(Extension) == 0
     # A real Bearer caller needs no CSRF token, cookie or not.
@@ -212,7 +217,7 @@ def test_an_empty_authorization_header_does_not_skip_the_csrf_check(api):
     assert bearer.status_code == 200 and api.count(Extension) == 1
 
 
-# ---- a full pool ------------------------------------------------------------------------------------------------
+# ---- a full pool -------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("api", [{"db_connections": 2, "db_wait_s": 0.5}], indirect=True)
 def test_a_request_that_cannot_get_a_connection_is_told_to_retry_and_health_still_answers(api):

@@ -1,4 +1,5 @@
-"""The service as deployed: redis-server, PostgreSQL, the API under uvicorn and two real workers on the docker sandbox."""
+"""The service as deployed: redis-server, PostgreSQL, the API under uvicorn and two real workers on the docker
+sandbox."""
 
 from __future__ import annotations
 
@@ -14,7 +15,17 @@ from sqlalchemy import func, select
 from grader.db import Result, Submission, sessions
 from tests.grading.conftest import REQUIRE_SANDBOXES
 from tests.service.conftest import ASSIGNMENTS, REFERENCE, submission
-from tests.service.processes import BIN, REPO, Postgres, RedisServer, Service, free_port, have, wait_for, wait_healthy
+from tests.service.processes import (
+    BIN,
+    REPO,
+    Postgres,
+    RedisServer,
+    Service,
+    free_port,
+    have,
+    wait_for,
+    wait_healthy,
+)
 from worker.sandbox import SandboxUnavailable, choose_sandbox
 
 pytestmark = pytest.mark.docker
@@ -28,8 +39,9 @@ class Cluster:
         self.postgres = Postgres(folder / "pg").init()
         self.api_port = free_port()
         self.api = f"http://127.0.0.1:{self.api_port}"
-        self.env = {**os.environ, "GRADER_DATABASE_URL": self.postgres.url, "GRADER_BROKER_URL": self.redis.url,
-                    "GRADER_SANDBOX": "docker", "GRADER_DATA_DIR": str(folder / "data"),
+        self.env = {**os.environ, "GRADER_DATABASE_URL": self.postgres.url,
+                    "GRADER_BROKER_URL": self.redis.url, "GRADER_SANDBOX": "docker",
+                    "GRADER_DATA_DIR": str(folder / "data"),
                     "GRADER_ASSIGNMENTS_DIR": str(ASSIGNMENTS), "GRADER_REFERENCE": str(REFERENCE),
                     "GRADER_LEASE_S": str(LEASE_S), "GRADER_RECONCILE_EVERY_S": "1",
                     "GRADER_QUEUED_DEADLINE_S": "15", "GRADER_RETRY_BACKOFF_S": "1"}
@@ -42,7 +54,8 @@ class Cluster:
 
     def _worker(self, index: int) -> Service:
         port = free_port()
-        worker = Service(["worker", "--queues", "cpu,regrade", "--concurrency", "1", "--health-port", str(port)],
+        worker = Service(["worker", "--queues", "cpu,regrade", "--concurrency", "1", "--health-port",
+                          str(port)],
                          self.env, self.folder / f"worker-{index}-{time.monotonic_ns()}.log")
         worker.health_port = port
         return worker.start()
@@ -52,8 +65,8 @@ class Cluster:
         wait_healthy(f"http://127.0.0.1:{self.workers[index].health_port}/healthz")
 
     def user(self, email: str, role: str = "student") -> dict[str, str]:
-        done = subprocess.run([str(BIN / "beras-grader"), "users", "add", email, "--role", role], env=self.env,
-                              cwd=REPO, capture_output=True, text=True, check=True)
+        done = subprocess.run([str(BIN / "beras-grader"), "users", "add", email, "--role", role],
+                              env=self.env, cwd=REPO, capture_output=True, text=True, check=True)
         return {"Authorization": f"Bearer {done.stdout.strip()}"}
 
     def submit(self, headers: dict, data: bytes) -> int:
@@ -67,12 +80,14 @@ class Cluster:
         return httpx.get(f"{self.api}/api/submissions/{submission_id}", headers=headers, timeout=10).json()
 
     def wait_done(self, headers: dict, submission_id: int, timeout: float = 180) -> dict:
-        return wait_for(lambda: (v := self.view(headers, submission_id))["status"] not in ("queued", "running") and v,
+        return wait_for(lambda: ((v := self.view(headers, submission_id))["status"]
+                                 not in ("queued", "running") and v),
                         timeout, f"submission {submission_id} to be graded", interval=0.5)
 
     def results_of(self, submission_id: int) -> int:
         with self.db() as session:
-            return session.scalar(select(func.count()).select_from(Result).where(Result.submission_id == submission_id))
+            return session.scalar(select(func.count()).select_from(Result)
+                                  .where(Result.submission_id == submission_id))
 
     def stop(self) -> None:
         for service in (*self.workers, self.server):
@@ -97,8 +112,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         cluster.staff = cluster.user("ta@course.edu", "ta")
         cluster.instructor = cluster.user("prof@course.edu", "instructor")
         # The gate tests' seed: check 8 takes its runs from their cache (the session's beras-mlp release).
-        released = httpx.post(f"{cluster.api}/api/assignments/beras-mlp/release?seed=7", headers=cluster.staff,
-                              timeout=300)
+        released = httpx.post(f"{cluster.api}/api/assignments/beras-mlp/release?seed=7",
+                              headers=cluster.staff, timeout=300)
         assert released.status_code == 200, released.text
         assert released.json()["gate"]["ok"] is True and released.json()["gate"]["seed"] == 7
         yield cluster
@@ -132,10 +147,12 @@ def test_zip_over_http_is_graded_and_kept_from_other_students(cluster, reference
     assert set(staff_view["timeline"]) == {"received", "queued", "started", "finished", "stored"}
     other = httpx.get(f"{cluster.api}/api/submissions/{submission_id}", headers=bob, timeout=10)
     assert other.status_code == 404 and "no submission" in other.json()["error"]
-    grades = httpx.get(f"{cluster.api}/api/assignments/beras-mlp/grades.csv", headers=cluster.instructor, timeout=10)
+    grades = httpx.get(f"{cluster.api}/api/assignments/beras-mlp/grades.csv", headers=cluster.instructor,
+                       timeout=10)
     assert grades.status_code == 200
     assert "alice@course.edu,,100,100,100,0,0," in grades.text
-    assert httpx.get(f"{cluster.api}/api/assignments/beras-mlp/grades.csv", headers=alice, timeout=10).status_code == 403
+    assert httpx.get(f"{cluster.api}/api/assignments/beras-mlp/grades.csv", headers=alice,
+                     timeout=10).status_code == 403
 
 
 def test_worker_killed_mid_grading_is_graded_once_by_the_other(cluster, reference_zip):
@@ -184,10 +201,12 @@ def test_queued_submissions_the_broker_lost_are_sent_again(cluster, reference_zi
 def test_database_down_during_the_result_write_is_retried(cluster, reference_zip):
     frank = cluster.user("frank@course.edu")
     submission_id = cluster.submit(frank, reference_zip)
-    wait_for(lambda: cluster.view(cluster.staff, submission_id)["status"] == "running", 60, "the job to start")
+    wait_for(lambda: cluster.view(cluster.staff, submission_id)["status"] == "running", 60,
+             "the job to start")
     cluster.postgres.stop()
     try:
-        wait_for(lambda: any(f"store the result of submission {submission_id}" in w.text() for w in cluster.workers),
+        wait_for(lambda: any(f"store the result of submission {submission_id}" in w.text()
+                             for w in cluster.workers),
                  120, "a worker to retry the result write")
     finally:
         cluster.postgres.start()
@@ -201,9 +220,11 @@ def test_upload_errors_store_nothing(cluster, reference_zip):
     with cluster.db() as session:
         before = session.scalar(select(func.count()).select_from(Submission))
     url = f"{cluster.api}/api/assignments/beras-mlp/submissions"
-    bad = httpx.post(url, headers=gina, files={"file": ("x.zip", b"PK\x03\x04 broken", "application/zip")}, timeout=30)
+    bad = httpx.post(url, headers=gina, files={"file": ("x.zip", b"PK\x03\x04 broken", "application/zip")},
+                     timeout=30)
     assert bad.status_code == 422 and "not accepted" in bad.json()["error"]
-    huge = httpx.post(url, headers=gina, files={"file": ("x.zip", b"0" * (21 * 2**20), "application/zip")}, timeout=60)
+    huge = httpx.post(url, headers=gina, files={"file": ("x.zip", b"0" * (21 * 2**20), "application/zip")},
+                      timeout=60)
     assert huge.status_code == 413 and "MiB allowed" in huge.json()["error"]
     assert httpx.get(f"{cluster.api}/api/submissions/999999", headers=gina, timeout=10).status_code == 404
     with cluster.db() as session:

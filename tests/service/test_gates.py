@@ -100,7 +100,8 @@ def test_a_refused_gate_keeps_its_report_leaves_no_release_and_cannot_be_publish
         gate_id = api.client.post(GATE, headers=api.auth("tom")).json()["gate_id"]
         view = _wait_gate(api, gate_id)
         assert view["status"] == "refused" and view["report"]["ok"] is False and view["finished_at"]
-        assert view["report"]["stopped"] and all(check["state"] == "not run" for check in view["report"]["checks"][1:])
+        assert view["report"]["stopped"] and all(check["state"] == "not run"
+                                                 for check in view["report"]["checks"][1:])
         assert "test_nobody_passes" in view["report_text"] and "Release refused" in view["report_text"]
         assert list(api.runtime.settings.releases_dir.glob("beras-mlp/*")) == []  # nothing half-released left
         refused = api.client.post(f"/api/gates/{gate_id}/publish", headers=api.auth("tom"))

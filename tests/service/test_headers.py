@@ -1,4 +1,5 @@
-"""Every response says nosniff and no-store (JSON, CSV, logs, errors, refusals); pages keep their own headers."""
+"""Every response says nosniff and no-store (JSON, CSV, logs, errors, refusals); pages keep their own
+headers."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def test_pages_keep_their_own_headers(client):
     page = client.get("/login")
     assert page.status_code == 200
     _has_defaults(page)
-    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert (page.headers["x-frame-options"] == "DENY"
+            and "frame-ancestors 'none'" in page.headers["content-security-policy"])
     styles = client.get("/static/app.css")
     assert styles.status_code == 200
     _has_defaults(styles)

@@ -1,4 +1,5 @@
-"""/healthz's database probe: shared by concurrent callers, cached briefly, never hanging on a slow database."""
+"""/healthz's database probe: shared by concurrent callers, cached briefly, never hanging on a slow
+database."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ def test_each_kind_of_change_is_listed(two_releases):
     old, new = two_releases
     diff = compare(old, new)
     assert (diff.old_version, diff.new_version, diff.first, diff.unchanged) == ("v1", "v2", False, False)
-    assert diff.tests_added == ["public_tests/test_more.py::test_more", "hidden_tests/test_ops.py::test_double_zeros"]
+    assert diff.tests_added == ["public_tests/test_more.py::test_more",
+                                "hidden_tests/test_ops.py::test_double_zeros"]
     assert diff.tests_removed == []
     assert diff.points == [Change("hidden", 8.0, 10.0), Change("sum", None, 3.0)]
     assert diff.moved == [Change(SCALE, "hidden", "sum")]
@@ -34,14 +35,16 @@ def test_each_kind_of_change_is_listed(two_releases):
     due = {change.key: change for change in diff.schedule}["due"]
     assert (due.old, due.new) == (None, "2027-01-15T23:59:00-05:00")
     assert diff.settings == []
-    assert diff.starter.to_dict() == {"added": ["public_tests/test_more.py"], "removed": [], "changed": ["README.md"]}
+    assert diff.starter.to_dict() == {"added": ["public_tests/test_more.py"], "removed": [],
+                                      "changed": ["README.md"]}
     assert diff.hidden.to_dict() == {"added": [], "removed": [], "changed": ["test_ops.py"]}
 
 
 def test_backwards_the_same_changes_read_as_removals(two_releases):
     old, new = two_releases
     back = compare(new, old)
-    assert back.tests_removed == ["public_tests/test_more.py::test_more", "hidden_tests/test_ops.py::test_double_zeros"]
+    assert back.tests_removed == ["public_tests/test_more.py::test_more",
+                                  "hidden_tests/test_ops.py::test_double_zeros"]
     assert back.points == [Change("hidden", 10.0, 8.0), Change("sum", 3.0, None)]
     assert back.starter.removed == ["public_tests/test_more.py"]
 

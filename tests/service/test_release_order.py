@@ -1,4 +1,5 @@
-"""The service refuses to release an assignment that ships the solutions of one still open (400, nothing gated)."""
+"""The service refuses to release an assignment that ships the solutions of one still open (400, nothing
+gated)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ OPEN_OWNER = "[schedule]\ndue = 2999-01-01T00:00:00-05:00\n"
 def courses(tmp_path: Path):
     def runtime_for(owner_schedule: str):
         root = course(tmp_path, owner_schedule=owner_schedule)
-        return make_runtime(root / "data", assignments_dir=root / "assignments", reference=root / "reference" / "beras")
+        return make_runtime(root / "data", assignments_dir=root / "assignments",
+                            reference=root / "reference" / "beras")
     return runtime_for
 
 
@@ -35,13 +37,14 @@ def test_the_release_of_an_open_owners_solutions_is_a_400_naming_owner_close_and
     assert error.status == 400 and error.message.startswith("next cannot be released yet:\n")
     assert "ops.py are toy's solutions, and toy is still open" in error.message
     assert "toy closes 2999-01-01 00:00 (UTC-05:00) · 2999-01-01 05:00 UTC" in error.message
-    assert "Set [schedule] opens = 2999-01-01T00:00:00-05:00 or later in next/assignment.toml, or drop ops.py " \
-           "from files.solutions_released" in error.message
+    assert ("Set [schedule] opens = 2999-01-01T00:00:00-05:00 or later in next/assignment.toml, or drop "
+            "ops.py from files.solutions_released" in error.message)
     run_gate(runtime, gate.id)
     with runtime.sessions() as session:
         row = session.get(GateRun, gate.id)
         assert row.status == GateStatus.REFUSED and row.report["checks"] == []  # refused before any check ran
-        assert row.report_text.startswith("next cannot be released yet:") and "toy is still open" in row.report_text
+        assert (row.report_text.startswith("next cannot be released yet:")
+                and "toy is still open" in row.report_text)
 
 
 def test_the_release_goes_on_to_the_gate_once_the_owner_has_closed(courses):

@@ -20,10 +20,12 @@ TOY = Path(__file__).resolve().parents[1] / "authoring" / "toy"
 
 @pytest.fixture
 def toy(tmp_path):
-    """A runtime whose assignments folder (outside the working folder, so its paths are absolute) holds the toy."""
+    """A runtime whose assignments folder (outside the working folder, so its paths are absolute) holds the
+    toy."""
     assignments = tmp_path / "course" / "assignments"
     shutil.copytree(TOY / "assignments", assignments)
-    runtime = make_runtime(tmp_path / "data", assignments_dir=assignments, reference=TOY / "reference" / "beras")
+    runtime = make_runtime(tmp_path / "data", assignments_dir=assignments,
+                           reference=TOY / "reference" / "beras")
     runtime.private = str(tmp_path)  # no message may contain it
     return runtime
 
@@ -60,14 +62,16 @@ def test_errors_name_the_assignment_at_fault_with_paths_from_the_assignments_fol
         assert "assignments/toy/assignment.toml: files.owned[1]: 'nope.py' is not a file of the reference " \
             "package (beras/nope.py does not exist)" in own.message
         draft = _refused(release_assignment, session, toy.settings, "draft", None)
-        assert draft.message.startswith("draft's assignment.toml is invalid:") and "files.owned" in draft.message
+        assert (draft.message.startswith("draft's assignment.toml is invalid:")
+                and "files.owned" in draft.message)
         gate = start_gate(session, toy.settings, "draft", None)
     run_gate(toy, gate.id)
     missing = _refused(assignment_folder, toy.settings, "gone")
     assert missing.status == 404 and "assignments/gone/assignment.toml does not exist" in missing.message
     with toy.sessions() as session:
         row = session.get(GateRun, gate.id)
-        assert row.status == GateStatus.REFUSED and row.report_text.startswith("draft's assignment.toml is invalid")
+        assert (row.status == GateStatus.REFUSED
+                and row.report_text.startswith("draft's assignment.toml is invalid"))
         for text in (own.message, draft.message, missing.message, row.report_text, str(row.report)):
             assert toy.private not in text
 
@@ -80,4 +84,5 @@ def test_a_copy_that_owns_the_same_files_stops_only_its_own_release_once_the_ori
         assert again.report["ok"] and "ops.py is also listed as owned by toy-again" in again.report_text
         copy = _refused(release_assignment, session, toy.settings, "toy-again", None)
         assert copy.message.startswith("toy-again's assignment.toml is invalid:")
-        assert "toy-again/assignment.toml: files.owned: ops.py is also owned by assignment toy" in copy.message
+        assert ("toy-again/assignment.toml: files.owned: ops.py is also owned by assignment toy"
+                in copy.message)

@@ -1,4 +1,5 @@
-"""The service's side of the ripple notes: each published assignment's current starter, read from the blob store."""
+"""The service's side of the ripple notes: each published assignment's current starter, read from the blob
+store."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ def _published(session, blobs, name: str, version: str, data: bytes | None) -> N
     session.add(row)
     session.flush()
     row_version = AssignmentVersion(assignment_id=row.id, version=version, autograder_path="x",
-                                    starter_sha256=blobs.put(data) if data is not None else "f" * 64, queue="cpu",
-                                    max_score=1.0, gate_report={})
+                                    starter_sha256=blobs.put(data) if data is not None else "f" * 64,
+                                    queue="cpu", max_score=1.0, gate_report={})
     session.add(row_version)
     session.flush()
     row.current_version_id = row_version.id

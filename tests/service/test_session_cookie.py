@@ -1,4 +1,5 @@
-"""The session cookie's Secure flag: GRADER_SECURE_COOKIES, and `serve` believing only the proxies it is told."""
+"""The session cookie's Secure flag: GRADER_SECURE_COOKIES, and `serve` believing only the proxies it is
+told."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def _cookie_of(response) -> str:
 
 @pytest.mark.parametrize("mode, scheme, secure", [("auto", "http", False), ("auto", "https", True),
                                                   ("always", "http", True), ("never", "https", False)])
-def test_the_session_cookie_is_secure_as_the_setting_says_on_the_api_and_the_pages(tmp_path, mode, scheme, secure):
+def test_the_session_cookie_is_secure_as_the_setting_says_on_the_api_and_the_pages(tmp_path, mode, scheme,
+                                                                                   secure):
     runtime = make_runtime(tmp_path / "data", secure_cookies=mode)
     runtime.dispatcher = Parked(runtime)
     with runtime.sessions() as session:
@@ -42,7 +44,8 @@ def test_the_session_cookie_is_secure_as_the_setting_says_on_the_api_and_the_pag
 def test_serve_believes_x_forwarded_proto_only_from_the_proxies_it_is_told(tmp_path):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("GRADER_")},
            "GRADER_DATA_DIR": str(tmp_path / "data"), "GRADER_FORWARDED_ALLOW_IPS": "127.0.0.5",
-           # A broker URL: serve neither grades nor needs a sandbox; nothing is queued, so it is never reached.
+           # A broker URL: serve neither grades nor needs a sandbox; nothing is queued, so it is never
+           # reached.
            "GRADER_BROKER_URL": "redis://127.0.0.1:1/0"}
     added = subprocess.run([str(BIN / "beras-grader"), "users", "add", "ann@course.edu"], cwd=REPO, env=env,
                            capture_output=True, text=True, timeout=60, check=False)
@@ -56,10 +59,11 @@ def test_serve_believes_x_forwarded_proto_only_from_the_proxies_it_is_told(tmp_p
         https = {"X-Forwarded-Proto": "https"}
         # The TLS proxy, at 127.0.0.5, says the browser came over https: the cookie is Secure.
         with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.5"), timeout=10) as proxy:
-            assert "; secure" in _cookie_of(proxy.post(url + "/api/session", json={"token": token}, headers=https))
+            assert ("; secure"
+                    in _cookie_of(proxy.post(url + "/api/session", json={"token": token}, headers=https)))
         # Anyone else saying so is not believed.
-        assert "; secure" not in _cookie_of(httpx.post(url + "/api/session", json={"token": token}, headers=https,
-                                                       timeout=10))
+        assert "; secure" not in _cookie_of(httpx.post(url + "/api/session", json={"token": token},
+                                                       headers=https, timeout=10))
     finally:
         service.stop()
     assert "Traceback" not in service.text()

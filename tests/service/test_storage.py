@@ -1,4 +1,5 @@
-"""Storage and the job's life in the database: migrations, users and rosters, lateness, claims, leases, the reconciler."""
+"""Storage and the job's life in the database: migrations, users and rosters, lateness, claims, leases, the
+reconciler."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def service(runtime, mlp_release, mlp):
 def _accept(runtime, data=None, when=None, email="s@course.edu") -> int:
     with runtime.sessions() as session:
         user = session.scalar(select(User).where(User.email == email))
-        return accept(session, runtime.blobs, user, "beras-mlp", data or runtime.zip, "s.zip", 20 * 2**20, now=when).id
+        return accept(session, runtime.blobs, user, "beras-mlp", data or runtime.zip, "s.zip", 20 * 2**20,
+                      now=when).id
 
 
 def test_migrations_create_every_table_and_run_twice(tmp_path):
@@ -208,14 +210,16 @@ def test_a_job_whose_worker_keeps_dying_is_recorded_as_failed(service):
     reconcile(service)
     with service.sessions() as session:
         row = session.get(Submission, submission_id)
-        assert row.status == Status.FAILED and "stopped" in row.failure_reason and row.current_result_id is None
+        assert (row.status == Status.FAILED and "stopped" in row.failure_reason
+                and row.current_result_id is None)
 
 
 def test_infrastructure_errors_are_retried_then_failed_never_zero(service):
     service.settings.sandbox = "no-such-backend"
     service.settings.retry_backoff_s = 0
     submission_id = _accept(service)
-    outcomes = [grade_submission(submission_id, service).action for _ in range(service.settings.grade_attempts)]
+    outcomes = [grade_submission(submission_id, service).action
+                for _ in range(service.settings.grade_attempts)]
     assert outcomes == ["retry"] * (service.settings.grade_attempts - 1) + ["failed"]
     with service.sessions() as session:
         row = session.get(Submission, submission_id)

@@ -10,7 +10,8 @@ from grader.service.errors import ServiceError
 from grader.service.users import add_user, check_email, import_roster
 
 
-@pytest.mark.parametrize("email", ["ana@uni.edu", "Ana.Lee+cs@Uni.EDU", "a_b%c-d@mail.cs.uni.edu", "x1@a-b.co"])
+@pytest.mark.parametrize("email",
+                         ["ana@uni.edu", "Ana.Lee+cs@Uni.EDU", "a_b%c-d@mail.cs.uni.edu", "x1@a-b.co"])
 def test_plain_addresses_are_accepted_lowercased(email):
     assert check_email(f"  {email} ") == email.lower()
 

@@ -1,10 +1,11 @@
-"""Fixtures for the pages: the app over SQLite with beras-mlp published, four people, and a client per person."""
+"""Fixtures for the pages: the app over SQLite with beras-mlp published, four people, and a client per
+person."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 import shutil
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,8 +16,7 @@ from grader.service.releases import publish
 from grader.service.users import add_user, new_token
 from grader.web.csrf import token_for
 from tests.grading.conftest import ASSIGNMENTS
-from tests.service.conftest import make_runtime
-from tests.service.conftest import Parked
+from tests.service.conftest import Parked, make_runtime
 
 PEOPLE = (("ann", "student"), ("ben", "student"), ("tom", "ta"), ("ida", "instructor"))
 
@@ -50,7 +50,8 @@ class Site:
             created = utcnow()
             if late_days:  # late days are counted from the submission's time, as the gradebook does
                 created = assignment.current_version.due_at + timedelta(days=late_days, hours=-1)
-            row = Submission(created_at=created, user_id=user.id, assignment_id=assignment.id, late_days=late_days,
+            row = Submission(created_at=created, user_id=user.id, assignment_id=assignment.id,
+                             late_days=late_days,
                              version_id=assignment.current_version_id, blob_sha256="0" * 64, size=1,
                              filename="done.zip", status=Status.GRADED)
             session.add(row)

@@ -24,7 +24,8 @@ def _submit(site, who: str, mlp) -> int:
     return response.json()["id"]
 
 
-@pytest.mark.parametrize("path", ["/", "/assignments", "/assignments/beras-mlp", *STAFF_PAGES, *INSTRUCTOR_PAGES])
+@pytest.mark.parametrize("path",
+                         ["/", "/assignments", "/assignments/beras-mlp", *STAFF_PAGES, *INSTRUCTOR_PAGES])
 def test_pages_send_a_stranger_to_sign_in_and_back(site, path):
     response = site.get(None, path)
     assert response.status_code == 303
@@ -49,7 +50,8 @@ def test_a_ta_reaches_no_instructor_page(site, path):
                                   "/staff/assignments/beras-mlp/extensions", "/instructor/roster"])
 def test_a_student_cannot_post_staff_forms(site, path):
     before = site.count(Submission)
-    assert site.post("ann", path, {"email": "ann@course.edu", "days": "9", "csv": "email,role\nann@course.edu,ta\n"
+    assert site.post("ann", path,
+                     {"email": "ann@course.edu", "days": "9", "csv": "email,role\nann@course.edu,ta\n"
                                    }).status_code == 403
     assert site.count(Submission) == before
     assert site.get("ann", "/assignments").status_code == 200  # still a student: the roster post did nothing
@@ -78,13 +80,15 @@ def test_signing_in_with_a_token_sets_a_session_and_signing_out_ends_it(site):
     out = site.client.post("/logout", data={"csrf_token": token_for(cookie)},
                            headers={"Cookie": f"beras_session={cookie}"}, follow_redirects=False)
     assert out.status_code == 303
-    after = site.client.get("/assignments", headers={"Cookie": f"beras_session={cookie}"}, follow_redirects=False)
+    after = site.client.get("/assignments", headers={"Cookie": f"beras_session={cookie}"},
+                            follow_redirects=False)
     assert after.status_code == 303 and after.headers["location"].startswith("/login")
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example"])
 def test_sign_in_never_redirects_off_site(site, target):
-    signed = site.client.post("/login", data={"token": site.tokens["ann"], "next": target}, follow_redirects=False)
+    signed = site.client.post("/login", data={"token": site.tokens["ann"], "next": target},
+                              follow_redirects=False)
     assert signed.headers["location"] == "/"
 
 
@@ -94,7 +98,8 @@ def test_forms_without_the_sessions_csrf_token_are_refused(site):
     forged = site.post("tom", "/staff/assignments/beras-mlp/regrade", {"csrf_token": "0" * 40}, csrf=False)
     assert forged.status_code == 403
     # Another person's token does not fit this session.
-    theirs = site.post("tom", "/staff/assignments/beras-mlp/regrade", {"csrf_token": token_for(site.sessions["ida"])},
+    theirs = site.post("tom", "/staff/assignments/beras-mlp/regrade",
+                       {"csrf_token": token_for(site.sessions["ida"])},
                        csrf=False)
     assert theirs.status_code == 403
 
@@ -102,9 +107,11 @@ def test_forms_without_the_sessions_csrf_token_are_refused(site):
 def test_cookie_calls_to_the_api_need_the_csrf_header_but_bearer_calls_do_not(site):
     path = "/api/assignments/beras-mlp/regrade"
     assert site.client.post(path, headers=site.cookie("tom")).status_code == 403
-    ok = site.client.post(path, headers={**site.cookie("tom"), "X-CSRF-Token": token_for(site.sessions["tom"])})
+    ok = site.client.post(path,
+                          headers={**site.cookie("tom"), "X-CSRF-Token": token_for(site.sessions["tom"])})
     assert ok.status_code == 200
-    assert site.client.post(path, headers={"Authorization": f"Bearer {site.tokens['tom']}"}).status_code == 200
+    assert site.client.post(path,
+                            headers={"Authorization": f"Bearer {site.tokens['tom']}"}).status_code == 200
 
 
 def test_a_post_from_another_site_is_refused(site):

@@ -12,7 +12,8 @@ from tests.web.conftest import result_test, text_of
 
 def _course(site) -> None:
     site.graded("ann", [result_test("a", "visible", True, group="Dense"),
-                        result_test("b", "hidden", False, output="AssertionError: shapes differ\nmore", group="Tape")])
+                        result_test("b", "hidden", False, output="AssertionError: shapes differ\nmore",
+                                    group="Tape")])
     site.graded("ben", [result_test("a", "visible", True, group="Dense"),
                         result_test("b", "hidden", True, group="Tape")], late_days=1)
 
@@ -60,17 +61,20 @@ def test_exports_are_csvs_named_for_the_lms(site):
     assert scores["ann@course.edu"] == "2" and scores["ben@course.edu"] == "3.6"  # 4 less 10% for a late day
     scope = site.get("ida", "/instructor/assignments/beras-mlp/gradescope.csv")
     lines = list(csv.DictReader(io.StringIO(scope.content.decode("utf-8-sig"))))
-    assert {line["Email"]: line["Total Score"] for line in lines} == {"ann@course.edu": "2", "ben@course.edu": "3.6"}
+    assert {line["Email"]: line["Total Score"] for line in lines} == {"ann@course.edu": "2",
+                                                                      "ben@course.edu": "3.6"}
 
 
 def test_roster_import_shows_new_tokens_once_and_a_bad_roster_changes_nothing(site):
     good = site.post("ida", "/instructor/roster",
-                     files={"file": ("roster.csv", b"email,role,name\nnew@course.edu,student,New Person\n", "text/csv")})
+                     files={"file": ("roster.csv", b"email,role,name\nnew@course.edu,student,New Person\n",
+                                     "text/csv")})
     assert good.status_code == 200
     words = text_of(good.text)
     assert "1 added" in words and "new@course.edu" in words and re.search(r"bg_\w+", good.text)
     assert "bg_" not in site.get("ida", "/instructor/roster").text  # shown once, never again
-    bad = site.post("ida", "/instructor/roster", {"csv": "email,role\nnot-an-email,student\nok@course.edu,wizard\n"})
+    bad = site.post("ida", "/instructor/roster",
+                    {"csv": "email,role\nnot-an-email,student\nok@course.edu,wizard\n"})
     assert bad.status_code == 400
     words = text_of(bad.text)
     assert "line 2" in words and "line 3" in words and "not imported" in words
@@ -84,7 +88,8 @@ def test_the_report_draws_a_title_and_groups_with_dollar_signs_as_written(site):
     with site.runtime.sessions() as session:
         session.query(Assignment).one().title = r"Week 3: $\notacommand{x}$"
         session.commit()
-    site.graded("ann", [result_test("a", "visible", True, group=r"$^$ broken"), result_test("b", "visible", False)])
+    site.graded("ann",
+                [result_test("a", "visible", True, group=r"$^$ broken"), result_test("b", "visible", False)])
     page = site.get("ida", "/instructor/assignments/beras-mlp/report")
     assert page.status_code == 200 and page.text.count("<svg") == 3
     assert r"$^$ broken" in page.text and r"Week 3: $\notacommand{x}$" in page.text

@@ -5,16 +5,16 @@ Two toy releases staged without the gate stand for the published version and a p
 
 from __future__ import annotations
 
-from datetime import timedelta
 import shutil
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from grader.api.app import create_app
 from grader.db import Assignment, GateRun, GateStatus, RegradeBatch, Result, Status, Submission, User, utcnow
-from grader.service.gates import publish_gate
 from grader.service.errors import ServiceError
+from grader.service.gates import publish_gate
 from grader.service.releases import publish
 from grader.service.users import add_user, new_token
 from tests.service.conftest import Parked, make_runtime
@@ -44,8 +44,9 @@ def _submission(session, who: str, assignment: Assignment, status: Status) -> in
     session.flush()
     if status == Status.GRADED:
         now = utcnow()
-        result = Result(submission_id=row.id, version_id=row.version_id, status="graded", score=1.0, max_score=10.0,
-                        received_at=now, started_at=now, finished_at=now, data={"status": "graded", "tests": []})
+        result = Result(submission_id=row.id, version_id=row.version_id, status="graded", score=1.0,
+                        max_score=10.0, received_at=now, started_at=now, finished_at=now,
+                        data={"status": "graded", "tests": []})
         session.add(result)
         session.flush()
         row.current_result_id = result.id
@@ -53,7 +54,8 @@ def _submission(session, who: str, assignment: Assignment, status: Status) -> in
 
 
 def _read(html: str) -> str:
-    """The page's words with ``<code>`` pieces joined to the punctuation after them, as a person reads them."""
+    """The page's words with ``<code>`` pieces joined to the punctuation after them, as a person reads
+    them."""
     return text_of(html).replace(" ,", ",").replace(" :", ":")
 
 
@@ -90,7 +92,8 @@ def course(tmp_path, releases):
     """Toy ``v1`` published with submissions graded against it, another assignment with one of its own, and a
     passed gate (``course.gate``) of toy ``v2`` waiting to be published."""
     assignments, v1, other, v2 = releases
-    runtime = make_runtime(tmp_path / "data", assignments_dir=assignments, reference=TOY_REFERENCE, sandbox="local")
+    runtime = make_runtime(tmp_path / "data", assignments_dir=assignments, reference=TOY_REFERENCE,
+                           sandbox="local")
     runtime.dispatcher = Recording(runtime)
     sessions, tokens = {}, {}
     with runtime.sessions() as session:
@@ -101,7 +104,8 @@ def course(tmp_path, releases):
         toy_row = publish(session, runtime.blobs, *v1).assignment
         other_row = publish(session, runtime.blobs, *other).assignment
         runtime.old = [_submission(session, "ann", toy_row, Status.GRADED),
-                       _submission(session, "ann", toy_row, Status.FAILED),  # every one counts, not only the latest
+                       # every one counts, not only the latest
+                       _submission(session, "ann", toy_row, Status.FAILED),
                        _submission(session, "ben", toy_row, Status.GRADED)]
         runtime.waiting = _submission(session, "ben", toy_row, Status.QUEUED)
         runtime.other = _submission(session, "ann", other_row, Status.GRADED)
@@ -117,7 +121,8 @@ def test_the_gate_page_lists_what_publishing_changes(course):
     assert page.status_code == 200
     text = _read(page.text)
     for line in ("Against the published version v1 (this release is v2)",
-                 "Tests added (2): public_tests/test_more.py::test_more, hidden_tests/test_ops.py::test_double_zeros",
+                 "Tests added (2): public_tests/test_more.py::test_more, "
+                 "hidden_tests/test_ops.py::test_double_zeros",
                  "Points of group hidden: 8.0 → 10.0", "Points of group sum: — → 3.0 (new group)",
                  f"Test {MOVED} moved from group hidden to sum",
                  "Visibility of group public: visible → after_due_date",
@@ -137,7 +142,8 @@ def test_the_api_gate_view_carries_the_same_changes(course):
     assert (changes["first_release"], changes["old_version"], changes["new_version"]) == (False, "v1", "v2")
     assert changes["moved"] == [{"key": MOVED, "old": "hidden", "new": "sum"}]
     assert changes["limits"] == [{"key": "wall_time_s", "old": 600.0, "new": 300.0}]
-    assert changes["starter_files"] == {"added": ["public_tests/test_more.py"], "removed": [], "changed": ["README.md"]}
+    assert changes["starter_files"] == {"added": ["public_tests/test_more.py"], "removed": [],
+                                        "changed": ["README.md"]}
 
 
 def test_publishing_then_one_click_regrades_exactly_the_submissions_graded_against_the_old_version(course):
@@ -155,7 +161,8 @@ def test_publishing_then_one_click_regrades_exactly_the_submissions_graded_again
     assert runtime.dispatcher.sent == []
     queued = course.post("tom", url)
     assert queued.status_code == 303 and "notice=version-regrade" in queued.headers["location"]
-    assert "Queued 3 submission(s) for a regrade" in text_of(course.get("tom", queued.headers["location"]).text)
+    assert ("Queued 3 submission(s) for a regrade"
+            in text_of(course.get("tom", queued.headers["location"]).text))
     assert sorted(runtime.dispatcher.sent) == runtime.old
     with runtime.sessions() as session:
         current = session.query(Assignment).filter_by(name="toy").one().current_version_id
@@ -164,11 +171,14 @@ def test_publishing_then_one_click_regrades_exactly_the_submissions_graded_again
         for submission_id in runtime.old:
             row = session.get(Submission, submission_id)
             assert (row.status, row.regrade, row.version_id) == (Status.QUEUED, True, current)
-        assert session.get(Submission, runtime.waiting).version_id != current  # still being graded: left alone
-        assert session.get(Submission, runtime.other).status == Status.GRADED  # another assignment's: untouched
+        # still being graded: left alone
+        assert session.get(Submission, runtime.waiting).version_id != current
+        # another assignment's: untouched
+        assert session.get(Submission, runtime.other).status == Status.GRADED
     again = course.post("tom", url)
-    assert again.status_code == 409 and "No graded or failed submission of toy is graded against version v1 now" \
-        in text_of(again.text)
+    assert (again.status_code == 409
+            and "No graded or failed submission of toy is graded against version v1 now"
+            in text_of(again.text))
     offers = course.client.get("/api/assignments/toy/versions/regrade",
                                headers={"Authorization": f"Bearer {course.tokens['tom']}"}).json()
     assert [(o["version"], o["submissions"], o["waiting"]) for o in offers] == [("v1", 0, 1)]
@@ -178,7 +188,8 @@ def test_a_gate_overtaken_by_a_later_release_is_not_published(course):
     runtime = course.runtime
     with runtime.sessions() as session:  # started before v1 was published, with the v1 folder's older content
         old = _gate(session, *runtime.v1, started_at=utcnow() - timedelta(hours=1))
-    assert course.post("tom", f"/staff/gates/{course.runtime.gate}/publish", {"against": "v1"}).status_code == 303
+    assert course.post("tom", f"/staff/gates/{course.runtime.gate}/publish",
+                       {"against": "v1"}).status_code == 303
     refused = course.post("tom", f"/staff/gates/{old}/publish")
     text = text_of(refused.text)
     assert refused.status_code == 409
@@ -192,8 +203,9 @@ def test_a_gate_overtaken_by_a_later_release_is_not_published(course):
 def test_changes_seen_against_another_version_are_not_published(course):
     refused = course.post("tom", f"/staff/gates/{course.runtime.gate}/publish", {"against": "v0"})
     assert refused.status_code == 409
-    assert "the changes you saw for gate" in text_of(refused.text) and "were against version v0, but toy version " \
-        "v1 is published now" in text_of(refused.text)
+    assert ("the changes you saw for gate" in text_of(refused.text)
+            and "were against version v0, but toy version "
+            "v1 is published now" in text_of(refused.text))
     with course.runtime.sessions() as session:
         with pytest.raises(ServiceError, match="no longer current|were against nothing published"):
             publish_gate(session, course.runtime, course.runtime.gate, None, against="none")
@@ -206,13 +218,16 @@ def _api(course, method: str, path: str, **kwargs):
 
 def test_the_api_publishes_against_a_version_and_answers_with_the_regrade_offers(course):
     gate = course.runtime.gate
-    assert _api(course, "post", "/api/assignments/toy/versions/v1/regrade").status_code == 409  # v1 is current
+    # v1 is current
+    assert _api(course, "post", "/api/assignments/toy/versions/v1/regrade").status_code == 409
     stale = _api(course, "post", f"/api/gates/{gate}/publish", json={"against": "none"})
-    assert stale.status_code == 409 and "were against nothing published, but toy version v1 is published now" \
-        in stale.json()["error"]
+    assert (stale.status_code == 409
+            and "were against nothing published, but toy version v1 is published now"
+            in stale.json()["error"])
     published = _api(course, "post", f"/api/gates/{gate}/publish", json={"against": "v1"})
     assert published.status_code == 200, published.text
-    assert [(o["version"], o["submissions"], o["waiting"]) for o in published.json()["regrade"]] == [("v1", 3, 1)]
+    assert [(o["version"], o["submissions"], o["waiting"])
+            for o in published.json()["regrade"]] == [("v1", 3, 1)]
     unknown = _api(course, "post", "/api/assignments/toy/versions/nope/regrade")
     assert unknown.status_code == 404 and "no version of toy 'nope'" in unknown.json()["error"]
     queued = _api(course, "post", "/api/assignments/toy/versions/v1/regrade").json()
@@ -249,5 +264,6 @@ def test_a_published_version_whose_folder_is_gone_still_lets_the_gate_publish(co
     with runtime.sessions() as session:
         lost = _gate(session, runtime.v2[0], tmp_path / "lost" / "toy-starter.zip")
     lost_text = text_of(course.get("tom", f"/staff/gates/{lost}").text)
-    assert f"gate {lost}'s starter zip is gone; run the gate again" in lost_text and str(tmp_path) not in lost_text
+    assert (f"gate {lost}'s starter zip is gone; run the gate again" in lost_text
+            and str(tmp_path) not in lost_text)
     assert course.post("tom", f"/staff/gates/{gate}/publish", {"against": "v0"}).status_code == 303

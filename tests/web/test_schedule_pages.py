@@ -1,4 +1,5 @@
-"""What students read of the schedule: nothing to download or submit before opens, dates in the author's offset
+"""What students read of the schedule: nothing to download or submit before opens, dates in the author's
+offset
 with UTC beside them, the description as safe HTML, one sentence on the tests not shown."""
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def _site(tmp_path: Path, mlp_release, opens: datetime, due: datetime):
     copy = tmp_path / "release" / autograder.name
     shutil.copytree(autograder, copy)
     toml = copy / "beras-mlp" / "assignment.toml"
-    text = re.sub(r"(?m)^due = .*$", f"opens = {opens.isoformat()}\ndue = {due.isoformat()}", toml.read_text())
+    text = re.sub(r"(?m)^due = .*$", f"opens = {opens.isoformat()}\ndue = {due.isoformat()}",
+                  toml.read_text())
     toml.write_text(text.replace('\ntitle = ', "\n" + DESCRIPTION + "title = ", 1))
     runtime = make_runtime(tmp_path / "data", sandbox="local", max_upload_mb=1)
     runtime.dispatcher = Parked(runtime)
@@ -83,13 +85,15 @@ def test_before_opens_a_student_is_offered_no_starter_and_no_upload(upcoming):
     upload = site.client.post("/api/assignments/beras-mlp/submissions", headers=bearer(site, "ann"),
                               files={"file": ("s.zip", b"PK\x05\x06" + b"\0" * 18, "application/zip")})
     assert upload.status_code == 403 and "opens" in upload.text
-    page = site.post("ann", "/assignments/beras-mlp/submit", files={"file": ("s.zip", b"x", "application/zip")})
+    page = site.post("ann", "/assignments/beras-mlp/submit",
+                     files={"file": ("s.zip", b"x", "application/zip")})
     assert page.status_code == 403 and f"beras-mlp opens {moment(opens)}" in text_of(page.text)
 
 
 def test_before_opens_the_staff_see_it_as_opens_and_may_download(upcoming):
     site, opens, _ = upcoming
-    assert site.client.get("/api/assignments/beras-mlp/starter.zip", headers=bearer(site, "tom")).status_code == 200
+    assert site.client.get("/api/assignments/beras-mlp/starter.zip",
+                           headers=bearer(site, "tom")).status_code == 200
     assert f"opens {moment(opens)}" in text_of(site.get("tom", "/staff").text)
     assert f"opens {moment(opens)}" in text_of(site.get("tom", "/staff/assignments/beras-mlp").text)
     assert 'id="upload"' in site.get("tom", "/assignments/beras-mlp").text
@@ -119,7 +123,8 @@ def test_once_open_the_starter_and_uploads_are_offered(tmp_path, mlp_release):
         site = Site(client, runtime, sessions, tokens)
         html = site.get("ann", "/assignments/beras-mlp").text
         assert "starter.zip" in html and 'id="upload"' in html and "upcoming" not in text_of(html)
-        assert client.get("/api/assignments/beras-mlp/starter.zip", headers=bearer(site, "ann")).status_code == 200
+        assert client.get("/api/assignments/beras-mlp/starter.zip",
+                          headers=bearer(site, "ann")).status_code == 200
 
 
 def test_due_dates_show_in_the_authors_offset_with_utc_beside(site):
@@ -127,12 +132,14 @@ def test_due_dates_show_in_the_authors_offset_with_utc_beside(site):
     words = text_of(site.get("ann", "/assignments/beras-mlp").text)
     assert "Due 2026-12-11 23:59 (UTC-05:00) · 2026-12-12 04:59 UTC" in words
     assert "closes 2026-12-14 23:59 (UTC-05:00) · 2026-12-15 04:59 UTC" in words
-    assert "2026-12-11 23:59 (UTC-05:00) · 2026-12-12 04:59 UTC" in text_of(site.get("ann", "/assignments").text)
+    assert ("2026-12-11 23:59 (UTC-05:00) · 2026-12-12 04:59 UTC"
+            in text_of(site.get("ann", "/assignments").text))
 
 
 def test_the_sentence_on_tests_not_shown_follows_the_due_date():
     assert withheld_note(0, False) == ""
-    assert withheld_note(1, False) == "1 more test is graded but not shown yet; its points count after the due date."
+    assert (withheld_note(1, False)
+            == "1 more test is graded but not shown yet; its points count after the due date.")
     assert withheld_note(3, True) == "3 more tests are graded and counted in this score but not shown."
 
 

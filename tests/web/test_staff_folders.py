@@ -28,8 +28,8 @@ def site(tmp_path) -> Site:
         row = Assignment(name="beras-cnn", title="Beras 2")
         session.add(row)
         session.flush()
-        version = AssignmentVersion(assignment_id=row.id, version="v1", autograder_path="x", starter_sha256="0" * 64,
-                                    queue="cpu", max_score=100.0, gate_report={})
+        version = AssignmentVersion(assignment_id=row.id, version="v1", autograder_path="x",
+                                    starter_sha256="0" * 64, queue="cpu", max_score=100.0, gate_report={})
         session.add(version)
         session.flush()
         row.current_version_id = version.id

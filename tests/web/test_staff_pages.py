@@ -1,4 +1,5 @@
-"""TA pages without a browser: settings, new assignments, the gate form, regrade progress, a submission's details."""
+"""TA pages without a browser: settings, new assignments, the gate form, regrade progress, a submission's
+details."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def test_bad_settings_are_refused_field_by_field_and_the_file_is_untouched(site)
 def test_a_new_assignment_is_created_from_a_copy(site):
     response = site.post("tom", "/staff/assignments/new", {"name": "beras-mlp-2", "title": "MLP again",
                                                             "copy_from": "beras-mlp"})
-    assert response.status_code == 303 and response.headers["location"].startswith("/staff/assignments/beras-mlp-2")
+    assert (response.status_code == 303
+            and response.headers["location"].startswith("/staff/assignments/beras-mlp-2"))
     page = site.get("tom", response.headers["location"]).text
     assert "Assignment created" in text_of(page) and 'value="MLP again"' in page
     again = site.post("tom", "/staff/assignments/new", {"name": "beras-mlp-2", "title": "x", "copy_from": ""})
@@ -100,7 +102,8 @@ def test_a_submission_shows_resources_phases_logs_and_a_replay_button(site):
     assert log.status_code == 200 and log.text == "judge says hello\n"
     # A log is the student's text: never run as a page, never kept by a cache.
     assert log.headers["x-content-type-options"] == "nosniff" and log.headers["cache-control"] == "no-store"
-    assert site.get("ann", f"/staff/submissions/{submission_id}/logs/{result_id}/{JUDGE_LOG}").status_code == 403
+    assert site.get("ann",
+                    f"/staff/submissions/{submission_id}/logs/{result_id}/{JUDGE_LOG}").status_code == 403
     assert site.get("tom", f"/staff/submissions/{submission_id}/logs/{result_id}/nope.log").status_code == 404
 
     replayed = site.post("tom", f"/staff/submissions/{submission_id}/replay", {"result_id": str(result_id)})
@@ -136,7 +139,8 @@ def test_numbers_typed_into_staff_forms_are_refused_by_field(site, typed):
     submission_id = site.graded("ann", [result_test("t1", "visible", True)])
     seed = site.post("tom", "/staff/assignments/beras-mlp/gate", {"seed": typed})
     assert seed.status_code == 422 and "the seed must be a whole number from 0 to 2147483647" in _said(seed)
-    days = site.post("tom", "/staff/assignments/beras-mlp/extensions", {"email": "ann@course.edu", "days": typed})
+    days = site.post("tom", "/staff/assignments/beras-mlp/extensions",
+                     {"email": "ann@course.edu", "days": typed})
     assert days.status_code == 422 and "extension days must be a whole number from 0 to 365" in _said(days)
     replay = site.post("tom", f"/staff/submissions/{submission_id}/replay", {"result_id": typed})
     assert replay.status_code == 422 and "result_id must be a whole number from 1 to" in _said(replay)
@@ -147,8 +151,9 @@ def test_numbers_typed_into_staff_forms_are_refused_by_field(site, typed):
         assert session.query(Extension).count() == 0
 
 
-@pytest.mark.parametrize("path", [f"/staff/submissions/{HUGE}", f"/staff/gates/{HUGE}", f"/staff/regrades/{HUGE}",
-                                  f"/staff/submissions/1/logs/{HUGE}/judge.log", f"/submissions/{HUGE}",
+@pytest.mark.parametrize("path", [f"/staff/submissions/{HUGE}", f"/staff/gates/{HUGE}",
+                                  f"/staff/regrades/{HUGE}", f"/staff/submissions/1/logs/{HUGE}/judge.log",
+                                  f"/submissions/{HUGE}",
                                   "/staff/submissions/0", "/staff/gates/-1", "/staff/submissions/\u00b2"])
 def test_an_id_no_row_can_have_is_refused_by_name_not_a_server_error(site, path):
     who = "ann" if path.startswith("/submissions") else "tom"

@@ -1,4 +1,5 @@
-"""Student pages without a browser: the assignment list, the plain-form upload, and a submission's feedback."""
+"""Student pages without a browser: the assignment list, the plain-form upload, and a submission's
+feedback."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def test_the_list_shows_each_released_assignment_with_its_due_date_and_state(sit
 
 def test_an_extension_moves_the_due_date_the_student_sees(site, mlp):
     before = text_of(site.get("ann", "/assignments/beras-mlp").text)
-    granted = site.post("tom", "/staff/assignments/beras-mlp/extensions", {"email": "ann@course.edu", "days": "3"})
+    granted = site.post("tom", "/staff/assignments/beras-mlp/extensions",
+                        {"email": "ann@course.edu", "days": "3"})
     assert granted.status_code == 200 and "now has 3 extra day(s)" in text_of(granted.text)
     after = text_of(site.get("ann", "/assignments/beras-mlp").text)
     assert "3-day extension" in after and "3-day extension" not in before
@@ -35,7 +37,8 @@ def test_the_assignment_page_offers_the_starter_and_an_upload_form(site):
 
 
 def test_a_broken_zip_is_refused_on_the_page_with_the_reason_and_nothing_is_stored(site):
-    response = site.post("ann", "/assignments/beras-mlp/submit", files={"file": ("work.zip", b"not a zip", "application/zip")})
+    response = site.post("ann", "/assignments/beras-mlp/submit",
+                         files={"file": ("work.zip", b"not a zip", "application/zip")})
     assert response.status_code == 422
     assert "your submission was not accepted" in text_of(response.text)
     assert 'role="alert"' in response.text
@@ -43,13 +46,16 @@ def test_a_broken_zip_is_refused_on_the_page_with_the_reason_and_nothing_is_stor
 
 
 def test_submitting_without_choosing_a_file_says_so(site):
-    response = site.post("ann", "/assignments/beras-mlp/submit", files={"file": ("", b"", "application/octet-stream")})
+    response = site.post("ann", "/assignments/beras-mlp/submit",
+                         files={"file": ("", b"", "application/octet-stream")})
     assert response.status_code == 400 and "choose your submission zip" in text_of(response.text)
 
 
 def test_a_good_zip_goes_to_its_page_queued_with_its_place_in_line(site, mlp):
-    first = site.post("ben", "/assignments/beras-mlp/submit", files={"file": ("a.zip", submission(mlp), "application/zip")})
-    response = site.post("ann", "/assignments/beras-mlp/submit", files={"file": ("b.zip", submission(mlp), "application/zip")})
+    first = site.post("ben", "/assignments/beras-mlp/submit",
+                      files={"file": ("a.zip", submission(mlp), "application/zip")})
+    response = site.post("ann", "/assignments/beras-mlp/submit",
+                         files={"file": ("b.zip", submission(mlp), "application/zip")})
     assert first.status_code == response.status_code == 303
     location = response.headers["location"]
     assert re.fullmatch(r"/submissions/\d+", location)
@@ -62,7 +68,8 @@ def test_a_good_zip_goes_to_its_page_queued_with_its_place_in_line(site, mlp):
 
 
 def test_feedback_follows_each_tests_visibility_before_the_due_date(site):
-    tests = [result_test("public ok", "visible", True), result_test("public broken", "visible_until_due_date", False,
+    tests = [result_test("public ok", "visible", True),
+             result_test("public broken", "visible_until_due_date", False,
                                                        output="expected 3, got 4"),
              result_test("hidden one", "hidden", True), result_test("after due a", "after_due_date", False),
              result_test("after due b", "after_due_date", True)]

@@ -1,5 +1,6 @@
 from grader.harness import assert_close
 
+
 def test_double_random(student, reference, rng):
     x = rng.normal(size=(3, 4))
     assert_close(student.beras.double(x), reference.beras.double(x))
