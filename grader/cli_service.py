@@ -65,7 +65,7 @@ def serve_command(
     """Serve the HTTP API; with no GRADER_BROKER_URL it also grades, in an in-process pool."""
     import uvicorn
 
-    from grader.api.app import create_app
+    from grader.app import create_app
 
     _logging(log_level)
     runtime = _runtime()

@@ -175,13 +175,15 @@ def histogram(scores: tuple[float, ...] | list[float], top: float, bins: int = 1
         bins: how many bins (at least 1).
 
     Returns:
-        The bins; a score of exactly ``top`` (or above, extra credit) falls in the last, a negative one in the first.
+        The bins; a score of exactly ``top`` (or above, extra credit) falls in the last, a negative one in the
+        first.
     """
     bins = max(1, bins)
     top = top if top > 0 else (max(scores, default=0.0) or 1.0)
     counts = [0] * bins
     for score in scores:
-        # Multiply before dividing: 0.3 * 10 / 1 is 3, while 0.3 / (1 / 10) is 2.9999999999999996 (the wrong bin).
+        # Multiply before dividing: 0.3 * 10 / 1 is 3, while 0.3 / (1 / 10) is 2.9999999999999996 (the wrong
+        # bin).
         counts[min(bins - 1, max(0, int(score * bins / top)))] += 1
     return tuple(Bin(round(top * i / bins, 6), round(top * (i + 1) / bins, 6), counts[i]) for i in range(bins))
 
@@ -193,9 +195,9 @@ def failure_message(test: dict) -> str:
         test: one test of a result's ``tests``.
 
     Returns:
-        The first line of its ``output`` with a letter or digit in it (the last such line of a traceback, which
-        names the exception), whitespace collapsed, trimmed to ``MESSAGE_CHARS``; ``(outcome, no message)`` when
-        the output has none.
+        The first line of its ``output`` with a letter or digit in it (the last such line of a traceback,
+        which names the exception), whitespace collapsed, trimmed to ``MESSAGE_CHARS``; ``(outcome, no
+        message)`` when the output has none.
     """
     lines = [" ".join(line.split()) for line in str(test.get("output") or "").splitlines()]
     lines = [line for line in lines if any(ch.isalnum() for ch in line)]

@@ -113,7 +113,8 @@ def pass_rate_svg(report: AssignmentReport, max_tests: int = MAX_TEST_BARS, by: 
         if note:
             figure.text(0.01, 0.02, note, fontsize=8, color="#555555", va="bottom")
 
-    # Margins from the longest label (about 0.06 in a character at 9 pt): constrained layout would double the time.
+    # Margins from the longest label (about 0.06 in a character at 9 pt): constrained layout would double the
+    # time.
     left = min(3.4, 0.3 + 0.06 * max(len(text) for text, _ in items))
     bottom = 0.7 if note else 0.5
     return _render(draw, (6.4, 0.85 + bottom + 0.24 * len(items)), (left, 0.1, 0.35, bottom), label, "rates")
@@ -157,7 +158,8 @@ def _render(draw: Callable, size: tuple[float, float], margins: tuple[float, flo
                                bottom=bottom / height)
         draw(figure)
         out = io.StringIO()
-        # The label becomes the <title>; no date and no matplotlib version, so the markup depends on the input only.
+        # The label becomes the <title>; no date and no matplotlib version, so the markup depends on the input
+        # only.
         figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Title": label})
     return _inline(out.getvalue(), label, kind)
 
@@ -166,7 +168,8 @@ def _inline(svg: str, label: str, kind: str) -> str:
     """Make matplotlib's file an inline element: no prolog or RDF metadata, a role, a label, and ids of its own."""
     svg = svg[svg.index("<svg"):].strip()
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
-    # Several charts on one page must not share ids (clip paths are referenced by id); a digest keeps them stable.
+    # Several charts on one page must not share ids (clip paths are referenced by id); a digest keeps them
+    # stable.
     prefix = f"{kind}-{hashlib.sha256(svg.encode()).hexdigest()[:8]}-"
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)

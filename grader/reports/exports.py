@@ -63,9 +63,9 @@ def gradescope_csv(session: Session, assignment: Assignment, policy: str = "best
     """One assignment's grades in Gradescope's export layout, with the points of each group of tests.
 
     ``Total Score`` is the score that counts (after the late penalty); the group columns are the points the
-    counted submission earned on each points group (on each test when tests carry no group), before the penalty.
-    ``Lateness`` is measured from the due date plus the student's extension. ``SID``, ``Sections`` and ``View
-    Count`` are not tracked and stay empty.
+    counted submission earned on each points group (on each test when tests carry no group), before the
+    penalty. ``Lateness`` is measured from the due date plus the student's extension. ``SID``, ``Sections``
+    and ``View Count`` are not tracked and stay empty.
 
     Args:
         session: an open database session.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.db import Assignment, AssignmentVersion, Extension, Result, Role, Status, Submission, User
-from grader.service.errors import ServiceError
+from grader.service.errors import Invalid
 from grader.service.submissions import lateness
 from grader.spreadsheet import csv_text
 
@@ -97,7 +97,7 @@ class Row:
 def check_policy(policy: str) -> None:
     """Raise a 400 ``ServiceError`` unless ``policy`` is ``best`` or ``latest``."""
     if policy not in POLICIES:
-        raise ServiceError(400, f"unknown policy {policy!r}; expected best or latest")
+        raise Invalid(f"unknown policy {policy!r}; expected best or latest")
 
 
 def load_students(session: Session) -> list[Student]:
@@ -132,12 +132,14 @@ def load_extensions(session: Session, assignment_ids: Iterable[int]) -> dict[tup
 def load_attempts(session: Session, assignment_ids: Iterable[int]) -> dict[tuple[int, int], list[Attempt]]:
     """Every submission of the given assignments in one query, by ``(user id, assignment id)``, oldest first.
 
-    Only the columns the gradebook needs are read: never ``Result.data``, which is most of the database's bytes.
+    Only the columns the gradebook needs are read: never ``Result.data``, which is most of the database's
+    bytes.
     """
     ids = list(assignment_ids)
     if not ids:
         return {}
-    # Executed on the connection: plain rows, without the ORM's per-row bookkeeping (a third of the time here).
+    # Executed on the connection: plain rows, without the ORM's per-row bookkeeping (a third of the time
+    # here).
     rows = session.connection().execute(
         select(Submission.id, Submission.user_id, Submission.assignment_id, Submission.version_id,
                Submission.created_at, Submission.status, Result.id, Result.score)
@@ -154,8 +156,9 @@ def choose(attempts: Iterable[Attempt], schedules: dict[int, Schedule], extensio
            policy: str) -> Counted | None:
     """The submission ``policy`` counts among one student's attempts at one assignment (oldest first).
 
-    ``best`` picks the highest score after its late penalty (the earliest on a tie); ``latest`` the newest graded
-    one. Late days are counted again from each submission's time and ``extension``, so an extension granted after
+    ``best`` picks the highest score after its late penalty (the earliest on a tie); ``latest`` the newest
+    graded one. Late days are counted again from each submission's time and ``extension``, so an extension
+    granted after
     the fact is honoured. Returns None when nothing was graded.
     """
     chosen: Counted | None = None

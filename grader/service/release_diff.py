@@ -12,8 +12,8 @@ from typing import Any
 
 from grader.authoring.config import AssignmentConfigError, PointsError, assign_points, load_assignment
 
-# Settings compared key by key besides the points, the limits and the schedule (which have their own sections);
-# ``files``, ``tests`` and ``gate`` show in the file and test changes, or do not reach students.
+# Settings compared key by key besides the points, the limits and the schedule (which have their own
+# sections); ``files``, ``tests`` and ``gate`` show in the file and test changes, or do not reach students.
 _SETTINGS = ("title", "description", "queue", "gpu_variant", "free_points", "submissions")  # those this version has
 _SKIPPED_PARTS = ("__pycache__", ".pytest_cache")
 

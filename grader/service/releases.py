@@ -16,7 +16,8 @@ from grader.authoring.config import CONFIG_FILE, AssignmentConfigError
 from grader.authoring.schedule import ReleaseOrderError
 from grader.blobs import BlobStore
 from grader.db import Assignment, AssignmentVersion, User, utcnow
-from grader.service.errors import ServiceError
+from grader.service.assignments import find_assignment
+from grader.service.errors import Invalid, NotFound, Unprocessable
 from grader.service.paths import scrub, scrub_all, shown
 from grader.settings import Settings
 from worker.grading.released import ReleaseError, load_released
@@ -49,10 +50,10 @@ def release_assignment(session: Session, settings: Settings, name: str, by: User
         outcome = gate_release(settings, name, seed, published_names(session),
                                published_starters(session, BlobStore(settings.blobs_dir)))
     except AssignmentConfigError as error:
-        raise ServiceError(400, invalid_config_message(settings, name, error)) from None
+        raise Invalid(invalid_config_message(settings, name, error)) from None
     report, text = scrub_all(outcome.report.to_dict(), settings), scrub(outcome.report.format(), settings)
     if not outcome.report.ok:
-        raise ServiceError(422, f"the release gate refused {name}; nothing was published", gate=report, report=text)
+        raise Unprocessable(f"the release gate refused {name}; nothing was published", gate=report, report=text)
     version = publish(session, BlobStore(settings.blobs_dir), outcome.autograder_dir, outcome.starter_zip, by,
                       settings)
     return Published(version, report, text)
@@ -84,11 +85,11 @@ def assignment_folder(settings: Settings, name: str) -> Path:
         ServiceError: 400 for a name that is not one (it must not reach the file system), 404 without a toml.
     """
     if not name or set(name) - _NAME_CHARS:
-        raise ServiceError(400, f"{name!r} is not an assignment name (lowercase letters, digits, - and _)")
+        raise Invalid(f"{name!r} is not an assignment name (lowercase letters, digits, - and _)")
     folder = settings.assignments_dir / name
     if not (folder / "assignment.toml").is_file():
-        raise ServiceError(404, f"no assignment {name!r}: {shown(folder / 'assignment.toml', settings)} does not "
-                                "exist")
+        raise NotFound(f"no assignment {name!r}: {shown(folder / 'assignment.toml', settings)} does not "
+                       "exist")
     return folder
 
 
@@ -151,10 +152,10 @@ def publish(session: Session, blobs: BlobStore, autograder_dir: Path, starter_zi
     try:
         released = load_released(autograder_dir)
     except ReleaseError as error:
-        raise ServiceError(400, scrub(str(error), settings) if settings else str(error)) from None
+        raise Invalid(scrub(str(error), settings) if settings else str(error)) from None
     manifest = json.loads((autograder_dir / "release.json").read_text()) if (autograder_dir / "release.json").is_file() else {}
     config = released.assignment
-    assignment = session.scalar(select(Assignment).where(Assignment.name == config.name))
+    assignment = find_assignment(session, config.name)
     if assignment is None:
         assignment = Assignment(name=config.name, title=config.title)
         session.add(assignment)

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from grader.api.auth import SESSION_COOKIE
+from grader.http.deps import SESSION_COOKIE
 
 HEADER = "x-csrf-token"
 FIELD = "csrf_token"
@@ -42,7 +42,8 @@ def same_origin(headers, host: str) -> bool:
 def _bearer(header: str | None) -> bool:
     """The request really authenticates with a Bearer token (the route refuses any other Authorization header).
 
-    Only then is it spared the token check: an empty or malformed header must not let a cookie ride without it.
+    Only then is it spared the token check: an empty or malformed header must not let a cookie ride without
+    it.
     """
     scheme, _, token = (header or "").partition(" ")
     return scheme.lower() == "bearer" and bool(token.strip())

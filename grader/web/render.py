@@ -9,8 +9,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from grader.api.auth import SESSION_COOKIE
 from grader.authoring.schedule import moment
+from grader.http.deps import SESSION_COOKIE
 from grader.web.csrf import token_for
 from grader.web.markdown import to_html
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 
-from grader.api.auth import SESSION_COOKIE, api_token_user, db
-from grader.api.cookies import clear_session_cookie, set_session_cookie
-from grader.db import Role, TokenKind, User
-from grader.service.errors import ServiceError
+from grader.db import Role, TokenKind
+from grader.http.cookies import clear_session_cookie, set_session_cookie
+from grader.http.deps import SESSION_COOKIE, DbSession, api_token_user
+from grader.service.errors import ServiceError, Unauthenticated
 from grader.service.users import drop_token, new_token
-from grader.web.deps import form, viewer
+from grader.web.deps import CheckedForm, Viewer
 from grader.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -28,7 +27,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/")
-def home(user: User = Depends(viewer)) -> RedirectResponse:
+def home(user: Viewer) -> RedirectResponse:
     target = {Role.STUDENT: "/assignments", Role.TA: "/staff", Role.INSTRUCTOR: "/instructor/gradebook"}[user.role]
     return RedirectResponse(target, status_code=303)
 
@@ -49,7 +48,7 @@ async def login(request: Request):
     try:
         cookie = await run_in_threadpool(_sign_in, request, token)
     except ServiceError as error:
-        message = error.message if error.status != 401 else (
+        message = error.message if not isinstance(error, Unauthenticated) else (
             "this token is unknown or expired; check it was copied whole, or ask your instructor for a new one")
         response = page(request, "login.html", status_code=error.status, error=message, next=target)
         if "retry_after_s" in error.detail:
@@ -73,7 +72,7 @@ def _sign_in(request: Request, token: str) -> str:
 
 
 @router.post("/logout")
-def logout(request: Request, _=Depends(form), session: Session = Depends(db)) -> RedirectResponse:
+def logout(request: Request, _: CheckedForm, session: DbSession) -> RedirectResponse:
     if request.cookies.get(SESSION_COOKIE):
         drop_token(session, request.cookies[SESSION_COOKIE], TokenKind.SESSION)
     response = RedirectResponse("/login", status_code=303)

@@ -133,7 +133,8 @@ def upgrade() -> None:
     with op.batch_alter_table('results', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_results_submission_id'), ['submission_id'], unique=False)
 
-    # The two cycles (assignment -> current version, submission -> current result) are added once both tables exist.
+    # The two cycles (assignment -> current version, submission -> current result) are added once both tables
+    # exist.
     with op.batch_alter_table("assignments") as batch:
         batch.create_foreign_key("fk_assignment_current_version", "assignment_versions", ["current_version_id"], ["id"])
     with op.batch_alter_table("submissions") as batch:

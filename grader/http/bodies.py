@@ -2,9 +2,9 @@
 
 Uploads may be as large as ``max_upload_mb`` and take ``upload_timeout_s``; the roster import has its own cap;
 every other body (JSON, page forms) is capped at ``max_body_kb``, so no one, signed in or not, can make the
-server parse a 20 MiB JSON document. A declared Content-Length over the cap is refused before a byte is read; a
-chunked body is counted as it comes. A body must also keep coming: a pause longer than ``upload_idle_s``, or a
-body still arriving after its deadline, is answered 408, so a client sending a byte every few seconds holds
+server parse a 20 MiB JSON document. A declared Content-Length over the cap is refused before a byte is read;
+a chunked body is counted as it comes. A body must also keep coming: a pause longer than ``upload_idle_s``, or
+a body still arriving after its deadline, is answered 408, so a client sending a byte every few seconds holds
 nothing for long. A response sent before its request's body was read closes the connection, so that the client
 cannot keep the server reading a body that no one wants.
 """
@@ -120,7 +120,8 @@ class BodyLimit:
             return message
 
         async def closing(message):
-            # Answered before the body was read: close, rather than read the rest of it to keep the connection.
+            # Answered before the body was read: close, rather than read the rest of it to keep the
+            # connection.
             if message["type"] == "http.response.start" and not complete:
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from grader.service.errors import ServiceError
+from grader.service.errors import RateLimited
 
 
 class InFlight:
@@ -26,8 +26,8 @@ class InFlight:
         """
         held = self._count.get(user_id, 0)
         if held >= self.limit:
-            raise ServiceError(429, f"you already have {held} upload(s) in progress (at most {self.limit} at a "
-                                    "time); wait for them to finish, then submit again", retry_after_s=5)
+            raise RateLimited(f"you already have {held} upload(s) in progress (at most {self.limit} at a "
+                              "time); wait for them to finish, then submit again", retry_after_s=5)
         self._count[user_id] = held + 1
         try:
             yield
