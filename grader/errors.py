@@ -1,4 +1,4 @@
-"""The application's error handlers: each refusal answered once, as JSON for the API or as a page for people."""
+"""The application's error handlers: each error answered once, as JSON for the API or as a page."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ log = logging.getLogger("beras.api")
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    """Every error is ``{"error": message}`` or the error page; a person can act on it, no traceback leaves."""
+    """Every error is ``{"error": message}`` or the error page: one a person can act on."""
     app.add_exception_handler(SignInRequired, sign_in_first)
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(PoolTimeout, no_connection)

@@ -29,7 +29,7 @@ ROSTER_ROUTE = re.compile(r"/instructor/roster")
 
 
 class BodyTooLarge(HTTPException):
-    """413: the body passed its cap (an HTTPException, so FastAPI's body parsing lets it through unchanged)."""
+    """413: the body passed its cap (an HTTPException, so FastAPI's body parsing lets it through as is)."""
 
     def __init__(self, cap: int, upload: bool) -> None:
         fix = ("submit only your beras/ files (make_submission.py builds the zip)" if upload else
@@ -132,6 +132,6 @@ class BodyLimit:
 async def _refuse(send, error: HTTPException) -> None:
     body = json.dumps({"error": error.detail}).encode()
     await send({"type": "http.response.start", "status": error.status_code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

@@ -1,4 +1,4 @@
-"""InFlight: how many uploads each student has in flight in this process; one over the limit is refused at once.
+"""InFlight: each student's uploads in flight in this process; one over the limit is refused at once.
 
 A student's slow uploads then hold at most ``limit`` slots, and only their own: the rest get 429 before a byte
 of their body is read. The count lives in this process (one API process serves the course; with several, each

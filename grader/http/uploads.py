@@ -1,4 +1,4 @@
-"""The upload path of the API and the page: admitted before the body, streamed to disk, stored in a worker thread.
+"""The upload path of API and page: admitted before the body, streamed to disk, stored in a worker thread.
 
 1. Before a byte of the body is read (in a worker thread, the connection held only for the look-ups): who is
    calling, whether the assignment is released and open to them, the rate limit; the declared size was already
@@ -71,6 +71,7 @@ async def take(request: Request, admission: Admission, *,
 async def in_upload_thread(request: Request, func, *args):
     """``func(*args)`` in a worker thread, holding one of the uploads' ``upload_threads`` tokens."""
     state = request.app.state
-    if getattr(state, "upload_limiter", None) is None:  # made here: a limiter belongs to the running event loop
+    # Made here: a limiter belongs to the running event loop.
+    if getattr(state, "upload_limiter", None) is None:
         state.upload_limiter = anyio.CapacityLimiter(state.runtime.settings.upload_threads)
     return await anyio.to_thread.run_sync(partial(func, *args), limiter=state.upload_limiter)

@@ -1,4 +1,4 @@
-"""What a caller may see of a submission: staff see everything; students see what each test's visibility allows now."""
+"""What a caller may see of a submission: staff see everything; students what each test's visibility allows now."""
 
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def result_history(session: Session, submission_id: int) -> list[Result]:
 def history_view(result: Result) -> dict:
     """One result of a submission's history, as the API shows it."""
     return {"result_id": result.id, "status": result.status, "score": result.score,
-            "max_score": result.max_score, "stored_at": result.stored_at.isoformat(), "worker": result.worker, "attempt": result.attempt}
+            "max_score": result.max_score, "stored_at": result.stored_at.isoformat(), "worker": result.worker,
+            "attempt": result.attempt}
 
 
 def assignment_submissions(session: Session, assignment_id: int, user: User, everyone: bool = False,

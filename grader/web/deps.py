@@ -1,4 +1,4 @@
-"""Who is looking at a page: the session cookie's user, role checks that answer with a page, and checked forms."""
+"""Who is looking at a page: the session cookie's user, role checks answered with a page, checked forms."""
 
 from __future__ import annotations
 

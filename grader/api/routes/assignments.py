@@ -40,11 +40,9 @@ def starter(name: str, request: Request, user: CurrentUser, session: DbSession) 
 
 @router.post("/{name}/release", response_model=ReleaseOut)
 async def release(name: str, request: Request, user: StaffUser, session: DbSession,
-                  seed: int | None = Query(None, ge=0, lt=MAX_SEED,
-                                           description="The gate's seed (default: a random one), as for a gate "
-                                                       "run.")
-                  ) -> dict:
-    """Run the release gate on ``assignments/<name>``; publish it as the current version if all checks pass."""
+                  seed: int | None = Query(None, ge=0, lt=MAX_SEED, description=(
+                      "The gate's seed (default: a random one), as for a gate run."))) -> dict:
+    """Run the release gate on ``assignments/<name>``; publish it as the current version if it passes."""
     runtime = request.app.state.runtime
     published = await run_in_threadpool(release_assignment, session, runtime.settings, name, user, seed)
     return {"assignment": name, "version": published.version.version, "published": True,

@@ -1,4 +1,4 @@
-"""Release gates over HTTP (staff): start one, follow it and its changes, publish it, regrade what it replaced."""
+"""Release gates over HTTP (staff): start, follow and publish one; regrade what it replaced."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def start(name: str, request: Request, user: StaffUser, session: DbSession,
 class PublishIn(BaseModel):
     against: str | None = Field(None, max_length=64, description=(
         "The version the changes were read against (the gate view's changes.old_version, or \"none\" for a "
-        "first release): publishing is refused if another version was published since. Default: not checked."))
+        "first release): publishing is refused if another version was published since. Default: not "
+        "checked."))
 
 
 @router.get("/gates/{gate_id}", response_model=GateChangesOut)

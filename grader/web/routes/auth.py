@@ -1,4 +1,4 @@
-"""Signing in and out of the pages (a token from the instructor becomes a session cookie) and the home redirect."""
+"""Signing in and out of the pages (an instructor's token becomes a session cookie) and the home redirect."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/")
 def home(user: Viewer) -> RedirectResponse:
-    target = {Role.STUDENT: "/assignments", Role.TA: "/staff", Role.INSTRUCTOR: "/instructor/gradebook"}[user.role]
+    target = {Role.STUDENT: "/assignments", Role.TA: "/staff",
+              Role.INSTRUCTOR: "/instructor/gradebook"}[user.role]
     return RedirectResponse(target, status_code=303)
 
 
@@ -39,7 +40,7 @@ def login_page(request: Request, next: str = "/"):
 
 @router.post("/login")
 async def login(request: Request):
-    """Sign in with an API token from the form (throttled like the API's sign-in); the cookie is a new session."""
+    """Sign in with an API token from the form (throttled like the API's); the cookie is a new session."""
     data = await request.form(max_fields=5, max_files=0)
     token, target = str(data.get("token", "")).strip()[:200], _safe_next(str(data.get("next", "/")))
     if not token:
@@ -49,7 +50,8 @@ async def login(request: Request):
         cookie = await run_in_threadpool(_sign_in, request, token)
     except ServiceError as error:
         message = error.message if not isinstance(error, Unauthenticated) else (
-            "this token is unknown or expired; check it was copied whole, or ask your instructor for a new one")
+            "this token is unknown or expired; check it was copied whole, "
+            "or ask your instructor for a new one")
         response = page(request, "login.html", status_code=error.status, error=message, next=target)
         if "retry_after_s" in error.detail:
             response.headers["Retry-After"] = str(error.detail["retry_after_s"])
@@ -61,7 +63,7 @@ async def login(request: Request):
 
 
 def _sign_in(request: Request, token: str) -> str:
-    """A new session cookie for the API token's user. Raises ServiceError: 401 unknown token, 429 throttled."""
+    """A new session cookie for the API token's user. Raises Unauthenticated (unknown token), RateLimited."""
     runtime = request.app.state.runtime
     with runtime.sessions() as session:
         user = api_token_user(request, session, token)

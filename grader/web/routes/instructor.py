@@ -1,4 +1,4 @@
-"""Instructor pages: the course gradebook, each assignment's report (charts, hardest tests), roster, LMS exports."""
+"""Instructor pages: the course gradebook, assignment reports (charts, hardest tests), roster, LMS exports."""
 
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ def report(name: str, request: Request, user: InstructorViewer, session: DbSessi
            print_view: bool = Query(False, alias="print")):
     assignment = get_released(session, name)
     data = assignment_report(session, assignment, _policy(policy))
-    return page(request, "instructor/report_print.html" if print_view else "instructor/report.html", user=user,
-                assignment=assignment, report=data, policy=policy,
+    template = "instructor/report_print.html" if print_view else "instructor/report.html"
+    return page(request, template, user=user, assignment=assignment, report=data, policy=policy,
                 histogram=score_histogram_svg(data), pass_rates=pass_rate_svg(data),
                 test_rates=pass_rate_svg(data, by="test") if data.groups else None, now=utcnow())
 
@@ -116,8 +116,9 @@ async def import_csv(request: Request, user: InstructorViewer, data: CheckedForm
 
 def _import(request: Request, session: Session, user: User, text: str | None, upload):
     if text is None:
-        return _roster_page(request, session, user, 400, error=f"{upload.filename} is not UTF-8 text; "
-                                                                "export the roster as CSV (UTF-8) and try again")
+        return _roster_page(request, session, user, 400,
+                            error=f"{upload.filename} is not UTF-8 text; "
+                                  "export the roster as CSV (UTF-8) and try again")
     if not text.strip():
         return _roster_page(request, session, user, 400, error="choose a roster CSV file or paste its rows "
                                                                 "(columns email, role and optionally name)")

@@ -1,4 +1,4 @@
-"""TA pages: assignments and their settings, the release gate and publishing, regrades with progress, any submission."""
+"""TA pages: assignments and their settings, release gates and publishing, regrades, any submission."""
 
 from __future__ import annotations
 
@@ -46,10 +46,12 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 NOTICES = {
     "created": "Assignment created: edit its settings and tests, then run the gate.",
     "published": "Published: students now get this version.",
-    "archived": "Assignment archived: its folder is now under assignments/.archive/ (move it back to restore it).",
+    "archived": ("Assignment archived: its folder is now under assignments/.archive/ "
+                 "(move it back to restore it)."),
     "deleted": "Draft assignment deleted.",
     "regrading": "Regrade queued: this page shows the new result when it is graded.",
-    "replaying": "Replay queued with the chosen result's seed: this page shows the new result when it is graded.",
+    "replaying": ("Replay queued with the chosen result's seed: "
+                  "this page shows the new result when it is graded."),
 }
 
 
@@ -81,7 +83,8 @@ def overview(request: Request, user: StaffViewer, session: DbSession):
     settings = request.app.state.runtime.settings
     folders = {f["name"]: f for f in settings_service.list_assignment_folders(settings)}
     released = {a.name: a for a in session.scalars(select(Assignment))}
-    counts = dict(session.execute(select(Submission.assignment_id, func.count()).group_by(Submission.assignment_id)).all())
+    counts = dict(session.execute(select(Submission.assignment_id, func.count())
+                                  .group_by(Submission.assignment_id)).all())
     waiting = dict(session.execute(select(Submission.assignment_id, func.count())
                                    .where(Submission.status.in_(WAITING))
                                    .group_by(Submission.assignment_id)).all())
@@ -106,10 +109,12 @@ def create_assignment(request: Request, user: StaffViewer, data: CheckedForm):
     settings = request.app.state.runtime.settings
     values = {k: str(data.get(k, "")).strip() for k in ("name", "title", "copy_from")}
     try:
-        settings_service.create_assignment(settings, values["name"], values["title"], values["copy_from"] or None)
+        settings_service.create_assignment(settings, values["name"], values["title"],
+                                           values["copy_from"] or None)
     except ServiceError as error:
-        return page(request, "staff/new_assignment.html", status_code=error.status, user=user, error=error.message,
-                    folders=settings_service.list_assignment_folders(settings), values=values)
+        return page(request, "staff/new_assignment.html", status_code=error.status, user=user,
+                    error=error.message, folders=settings_service.list_assignment_folders(settings),
+                    values=values)
     return RedirectResponse(f"/staff/assignments/{values['name']}?notice=created", status_code=303)
 
 
@@ -158,8 +163,10 @@ def _assignment_page(request: Request, session: Session, user: User, name: str, 
     if assignment is not None:
         submissions = session.scalars(select(Submission).where(Submission.assignment_id == assignment.id)
                                       .order_by(Submission.id.desc()).limit(200)).all()
-        extensions = session.execute(select(User.email, Extension.days).join(Extension, Extension.user_id == User.id)
-                                     .where(Extension.assignment_id == assignment.id).order_by(User.email)).all()
+        extensions = session.execute(select(User.email, Extension.days)
+                                     .join(Extension, Extension.user_id == User.id)
+                                     .where(Extension.assignment_id == assignment.id)
+                                     .order_by(User.email)).all()
         status_counts = dict(session.execute(select(Submission.status, func.count())
                                              .where(Submission.assignment_id == assignment.id)
                                              .group_by(Submission.status)).all())
@@ -180,7 +187,8 @@ def assignment(name: str, request: Request, user: StaffViewer, session: DbSessio
 @router.post("/assignments/{name}/settings")
 def save_settings(name: str, request: Request, user: StaffViewer, data: CheckedForm,
                   session: DbSession):
-    values = {field.key: str(data.get(field.key, "")) for field in settings_service.EDITABLE if field.key in data}
+    values = {field.key: str(data.get(field.key, ""))
+              for field in settings_service.EDITABLE if field.key in data}
     try:
         saved = settings_service.save_settings(request.app.state.runtime.settings, name, values)
     except NotFound:
@@ -215,7 +223,8 @@ def _gate_page(request: Request, session: Session, user: User, gate_id: int, sta
     assignment = find_assignment(session, row.assignment_name)
     current = assignment.current_version if assignment else None
     # The regrade offer belongs to the version students get now: once this gate's release is it.
-    offers = regrade_offers(session, assignment) if current is not None and row.version_id == current.id else []
+    offers = (regrade_offers(session, assignment) if current is not None and row.version_id == current.id
+              else [])
     return page(request, "staff/gate.html", status_code=status_code, user=user, gate=row, error=error,
                 notice=_notice(request), changes=changes_view(session, request.app.state.runtime.blobs, row),
                 against=current.version if current is not None else NOTHING_PUBLISHED, offers=offers)
@@ -321,4 +330,5 @@ def log(submission_id: RowId, result_id: RowId, log_name: str, request: Request,
     if not sha:
         raise not_found("log", log_name)
     text = request.app.state.runtime.blobs.get(sha).decode("utf-8", "replace")
-    return PlainTextResponse(text, headers={"Content-Disposition": f'inline; filename="{submission_id}-{log_name}"'})
+    return PlainTextResponse(
+        text, headers={"Content-Disposition": f'inline; filename="{submission_id}-{log_name}"'})

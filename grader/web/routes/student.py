@@ -48,8 +48,9 @@ def deadline(session: Session, user: User, assignment: Assignment) -> dict:
     base = {"opens": opens, "due": None, "closes": None, "extension": extension}
     if opens is not None and now < opens:
         staff = user.role != Role.STUDENT
-        text = f"Opens {_ago(opens - now)}" + ("; students cannot download or submit until then." if staff else
-                                                ": the starter code and submissions are available from then.")
+        text = f"Opens {_ago(opens - now)}" + (
+            "; students cannot download or submit until then." if staff
+            else ": the starter code and submissions are available from then.")
         base["state"], base["text"] = "upcoming", text
     if late.due is None:
         return {"state": "open", "text": "No due date.", **base}
@@ -151,8 +152,8 @@ def _csrf_checker(request: Request):
 
 def _refused(runtime, request: Request, name: str, error: ServiceError):
     with runtime.sessions() as session:
-        page_ = _assignment_page(request, session, page_user(session, request), name, status_code=error.status,
-                                 error=error.message)
+        page_ = _assignment_page(request, session, page_user(session, request), name,
+                                 status_code=error.status, error=error.message)
     if "retry_after_s" in error.detail:
         page_.headers["Retry-After"] = str(error.detail["retry_after_s"])
     return page_
