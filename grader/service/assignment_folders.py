@@ -1,4 +1,4 @@
-"""Assignment folders for TAs: look one up by name, create one (a copy or a scaffold), list, archive, delete."""
+"""Assignment folders for TAs: look one up, create one (a copy or a scaffold), list, archive, delete."""
 
 from __future__ import annotations
 
@@ -192,7 +192,8 @@ def list_assignment_folders(settings: Settings) -> list[dict]:
         try:
             title, problems = load_assignment(folder, reference_root=settings.reference).title, []
         except AssignmentConfigError as error:
-            title, problems = _raw_title(folder / CONFIG_FILE), [scrub(line, settings) for line in error.problems]
+            title = _raw_title(folder / CONFIG_FILE)
+            problems = [scrub(line, settings) for line in error.problems]
         listed.append({"name": name, "title": title, "path": shown(folder, settings), "valid": not problems,
                        "problems": problems})
     return listed

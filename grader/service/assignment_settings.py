@@ -234,12 +234,13 @@ def _write_checked(file: Path, text: str, settings: Settings, general: list[str]
 
 
 def _problems(file: Path, settings: Settings) -> list[str]:
-    """load_assignment's problems with ``file`` as 'key: what is wrong', without the file's path (and any other
-    path as staff see it)."""
+    """load_assignment's problems with ``file`` as 'key: what is wrong', without the file's path (and any
+    other path as staff see it)."""
     try:
         load_assignment(file, reference_root=settings.reference)
     except AssignmentConfigError as error:
-        return [scrub(problem.partition(f"{file.name}: ")[2] or problem, settings) for problem in error.problems]
+        return [scrub(problem.partition(f"{file.name}: ")[2] or problem, settings)
+                for problem in error.problems]
     return []
 
 

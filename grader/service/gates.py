@@ -96,8 +96,9 @@ def run_gate(runtime: Runtime, gate_id: int) -> None:
     except Exception as error:  # noqa: BLE001 (a thread has no caller to raise to: the row must end)
         log.error("gate %s failed on our side:\n%s", gate_id, traceback.format_exc())
         values = {"status": GateStatus.ERROR,
-                  "error": scrub(f"the gate could not run: {type(error).__name__}: {error}. The server log has "
-                                 "the details; fix the cause and run it again", runtime.settings)}
+                  "error": scrub(f"the gate could not run: {type(error).__name__}: {error}. "
+                                 "The server log has the details; fix the cause and run it again",
+                                 runtime.settings)}
     values["finished_at"] = utcnow()
     try:
         recorded = retry_database(runtime, lambda: _finish(runtime, gate_id, values),
@@ -228,7 +229,8 @@ def gate_changes(session: Session, blobs: BlobStore, gate: GateRun) -> ReleaseDi
     current = _published(session, gate.assignment_name)
     if current is None:
         return compare(None, new)
-    unreadable = f"the published version {current.version} of {gate.assignment_name} cannot be read to compare with"
+    unreadable = (f"the published version {current.version} of {gate.assignment_name} cannot be read to "
+                  "compare with")
     try:
         old = read_release(Path(current.autograder_path), blobs.get(current.starter_sha256))
     except ReleaseDiffError as error:
@@ -277,7 +279,7 @@ def _published(session: Session, name: str) -> AssignmentVersion | None:
 
 
 def _check_current(session: Session, gate: GateRun, autograder: Path, against: str | None) -> None:
-    """Refuse to publish a gate that a later release overtook, or changes someone else's publish made stale."""
+    """Refuse to publish a gate a later release overtook, or changes someone else's publish made stale."""
     current = _published(session, gate.assignment_name)
     manifest = autograder / "release.json"
     own = json.loads(manifest.read_text()).get("version") if manifest.is_file() else None

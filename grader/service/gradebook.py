@@ -1,4 +1,4 @@
-"""The gradebook: each student's best or latest graded submission, with late penalties and extensions applied."""
+"""The gradebook: each student's best or latest graded submission, late penalties and extensions applied."""
 
 from __future__ import annotations
 
@@ -112,9 +112,9 @@ def load_schedules(session: Session, assignment_ids: Iterable[int]) -> dict[int,
     ids = list(assignment_ids)
     if not ids:
         return {}
-    rows = session.execute(select(AssignmentVersion.id, AssignmentVersion.assignment_id, AssignmentVersion.due_at,
-                                  AssignmentVersion.late_penalty_per_day, AssignmentVersion.last_late_day,
-                                  AssignmentVersion.max_score)
+    rows = session.execute(select(AssignmentVersion.id, AssignmentVersion.assignment_id,
+                                  AssignmentVersion.due_at, AssignmentVersion.late_penalty_per_day,
+                                  AssignmentVersion.last_late_day, AssignmentVersion.max_score)
                            .where(AssignmentVersion.assignment_id.in_(ids)))
     return {row[0]: Schedule(*row) for row in rows}
 
@@ -194,8 +194,9 @@ def gradebook(session: Session, assignment: Assignment, policy: str = "best") ->
             rows.append(Row(student.email, student.name, None, "", None, 0, 0.0, None, max_score, len(mine)))
             continue
         attempt = counted.attempt
-        rows.append(Row(student.email, student.name, attempt.id, attempt.created_at.isoformat(), attempt.raw_score,
-                        counted.late_days, round(counted.penalty, 4), counted.score, max_score, len(mine)))
+        rows.append(Row(student.email, student.name, attempt.id, attempt.created_at.isoformat(),
+                        attempt.raw_score, counted.late_days, round(counted.penalty, 4), counted.score,
+                        max_score, len(mine)))
     return rows
 
 
@@ -205,8 +206,9 @@ def as_dicts(rows: list[Row]) -> list[dict]:
 
 def as_csv(rows: list[Row]) -> str:
     """The gradebook as CSV, one row per student; names a spreadsheet would run as formulas are escaped."""
-    header = ["email", "name", "score", "max_score", "raw_score", "late_days", "late_penalty", "submission_id",
-              "submitted_at", "submissions"]
-    return csv_text([header, *([r.email, r.name, "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
-                                "" if r.raw_score is None else f"{r.raw_score:g}", r.late_days, f"{r.penalty:g}",
-                                r.submission_id or "", r.submitted_at, r.submissions] for r in rows)])
+    header = ["email", "name", "score", "max_score", "raw_score", "late_days", "late_penalty",
+              "submission_id", "submitted_at", "submissions"]
+    return csv_text([header, *([r.email, r.name, "" if r.score is None else f"{r.score:g}",
+                                f"{r.max_score:g}", "" if r.raw_score is None else f"{r.raw_score:g}",
+                                r.late_days, f"{r.penalty:g}", r.submission_id or "", r.submitted_at,
+                                r.submissions] for r in rows)])

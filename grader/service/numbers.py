@@ -1,4 +1,4 @@
-"""Whole numbers from clients: ASCII digits only, within the range the field allows, refused by name otherwise."""
+"""Whole numbers from clients: ASCII digits only, within the field's range, refused by name otherwise."""
 
 from __future__ import annotations
 

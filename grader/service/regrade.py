@@ -69,7 +69,7 @@ def start_regrade(session: Session, assignment: Assignment, submission_ids: list
 
 
 def regrade_offers(session: Session, assignment: Assignment) -> list[dict]:
-    """The submissions graded against an older version than the current one, counted per version, newest first.
+    """The submissions graded against an older version than the current one, per version, newest first.
 
     Every graded or failed submission counts, not only each student's latest: under the "best" policy an older
     submission's score can still be the one that counts, so it must be graded by the same tests as the rest.
@@ -90,9 +90,10 @@ def regrade_offers(session: Session, assignment: Assignment) -> list[dict]:
         entry = counts.setdefault(version_id, {"submissions": 0, "waiting": 0})
         entry["submissions" if status in REGRADABLE else "waiting"] += count
     versions = session.scalars(select(AssignmentVersion).where(AssignmentVersion.id.in_(list(counts)))
-                               .order_by(AssignmentVersion.released_at.desc(), AssignmentVersion.id.desc())).all()
-    return [{"version_id": v.id, "version": v.version, "released_at": v.released_at.isoformat(), **counts[v.id]}
-            for v in versions]
+                               .order_by(AssignmentVersion.released_at.desc(),
+                                         AssignmentVersion.id.desc())).all()
+    return [{"version_id": v.id, "version": v.version, "released_at": v.released_at.isoformat(),
+             **counts[v.id]} for v in versions]
 
 
 def regrade_version(session: Session, assignment: Assignment, version: str, by: User | None
@@ -237,11 +238,12 @@ def _queue_regrade(session: Session, assignment: Assignment, submission_ids: lis
 
 
 def send_regrades(dispatcher, session: Session, ids: list[int]) -> None:
-    """Hand queued regrades to the queue, each to its assignment's regrade queue (after the commit that queued them)."""
+    """Hand queued regrades to the queue, each to its assignment's regrade queue (after the commit)."""
     from worker.queue.dispatch import queue_for
 
     if not ids:
         return
-    queues = dict(session.execute(select(Submission.id, Submission.queue).where(Submission.id.in_(ids))).all())
+    queues = dict(session.execute(select(Submission.id, Submission.queue)
+                                  .where(Submission.id.in_(ids))).all())
     for submission_id in ids:
         dispatcher.enqueue(submission_id, queue_for(queues[submission_id], True))

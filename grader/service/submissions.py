@@ -1,4 +1,4 @@
-"""Taking a submission: admit it before its body arrives, check the zip, store it under an atomic rate limit."""
+"""Submissions: admit it before its body arrives, check the zip, store it under an atomic rate limit."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ class Lateness:
 
 
 def lateness(version: AssignmentVersion, extension: int, at: datetime) -> Lateness:
-    """Whole days late at ``at`` (a started day counts), after the student's extension; closed after the last late day."""
+    """Days late at ``at`` (a started day counts), after the extension; closed past the last late day."""
     if version.due_at is None:
         return Lateness(0, False, None, None)
     due = version.due_at + timedelta(days=extension)
@@ -100,7 +100,7 @@ def lateness(version: AssignmentVersion, extension: int, at: datetime) -> Latene
 
 @dataclass(frozen=True)
 class Admission:
-    """An upload that passed every check needing no body: who, to which release, when, and the limits that apply.
+    """An upload that passed every check needing no body: who, to which release, when, the limits that apply.
 
     Attributes:
         user_id, assignment_id, version_id, name: the caller and the assignment's current release.
@@ -189,13 +189,15 @@ def record(session: Session, admission: Admission, *, sha: str | None, size: int
         raise
     if refusal is not None:
         session.add(RefusedUpload(user_id=admission.user_id, assignment_id=admission.assignment_id,
-                                  created_at=admission.received_at, status=refusal_as.status, reason=refusal[:2000]))
+                                  created_at=admission.received_at, status=refusal_as.status,
+                                  reason=refusal[:2000]))
         session.commit()
         raise refusal_as(refusal)
     submission = Submission(user_id=admission.user_id, assignment_id=admission.assignment_id,
-                            version_id=admission.version_id, blob_sha256=sha, size=size, filename=filename[:300],
-                            created_at=admission.received_at, late_days=admission.late_days, status=Status.QUEUED,
-                            queue=admission.queue, queued_at=admission.received_at)
+                            version_id=admission.version_id, blob_sha256=sha, size=size,
+                            filename=filename[:300], created_at=admission.received_at,
+                            late_days=admission.late_days, status=Status.QUEUED, queue=admission.queue,
+                            queued_at=admission.received_at)
     # The newest submission goes first; an older one still waiting is deferred, not dropped: under the "best"
     # policy it can still count, so it is graded once the queue has drained (worker/queue/reconciler.py).
     session.execute(update(Submission)
@@ -249,7 +251,7 @@ def take_upload(runtime, admission: Admission, path: Path, filename: str) -> dic
 
 
 def count_refusal(runtime, admission: Admission, error: type[ServiceError], reason: str) -> None:
-    """Record an upload refused before intake (413: over the size cap), so that it counts toward the rate limit.
+    """Record an upload refused before intake (413: over the size cap), so it counts toward the rate limit.
 
     Nothing is recorded when the student is over the limit already; the caller answers with its own refusal.
     """
@@ -267,12 +269,13 @@ def queue_position(session: Session, submission: Submission) -> int | None:
     since = submission.queued_at or submission.created_at
     ahead = session.scalar(select(func.count()).select_from(Submission).where(
         Submission.status == Status.QUEUED, Submission.queue == submission.queue,
-        or_(Submission.queued_at < since, and_(Submission.queued_at == since, Submission.id < submission.id))))
+        or_(Submission.queued_at < since,
+            and_(Submission.queued_at == since, Submission.id < submission.id))))
     return int(ahead or 0) + 1
 
 
 def _hold_rate_lock(session: Session, user_id: int) -> None:
-    """Serialize this student's uploads until the transaction ends (SQLite: the write lock; PostgreSQL: a row)."""
+    """Take the student's upload lock until the transaction ends (SQLite: write lock; PostgreSQL: a row)."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         # A transaction that has already written holds the write lock; otherwise take it now, before reading.

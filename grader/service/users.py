@@ -1,4 +1,4 @@
-"""Users and their credentials: add a user (prints an API token), import a roster CSV, resolve a token to a user."""
+"""Users and credentials: add a user (prints an API token), import a roster CSV, resolve a token to a user."""
 
 from __future__ import annotations
 
@@ -196,7 +196,7 @@ def _store_roster(session: Session, rows: list[tuple[str, Role, str]]) -> Roster
 
 
 def user_for_token(session: Session, token: str, kind: TokenKind, now: datetime | None = None) -> User | None:
-    """The user a token of ``kind`` belongs to; None for an unknown or expired token, or one of the other kind.
+    """The user a token of ``kind`` belongs to; None for an unknown or expired token, or one of another kind.
 
     Bearer tokens and sign-in take ``TokenKind.API`` only, the cookie ``TokenKind.SESSION`` only: a session
     stolen from a browser cannot mint new sessions, outlive its sign-out or be used as a Bearer token.

@@ -1,4 +1,4 @@
-"""What a caller may see of a submission: staff see everything; students what each test's visibility allows now."""
+"""What a caller may see of a submission: staff everything; a student what each test's visibility allows."""
 
 from __future__ import annotations
 
