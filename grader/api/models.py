@@ -65,7 +65,8 @@ class SubmissionOut(Out):
     """A submission as the caller may see it: students get their visible tests, staff the whole result."""
 
     id: int
-    assignment: str
+    # A name; for staff, the result's own ``{"name", "version"}`` (staff see the whole result, merged in).
+    assignment: str | dict[str, Any]
     version: str
     status: str
     submitted_at: str
