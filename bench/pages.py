@@ -49,7 +49,7 @@ def main() -> int:
     from sqlalchemy import select
 
     from bench.course import seed_course
-    from grader.api.app import create_app
+    from grader.app import create_app
     from grader.db import Assignment, Role, User
     from grader.runtime import Runtime
     from grader.service.users import new_token

@@ -1,1 +1,1 @@
-"""The HTTP API (FastAPI): submissions, results, releases, regrades and grade exports, JSON errors throughout."""
+"""The JSON API (FastAPI routers): submissions, results, releases, regrades and grade exports."""

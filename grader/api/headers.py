@@ -18,7 +18,7 @@ def add_defaults(headers: MutableHeaders) -> None:
 
 
 class SecurityHeaders:
-    """ASGI middleware: ``DEFAULTS`` on every HTTP response of the app it wraps (pages keep their own headers)."""
+    """ASGI middleware: ``DEFAULTS`` on every HTTP response of the app it wraps (pages keep their own)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -1,11 +1,11 @@
 """HealthCheck: /healthz's database probe, on its own connection and thread, shared by concurrent callers.
 
-At the deadline every request thread and pooled connection may be busy with uploads; a health check that queued
-behind them would call a busy server dead. The probe runs ``SELECT 1`` on a one-connection pool of its own, in
-a thread of its own (its own limiter, not the request threads'), at most one probe at a time: callers that
-arrive while one runs wait for it, and a result younger than ``fresh_s`` is reused. A probe that has not
-answered within ``wait_s`` never makes the check hang: it answers with the last success if that is younger than
-``stale_s`` (a server busy with a burst is busy, not down), else "slow".
+At the deadline every request thread and pooled connection may be busy with uploads; a health check that
+queued behind them would call a busy server dead. The probe runs ``SELECT 1`` on a one-connection pool of its
+own, in a thread of its own (its own limiter, not the request threads'), at most one probe at a time: callers
+that arrive while one runs wait for it, and a result younger than ``fresh_s`` is reused. A probe that has not
+answered within ``wait_s`` never makes the check hang: it answers with the last success if that is younger
+than ``stale_s`` (a server busy with a burst is busy, not down), else "slow".
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ def serve_command(
     """Serve the HTTP API; with no GRADER_BROKER_URL it also grades, in an in-process pool."""
     import uvicorn
 
-    from grader.api.app import create_app
+    from grader.app import create_app
     from worker.main import open_queue
 
     _logging(log_level)

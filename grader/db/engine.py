@@ -55,7 +55,8 @@ def _create(url: str, pool: PoolLimits) -> Engine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": pool.busy_s}, **sizes)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": pool.busy_s},
+                               **sizes)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):

@@ -5,8 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from enum import StrEnum
 
-from sqlalchemy import (JSON, Boolean, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -16,7 +28,7 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """A timezone-aware UTC datetime on every backend (SQLite stores naive values; they are read back as UTC)."""
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive values, read back as UTC)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -120,7 +132,8 @@ class Assignment(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(300), default="")
     current_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("assignment_versions.id", use_alter=True, name="fk_assignment_current_version"), nullable=True)
+        ForeignKey("assignment_versions.id", use_alter=True, name="fk_assignment_current_version"),
+        nullable=True)
     current_version: Mapped[AssignmentVersion | None] = relationship(foreign_keys=[current_version_id],
                                                                      post_update=True)
 
@@ -191,7 +204,8 @@ class Submission(Base):
     # Grading bookkeeping: who holds the job (lease), how often it was tried, when it may be retried.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    worker: Mapped[str] = mapped_column(String(200), default="")  # host:pid of the last worker that claimed it
+    # host:pid of the last worker that claimed it
+    worker: Mapped[str] = mapped_column(String(200), default="")
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -210,7 +224,8 @@ class RefusedUpload(Base):
     """An upload refused as too large or by intake: it counts toward the rate limit like a submission."""
 
     __tablename__ = "refused_uploads"
-    __table_args__ = (Index("ix_refused_uploads_user_assignment_at", "user_id", "assignment_id", "created_at"),)
+    __table_args__ = (Index("ix_refused_uploads_user_assignment_at", "user_id", "assignment_id",
+                            "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
@@ -220,7 +235,7 @@ class RefusedUpload(Base):
 
 
 class Result(Base):
-    """One grading of a submission; a regrade adds a row and makes it current, the old one stays as history."""
+    """One grading of a submission; a regrade adds a row and makes it current, the old one stays history."""
 
     __tablename__ = "results"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -97,7 +97,7 @@ def serve_demo(assignments_dir: Path, reference: Path, data_dir: Path, sandbox_n
     """Seed the demo course (once), then serve it until interrupted."""
     import uvicorn
 
-    from grader.api.app import create_app
+    from grader.app import create_app
     from grader.demo.main_job import open_embedded
     from grader.settings import Settings
     from worker.main import open_queue

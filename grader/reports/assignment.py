@@ -1,4 +1,4 @@
-"""One assignment's report: who submitted, the score distribution, pass rates per test and group, grading times."""
+"""One assignment's report: who submitted, pass rates by test and group, grading times."""
 
 from __future__ import annotations
 
@@ -154,7 +154,8 @@ def assignment_report(session: Session, assignment: Assignment, policy: str = "b
     scores = tuple(grades.counted[s.id].score for s in grades.students if s.id in grades.counted)
     tests = load_tests(session, [c.attempt.result_id for c in grades.counted.values()])
     rates, groups, failed = summarise_tests(
-        (tests[c.attempt.result_id] for c in grades.counted.values() if c.attempt.result_id in tests), most_failed)
+        (tests[c.attempt.result_id] for c in grades.counted.values() if c.attempt.result_id in tests),
+        most_failed)
     grading, turnaround = _median_times(session, assignment.id)
     current = grades.current
     return AssignmentReport(
@@ -175,15 +176,18 @@ def histogram(scores: tuple[float, ...] | list[float], top: float, bins: int = 1
         bins: how many bins (at least 1).
 
     Returns:
-        The bins; a score of exactly ``top`` (or above, extra credit) falls in the last, a negative one in the first.
+        The bins; a score of exactly ``top`` (or above, extra credit) falls in the last, a negative one in the
+        first.
     """
     bins = max(1, bins)
     top = top if top > 0 else (max(scores, default=0.0) or 1.0)
     counts = [0] * bins
     for score in scores:
-        # Multiply before dividing: 0.3 * 10 / 1 is 3, while 0.3 / (1 / 10) is 2.9999999999999996 (the wrong bin).
+        # Multiply before dividing: 0.3 * 10 / 1 is 3, while 0.3 / (1 / 10) is 2.9999999999999996 (the wrong
+        # bin).
         counts[min(bins - 1, max(0, int(score * bins / top)))] += 1
-    return tuple(Bin(round(top * i / bins, 6), round(top * (i + 1) / bins, 6), counts[i]) for i in range(bins))
+    return tuple(Bin(round(top * i / bins, 6), round(top * (i + 1) / bins, 6), counts[i])
+                 for i in range(bins))
 
 
 def failure_message(test: dict) -> str:
@@ -193,9 +197,9 @@ def failure_message(test: dict) -> str:
         test: one test of a result's ``tests``.
 
     Returns:
-        The first line of its ``output`` with a letter or digit in it (the last such line of a traceback, which
-        names the exception), whitespace collapsed, trimmed to ``MESSAGE_CHARS``; ``(outcome, no message)`` when
-        the output has none.
+        The first line of its ``output`` with a letter or digit in it (the last such line of a traceback,
+        which names the exception), whitespace collapsed, trimmed to ``MESSAGE_CHARS``; ``(outcome, no
+        message)`` when the output has none.
     """
     lines = [" ".join(line.split()) for line in str(test.get("output") or "").splitlines()]
     lines = [line for line in lines if any(ch.isalnum() for ch in line)]
@@ -214,8 +218,9 @@ def summarise_tests(test_lists: Iterable[list[dict]], most_failed: int = 5
         most_failed: how many tests to list as most failed (only tests someone failed are listed).
 
     Returns:
-        ``(tests, groups, most_failed)``: tests and groups in the order they first appear; the most failed lowest
-        rate first, then most failures, then first appearance, each with its top three messages and their counts.
+        ``(tests, groups, most_failed)``: tests and groups in the order they first appear; the most failed
+        lowest rate first, then most failures, then first appearance, each with its top three messages and
+        their counts.
     """
     tallies = _tally(test_lists)
     return _rates(tallies), _group_rates(tallies), _most_failed(tallies, most_failed)
@@ -252,7 +257,8 @@ def _rate(passed: int, total: int) -> float:
 
 
 def _rates(tallies: dict[str, _Tally]) -> tuple[PassRate, ...]:
-    return tuple(PassRate(name, t.group, t.passed, t.total, _rate(t.passed, t.total)) for name, t in tallies.items())
+    return tuple(PassRate(name, t.group, t.passed, t.total, _rate(t.passed, t.total))
+                 for name, t in tallies.items())
 
 
 def _group_rates(tallies: dict[str, _Tally]) -> tuple[GroupRate, ...]:
@@ -277,7 +283,7 @@ def _most_failed(tallies: dict[str, _Tally], count: int) -> tuple[FailedTest, ..
 
 
 def _median_times(session: Session, assignment_id: int) -> tuple[float | None, float | None]:
-    """Median grading time and turnaround in seconds over every result of the assignment (regrades included)."""
+    """Median grading time and turnaround in seconds over all the assignment's results (regrades included)."""
     rows = session.execute(select(Result.started_at, Result.finished_at, Result.received_at, Result.stored_at)
                            .join(Submission, Result.submission_id == Submission.id)
                            .where(Submission.assignment_id == assignment_id))

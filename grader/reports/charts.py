@@ -19,7 +19,8 @@ LABEL_CHARS = 48
 # by people (titles, group and test names): never parsed as $math$ or TeX, which fails on a stray "$\x$".
 _RC = {"svg.fonttype": "none", "svg.hashsalt": "beras-grader-reports", "text.parse_math": False,
        "text.usetex": False, "font.size": 9,
-       "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
+       "font.family": "sans-serif",
+       "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
        "axes.spines.top": False, "axes.spines.right": False}
 # rc_context changes matplotlib's process-wide rcParams while it is open: one chart at a time.
 _LOCK = threading.Lock()
@@ -40,8 +41,9 @@ def score_histogram_svg(report: AssignmentReport) -> str:
     if not report.scores:
         return empty_svg(f"Score histogram for {name}: no graded submissions yet.")
     bins = ", ".join(f"{b.low:g} to {b.high:g}: {b.count}" for b in report.histogram)
-    label = (f"Histogram of final scores for {name}: {len(report.scores)} graded students, mean {report.mean:.4g}, "
-             f"median {report.median:.4g}, out of {report.max_score:g}. Students per score range: {bins}.")
+    label = (f"Histogram of final scores for {name}: {len(report.scores)} graded students, "
+             f"mean {report.mean:.4g}, median {report.median:.4g}, out of {report.max_score:g}. "
+             f"Students per score range: {bins}.")
 
     def draw(figure) -> None:
         axes = figure.add_subplot()
@@ -51,7 +53,8 @@ def score_histogram_svg(report: AssignmentReport) -> str:
                         edgecolor="white", linewidth=0.8)
         axes.bar_label(bars, labels=[str(b.count) if b.count else "" for b in report.histogram], padding=2,
                        color=_INK)
-        axes.axvline(report.median, color=_LINE, linestyle="--", linewidth=1.2, label=f"median {report.median:g}")
+        axes.axvline(report.median, color=_LINE, linestyle="--", linewidth=1.2,
+                     label=f"median {report.median:g}")
         axes.set_xticks([*lows, report.histogram[-1].high])
         axes.set_xticklabels([f"{edge:g}" for edge in [*lows, report.histogram[-1].high]])
         axes.set_xlim(report.histogram[0].low, report.histogram[-1].high)
@@ -95,7 +98,8 @@ def pass_rate_svg(report: AssignmentReport, max_tests: int = MAX_TEST_BARS, by: 
     else:
         return empty_svg(f"Pass rates for {name}: no graded submissions yet.")
     rates = ", ".join(f"{label} {rate:.0%}" for label, rate in items)
-    label = f"{title}, over {report.counts.graded} graded students, lowest first: {rates}." + (f" {note}" if note else "")
+    label = (f"{title}, over {report.counts.graded} graded students, lowest first: {rates}."
+             + (f" {note}" if note else ""))
 
     def draw(figure) -> None:
         axes = figure.add_subplot()
@@ -113,7 +117,8 @@ def pass_rate_svg(report: AssignmentReport, max_tests: int = MAX_TEST_BARS, by: 
         if note:
             figure.text(0.01, 0.02, note, fontsize=8, color="#555555", va="bottom")
 
-    # Margins from the longest label (about 0.06 in a character at 9 pt): constrained layout would double the time.
+    # Margins from the longest label (about 0.06 in a character at 9 pt): constrained layout would double the
+    # time.
     left = min(3.4, 0.3 + 0.06 * max(len(text) for text, _ in items))
     bottom = 0.7 if note else 0.5
     return _render(draw, (6.4, 0.85 + bottom + 0.24 * len(items)), (left, 0.1, 0.35, bottom), label, "rates")
@@ -142,7 +147,7 @@ def _short(test_name: str) -> str:
 
 def _render(draw: Callable, size: tuple[float, float], margins: tuple[float, float, float, float], label: str,
             kind: str) -> str:
-    """Draw a figure of ``size`` inches with ``margins`` (left, right, top, bottom, in inches) into inline SVG."""
+    """Draw a figure of ``size`` inches with ``margins`` (left, right, top, bottom; inches) as inline SVG."""
     # Imported here: matplotlib takes a noticeable time to import, and only chart pages need it.
     import matplotlib
     from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -157,16 +162,18 @@ def _render(draw: Callable, size: tuple[float, float], margins: tuple[float, flo
                                bottom=bottom / height)
         draw(figure)
         out = io.StringIO()
-        # The label becomes the <title>; no date and no matplotlib version, so the markup depends on the input only.
+        # The label becomes the <title>; no date and no matplotlib version, so the markup depends on the input
+        # only.
         figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Title": label})
     return _inline(out.getvalue(), label, kind)
 
 
 def _inline(svg: str, label: str, kind: str) -> str:
-    """Make matplotlib's file an inline element: no prolog or RDF metadata, a role, a label, and ids of its own."""
+    """Make matplotlib's file an inline element: no prolog or RDF metadata, a role, a label, its own ids."""
     svg = svg[svg.index("<svg"):].strip()
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
-    # Several charts on one page must not share ids (clip paths are referenced by id); a digest keeps them stable.
+    # Several charts on one page must not share ids (clip paths are referenced by id); a digest keeps them
+    # stable.
     prefix = f"{kind}-{hashlib.sha256(svg.encode()).hexdigest()[:8]}-"
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)

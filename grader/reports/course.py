@@ -136,11 +136,13 @@ def course_gradebook(session: Session, policy: str = "best") -> CourseGradebook:
         ServiceError: an unknown policy (400).
     """
     check_policy(policy)
-    released = session.execute(select(Assignment.id, Assignment.name, Assignment.title, Assignment.current_version_id)
+    released = session.execute(select(Assignment.id, Assignment.name, Assignment.title,
+                                      Assignment.current_version_id)
                                .where(Assignment.current_version_id.is_not(None)).order_by(Assignment.name)).all()
     ids = [row.id for row in released]
     schedules = load_schedules(session, ids)
-    columns = tuple(CourseAssignment(row.id, row.name, row.title or "", schedules[row.current_version_id].max_score,
+    columns = tuple(CourseAssignment(row.id, row.name, row.title or "",
+                                     schedules[row.current_version_id].max_score,
                                      schedules[row.current_version_id].due_at) for row in released)
     extensions = load_extensions(session, ids)
     attempts = load_attempts(session, ids)
@@ -154,11 +156,13 @@ def course_gradebook(session: Session, policy: str = "best") -> CourseGradebook:
             extension = extensions.get(key, 0)
             counted = choose(mine, schedules, extension, policy)
             if counted is None:
-                cells.append(Cell(None, None, 0, 0.0, extension, None, column.max_score, len(mine), MISSING, None))
+                cells.append(Cell(None, None, 0, 0.0, extension, None, column.max_score, len(mine), MISSING,
+                                  None))
             else:
                 attempt = counted.attempt
                 cells.append(Cell(attempt.id, attempt.raw_score, counted.late_days, round(counted.penalty, 6),
-                                  extension, counted.score, column.max_score, len(mine), GRADED, attempt.created_at))
+                                  extension, counted.score, column.max_score, len(mine), GRADED,
+                                  attempt.created_at))
         total = round(sum(cell.score or 0.0 for cell in cells), 6)
         rows.append(StudentRow(student.id, student.email, student.name, tuple(cells), total, total_max))
     return CourseGradebook(policy, columns, tuple(rows))

@@ -15,10 +15,11 @@ from grader.spreadsheet import csv_text, safe_cell
 __all__ = ["canvas_csv", "format_lateness", "gradescope_csv", "number", "safe_cell", "split_name"]
 
 CANVAS_FIXED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-GRADESCOPE_FIXED = ["First Name", "Last Name", "SID", "Email", "Sections", "Total Score", "Max Points", "Status",
-                    "Submission ID", "Submission Time", "Lateness (H:M:S)", "View Count", "Submission Count"]
+GRADESCOPE_FIXED = ["First Name", "Last Name", "SID", "Email", "Sections", "Total Score", "Max Points",
+                    "Status", "Submission ID", "Submission Time", "Lateness (H:M:S)", "View Count",
+                    "Submission Count"]
 def number(value: float | None) -> str:
-    """A number without trailing zeros and never in scientific notation: ``92.5``, ``100``, ``2000000`` (not ``2e+06``).
+    """A number without trailing zeros, never in e-notation: ``92.5``, ``100``, ``2000000`` (not ``2e+06``).
 
     Args:
         value: the number, or None for an empty cell.
@@ -63,9 +64,9 @@ def gradescope_csv(session: Session, assignment: Assignment, policy: str = "best
     """One assignment's grades in Gradescope's export layout, with the points of each group of tests.
 
     ``Total Score`` is the score that counts (after the late penalty); the group columns are the points the
-    counted submission earned on each points group (on each test when tests carry no group), before the penalty.
-    ``Lateness`` is measured from the due date plus the student's extension. ``SID``, ``Sections`` and ``View
-    Count`` are not tracked and stay empty.
+    counted submission earned on each points group (on each test when tests carry no group), before the
+    penalty. ``Lateness`` is measured from the due date plus the student's extension. ``SID``, ``Sections``
+    and ``View Count`` are not tracked and stay empty.
 
     Args:
         session: an open database session.
@@ -85,27 +86,29 @@ def gradescope_csv(session: Session, assignment: Assignment, policy: str = "best
     for earned in points.values():
         for key, (_, most) in earned.items():
             maxima[key] = max(maxima.get(key, 0.0), most)
-    rows: list[list[object]] = [[*GRADESCOPE_FIXED, *(f"{key} ({number(most)} pts)" for key, most in maxima.items())]]
+    rows: list[list[object]] = [[*GRADESCOPE_FIXED,
+                                 *(f"{key} ({number(most)} pts)" for key, most in maxima.items())]]
     for student in grades.students:
         first, last = split_name(student.name)
         count = len(grades.attempts.get(student.id, []))
         counted = grades.counted.get(student.id)
         if counted is None:
-            rows.append([first, last, "", student.email, "", "", number(grades.max_score), "Missing", "", "", "", "",
-                         count, *([""] * len(maxima))])
+            rows.append([first, last, "", student.email, "", "", number(grades.max_score), "Missing", "", "",
+                         "", "", count, *([""] * len(maxima))])
             continue
         attempt = counted.attempt
         schedule = grades.schedules[attempt.version_id]
         late = _lateness(attempt.created_at, schedule.due_at, grades.extensions.get(student.id, 0))
         earned = points.get(attempt.result_id, {})
-        rows.append([first, last, "", student.email, "", number(counted.score), number(grades.max_score), "Graded",
-                     attempt.id, attempt.created_at.strftime("%Y-%m-%d %H:%M:%S %z"), late, "", count,
+        rows.append([first, last, "", student.email, "", number(counted.score), number(grades.max_score),
+                     "Graded", attempt.id, attempt.created_at.strftime("%Y-%m-%d %H:%M:%S %z"), late, "",
+                     count,
                      *(number(earned[key][0]) if key in earned else "" for key in maxima)])
     return csv_text(rows)
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """``(first, last)``: split at the last space (``"Ana de Souza"`` is ``("Ana de", "Souza")``); empty if none."""
+    """``(first, last)`` split at the last space (``"Ana de Souza"``: ``("Ana de", "Souza")``), or empty."""
     name = " ".join(name.split())
     first, _, last = name.rpartition(" ")
     return (first, last) if first else (last, "")
@@ -124,7 +127,7 @@ def _lateness(submitted: datetime, due: datetime | None, extension: int) -> str:
 
 
 def _points(tests: Iterable[dict]) -> dict[str, tuple[float, float]]:
-    """Points earned and possible per group (per test name when a test has no group), in the results' order."""
+    """Points earned and possible per group (per test name when a test has none), in the results' order."""
     totals: dict[str, tuple[float, float]] = {}
     for test in tests:
         key = group_of(test) or str(test.get("name", ""))

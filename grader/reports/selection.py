@@ -1,4 +1,4 @@
-"""One assignment's grades for reports: the roster, each student's attempts and the submission the policy counts."""
+"""One assignment's grades for reports: roster, each student's attempts, the submission the policy counts."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def load_tests(session: Session, result_ids: list[int]) -> dict[int, list[dict]]
 
 
 def group_of(test: dict) -> str | None:
-    """A result test's points group: its first tag (the engine writes ``tags: [group]``), else a ``group`` field."""
+    """A result test's points group: its first tag (the engine writes ``tags: [group]``), else ``group``."""
     tags = test.get("tags")
     if isinstance(tags, list) and tags and isinstance(tags[0], str) and tags[0]:
         return tags[0]

@@ -92,11 +92,11 @@ EDITABLE: tuple[EditableField, ...] = (
     _field("limits.wall_time_s", "Wall time (s)", "float", "Seconds for the whole grading run. Empty: 600."),
     _field("limits.call_time_s", "Call time (s)", "float", "Seconds for one call into student code; a call "
            "that takes longer fails its test, and grading goes on. Empty: 30."),
-    _field("limits.call_time_factor", "Call time factor", "float", "A test's calls may take this many times the "
-           "reference's longest call in that test (recorded by the release gate), within the floor and the call "
-           "time. Empty: 50."),
-    _field("limits.call_time_floor_s", "Call time floor (s)", "float", "The least a call is given, however fast "
-           "the reference was. Empty: 2."),
+    _field("limits.call_time_factor", "Call time factor", "float",
+           "A test's calls may take this many times the reference's longest call in that test (recorded by "
+           "the release gate), within the floor and the call time. Empty: 50."),
+    _field("limits.call_time_floor_s", "Call time floor (s)", "float",
+           "The least a call is given, however fast the reference was. Empty: 2."),
     _field("limits.call_time_repeat_floor_s", "Repeat floor after a timeout (s)", "float", "After a method "
            "timed out, its later calls in the run get a short deadline, at least this. Empty: 0.5."),
     _field("limits.memory_mb", "Memory (MB)", "int", "Memory of the sandbox, in MB. Empty: 2048."),
@@ -159,8 +159,8 @@ def _parse_datetime(field: EditableField, value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{field.label}: {_shown(value)} is not a date and time; expected e.g. {DUE_EXAMPLE}") \
-            from None
+        raise ValueError(f"{field.label}: {_shown(value)} is not a date and time; "
+                         f"expected e.g. {DUE_EXAMPLE}") from None
     if moment.utcoffset() is None:
         raise ValueError(f"{field.label}: {value!r} has no time zone offset, so it does not say which time "
                          f"zone is meant; expected e.g. {DUE_EXAMPLE} (or Z for UTC)")

@@ -1,4 +1,4 @@
-"""Assignment folders for TAs: look one up by name, create one (a copy or a scaffold), list, archive, delete."""
+"""Assignment folders for TAs: look one up, create one (a copy or a scaffold), list, archive, delete."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from grader.authoring.config import CONFIG_FILE, AssignmentConfigError, discover_assignments, load_assignment
 from grader.authoring.scaffold import DEFAULT_LIMITS
-from grader.service.errors import ServiceError
+from grader.service.errors import Conflict, Invalid, NotFound, Unprocessable
 from grader.service.paths import scrub, shown
 from grader.settings import Settings
 
@@ -30,7 +30,8 @@ _NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", f"
 _SCAFFOLD = '''\
 # A new assignment, not released yet. Fill in [files] and the [[points]] groups, write the tests in
 # public_tests/ and hidden_tests/, then release it. Every key is described in assignments/SCHEMA.md.
-# On the command line, `beras-grader new NAME` writes a scaffold (and a marked layer) that passes the gate as is.
+# On the command line, `beras-grader new NAME` writes a scaffold (and a marked layer) that passes the gate as
+# is.
 name = ""
 title = ""
 queue = "cpu"            # "gpu": graded by workers that give the sandbox a GPU
@@ -89,11 +90,11 @@ def assignment_file(settings: Settings, name: str) -> Path:
         ServiceError: 400 when ``name`` is not an assignment name, 404 when there is no such assignment.
     """
     if not isinstance(name, str) or not _LOOKUP_NAME.fullmatch(name):
-        raise ServiceError(400, f"{name!r} is not an assignment name; expected lowercase letters, digits, "
-                                "'-' and '_', starting with a letter or digit, e.g. 'beras-mlp'")
+        raise Invalid(f"{name!r} is not an assignment name; expected lowercase letters, digits, "
+                      "'-' and '_', starting with a letter or digit, e.g. 'beras-mlp'")
     file = settings.assignments_dir / name / CONFIG_FILE
     if not file.is_file():
-        raise ServiceError(404, f"no assignment {name!r}: {shown(file, settings)} does not exist")
+        raise NotFound(f"no assignment {name!r}: {shown(file, settings)} does not exist")
     return file
 
 
@@ -119,21 +120,21 @@ def create_assignment(settings: Settings, name: str, title: str, copy_from: str 
             the folder exists already, 422 when ``copy_from``'s assignment.toml is not TOML.
     """
     if not isinstance(name, str) or not _NEW_NAME.fullmatch(name):
-        raise ServiceError(400, f"{name!r} cannot name a new assignment; expected lowercase letters, digits "
-                                "and '-', starting with a letter or digit, e.g. 'beras-rnn'")
+        raise Invalid(f"{name!r} cannot name a new assignment; expected lowercase letters, digits "
+                      "and '-', starting with a letter or digit, e.g. 'beras-rnn'")
     if not isinstance(title, str) or not title.strip():
-        raise ServiceError(400, f"the title {title!r} is blank; expected the name students see, "
-                                "e.g. 'Beras 3: recurrent layers'")
+        raise Invalid(f"the title {title!r} is blank; expected the name students see, "
+                      "e.g. 'Beras 3: recurrent layers'")
     source = None if copy_from is None else assignment_file(settings, copy_from).parent
     target = settings.assignments_dir / name
     if target.exists() or target.is_symlink():
-        raise ServiceError(409, f"assignment {name!r} exists already ({shown(target, settings)}); choose another name")
+        raise Conflict(f"assignment {name!r} exists already ({shown(target, settings)}); choose another name")
     if source is not None:
         try:
             document = tomlkit.parse(source.joinpath(CONFIG_FILE).read_bytes().decode("utf-8"))
         except (UnicodeDecodeError, TOMLKitError) as error:
-            raise ServiceError(422, f"cannot copy {copy_from!r}: its {CONFIG_FILE} is not TOML ({error}); "
-                                    "fix it first") from None
+            raise Unprocessable(f"cannot copy {copy_from!r}: its {CONFIG_FILE} is not TOML ({error}); "
+                                "fix it first") from None
     else:
         document = tomlkit.parse(_SCAFFOLD)
     document["name"] = name
@@ -156,8 +157,8 @@ def create_assignment(settings: Settings, name: str, title: str, copy_from: str 
             # for the finished one in one step.
             target.mkdir()
         except FileExistsError:
-            raise ServiceError(409, f"assignment {name!r} exists already ({shown(target, settings)}); choose "
-                                    "another name") from None
+            raise Conflict(f"assignment {name!r} exists already ({shown(target, settings)}); choose "
+                           "another name") from None
         try:
             os.rename(built, target)
         except OSError:
@@ -191,7 +192,8 @@ def list_assignment_folders(settings: Settings) -> list[dict]:
         try:
             title, problems = load_assignment(folder, reference_root=settings.reference).title, []
         except AssignmentConfigError as error:
-            title, problems = _raw_title(folder / CONFIG_FILE), [scrub(line, settings) for line in error.problems]
+            title = _raw_title(folder / CONFIG_FILE)
+            problems = [scrub(line, settings) for line in error.problems]
         listed.append({"name": name, "title": title, "path": shown(folder, settings), "valid": not problems,
                        "problems": problems})
     return listed
@@ -251,9 +253,9 @@ def delete_assignment(settings: Settings, name: str, published: Collection[str])
     """
     folder = assignment_file(settings, name).parent
     if name in published:
-        raise ServiceError(409, f"assignment {name!r} is published: students have its starter and their "
-                                "submissions are graded against it, so its folder cannot be deleted; archive it "
-                                "instead (the folder moves to assignments/.archive/, the grades stay)")
+        raise Conflict(f"assignment {name!r} is published: students have its starter and their "
+                       "submissions are graded against it, so its folder cannot be deleted; archive it "
+                       "instead (the folder moves to assignments/.archive/, the grades stay)")
     # Rename first, so a half-deleted folder is never taken for an assignment.
     doomed = Path(tempfile.mkdtemp(prefix=f".delete-{name}-", dir=settings.assignments_dir))
     os.rename(folder, doomed / name)

@@ -23,7 +23,7 @@ from grader.service.assignment_fields import (
     same_value,
 )
 from grader.service.assignment_folders import assignment_file, create_assignment, list_assignment_folders
-from grader.service.errors import ServiceError
+from grader.service.errors import Unprocessable
 from grader.service.paths import scrub
 from grader.settings import Settings
 
@@ -136,7 +136,7 @@ def _parse(file: Path, content: bytes, failure: str) -> TOMLDocument:
         return tomlkit.parse(content.decode("utf-8"))
     except (UnicodeDecodeError, TOMLKitError) as error:
         problem = f"{CONFIG_FILE}: not TOML text ({error}); fix the file by hand"
-        raise ServiceError(422, f"{failure}: {problem}", problems=[problem], fields={}) from None
+        raise Unprocessable(f"{failure}: {problem}", problems=[problem], fields={}) from None
 
 
 def _effective(data: dict[str, Any], setting: EditableField) -> Any:
@@ -225,8 +225,8 @@ def _write_checked(file: Path, text: str, settings: Settings, general: list[str]
                 _attach(problem, general, by_field)
         if general or by_field:
             problems = general + [line for setting in EDITABLE for line in by_field.get(setting.key, [])]
-            raise ServiceError(422, f"{_NOT_SAVED}: " + "; ".join(problems), problems=problems,
-                               fields=by_field)
+            raise Unprocessable(f"{_NOT_SAVED}: " + "; ".join(problems), problems=problems,
+                                fields=by_field)
         os.replace(temporary, file)
     finally:
         temporary.unlink(missing_ok=True)
@@ -234,12 +234,13 @@ def _write_checked(file: Path, text: str, settings: Settings, general: list[str]
 
 
 def _problems(file: Path, settings: Settings) -> list[str]:
-    """load_assignment's problems with ``file`` as 'key: what is wrong', without the file's path (and any other
-    path as staff see it)."""
+    """load_assignment's problems with ``file`` as 'key: what is wrong', without the file's path (and any
+    other path as staff see it)."""
     try:
         load_assignment(file, reference_root=settings.reference)
     except AssignmentConfigError as error:
-        return [scrub(problem.partition(f"{file.name}: ")[2] or problem, settings) for problem in error.problems]
+        return [scrub(problem.partition(f"{file.name}: ")[2] or problem, settings)
+                for problem in error.problems]
     return []
 
 

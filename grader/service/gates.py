@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from grader.authoring.config import AssignmentConfigError
 from grader.blobs import BlobStore
-from grader.db import Assignment, AssignmentVersion, GateRun, GateStatus, User, utcnow
+from grader.db import AssignmentVersion, GateRun, GateStatus, User, utcnow
 from grader.db.retry import retry_database
 from grader.runtime import Runtime
-from grader.service.errors import ServiceError, not_found
+from grader.service.assignments import find_assignment
+from grader.service.errors import Conflict, Invalid, ServiceError, not_found
 from grader.service.paths import scrub, scrub_all, shown
 from grader.service.release_diff import ReleaseDiff, ReleaseDiffError, compare, read_release
 from grader.service.releases import (
@@ -56,7 +57,7 @@ def start_gate(session: Session, settings: Settings, name: str, by: User | None,
     """
     assignment_folder(settings, name)
     if seed is not None and not 0 <= seed < MAX_SEED:
-        raise ServiceError(400, f"the seed must be between 0 and {MAX_SEED - 1}; got {seed}")
+        raise Invalid(f"the seed must be between 0 and {MAX_SEED - 1}; got {seed}")
     running = _running(session, name)
     if running is not None:
         raise _busy(name, running)
@@ -95,8 +96,9 @@ def run_gate(runtime: Runtime, gate_id: int) -> None:
     except Exception as error:  # noqa: BLE001 (a thread has no caller to raise to: the row must end)
         log.error("gate %s failed on our side:\n%s", gate_id, traceback.format_exc())
         values = {"status": GateStatus.ERROR,
-                  "error": scrub(f"the gate could not run: {type(error).__name__}: {error}. The server log has "
-                                 "the details; fix the cause and run it again", runtime.settings)}
+                  "error": scrub(f"the gate could not run: {type(error).__name__}: {error}. "
+                                 "The server log has the details; fix the cause and run it again",
+                                 runtime.settings)}
     values["finished_at"] = utcnow()
     try:
         recorded = retry_database(runtime, lambda: _finish(runtime, gate_id, values),
@@ -149,15 +151,15 @@ def publish_gate(session: Session, runtime: Runtime, gate_id: int, by: User | No
         why = {GateStatus.RUNNING: "it is still running; wait until it passed",
                GateStatus.REFUSED: "the gate refused it; fix what the report lists and run the gate again",
                GateStatus.ERROR: "it could not run; run the gate again"}[gate.status]
-        raise ServiceError(409, f"gate {gate_id} ({gate.assignment_name}) is {gate.status}, so it cannot be "
-                                f"published: {why}", gate_status=str(gate.status))
+        raise Conflict(f"gate {gate_id} ({gate.assignment_name}) is {gate.status}, so it cannot be "
+                       f"published: {why}", gate_status=str(gate.status))
     if gate.version_id is not None:
-        raise ServiceError(409, f"gate {gate_id} was already published as {gate.assignment_name} version "
-                                f"{gate.version.version}; run the gate again to publish a newer release")
+        raise Conflict(f"gate {gate_id} was already published as {gate.assignment_name} version "
+                       f"{gate.version.version}; run the gate again to publish a newer release")
     autograder, starter = Path(gate.autograder_path), Path(gate.starter_path)
     if not autograder.is_dir() or not starter.is_file():
-        raise ServiceError(409, f"gate {gate_id}'s release files are gone ({shown(autograder, runtime.settings)}); "
-                                "run the gate again")
+        raise Conflict(f"gate {gate_id}'s release files are gone ({shown(autograder, runtime.settings)}); "
+                       "run the gate again")
     _check_current(session, gate, autograder, against)
     version = publish(session, runtime.blobs, autograder, starter, by, runtime.settings)
     gate.version_id, gate.published_at = version.id, utcnow()
@@ -178,6 +180,18 @@ def fail_interrupted_gates(session: Session) -> int:
     if ended:
         log.warning("%d gate run(s) were interrupted by the last stop; marked as error", ended)
     return ended
+
+
+def get_gate(session: Session, gate_id: int) -> GateRun:
+    """The gate run with that id.
+
+    Raises:
+        NotFound: there is none.
+    """
+    gate = session.get(GateRun, gate_id)
+    if gate is None:
+        raise not_found("gate run", gate_id)
+    return gate
 
 
 def gate_view(gate: GateRun) -> dict:
@@ -209,20 +223,21 @@ def gate_changes(session: Session, blobs: BlobStore, gate: GateRun) -> ReleaseDi
     try:  # the messages name the folders, never a server path (staff see paths as the data dir's only)
         new = read_release(Path(gate.autograder_path), Path(gate.starter_path).read_bytes())
     except ReleaseDiffError as error:
-        raise ServiceError(409, f"gate {gate.id}'s release cannot be read ({error}); run the gate again") from None
+        raise Conflict(f"gate {gate.id}'s release cannot be read ({error}); run the gate again") from None
     except OSError:
-        raise ServiceError(409, f"gate {gate.id}'s starter zip is gone; run the gate again") from None
+        raise Conflict(f"gate {gate.id}'s starter zip is gone; run the gate again") from None
     current = _published(session, gate.assignment_name)
     if current is None:
         return compare(None, new)
-    unreadable = f"the published version {current.version} of {gate.assignment_name} cannot be read to compare with"
+    unreadable = (f"the published version {current.version} of {gate.assignment_name} cannot be read to "
+                  "compare with")
     try:
         old = read_release(Path(current.autograder_path), blobs.get(current.starter_sha256))
     except ReleaseDiffError as error:
-        raise ServiceError(409, f"{unreadable} ({error}); publishing still works") from None
+        raise Conflict(f"{unreadable} ({error}); publishing still works") from None
     except OSError:
-        raise ServiceError(409, f"{unreadable} (its starter zip is missing from the blob store); publishing "
-                                "still works") from None
+        raise Conflict(f"{unreadable} (its starter zip is missing from the blob store); publishing "
+                       "still works") from None
     return compare(old, new)
 
 
@@ -259,12 +274,12 @@ def _outcome(settings: Settings, name: str, seed: int | None, published: frozens
 
 
 def _published(session: Session, name: str) -> AssignmentVersion | None:
-    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
+    assignment = find_assignment(session, name)
     return assignment.current_version if assignment else None
 
 
 def _check_current(session: Session, gate: GateRun, autograder: Path, against: str | None) -> None:
-    """Refuse to publish a gate that a later release overtook, or changes someone else's publish made stale."""
+    """Refuse to publish a gate a later release overtook, or changes someone else's publish made stale."""
     current = _published(session, gate.assignment_name)
     manifest = autograder / "release.json"
     own = json.loads(manifest.read_text()).get("version") if manifest.is_file() else None
@@ -272,11 +287,11 @@ def _check_current(session: Session, gate: GateRun, autograder: Path, against: s
         newer = session.scalar(select(GateRun.id).where(GateRun.version_id == current.id)
                                .order_by(GateRun.id.desc()).limit(1))
         source = f"by gate {newer}" if newer is not None else "by a release"
-        raise ServiceError(409, f"gate {gate.id} is no longer current: {gate.assignment_name} version "
-                                f"{current.version} was published {source} at {current.released_at:%Y-%m-%d %H:%M} "
-                                f"UTC, after gate {gate.id} started, so publishing it would replace that version "
-                                "with an older state of the assignment's folder; run the gate again to publish the "
-                                "folder as it is now", current_version=current.version)
+        raise Conflict(f"gate {gate.id} is no longer current: {gate.assignment_name} version "
+                       f"{current.version} was published {source} at {current.released_at:%Y-%m-%d %H:%M} "
+                       f"UTC, after gate {gate.id} started, so publishing it would replace that version "
+                       "with an older state of the assignment's folder; run the gate again to publish the "
+                       "folder as it is now", current_version=current.version)
     if against is None:
         return
     now = current.version if current is not None else NOTHING_PUBLISHED
@@ -284,9 +299,9 @@ def _check_current(session: Session, gate: GateRun, autograder: Path, against: s
         seen = "nothing published" if against == NOTHING_PUBLISHED else f"version {against}"
         instead = (f"nothing of {gate.assignment_name} is published" if now == NOTHING_PUBLISHED
                    else f"{gate.assignment_name} version {now} is published")
-        raise ServiceError(409, f"the changes you saw for gate {gate.id} were against {seen}, but {instead} now; "
-                                "look at the changes again (reload the gate's page) before publishing",
-                           current_version=now)
+        raise Conflict(f"the changes you saw for gate {gate.id} were against {seen}, but {instead} now; "
+                       "look at the changes again (reload the gate's page) before publishing",
+                       current_version=now)
 
 
 def _finish(runtime: Runtime, gate_id: int, values: dict) -> bool:
@@ -306,7 +321,7 @@ def _running(session: Session, name: str) -> int | None:
 
 def _busy(name: str, gate_id: int | None) -> ServiceError:
     if gate_id is None:  # the other one ended between our insert and this look
-        return ServiceError(409, f"another release gate for {name} was started at the same moment; look at "
-                                 f"GET /api/assignments/{name}/gates, or start it again")
-    return ServiceError(409, f"a release gate for {name} is already running (gate {gate_id}); wait for it to "
-                             f"finish (GET /api/gates/{gate_id}) before starting another", gate_id=gate_id)
+        return Conflict(f"another release gate for {name} was started at the same moment; look at "
+                        f"GET /api/assignments/{name}/gates, or start it again")
+    return Conflict(f"a release gate for {name} is already running (gate {gate_id}); wait for it to "
+                    f"finish (GET /api/gates/{gate_id}) before starting another", gate_id=gate_id)

@@ -1,4 +1,4 @@
-"""The gradebook: each student's best or latest graded submission, with late penalties and extensions applied."""
+"""The gradebook: each student's best or latest graded submission, late penalties and extensions applied."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.db import Assignment, AssignmentVersion, Extension, Result, Role, Status, Submission, User
-from grader.service.errors import ServiceError
+from grader.service.errors import Invalid
 from grader.service.submissions import lateness
 from grader.spreadsheet import csv_text
 
@@ -97,7 +97,7 @@ class Row:
 def check_policy(policy: str) -> None:
     """Raise a 400 ``ServiceError`` unless ``policy`` is ``best`` or ``latest``."""
     if policy not in POLICIES:
-        raise ServiceError(400, f"unknown policy {policy!r}; expected best or latest")
+        raise Invalid(f"unknown policy {policy!r}; expected best or latest")
 
 
 def load_students(session: Session) -> list[Student]:
@@ -112,9 +112,9 @@ def load_schedules(session: Session, assignment_ids: Iterable[int]) -> dict[int,
     ids = list(assignment_ids)
     if not ids:
         return {}
-    rows = session.execute(select(AssignmentVersion.id, AssignmentVersion.assignment_id, AssignmentVersion.due_at,
-                                  AssignmentVersion.late_penalty_per_day, AssignmentVersion.last_late_day,
-                                  AssignmentVersion.max_score)
+    rows = session.execute(select(AssignmentVersion.id, AssignmentVersion.assignment_id,
+                                  AssignmentVersion.due_at, AssignmentVersion.late_penalty_per_day,
+                                  AssignmentVersion.last_late_day, AssignmentVersion.max_score)
                            .where(AssignmentVersion.assignment_id.in_(ids)))
     return {row[0]: Schedule(*row) for row in rows}
 
@@ -132,12 +132,14 @@ def load_extensions(session: Session, assignment_ids: Iterable[int]) -> dict[tup
 def load_attempts(session: Session, assignment_ids: Iterable[int]) -> dict[tuple[int, int], list[Attempt]]:
     """Every submission of the given assignments in one query, by ``(user id, assignment id)``, oldest first.
 
-    Only the columns the gradebook needs are read: never ``Result.data``, which is most of the database's bytes.
+    Only the columns the gradebook needs are read: never ``Result.data``, which is most of the database's
+    bytes.
     """
     ids = list(assignment_ids)
     if not ids:
         return {}
-    # Executed on the connection: plain rows, without the ORM's per-row bookkeeping (a third of the time here).
+    # Executed on the connection: plain rows, without the ORM's per-row bookkeeping (a third of the time
+    # here).
     rows = session.connection().execute(
         select(Submission.id, Submission.user_id, Submission.assignment_id, Submission.version_id,
                Submission.created_at, Submission.status, Result.id, Result.score)
@@ -154,8 +156,9 @@ def choose(attempts: Iterable[Attempt], schedules: dict[int, Schedule], extensio
            policy: str) -> Counted | None:
     """The submission ``policy`` counts among one student's attempts at one assignment (oldest first).
 
-    ``best`` picks the highest score after its late penalty (the earliest on a tie); ``latest`` the newest graded
-    one. Late days are counted again from each submission's time and ``extension``, so an extension granted after
+    ``best`` picks the highest score after its late penalty (the earliest on a tie); ``latest`` the newest
+    graded one. Late days are counted again from each submission's time and ``extension``, so an extension
+    granted after
     the fact is honoured. Returns None when nothing was graded.
     """
     chosen: Counted | None = None
@@ -191,8 +194,9 @@ def gradebook(session: Session, assignment: Assignment, policy: str = "best") ->
             rows.append(Row(student.email, student.name, None, "", None, 0, 0.0, None, max_score, len(mine)))
             continue
         attempt = counted.attempt
-        rows.append(Row(student.email, student.name, attempt.id, attempt.created_at.isoformat(), attempt.raw_score,
-                        counted.late_days, round(counted.penalty, 4), counted.score, max_score, len(mine)))
+        rows.append(Row(student.email, student.name, attempt.id, attempt.created_at.isoformat(),
+                        attempt.raw_score, counted.late_days, round(counted.penalty, 4), counted.score,
+                        max_score, len(mine)))
     return rows
 
 
@@ -202,8 +206,9 @@ def as_dicts(rows: list[Row]) -> list[dict]:
 
 def as_csv(rows: list[Row]) -> str:
     """The gradebook as CSV, one row per student; names a spreadsheet would run as formulas are escaped."""
-    header = ["email", "name", "score", "max_score", "raw_score", "late_days", "late_penalty", "submission_id",
-              "submitted_at", "submissions"]
-    return csv_text([header, *([r.email, r.name, "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
-                                "" if r.raw_score is None else f"{r.raw_score:g}", r.late_days, f"{r.penalty:g}",
-                                r.submission_id or "", r.submitted_at, r.submissions] for r in rows)])
+    header = ["email", "name", "score", "max_score", "raw_score", "late_days", "late_penalty",
+              "submission_id", "submitted_at", "submissions"]
+    return csv_text([header, *([r.email, r.name, "" if r.score is None else f"{r.score:g}",
+                                f"{r.max_score:g}", "" if r.raw_score is None else f"{r.raw_score:g}",
+                                r.late_days, f"{r.penalty:g}", r.submission_id or "", r.submitted_at,
+                                r.submissions] for r in rows)])

@@ -1,10 +1,10 @@
-"""Whole numbers from clients: ASCII digits only, within the range the field allows, refused by name otherwise."""
+"""Whole numbers from clients: ASCII digits only, within the field's range, refused by name otherwise."""
 
 from __future__ import annotations
 
 import re
 
-from grader.service.errors import ServiceError
+from grader.service.errors import Unprocessable
 
 MAX_ID = 2**63 - 1  # the largest row id a database integer holds (SQLite's INTEGER, PostgreSQL's bigint)
 # ASCII digits: int() also takes '٣' and '²'-like digits of other scripts, and ' 1_000 '.
@@ -31,7 +31,7 @@ def whole_number(text: str, field: str, low: int, high: int) -> int:
     if _WHOLE.fullmatch(value) and len(value) <= len(str(high)) + 1 and low <= int(value) <= high:
         return int(value)
     shown = value if len(value) <= _SHOWN else value[:_SHOWN - 3] + "..."
-    raise ServiceError(422, f"{field} must be a whole number from {low} to {high} (got {shown!r})")
+    raise Unprocessable(f"{field} must be a whole number from {low} to {high} (got {shown!r})")
 
 
 def check_id(value: int, field: str) -> int:
@@ -41,5 +41,5 @@ def check_id(value: int, field: str) -> int:
         ServiceError: 422 naming the field, for an id no row can have (a database would refuse to compare it).
     """
     if not 1 <= value <= MAX_ID:
-        raise ServiceError(422, f"{field} must be a whole number from 1 to {MAX_ID} (got {value})")
+        raise Unprocessable(f"{field} must be a whole number from 1 to {MAX_ID} (got {value})")
     return value

@@ -1,4 +1,4 @@
-"""Paths as staff see them: under the assignments folder, the data dir or the reference, never the server's layout."""
+"""Paths as staff see them: under the assignments folder, data dir or reference, never the server's layout."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from grader.settings import Settings
 
 
 def _places(settings: Settings) -> list[tuple[str, str]]:
-    """``(how the server may write a folder, how staff see it)``, longest first, so the deepest folder wins."""
+    """``(how the server may write a folder, how staff see it)``, longest first: the deepest folder wins."""
     shown_as = ((settings.assignments_dir, "assignments"), (settings.reference, "beras"),
                 (settings.data_dir, "data"))
     cwd = Path.cwd()
@@ -30,7 +30,7 @@ def _places(settings: Settings) -> list[tuple[str, str]]:
 
 
 def scrub(text: str, settings: Settings) -> str:
-    """``text`` with each path under the assignments folder, the reference or the data dir shown from that folder.
+    """``text`` with each path under the assignments folder, reference or data dir shown from that folder.
 
     ``/srv/course/assignments/beras-rnn/assignment.toml`` becomes ``assignments/beras-rnn/assignment.toml``,
     ``/var/lib/grader/releases/...`` becomes ``data/releases/...``, and a gate's staging folder

@@ -20,7 +20,7 @@ from grader.db import (
     utcnow,
 )
 from grader.dispatch import Dispatcher, queue_for
-from grader.service.errors import ServiceError, not_found
+from grader.service.errors import Conflict, not_found
 from grader.service.numbers import check_id
 
 REGRADABLE = (Status.GRADED, Status.FAILED)
@@ -70,14 +70,15 @@ def start_regrade(session: Session, assignment: Assignment, submission_ids: list
 
 
 def regrade_offers(session: Session, assignment: Assignment) -> list[dict]:
-    """The submissions graded against an older version than the current one, counted per version, newest first.
+    """The submissions graded against an older version than the current one, per version, newest first.
 
     Every graded or failed submission counts, not only each student's latest: under the "best" policy an older
     submission's score can still be the one that counts, so it must be graded by the same tests as the rest.
 
     Returns:
-        ``[{"version_id", "version", "released_at", "submissions", "waiting"}]``: ``submissions`` can be regraded
-        now; ``waiting`` are still queued or running against that version (they can be regraded once graded).
+        ``[{"version_id", "version", "released_at", "submissions", "waiting"}]``: ``submissions`` can be
+        regraded now; ``waiting`` are still queued or running against that version (they can be regraded once
+        graded).
     """
     if assignment.current_version_id is None:
         return []
@@ -90,9 +91,10 @@ def regrade_offers(session: Session, assignment: Assignment) -> list[dict]:
         entry = counts.setdefault(version_id, {"submissions": 0, "waiting": 0})
         entry["submissions" if status in REGRADABLE else "waiting"] += count
     versions = session.scalars(select(AssignmentVersion).where(AssignmentVersion.id.in_(list(counts)))
-                               .order_by(AssignmentVersion.released_at.desc(), AssignmentVersion.id.desc())).all()
-    return [{"version_id": v.id, "version": v.version, "released_at": v.released_at.isoformat(), **counts[v.id]}
-            for v in versions]
+                               .order_by(AssignmentVersion.released_at.desc(),
+                                         AssignmentVersion.id.desc())).all()
+    return [{"version_id": v.id, "version": v.version, "released_at": v.released_at.isoformat(),
+             **counts[v.id]} for v in versions]
 
 
 def regrade_version(session: Session, assignment: Assignment, version: str, by: User | None
@@ -117,15 +119,15 @@ def regrade_version(session: Session, assignment: Assignment, version: str, by: 
     if row is None:
         raise not_found(f"version of {assignment.name}", version)
     if row.id == assignment.current_version_id:
-        raise ServiceError(409, f"version {version} is {assignment.name}'s current version: its submissions are "
-                                "already graded against it (regrade one submission to grade it again)")
+        raise Conflict(f"version {version} is {assignment.name}'s current version: its submissions are "
+                       "already graded against it (regrade one submission to grade it again)")
     ids = list(session.scalars(select(Submission.id).where(Submission.assignment_id == assignment.id,
                                                            Submission.version_id == row.id,
                                                            Submission.status.in_(REGRADABLE))
                                .order_by(Submission.id)))
     if not ids:
-        raise ServiceError(409, f"no graded or failed submission of {assignment.name} is graded against version "
-                                f"{version} now (they were regraded already, or are still queued)")
+        raise Conflict(f"no graded or failed submission of {assignment.name} is graded against version "
+                       f"{version} now (they were regraded already, or are still queued)")
     return start_regrade(session, assignment, ids, by)
 
 
@@ -145,26 +147,26 @@ def replay(session: Session, submission: Submission, result_id: int | None = Non
             submission; 422 when it cannot be an id.
     """
     if submission.status not in REGRADABLE:
-        raise ServiceError(409, f"submission {submission.id} is {submission.status}; only a graded or failed "
-                                "submission can be replayed (wait until it is graded)")
+        raise Conflict(f"submission {submission.id} is {submission.status}; only a graded or failed "
+                       "submission can be replayed (wait until it is graded)")
     if result_id is None:
         result = submission.current_result
         if result is None:
-            raise ServiceError(409, f"submission {submission.id} has no current result to replay; pass the "
-                                    "result_id of one from its history")
+            raise Conflict(f"submission {submission.id} has no current result to replay; pass the "
+                           "result_id of one from its history")
     else:
         result = session.get(Result, check_id(result_id, "result_id"))
         if result is None or result.submission_id != submission.id:
             raise not_found(f"result of submission {submission.id} with id", result_id)
     seed = result.data.get("seed") if isinstance(result.data, dict) else None
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ServiceError(409, f"result {result.id} recorded no seed, so it cannot be replayed; regrade the "
-                                "submission instead")
+        raise Conflict(f"result {result.id} recorded no seed, so it cannot be replayed; regrade the "
+                       "submission instead")
     version = session.get(AssignmentVersion, result.version_id)
     if not Path(version.autograder_path).is_dir():
-        raise ServiceError(409, f"result {result.id} was graded with version {version.version}, whose "
-                                f"release folder {version.autograder_path} is gone, so it cannot be "
-                                "replayed; regrade the submission instead")
+        raise Conflict(f"result {result.id} was graded with version {version.version}, whose "
+                       f"release folder {version.autograder_path} is gone, so it cannot be "
+                       "replayed; regrade the submission instead")
     queued = session.execute(
         update(Submission).where(Submission.id == submission.id, Submission.status.in_(REGRADABLE))
         .values(status=Status.QUEUED, regrade=True, version_id=result.version_id, replay_seed=seed,
@@ -172,8 +174,8 @@ def replay(session: Session, submission: Submission, result_id: int | None = Non
         .execution_options(synchronize_session=False)).rowcount
     if queued != 1:  # someone queued it between our look and this update
         session.rollback()
-        raise ServiceError(409, f"submission {submission.id} was queued by someone else just now; try again "
-                                "once it is graded")
+        raise Conflict(f"submission {submission.id} was queued by someone else just now; try again "
+                       "once it is graded")
     batch = RegradeBatch(assignment_id=submission.assignment_id, kind=BatchKind.REPLAY,
                          submission_ids=[submission.id], created_at=utcnow(),
                          created_by=by.id if by else None)
@@ -217,14 +219,14 @@ def batch_progress(session: Session, batch_id: int) -> dict:
 def _queue_regrade(session: Session, assignment: Assignment, submission_ids: list[int] | None) -> list[int]:
     """Mark the regradable submissions queued against the current version, uncommitted; return their ids."""
     if assignment.current_version_id is None:
-        raise ServiceError(409, f"{assignment.name} has no released version to regrade against")
+        raise Conflict(f"{assignment.name} has no released version to regrade against")
     query = select(Submission.id, Submission.status).where(Submission.assignment_id == assignment.id)
     if submission_ids is not None:
         query = query.where(Submission.id.in_(submission_ids))
     rows = session.execute(query.order_by(Submission.id)).all()
     if submission_ids is not None and len(submission_ids) == 1 and rows and rows[0][1] not in REGRADABLE:
-        raise ServiceError(409, f"submission {rows[0][0]} is {rows[0][1]}; only graded or failed submissions "
-                                "can be regraded")
+        raise Conflict(f"submission {rows[0][0]} is {rows[0][1]}; only graded or failed submissions "
+                       "can be regraded")
     ids = [submission_id for submission_id, status in rows if status in REGRADABLE]
     now = utcnow()
     for chunk in range(0, len(ids), _CHUNK):
@@ -237,9 +239,10 @@ def _queue_regrade(session: Session, assignment: Assignment, submission_ids: lis
 
 
 def send_regrades(dispatcher: Dispatcher, session: Session, ids: list[int]) -> None:
-    """Hand queued regrades to the queue, each to its assignment's regrade queue (after the commit that queued them)."""
+    """Hand queued regrades to the queue, each to its assignment's regrade queue (after the commit)."""
     if not ids:
         return
-    queues = dict(session.execute(select(Submission.id, Submission.queue).where(Submission.id.in_(ids))).all())
+    queues = dict(session.execute(select(Submission.id, Submission.queue)
+                                  .where(Submission.id.in_(ids))).all())
     for submission_id in ids:
         dispatcher.enqueue(submission_id, queue_for(queues[submission_id], True))

@@ -12,9 +12,10 @@ from typing import Any
 
 from grader.authoring.config import AssignmentConfigError, PointsError, assign_points, load_assignment
 
-# Settings compared key by key besides the points, the limits and the schedule (which have their own sections);
-# ``files``, ``tests`` and ``gate`` show in the file and test changes, or do not reach students.
-_SETTINGS = ("title", "description", "queue", "gpu_variant", "free_points", "submissions")  # those this version has
+# Settings compared key by key besides the points, the limits and the schedule (which have their own
+# sections); ``files``, ``tests`` and ``gate`` show in the file and test changes, or do not reach students.
+# Those this version has.
+_SETTINGS = ("title", "description", "queue", "gpu_variant", "free_points", "submissions")
 _SKIPPED_PARTS = ("__pycache__", ".pytest_cache")
 
 
@@ -135,22 +136,24 @@ def read_release(autograder_dir: Path, starter_zip: bytes) -> Contents:
     root = Path(autograder_dir)
     tomls = sorted(root.glob("*/assignment.toml"))
     if not tomls or not (root / "test-ids.json").is_file():
-        raise ReleaseDiffError(f"{root.name} is not a complete release folder (no <assignment>/assignment.toml "
-                               "or test-ids.json)")
+        raise ReleaseDiffError(f"{root.name} is not a complete release folder "
+                               "(no <assignment>/assignment.toml or test-ids.json)")
     try:
         assignment = load_assignment(tomls[0].parent)
         test_ids = json.loads((root / "test-ids.json").read_text())
         points = assign_points(assignment, test_ids)
     except (AssignmentConfigError, PointsError) as error:
-        raise ReleaseDiffError(f"{root.name}'s assignment.toml cannot be read: " + "; ".join(error.problems)) \
-            from None
+        raise ReleaseDiffError(f"{root.name}'s assignment.toml cannot be read: "
+                               + "; ".join(error.problems)) from None
     except ValueError as error:  # test-ids.json is not JSON
         raise ReleaseDiffError(f"{root.name}/test-ids.json cannot be read: {error}") from None
     groups = {g.group: Group(0.0, str(g.visibility)) for g in assignment.points}
     for entry in points.values():
-        groups[entry.group] = Group(round(groups[entry.group].points + entry.points, 6), str(entry.visibility))
+        groups[entry.group] = Group(round(groups[entry.group].points + entry.points, 6),
+                                    str(entry.visibility))
     manifest = root / "release.json"
-    version = json.loads(manifest.read_text()).get("version", "unreleased") if manifest.is_file() else "unreleased"
+    version = (json.loads(manifest.read_text()).get("version", "unreleased") if manifest.is_file()
+               else "unreleased")
     dumped = assignment.model_dump(mode="json")
     settings = _flat({key: dumped[key] for key in _SETTINGS if key in dumped})
     return Contents(name=assignment.name, version=str(version), tests={t: p.group for t, p in points.items()},
@@ -168,14 +171,17 @@ def compare(old: Contents | None, new: Contents) -> ReleaseDiff:
         new_version=new.version, old_version=old.version,
         tests_added=[t for t in new.tests if t not in old.tests],
         tests_removed=[t for t in old.tests if t not in new.tests],
-        points=_changed({g: v.points for g, v in old.groups.items()}, {g: v.points for g, v in new.groups.items()}),
+        points=_changed({g: v.points for g, v in old.groups.items()},
+                        {g: v.points for g, v in new.groups.items()}),
         moved=[Change(t, old.tests[t], new.tests[t]) for t in both if old.tests[t] != new.tests[t]],
+        # A group added or removed shows under points, not here.
         visibility=[c for c in _changed({g: v.visibility for g, v in old.groups.items()},
                                         {g: v.visibility for g, v in new.groups.items()})
-                    if c.old is not None and c.new is not None],  # a group added or removed shows under points
+                    if c.old is not None and c.new is not None],
         limits=_changed(old.limits, new.limits), schedule=_changed(old.schedule, new.schedule),
         settings=_changed(old.settings, new.settings),
-        starter=_files(old.starter_files, new.starter_files), hidden=_files(old.hidden_files, new.hidden_files))
+        starter=_files(old.starter_files, new.starter_files),
+        hidden=_files(old.hidden_files, new.hidden_files))
 
 
 def _changed(old: dict, new: dict) -> list[Change]:

@@ -1,4 +1,4 @@
-"""Releases in the service: run the gate on ``assignments/<name>`` and publish what passes as the current version."""
+"""Releases: run the gate on ``assignments/<name>``, publish what passes as the current version."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from grader.authoring.released import ReleaseError, load_released
 from grader.authoring.schedule import ReleaseOrderError
 from grader.blobs import BlobStore
 from grader.db import Assignment, AssignmentVersion, User, utcnow
-from grader.service.errors import ServiceError
+from grader.service.assignments import find_assignment
+from grader.service.errors import Invalid, NotFound, Unprocessable
 from grader.service.paths import scrub, scrub_all, shown
 from grader.settings import Settings
 
@@ -49,26 +50,29 @@ def release_assignment(session: Session, settings: Settings, name: str, by: User
         outcome = gate_release(settings, name, seed, published_names(session),
                                published_starters(session, BlobStore(settings.blobs_dir)))
     except AssignmentConfigError as error:
-        raise ServiceError(400, invalid_config_message(settings, name, error)) from None
+        raise Invalid(invalid_config_message(settings, name, error)) from None
     report, text = scrub_all(outcome.report.to_dict(), settings), scrub(outcome.report.format(), settings)
     if not outcome.report.ok:
-        raise ServiceError(422, f"the release gate refused {name}; nothing was published", gate=report, report=text)
+        raise Unprocessable(f"the release gate refused {name}; nothing was published", gate=report,
+                            report=text)
     version = publish(session, BlobStore(settings.blobs_dir), outcome.autograder_dir, outcome.starter_zip, by,
                       settings)
     return Published(version, report, text)
 
 
 def published_names(session: Session) -> frozenset[str]:
-    """The assignments students have a release of (in a clash over an owned file, the other one is at fault)."""
-    return frozenset(session.scalars(select(Assignment.name).where(Assignment.current_version_id.is_not(None))))
+    """The assignments students have a release of (in a clash over an owned file, the other is at fault)."""
+    return frozenset(session.scalars(select(Assignment.name)
+                                     .where(Assignment.current_version_id.is_not(None))))
 
 
 def published_starters(session: Session, blobs: BlobStore) -> dict:
-    """Each published assignment's current starter zip (name -> ripple.Published), for the gate's ripple notes."""
+    """Each published assignment's current starter zip (name -> ripple.Published), for the ripple notes."""
     from grader.authoring.ripple import Published as PublishedStarter
 
     found = {}
-    rows = session.execute(select(Assignment.name, AssignmentVersion.version, AssignmentVersion.starter_sha256)
+    rows = session.execute(select(Assignment.name, AssignmentVersion.version,
+                                  AssignmentVersion.starter_sha256)
                            .join(AssignmentVersion, Assignment.current_version_id == AssignmentVersion.id))
     for name, version, sha256 in rows:
         path = blobs.path(sha256)
@@ -84,11 +88,11 @@ def assignment_folder(settings: Settings, name: str) -> Path:
         ServiceError: 400 for a name that is not one (it must not reach the file system), 404 without a toml.
     """
     if not name or set(name) - _NAME_CHARS:
-        raise ServiceError(400, f"{name!r} is not an assignment name (lowercase letters, digits, - and _)")
+        raise Invalid(f"{name!r} is not an assignment name (lowercase letters, digits, - and _)")
     folder = settings.assignments_dir / name
     if not (folder / "assignment.toml").is_file():
-        raise ServiceError(404, f"no assignment {name!r}: {shown(folder / 'assignment.toml', settings)} does not "
-                                "exist")
+        raise NotFound(f"no assignment {name!r}: {shown(folder / 'assignment.toml', settings)} does not "
+                       "exist")
     return folder
 
 
@@ -151,10 +155,11 @@ def publish(session: Session, blobs: BlobStore, autograder_dir: Path, starter_zi
     try:
         released = load_released(autograder_dir)
     except ReleaseError as error:
-        raise ServiceError(400, scrub(str(error), settings) if settings else str(error)) from None
-    manifest = json.loads((autograder_dir / "release.json").read_text()) if (autograder_dir / "release.json").is_file() else {}
+        raise Invalid(scrub(str(error), settings) if settings else str(error)) from None
+    manifest_file = autograder_dir / "release.json"
+    manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
     config = released.assignment
-    assignment = session.scalar(select(Assignment).where(Assignment.name == config.name))
+    assignment = find_assignment(session, config.name)
     if assignment is None:
         assignment = Assignment(name=config.name, title=config.title)
         session.add(assignment)
@@ -165,7 +170,8 @@ def publish(session: Session, blobs: BlobStore, autograder_dir: Path, starter_zi
     if version is None:
         schedule = config.schedule
         version = AssignmentVersion(
-            assignment_id=assignment.id, version=released.version, autograder_path=str(Path(autograder_dir).resolve()),
+            assignment_id=assignment.id, version=released.version,
+            autograder_path=str(Path(autograder_dir).resolve()),
             starter_sha256=blobs.put(Path(starter_zip).read_bytes()), queue=str(config.queue),
             due_at=schedule.due if schedule else None,
             late_penalty_per_day=schedule.late_penalty_per_day if schedule else 0.0,

@@ -1,4 +1,4 @@
-"""Taking a submission: admit it before its body arrives, check the zip, store it under an atomic rate limit."""
+"""Submissions: admit it before its body arrives, check the zip, store it under an atomic rate limit."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from grader.db import (Assignment, AssignmentVersion, Extension, RefusedUpload, 
 from grader.dispatch import queue_for
 from grader.intake import IntakeError, IntakeLimits, read_submission
 from grader.runtime import Runtime
-from grader.service.errors import ServiceError, not_found
+from grader.service.errors import Forbidden, RateLimited, ServiceError, Unprocessable, not_found
 
 
 def current_version(session: Session, name: str) -> tuple[Assignment, AssignmentVersion]:
@@ -78,8 +78,8 @@ def check_open(user: User, name: str, version: AssignmentVersion, now: datetime 
     """
     opens = opens_at(version)
     if opens is not None and (now or utcnow()) < opens and user.role not in (Role.TA, Role.INSTRUCTOR):
-        raise ServiceError(403, f"{name} opens {moment(opens)}; its starter code and submissions are available "
-                                "from then.")
+        raise Forbidden(f"{name} opens {moment(opens)}; its starter code and submissions are available "
+                        "from then.")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Lateness:
 
 
 def lateness(version: AssignmentVersion, extension: int, at: datetime) -> Lateness:
-    """Whole days late at ``at`` (a started day counts), after the student's extension; closed after the last late day."""
+    """Days late at ``at`` (a started day counts), after the extension; closed past the last late day."""
     if version.due_at is None:
         return Lateness(0, False, None, None)
     due = version.due_at + timedelta(days=extension)
@@ -102,7 +102,7 @@ def lateness(version: AssignmentVersion, extension: int, at: datetime) -> Latene
 
 @dataclass(frozen=True)
 class Admission:
-    """An upload that passed every check needing no body: who, to which release, when, and the limits that apply.
+    """An upload that passed every check needing no body: who, to which release, when, the limits that apply.
 
     Attributes:
         user_id, assignment_id, version_id, name: the caller and the assignment's current release.
@@ -144,9 +144,9 @@ def admit(session: Session, user: User, name: str, now: datetime | None = None) 
     late = lateness(version, extension_days(session, user, assignment), now)
     staff = user.role in (Role.TA, Role.INSTRUCTOR)
     if late.closed and not staff:
-        raise ServiceError(403, f"{name} closed at {late.closes.isoformat(timespec='minutes')} (the due date plus "
-                                f"{version.last_late_day} late day(s)); submissions are no longer accepted. "
-                                "Ask your instructor for an extension.")
+        raise Forbidden(f"{name} closed at {late.closes.isoformat(timespec='minutes')} (the due date plus "
+                        f"{version.last_late_day} late day(s)); submissions are no longer accepted. "
+                        "Ask your instructor for an extension.")
     admission = Admission(user.id, assignment.id, version.id, name, now, late.days, staff, version.queue,
                           tuple(policy.files.owned), policy.submissions.rate_limit_count,
                           policy.submissions.rate_limit_window_minutes)
@@ -164,7 +164,7 @@ def check_zip(source: bytes | os.PathLike[str], admission: Admission, max_upload
 
 
 def record(session: Session, admission: Admission, *, sha: str | None, size: int, filename: str,
-           refusal: str | None = None, refusal_status: int = 422) -> Submission:
+           refusal: str | None = None, refusal_as: type[ServiceError] = Unprocessable) -> Submission:
     """Store the upload's outcome in one transaction that holds the student's rate-limit lock.
 
     The lock (SQLite's write lock, or the student's row on PostgreSQL) is taken before the window is counted,
@@ -173,13 +173,15 @@ def record(session: Session, admission: Admission, *, sha: str | None, size: int
 
     Args:
         sha: the stored blob (None for a refused upload).
-        refusal: why the upload was refused (then ``refusal_status`` is raised after it is recorded).
+        refusal: why the upload was refused (then ``refusal_as`` is raised after it is recorded).
+        refusal_as: the error the refusal is (intake's ``Unprocessable``, or ``PayloadTooLarge``).
 
     Returns:
         The new queued submission (the caller enqueues it once this returns).
 
     Raises:
-        ServiceError: 429 over the rate limit (nothing stored); ``refusal_status`` with ``refusal``.
+        RateLimited: over the rate limit (nothing stored).
+        ServiceError: ``refusal_as`` with ``refusal``.
     """
     _hold_rate_lock(session, admission.user_id)
     try:
@@ -189,13 +191,15 @@ def record(session: Session, admission: Admission, *, sha: str | None, size: int
         raise
     if refusal is not None:
         session.add(RefusedUpload(user_id=admission.user_id, assignment_id=admission.assignment_id,
-                                  created_at=admission.received_at, status=refusal_status, reason=refusal[:2000]))
+                                  created_at=admission.received_at, status=refusal_as.status,
+                                  reason=refusal[:2000]))
         session.commit()
-        raise ServiceError(refusal_status, refusal)
+        raise refusal_as(refusal)
     submission = Submission(user_id=admission.user_id, assignment_id=admission.assignment_id,
-                            version_id=admission.version_id, blob_sha256=sha, size=size, filename=filename[:300],
-                            created_at=admission.received_at, late_days=admission.late_days, status=Status.QUEUED,
-                            queue=admission.queue, queued_at=admission.received_at)
+                            version_id=admission.version_id, blob_sha256=sha, size=size,
+                            filename=filename[:300], created_at=admission.received_at,
+                            late_days=admission.late_days, status=Status.QUEUED, queue=admission.queue,
+                            queued_at=admission.received_at)
     # The newest submission goes first; an older one still waiting is deferred, not dropped: under the "best"
     # policy it can still count, so it is graded once the queue has drained (worker/queue/reconciler.py).
     session.execute(update(Submission)
@@ -247,14 +251,14 @@ def take_upload(runtime: Runtime, admission: Admission, path: Path, filename: st
     return view
 
 
-def count_refusal(runtime: Runtime, admission: Admission, status: int, reason: str) -> None:
-    """Record an upload refused before intake (413: over the size cap), so that it counts toward the rate limit.
+def count_refusal(runtime: Runtime, admission: Admission, error: type[ServiceError], reason: str) -> None:
+    """Record an upload refused before intake (413: over the size cap), so it counts toward the rate limit.
 
     Nothing is recorded when the student is over the limit already; the caller answers with its own refusal.
     """
     with runtime.sessions() as session:
         try:
-            record(session, admission, sha=None, size=0, filename="", refusal=reason, refusal_status=status)
+            record(session, admission, sha=None, size=0, filename="", refusal=reason, refusal_as=error)
         except ServiceError:
             pass  # the refusal, now recorded, or the 429 of a student already over the limit
 
@@ -266,19 +270,21 @@ def queue_position(session: Session, submission: Submission) -> int | None:
     since = submission.queued_at or submission.created_at
     ahead = session.scalar(select(func.count()).select_from(Submission).where(
         Submission.status == Status.QUEUED, Submission.queue == submission.queue,
-        or_(Submission.queued_at < since, and_(Submission.queued_at == since, Submission.id < submission.id))))
+        or_(Submission.queued_at < since,
+            and_(Submission.queued_at == since, Submission.id < submission.id))))
     return int(ahead or 0) + 1
 
 
 def _hold_rate_lock(session: Session, user_id: int) -> None:
-    """Serialize this student's uploads until the transaction ends (SQLite: the write lock; PostgreSQL: a row)."""
+    """Take the student's upload lock until the transaction ends (SQLite: write lock; PostgreSQL: a row)."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         # A transaction that has already written holds the write lock; otherwise take it now, before reading.
         if not connection.connection.driver_connection.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
-        # NO KEY UPDATE: serializes the student's uploads without blocking rows that merely reference the user.
+        # NO KEY UPDATE: serializes the student's uploads without blocking rows that merely reference the
+        # user.
         session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
 
 
@@ -295,8 +301,8 @@ def _check_rate(session: Session, admission: Admission) -> None:
     count, first = session.execute(select(func.count(), func.min(recent.c.at))).one()
     if count >= admission.rate_count:
         retry = first + window
-        raise ServiceError(429, f"you have submitted {count} times in the last "
-                                f"{admission.rate_window_minutes} minutes (the limit is {admission.rate_count}, "
-                                f"refused uploads included); you can submit again at "
-                                f"{retry.isoformat(timespec='seconds')}",
-                           retry_after_s=max(1, int((retry - admission.received_at).total_seconds())))
+        raise RateLimited(f"you have submitted {count} times in the last "
+                          f"{admission.rate_window_minutes} minutes (the limit is {admission.rate_count}, "
+                          f"refused uploads included); you can submit again at "
+                          f"{retry.isoformat(timespec='seconds')}",
+                          retry_after_s=max(1, int((retry - admission.received_at).total_seconds())))

@@ -1,4 +1,4 @@
-"""Users and their credentials: add a user (prints an API token), import a roster CSV, resolve a token to a user."""
+"""Users and credentials: add a user (prints an API token), import a roster CSV, resolve a token to a user."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.db import Role, Token, TokenKind, User, utcnow
-from grader.service.errors import ServiceError
+from grader.service.errors import Conflict, Invalid, ServiceError
 
-# A sane address, not all that RFC 5322 allows: letters, digits and ``. _ % + -`` before the @ (starting with a
-# letter, digit or _, so no cell a spreadsheet runs as a formula), a hostname of two or more labels after it.
+# A sane address, not all that RFC 5322 allows: letters, digits and ``. _ % + -`` before the @ (starting with
+# a letter, digit or _, so no cell a spreadsheet runs as a formula), a hostname of two or more labels after
+# it.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _EMAIL = re.compile(rf"[a-z0-9_][a-z0-9._%+-]{{0,63}}@{_LABEL}(?:\.{_LABEL})+", re.ASCII)
 MAX_EMAIL = 254  # the longest address SMTP carries
@@ -38,7 +39,7 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value.strip().lower())
     except ValueError:
-        raise ServiceError(400, f"unknown role {_shown(value)!r}; expected one of: student, ta, instructor") \
+        raise Invalid(f"unknown role {_shown(value)!r}; expected one of: student, ta, instructor") \
             from None
 
 
@@ -50,7 +51,7 @@ def check_name(name: str) -> str:
     """
     name = name.strip()
     if len(name) > MAX_NAME:
-        raise ServiceError(400, f"the name {_shown(name)!r} has {len(name)} characters; expected at most {MAX_NAME}")
+        raise Invalid(f"the name {_shown(name)!r} has {len(name)} characters; expected at most {MAX_NAME}")
     return name
 
 
@@ -63,8 +64,8 @@ def check_email(email: str) -> str:
     """
     email = email.strip().lower()
     if len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email) or ".." in email.partition("@")[0]:
-        raise ServiceError(400, f"{_shown(email)!r} is not an email address; expected name@domain, e.g. ana@uni.edu "
-                                f"(letters, digits and . _ % + - before the @, at most {MAX_EMAIL} characters)")
+        raise Invalid(f"{_shown(email)!r} is not an email address; expected name@domain, e.g. ana@uni.edu "
+                      f"(letters, digits and . _ % + - before the @, at most {MAX_EMAIL} characters)")
     return email
 
 
@@ -82,7 +83,7 @@ def add_user(session: Session, email: str, role: str | Role, name: str = "") -> 
     email, name = check_email(email), check_name(name)
     role = parse_role(role) if isinstance(role, str) else role
     if session.scalar(select(User).where(User.email == email)):
-        raise ServiceError(409, f"a user with email {email} already exists")
+        raise Conflict(f"a user with email {email} already exists")
     user = User(email=email, role=role, name=name)
     session.add(user)
     session.flush()
@@ -104,20 +105,40 @@ def import_roster(session: Session, text: str) -> RosterImport:
     Every row is checked before anything is written: one bad row stops the import and names its line.
 
     Raises:
-        ServiceError: 400 naming each bad line (at most 20): text that is not CSV, a row with more cells than
+        Invalid: naming each bad line (at most 20): text that is not CSV, a row with more cells than
             the header has columns, an address that is not one, an unknown role, a name that is too long, an
             address given twice.
     """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = _roster_header(reader)
+    rows, problems = _roster_rows(reader, header)
+    if problems:
+        raise Invalid("the roster was not imported:\n" + "\n".join(problems[:20]))
+    outcome = _store_roster(session, rows)
+    session.commit()
+    return outcome
+
+
+def _roster_header(reader: csv.DictReader) -> list[str]:
+    """The roster's header row, which must name the columns email and role.
+
+    Raises:
+        Invalid: the header is not CSV, or lacks email or role.
+    """
     try:
         header = reader.fieldnames or []
     except csv.Error as error:
-        raise ServiceError(400, f"the roster was not imported: its header (line 1) is not CSV ({error}); "
-                                "expected a line such as email,role,name") from None
+        raise Invalid(f"the roster was not imported: its header (line 1) is not CSV ({error}); "
+                      "expected a line such as email,role,name") from None
     fields = {f.strip().lower() for f in header}
     if not {"email", "role"} <= fields:
-        raise ServiceError(400, f"the roster needs a header with columns email and role (and optionally name); "
-                                f"found: {_shown(', '.join(sorted(fields))) or 'no header'}")
+        raise Invalid(f"the roster needs a header with columns email and role (and optionally name); "
+                      f"found: {_shown(', '.join(sorted(fields))) or 'no header'}")
+    return list(header)
+
+
+def _roster_rows(reader: csv.DictReader, header: list[str]) -> tuple[list[tuple[str, Role, str]], list[str]]:
+    """Every row checked: the good ones as (email, role, name), and a problem naming each bad one's line."""
     rows, problems, seen = [], [], set()
     while True:
         start = reader.line_num + 1
@@ -131,24 +152,33 @@ def import_roster(session: Session, text: str) -> RosterImport:
                             "under 128 KiB")
             break
         line = reader.line_num
-        if None in raw:
-            problems.append(f"line {line}: {len(header) + len(raw[None])} cells, but the header has "
-                            f"{len(header)} columns ({', '.join(header)}); quote a cell that holds a comma")
+        checked = _roster_row(raw, header)
+        if isinstance(checked, str):
+            problems.append(f"line {line}: {checked}")
             continue
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        try:
-            email = check_email(row.get("email", ""))
-            role = parse_role(row.get("role", "") or "student")
-            name = check_name(row.get("name", ""))
-        except ServiceError as error:
-            problems.append(f"line {line}: {error.message}")
-            continue
+        email = checked[0]
         if email in seen:
             problems.append(f"line {line}: {email} appears twice")
         seen.add(email)
-        rows.append((email, role, name))
-    if problems:
-        raise ServiceError(400, "the roster was not imported:\n" + "\n".join(problems[:20]))
+        rows.append(checked)
+    return rows, problems
+
+
+def _roster_row(raw: dict, header: list[str]) -> tuple[str, Role, str] | str:
+    """One row as (email, role, name), or what is wrong with it."""
+    if None in raw:
+        return (f"{len(header) + len(raw[None])} cells, but the header has "
+                f"{len(header)} columns ({', '.join(header)}); quote a cell that holds a comma")
+    row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+    try:
+        return (check_email(row.get("email", "")), parse_role(row.get("role", "") or "student"),
+                check_name(row.get("name", "")))
+    except ServiceError as error:
+        return error.message
+
+
+def _store_roster(session: Session, rows: list[tuple[str, Role, str]]) -> RosterImport:
+    """Add the new users (each with an API token) and update the changed ones; the caller commits."""
     outcome = RosterImport([], [], [])
     for email, role, name in rows:
         user = session.scalar(select(User).where(User.email == email))
@@ -162,12 +192,11 @@ def import_roster(session: Session, text: str) -> RosterImport:
             outcome.updated.append(email)
         else:
             outcome.unchanged.append(email)
-    session.commit()
     return outcome
 
 
 def user_for_token(session: Session, token: str, kind: TokenKind, now: datetime | None = None) -> User | None:
-    """The user a token of ``kind`` belongs to; None for an unknown or expired token, or one of the other kind.
+    """The user a token of ``kind`` belongs to; None for an unknown or expired token, or one of another kind.
 
     Bearer tokens and sign-in take ``TokenKind.API`` only, the cookie ``TokenKind.SESSION`` only: a session
     stolen from a browser cannot mint new sessions, outlive its sign-out or be used as a Bearer token.

@@ -1,10 +1,14 @@
-"""What a caller may see of a submission: staff see everything; students see what each test's visibility allows now."""
+"""What a caller may see of a submission: staff everything; a student what each test's visibility allows."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from grader.db import AssignmentVersion, Result, Role, Submission, User, utcnow
+from grader.service.errors import Forbidden, not_found
 
 _STUDENT_KEYS = ("complete", "seed", "execution_time", "integrity", "submission")
 
@@ -19,6 +23,58 @@ def shown_to_student(visibility: str, due: datetime | None, now: datetime) -> tu
     if visibility == "after_due_date":
         return past_due, past_due
     return False, past_due  # hidden: never a row; its points join the total once the due date passed
+
+
+def get_submission(session: Session, submission_id: int) -> Submission:
+    """The submission with that id (for staff).
+
+    Raises:
+        NotFound: there is none.
+    """
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise not_found("submission", submission_id)
+    return submission
+
+
+def visible_submission(session: Session, submission_id: int, user: User) -> Submission:
+    """The submission with that id, if ``user`` may see it: staff any, a student only their own.
+
+    Raises:
+        NotFound: there is none, or it is another student's (its existence is not theirs to learn).
+    """
+    submission = session.get(Submission, submission_id)
+    if submission is None or (user.role == Role.STUDENT and submission.user_id != user.id):
+        raise not_found("submission", submission_id)
+    return submission
+
+
+def result_history(session: Session, submission_id: int) -> list[Result]:
+    """Every result the submission ever got (regrades included), newest first."""
+    return list(session.scalars(select(Result).where(Result.submission_id == submission_id)
+                                .order_by(Result.id.desc())))
+
+
+def history_view(result: Result) -> dict:
+    """One result of a submission's history, as the API shows it."""
+    return {"result_id": result.id, "status": result.status, "score": result.score,
+            "max_score": result.max_score, "stored_at": result.stored_at.isoformat(), "worker": result.worker,
+            "attempt": result.attempt}
+
+
+def assignment_submissions(session: Session, assignment_id: int, user: User, everyone: bool = False,
+                           limit: int = 500) -> list[Submission]:
+    """The assignment's submissions, newest first: the caller's own, or with ``everyone`` (staff) all of them.
+
+    Raises:
+        Forbidden: a student asked for everyone's.
+    """
+    if everyone and user.role == Role.STUDENT:
+        raise Forbidden("only TA or instructor accounts may list everyone's submissions")
+    query = select(Submission).where(Submission.assignment_id == assignment_id)
+    if not everyone:
+        query = query.where(Submission.user_id == user.id)
+    return list(session.scalars(query.order_by(Submission.id.desc()).limit(limit)))
 
 
 def submission_view(submission: Submission, user: User, now: datetime | None = None) -> dict:

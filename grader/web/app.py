@@ -6,8 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
-from grader.api.auth import SESSION_COOKIE
 from grader.db import TokenKind
+from grader.http.deps import SESSION_COOKIE
 from grader.service.users import user_for_token
 from grader.web.render import STATIC, page
 from grader.web.routes import auth, instructor, staff, student
@@ -33,8 +33,8 @@ def wants_page(request: Request) -> bool:
 async def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None):
     """The error as a page a person can act on, with the signed-in user in the header.
 
-    The user is the one the request already found, or is looked up again, quietly, in a worker thread (an error
-    handler runs on the event loop, where no database call may wait).
+    The user is the one the request already found, or is looked up again, quietly, in a worker thread (an
+    error handler runs on the event loop, where no database call may wait).
     """
     user = getattr(request.state, "user", None)
     token = request.cookies.get(SESSION_COOKIE, "")

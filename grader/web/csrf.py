@@ -1,4 +1,4 @@
-"""Cross-site request forgery guard for cookie sessions: a token derived from the session, and an Origin check.
+"""CSRF guard for cookie sessions: a token derived from the session, and an Origin check.
 
 A Bearer-token caller is not exposed (browsers never attach it on their own); a cookie caller is, so every
 unsafe request that rides on the session cookie must carry the session's CSRF token, in the form field
@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from grader.api.auth import SESSION_COOKIE
+from grader.http.deps import SESSION_COOKIE
 
 HEADER = "x-csrf-token"
 FIELD = "csrf_token"
@@ -31,7 +31,7 @@ def valid(session_token: str, given: str | None) -> bool:
 
 
 def same_origin(headers, host: str) -> bool:
-    """False only when the browser says the request came from another site (Origin or Referer of another host)."""
+    """False only when the browser says the request came from another site (Origin or Referer elsewhere)."""
     origin = headers.get("origin") or headers.get("referer") or ""
     if not origin or origin == "null":
         return not origin  # no header at all: not a browser cross-site post (browsers send Origin on POST)
@@ -40,9 +40,10 @@ def same_origin(headers, host: str) -> bool:
 
 
 def _bearer(header: str | None) -> bool:
-    """The request really authenticates with a Bearer token (the route refuses any other Authorization header).
+    """The request really authenticates with a Bearer token (routes refuse any other Authorization header).
 
-    Only then is it spared the token check: an empty or malformed header must not let a cookie ride without it.
+    Only then is it spared the token check: an empty or malformed header must not let a cookie ride without
+    it.
     """
     scheme, _, token = (header or "").partition(" ")
     return scheme.lower() == "bearer" and bool(token.strip())

@@ -1,16 +1,17 @@
-"""Who is looking at a page: the session cookie's user, role checks that answer with a page, and checked forms."""
+"""Who is looking at a page: the session cookie's user, role checks answered with a page, checked forms."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from grader.api.auth import SESSION_COOKIE, db, require
 from grader.db import Role, TokenKind, User
-from grader.service.errors import ServiceError
+from grader.http.deps import SESSION_COOKIE, db, require
+from grader.service.errors import Forbidden
 from grader.service.users import user_for_token
 from grader.web import csrf
 
@@ -53,9 +54,16 @@ async def form(request: Request) -> FormData:
     """The posted form, after its CSRF token is checked against the session."""
     data = await request.form(max_files=1, max_fields=200)
     if not csrf.valid(request.cookies.get(SESSION_COOKIE, ""), data.get(csrf.FIELD)):
-        raise ServiceError(403, "this form's security token is missing or stale; reload the page and try again")
+        raise Forbidden("this form's security token is missing or stale; reload the page and try again")
     return data
 
 
 def sign_in_url(path: str) -> str:
     return f"/login?next={quote(path, safe='/')}"
+
+
+# For page signatures: ``user: StaffViewer, session: DbSession, data: CheckedForm``.
+Viewer = Annotated[User, Depends(viewer)]
+StaffViewer = Annotated[User, Depends(staff)]
+InstructorViewer = Annotated[User, Depends(instructor)]
+CheckedForm = Annotated[FormData, Depends(form)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-# "js-default": CommonMark with raw HTML off (it is shown escaped, as text) and links checked (no javascript:).
+# "js-default": CommonMark with raw HTML off (it is shown escaped, as text) and links checked (no
+# javascript:).
 _RENDERER = MarkdownIt("js-default")
 
 

@@ -1,4 +1,4 @@
-"""Rendering pages: one Jinja2 environment, the filters the templates share, and ``page()`` to answer with HTML."""
+"""Rendering pages: one Jinja2 environment, their shared filters, and ``page()`` to answer with HTML."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from grader.api.auth import SESSION_COOKIE
 from grader.authoring.schedule import moment
+from grader.http.deps import SESSION_COOKIE
 from grader.web.csrf import token_for
 from grader.web.markdown import to_html
 
@@ -53,7 +53,7 @@ templates.env.globals["STAFF"] = ("ta", "instructor")
 
 
 def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
-    """Render ``template`` for the signed-in caller (``user`` in the context, or none) with the session's CSRF token."""
+    """Render ``template`` for the signed-in caller (``user`` in the context, or none) with the CSRF token."""
     session_token = request.cookies.get(SESSION_COOKIE, "")
     context.setdefault("user", None)
     response = templates.TemplateResponse(request, template, {
@@ -61,6 +61,7 @@ def page(request: Request, template: str, status_code: int = 200, **context) -> 
     # Pages carry personal results and a CSRF token: never cache them, never frame them.
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; style-src 'self' "
-                                                   "'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' "
+        "'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
     return response

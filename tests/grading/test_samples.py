@@ -7,7 +7,7 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
-from worker.grading.released import Released
+from grader.authoring.released import Released
 from worker.grading.samples import check_samples, samples
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from grader.api.app import create_app
+from grader.app import create_app
 from grader.db import Submission
 from grader.service.releases import publish
 from grader.service.users import add_user

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from grader.api.app import create_app
+from grader.app import create_app
 from worker.main import open_queue
 from worker.queue.dispatch import EmbeddedDispatcher
 

@@ -10,7 +10,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from grader.api.throttle import Throttle, keys_for
+from grader.http.throttle import Throttle, keys_for
 from grader.db import Extension, RefusedUpload, Submission, User, engine_for
 from grader.runtime import Runtime
 from grader.service.errors import ServiceError
@@ -177,7 +177,7 @@ def test_failed_sign_ins_are_throttled_per_address(api):
 
 def test_the_throttle_refills_and_counts_token_prefixes_across_addresses(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("grader.api.throttle.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("grader.http.throttle.time.monotonic", lambda: clock[0])
     throttle = Throttle(burst=3, per_s=1.0)
     for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):  # one guessed prefix, three addresses
         throttle.check(keys_for(address, "bg_abcdefgh-guess"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from grader.api.app import create_app
+from grader.app import create_app
 from grader.service.users import add_user, new_token
 from tests.service.conftest import Parked, make_runtime
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from grader.api.app import create_app
+from grader.app import create_app
 from grader.service.users import add_user
 from tests.service.conftest import Parked, make_runtime
 from tests.service.processes import BIN, REPO, Service, free_port, wait_healthy

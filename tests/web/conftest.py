@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from grader.api.app import create_app
+from grader.app import create_app
 from grader.db import Assignment, Result, Status, Submission, User, utcnow
 from grader.service.releases import publish
 from grader.service.users import add_user, new_token

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from grader.api.app import create_app
+from grader.app import create_app
 from grader.db import Assignment, GateRun, GateStatus, RegradeBatch, Result, Status, Submission, User, utcnow
 from grader.service.errors import ServiceError
 from grader.service.gates import publish_gate

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from grader.api.app import create_app
+from grader.app import create_app
 from grader.authoring.schedule import moment
 from grader.db import utcnow
 from grader.service.releases import publish

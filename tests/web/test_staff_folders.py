@@ -7,7 +7,7 @@ import shutil
 import pytest
 from fastapi.testclient import TestClient
 
-from grader.api.app import create_app
+from grader.app import create_app
 from grader.db import Assignment, AssignmentVersion
 from grader.service.users import add_user, new_token
 from tests.grading.conftest import ASSIGNMENTS

@@ -183,3 +183,16 @@ def test_a_submission_shows_the_environment_it_was_graded_in(site):
     words = text_of(site.get("tom", f"/staff/submissions/{submission_id}").text)
     assert ("Environment Python 3.11.2, numpy 2.4.6, pytest 9.2.0 (image beras-grader-sandbox:0123456789ab, "
             "backend docker)") in words
+
+
+def test_an_unknown_email_stays_on_the_assignment_page_and_an_unknown_assignment_is_not_found(site):
+    # Both are 404s: the unknown student is a problem with the form (shown on the page, the form kept), the
+    # unknown assignment is a missing page. The page tells them apart by the error's type, not its words.
+    unknown = site.post("tom", "/staff/assignments/beras-mlp/extensions",
+                        {"email": "nobody@course.edu", "days": "2"})
+    assert unknown.status_code == 404
+    assert "no user with email 'nobody@course.edu'; import the roster first" in _said(unknown)
+    assert 'name="email"' in unknown.text  # the assignment page and its extension form, not the error page
+    missing = site.post("tom", "/staff/assignments/nope/extensions", {"email": "ann@course.edu", "days": "2"})
+    assert missing.status_code == 404 and "no assignment 'nope'" in _said(missing)
+    assert 'name="email"' not in missing.text

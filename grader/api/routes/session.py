@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from grader.api.auth import SESSION_COOKIE, api_token_user, caller, db
-from grader.api.cookies import clear_session_cookie, set_session_cookie
-from grader.db import TokenKind, User
+from grader.api.models import Me, SignedIn, SignedOut
+from grader.db import TokenKind
+from grader.http.cookies import clear_session_cookie, set_session_cookie
+from grader.http.deps import SESSION_COOKIE, CurrentUser, DbSession, api_token_user
 from grader.service.users import drop_token, new_token
 
 router = APIRouter(prefix="/api", tags=["session"])
@@ -21,8 +21,8 @@ class SignIn(BaseModel):
     token: str = Field(max_length=200)
 
 
-@router.post("/session")
-def sign_in(body: SignIn, request: Request, session: Session = Depends(db)) -> JSONResponse:
+@router.post("/session", response_model=SignedIn)
+def sign_in(body: SignIn, request: Request, session: DbSession) -> JSONResponse:
     """Trade an API token (never a session's) for a session cookie; failed tries are throttled (429)."""
     user = api_token_user(request, session, body.token.strip())
     days = request.app.state.runtime.settings.session_days
@@ -33,8 +33,8 @@ def sign_in(body: SignIn, request: Request, session: Session = Depends(db)) -> J
     return response
 
 
-@router.delete("/session")
-def sign_out(request: Request, session: Session = Depends(db)) -> JSONResponse:
+@router.delete("/session", response_model=SignedOut)
+def sign_out(request: Request, session: DbSession) -> JSONResponse:
     if request.cookies.get(SESSION_COOKIE):
         drop_token(session, request.cookies[SESSION_COOKIE], TokenKind.SESSION)
     response = JSONResponse({"signed_out": True})
@@ -42,6 +42,6 @@ def sign_out(request: Request, session: Session = Depends(db)) -> JSONResponse:
     return response
 
 
-@router.get("/me")
-def me(user: User = Depends(caller)) -> dict:
+@router.get("/me", response_model=Me)
+def me(user: CurrentUser) -> dict:
     return {"id": user.id, "email": user.email, "name": user.name, "role": user.role.value}

@@ -1,20 +1,19 @@
-"""Signing in and out of the pages (a token from the instructor becomes a session cookie) and the home redirect."""
+"""Signing in and out of the pages (an instructor's token becomes a session cookie) and the home redirect."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 
-from grader.api.auth import SESSION_COOKIE, api_token_user, db
-from grader.api.cookies import clear_session_cookie, set_session_cookie
-from grader.db import Role, TokenKind, User
-from grader.service.errors import ServiceError
+from grader.db import Role, TokenKind
+from grader.http.cookies import clear_session_cookie, set_session_cookie
+from grader.http.deps import SESSION_COOKIE, DbSession, api_token_user
+from grader.service.errors import ServiceError, Unauthenticated
 from grader.service.users import drop_token, new_token
-from grader.web.deps import form, viewer
+from grader.web.deps import CheckedForm, Viewer
 from grader.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -28,8 +27,9 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/")
-def home(user: User = Depends(viewer)) -> RedirectResponse:
-    target = {Role.STUDENT: "/assignments", Role.TA: "/staff", Role.INSTRUCTOR: "/instructor/gradebook"}[user.role]
+def home(user: Viewer) -> RedirectResponse:
+    target = {Role.STUDENT: "/assignments", Role.TA: "/staff",
+              Role.INSTRUCTOR: "/instructor/gradebook"}[user.role]
     return RedirectResponse(target, status_code=303)
 
 
@@ -40,7 +40,7 @@ def login_page(request: Request, next: str = "/"):
 
 @router.post("/login")
 async def login(request: Request):
-    """Sign in with an API token from the form (throttled like the API's sign-in); the cookie is a new session."""
+    """Sign in with an API token from the form (throttled like the API's); the cookie is a new session."""
     data = await request.form(max_fields=5, max_files=0)
     token, target = str(data.get("token", "")).strip()[:200], _safe_next(str(data.get("next", "/")))
     if not token:
@@ -49,8 +49,9 @@ async def login(request: Request):
     try:
         cookie = await run_in_threadpool(_sign_in, request, token)
     except ServiceError as error:
-        message = error.message if error.status != 401 else (
-            "this token is unknown or expired; check it was copied whole, or ask your instructor for a new one")
+        message = error.message if not isinstance(error, Unauthenticated) else (
+            "this token is unknown or expired; check it was copied whole, "
+            "or ask your instructor for a new one")
         response = page(request, "login.html", status_code=error.status, error=message, next=target)
         if "retry_after_s" in error.detail:
             response.headers["Retry-After"] = str(error.detail["retry_after_s"])
@@ -62,7 +63,7 @@ async def login(request: Request):
 
 
 def _sign_in(request: Request, token: str) -> str:
-    """A new session cookie for the API token's user. Raises ServiceError: 401 unknown token, 429 throttled."""
+    """A new session cookie for the API token's user. Raises Unauthenticated (unknown token), RateLimited."""
     runtime = request.app.state.runtime
     with runtime.sessions() as session:
         user = api_token_user(request, session, token)
@@ -73,7 +74,7 @@ def _sign_in(request: Request, token: str) -> str:
 
 
 @router.post("/logout")
-def logout(request: Request, _=Depends(form), session: Session = Depends(db)) -> RedirectResponse:
+def logout(request: Request, _: CheckedForm, session: DbSession) -> RedirectResponse:
     if request.cookies.get(SESSION_COOKIE):
         drop_token(session, request.cookies[SESSION_COOKIE], TokenKind.SESSION)
     response = RedirectResponse("/login", status_code=303)

@@ -1,21 +1,28 @@
-"""Instructor pages: the course gradebook, each assignment's report (charts, hardest tests), roster, LMS exports."""
+"""Instructor pages: the course gradebook, assignment reports (charts, hardest tests), roster, LMS exports."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.api.auth import db
-from grader.db import Assignment, Token, User, utcnow
-from grader.reports import (assignment_report, canvas_csv, course_gradebook, gradescope_csv, pass_rate_svg,
-                            score_histogram_svg)
-from grader.service.errors import ServiceError, not_found
+from grader.db import Token, User, utcnow
+from grader.http.deps import DbSession
+from grader.reports import (
+    assignment_report,
+    canvas_csv,
+    course_gradebook,
+    gradescope_csv,
+    pass_rate_svg,
+    score_histogram_svg,
+)
+from grader.service.assignments import get_released
+from grader.service.errors import ServiceError
 from grader.service.gradebook import check_policy
 from grader.service.users import import_roster
-from grader.web.deps import form, instructor
+from grader.web.deps import CheckedForm, InstructorViewer
 from grader.web.render import page
 
 router = APIRouter(prefix="/instructor", include_in_schema=False)
@@ -33,8 +40,8 @@ def _csv(text: str, filename: str) -> Response:
 
 
 @router.get("/gradebook")
-def gradebook(request: Request, policy: str = "best", q: str = "", sort: str = "email", order: str = "asc",
-              user: User = Depends(instructor), session: Session = Depends(db)):
+def gradebook(request: Request, user: InstructorViewer, session: DbSession, policy: str = "best", q: str = "",
+              sort: str = "email", order: str = "asc"):
     book = course_gradebook(session, _policy(policy))
     rows = book.rows
     needle = q.strip().lower()
@@ -58,29 +65,24 @@ def _sort_key(sort: str, book):
 
 
 @router.get("/assignments/{name}/report")
-def report(name: str, request: Request, policy: str = "best", print_view: bool = Query(False, alias="print"),
-           user: User = Depends(instructor), session: Session = Depends(db)):
-    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
-    if assignment is None or assignment.current_version is None:
-        raise not_found("released assignment", name)
+def report(name: str, request: Request, user: InstructorViewer, session: DbSession, policy: str = "best",
+           print_view: bool = Query(False, alias="print")):
+    assignment = get_released(session, name)
     data = assignment_report(session, assignment, _policy(policy))
-    return page(request, "instructor/report_print.html" if print_view else "instructor/report.html", user=user,
-                assignment=assignment, report=data, policy=policy,
+    template = "instructor/report_print.html" if print_view else "instructor/report.html"
+    return page(request, template, user=user, assignment=assignment, report=data, policy=policy,
                 histogram=score_histogram_svg(data), pass_rates=pass_rate_svg(data),
                 test_rates=pass_rate_svg(data, by="test") if data.groups else None, now=utcnow())
 
 
 @router.get("/exports/canvas.csv")
-def canvas(policy: str = "best", user: User = Depends(instructor), session: Session = Depends(db)) -> Response:
+def canvas(user: InstructorViewer, session: DbSession, policy: str = "best") -> Response:
     return _csv(canvas_csv(course_gradebook(session, _policy(policy))), f"canvas-grades-{policy}.csv")
 
 
 @router.get("/assignments/{name}/gradescope.csv")
-def gradescope(name: str, policy: str = "best", user: User = Depends(instructor),
-               session: Session = Depends(db)) -> Response:
-    assignment = session.scalar(select(Assignment).where(Assignment.name == name))
-    if assignment is None or assignment.current_version is None:
-        raise not_found("released assignment", name)
+def gradescope(name: str, user: InstructorViewer, session: DbSession, policy: str = "best") -> Response:
+    assignment = get_released(session, name)
     return _csv(gradescope_csv(session, assignment, _policy(policy)), f"{name}-gradescope-{policy}.csv")
 
 
@@ -93,13 +95,13 @@ def _roster_page(request: Request, session: Session, user: User, status_code: in
 
 
 @router.get("/roster")
-def roster(request: Request, user: User = Depends(instructor), session: Session = Depends(db)):
+def roster(request: Request, user: InstructorViewer, session: DbSession):
     return _roster_page(request, session, user)
 
 
 @router.post("/roster")
-async def import_csv(request: Request, user: User = Depends(instructor), data=Depends(form),
-                     session: Session = Depends(db)):
+async def import_csv(request: Request, user: InstructorViewer, data: CheckedForm,
+                     session: DbSession):
     upload = data.get("file")
     text = str(data.get("csv", ""))
     if upload is not None and not isinstance(upload, str) and upload.filename:
@@ -114,8 +116,9 @@ async def import_csv(request: Request, user: User = Depends(instructor), data=De
 
 def _import(request: Request, session: Session, user: User, text: str | None, upload):
     if text is None:
-        return _roster_page(request, session, user, 400, error=f"{upload.filename} is not UTF-8 text; "
-                                                                "export the roster as CSV (UTF-8) and try again")
+        return _roster_page(request, session, user, 400,
+                            error=f"{upload.filename} is not UTF-8 text; "
+                                  "export the roster as CSV (UTF-8) and try again")
     if not text.strip():
         return _roster_page(request, session, user, 400, error="choose a roster CSV file or paste its rows "
                                                                 "(columns email, role and optionally name)")

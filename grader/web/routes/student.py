@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.api.auth import SESSION_COOKIE, db
-from grader.api.params import RowId
-from grader.api.uploads import in_upload_thread, take
 from grader.db import WAITING, Assignment, Role, Submission, User, utcnow
-from grader.service.errors import ServiceError, not_found
-from grader.service.submissions import (Admission, admit, current_version, extension_days, lateness,
-                                       queue_position, release_config, release_schedule)
-from grader.service.visibility import submission_view
+from grader.http.deps import SESSION_COOKIE, DbSession
+from grader.http.params import RowId
+from grader.http.uploads import in_upload_thread, take
+from grader.service.assignments import released_assignments
+from grader.service.errors import Forbidden, NotFound, ServiceError
+from grader.service.submissions import (
+    Admission,
+    admit,
+    current_version,
+    extension_days,
+    lateness,
+    queue_position,
+    release_config,
+    release_schedule,
+)
+from grader.service.visibility import submission_view, visible_submission
 from grader.web import csrf
-from grader.web.deps import page_user, viewer
+from grader.web.deps import Viewer, page_user
 from grader.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -39,8 +48,9 @@ def deadline(session: Session, user: User, assignment: Assignment) -> dict:
     base = {"opens": opens, "due": None, "closes": None, "extension": extension}
     if opens is not None and now < opens:
         staff = user.role != Role.STUDENT
-        text = f"Opens {_ago(opens - now)}" + ("; students cannot download or submit until then." if staff else
-                                                ": the starter code and submissions are available from then.")
+        text = f"Opens {_ago(opens - now)}" + (
+            "; students cannot download or submit until then." if staff
+            else ": the starter code and submissions are available from then.")
         base["state"], base["text"] = "upcoming", text
     if late.due is None:
         return {"state": "open", "text": "No due date.", **base}
@@ -70,9 +80,8 @@ def _ago(span: timedelta) -> str:
 
 
 @router.get("/assignments")
-def assignments(request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
-    rows = session.scalars(select(Assignment).where(Assignment.current_version_id.is_not(None))
-                           .order_by(Assignment.name)).all()
+def assignments(request: Request, user: Viewer, session: DbSession):
+    rows = released_assignments(session)
     mine = dict(session.execute(
         select(Submission.assignment_id, func.count()).where(Submission.user_id == user.id)
         .group_by(Submission.assignment_id)).all())
@@ -101,7 +110,7 @@ def _assignment_page(request: Request, session: Session, user: User, name: str, 
 
 
 @router.get("/assignments/{name}")
-def assignment(name: str, request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
+def assignment(name: str, request: Request, user: Viewer, session: DbSession):
     return _assignment_page(request, session, user, name)
 
 
@@ -116,9 +125,9 @@ async def upload(name: str, request: Request):
         admission = await in_upload_thread(request, _admit, runtime, request, name)
         view = await take(request, admission, check_fields=_csrf_checker(request),
                           no_file=NOTHING_CHOSEN, empty=NOTHING_CHOSEN)
+    except NotFound:
+        raise
     except ServiceError as error:
-        if error.status == 404:
-            raise
         return await run_in_threadpool(_refused, runtime, request, name, error)
     return RedirectResponse(f"/submissions/{view['id']}", status_code=303)
 
@@ -136,26 +145,23 @@ def _admit(runtime, request: Request, name: str) -> Admission:
 def _csrf_checker(request: Request):
     def check(fields: dict[str, str]) -> None:
         if not csrf.valid(request.cookies.get(SESSION_COOKIE, ""), fields.get(csrf.FIELD)):
-            raise ServiceError(403, "this form's security token is missing or stale; "
-                                    "reload the page and try again")
+            raise Forbidden("this form's security token is missing or stale; "
+                            "reload the page and try again")
     return check
 
 
 def _refused(runtime, request: Request, name: str, error: ServiceError):
     with runtime.sessions() as session:
-        page_ = _assignment_page(request, session, page_user(session, request), name, status_code=error.status,
-                                 error=error.message)
+        page_ = _assignment_page(request, session, page_user(session, request), name,
+                                 status_code=error.status, error=error.message)
     if "retry_after_s" in error.detail:
         page_.headers["Retry-After"] = str(error.detail["retry_after_s"])
     return page_
 
 
 @router.get("/submissions/{submission_id}")
-def submission(submission_id: RowId, request: Request, user: User = Depends(viewer), session: Session = Depends(db)):
-    row = session.get(Submission, submission_id)
-    # Another student's submission is "not found": its existence is not theirs to learn.
-    if row is None or (user.role == Role.STUDENT and row.user_id != user.id):
-        raise not_found("submission", submission_id)
+def submission(submission_id: RowId, request: Request, user: Viewer, session: DbSession):
+    row = visible_submission(session, submission_id, user)
     if user.role != Role.STUDENT:
         return RedirectResponse(f"/staff/submissions/{submission_id}", status_code=303)
     view = submission_view(row, user)

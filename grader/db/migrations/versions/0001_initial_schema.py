@@ -1,8 +1,7 @@
 """The initial schema: users, tokens, assignments and their versions, submissions, results, extensions."""
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -23,7 +22,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('role', sa.Enum('student', 'ta', 'instructor', name='role', native_enum=False, length=20), nullable=False),
+    sa.Column('role', sa.Enum('student', 'ta', 'instructor', name='role', native_enum=False, length=20),
+              nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email')
@@ -48,7 +48,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('assignment_id', 'version')
     )
     with op.batch_alter_table('assignment_versions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_assignment_versions_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assignment_versions_assignment_id'), ['assignment_id'],
+                              unique=False)
 
     op.create_table('extensions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -87,7 +88,8 @@ def upgrade() -> None:
     sa.Column('filename', sa.String(length=300), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('late_days', sa.Integer(), nullable=False),
-    sa.Column('status', sa.Enum('queued', 'running', 'graded', 'failed_to_grade', 'cancelled', 'superseded', name='status', native_enum=False, length=20), nullable=False),
+    sa.Column('status', sa.Enum('queued', 'running', 'graded', 'failed_to_grade', 'cancelled', 'superseded',
+                                name='status', native_enum=False, length=20), nullable=False),
     sa.Column('queue', sa.String(length=20), nullable=False),
     sa.Column('regrade', sa.Boolean(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -133,9 +135,11 @@ def upgrade() -> None:
     with op.batch_alter_table('results', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_results_submission_id'), ['submission_id'], unique=False)
 
-    # The two cycles (assignment -> current version, submission -> current result) are added once both tables exist.
+    # The two cycles (assignment -> current version, submission -> current result) are added once both tables
+    # exist.
     with op.batch_alter_table("assignments") as batch:
-        batch.create_foreign_key("fk_assignment_current_version", "assignment_versions", ["current_version_id"], ["id"])
+        batch.create_foreign_key("fk_assignment_current_version", "assignment_versions",
+                                 ["current_version_id"], ["id"])
     with op.batch_alter_table("submissions") as batch:
         batch.create_foreign_key("fk_submission_current_result", "results", ["current_result_id"], ["id"])
 

@@ -22,8 +22,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('refused_uploads', schema=None) as batch_op:
-        batch_op.create_index('ix_refused_uploads_user_assignment_at', ['user_id', 'assignment_id', 'created_at'],
-                              unique=False)
+        batch_op.create_index('ix_refused_uploads_user_assignment_at',
+                              ['user_id', 'assignment_id', 'created_at'], unique=False)
 
 
 def downgrade() -> None:

@@ -12,9 +12,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 
-from grader.api.throttle import keys_for
 from grader.db import Role, TokenKind, User
-from grader.service.errors import ServiceError
+from grader.http.throttle import keys_for
+from grader.service.errors import Forbidden, Unauthenticated
 from grader.service.users import user_for_token
 
 SESSION_COOKIE = "beras_session"
@@ -38,7 +38,7 @@ def bearer_token(headers: Headers) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ServiceError(401, "the Authorization header must be 'Bearer <token>'")
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
     return token.strip()
 
 
@@ -54,7 +54,7 @@ def api_token_user(request: Request, session: Session, token: str) -> User:
     user = user_for_token(session, token, TokenKind.API)
     if user is None:
         throttle.failed(keys)
-        raise ServiceError(401, UNKNOWN_TOKEN)
+        raise Unauthenticated(UNKNOWN_TOKEN)
     return user
 
 
@@ -69,10 +69,11 @@ def find_caller(request: Request, session: Session) -> User:
         return api_token_user(request, session, token)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     if not cookie:
-        raise ServiceError(401, "sign in first: send 'Authorization: Bearer <token>' (from `beras-grader users add`)")
+        raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>' "
+                              "(from `beras-grader users add`)")
     user = user_for_token(session, cookie, TokenKind.SESSION)
     if user is None:
-        raise ServiceError(401, "your session has ended; sign in again")
+        raise Unauthenticated("your session has ended; sign in again")
     return user
 
 
@@ -95,8 +96,8 @@ def require(*roles: Role, identify=caller, action: str = "do this"):
 
     def check(user: User = Depends(identify)) -> User:
         if user.role not in roles:
-            raise ServiceError(403, f"only {' or '.join(r.value for r in roles)} accounts may {action}; "
-                                    f"you are signed in as {user.email} ({user.role.value})")
+            raise Forbidden(f"only {' or '.join(r.value for r in roles)} accounts may {action}; "
+                            f"you are signed in as {user.email} ({user.role.value})")
         return user
 
     return check
@@ -107,4 +108,6 @@ instructor = require(Role.INSTRUCTOR)
 
 # For route signatures: ``user: StaffUser, session: DbSession`` (no call in a default value).
 DbSession = Annotated[Session, Depends(db)]
+CurrentUser = Annotated[User, Depends(caller)]
 StaffUser = Annotated[User, Depends(staff)]
+InstructorUser = Annotated[User, Depends(instructor)]

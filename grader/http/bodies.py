@@ -2,9 +2,9 @@
 
 Uploads may be as large as ``max_upload_mb`` and take ``upload_timeout_s``; the roster import has its own cap;
 every other body (JSON, page forms) is capped at ``max_body_kb``, so no one, signed in or not, can make the
-server parse a 20 MiB JSON document. A declared Content-Length over the cap is refused before a byte is read; a
-chunked body is counted as it comes. A body must also keep coming: a pause longer than ``upload_idle_s``, or a
-body still arriving after its deadline, is answered 408, so a client sending a byte every few seconds holds
+server parse a 20 MiB JSON document. A declared Content-Length over the cap is refused before a byte is read;
+a chunked body is counted as it comes. A body must also keep coming: a pause longer than ``upload_idle_s``, or
+a body still arriving after its deadline, is answered 408, so a client sending a byte every few seconds holds
 nothing for long. A response sent before its request's body was read closes the connection, so that the client
 cannot keep the server reading a body that no one wants.
 """
@@ -29,7 +29,7 @@ ROSTER_ROUTE = re.compile(r"/instructor/roster")
 
 
 class BodyTooLarge(HTTPException):
-    """413: the body passed its cap (an HTTPException, so FastAPI's body parsing lets it through unchanged)."""
+    """413: the body passed its cap (an HTTPException, so FastAPI's body parsing lets it through as is)."""
 
     def __init__(self, cap: int, upload: bool) -> None:
         fix = ("submit only your beras/ files (make_submission.py builds the zip)" if upload else
@@ -120,7 +120,8 @@ class BodyLimit:
             return message
 
         async def closing(message):
-            # Answered before the body was read: close, rather than read the rest of it to keep the connection.
+            # Answered before the body was read: close, rather than read the rest of it to keep the
+            # connection.
             if message["type"] == "http.response.start" and not complete:
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
@@ -131,6 +132,6 @@ class BodyLimit:
 async def _refuse(send, error: HTTPException) -> None:
     body = json.dumps({"error": error.detail}).encode()
     await send({"type": "http.response.start", "status": error.status_code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

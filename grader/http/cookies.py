@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from grader.api.auth import SESSION_COOKIE
+from grader.http.deps import SESSION_COOKIE
 from grader.settings import SecureCookies
 
 

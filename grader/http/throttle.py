@@ -1,10 +1,10 @@
 """Throttle: failed sign-ins counted per client address and per token prefix, refused with 429 past a rate.
 
-A token bucket per key: ``burst`` failures at once, then ``per_s`` a second. Only failures cost: a class behind
-one campus address signing in at the deadline is never slowed, while guessing is held to a few tries a second
-from any address, and a token prefix guessed from many addresses is held the same way. The buckets live in this
-process's memory (one API process serves the course; with several, each throttles its own share), the oldest
-forgotten past ``max_keys``.
+A token bucket per key: ``burst`` failures at once, then ``per_s`` a second. Only failures cost: a class
+behind one campus address signing in at the deadline is never slowed, while guessing is held to a few tries a
+second from any address, and a token prefix guessed from many addresses is held the same way. The buckets live
+in this process's memory (one API process serves the course; with several, each throttles its own share), the
+oldest forgotten past ``max_keys``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from grader.service.errors import ServiceError
+from grader.service.errors import RateLimited
 
 PREFIX_CHARS = 10  # "bg_" and 7 characters of the token
 
@@ -45,8 +45,8 @@ class Throttle:
             short = max((1.0 - self._level(key, now) for key in keys), default=0.0)
         if short > 0:
             wait = max(1, math.ceil(short / self.per_s))
-            raise ServiceError(429, f"too many failed sign-in attempts; try again in {wait} s",
-                               retry_after_s=wait)
+            raise RateLimited(f"too many failed sign-in attempts; try again in {wait} s",
+                              retry_after_s=wait)
 
     def failed(self, keys: tuple[str, ...]) -> None:
         """Count one failed attempt against each of ``keys``."""

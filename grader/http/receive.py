@@ -3,7 +3,8 @@
 The body comes through ``BodyLimit`` (its cap and deadlines apply); the file part goes straight to
 ``settings.incoming_dir``, on the blob store's disk so that storing it is a rename, and the few small text
 fields (a page form's CSRF token) are kept. Writes go to the page cache in the chunks the server hands over
-(64 KiB at most); a thread hop per chunk would cost more than the write, and threads are what a burst is short of.
+(64 KiB at most); a thread hop per chunk would cost more than the write, and threads are what a burst is short
+of.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from grader.api.bodies import BodyTooLarge
-from grader.service.errors import ServiceError
+from grader.http.bodies import BodyTooLarge
+from grader.service.errors import Invalid, UnsupportedMedia
 
 FILE_FIELD = "file"
 _MAX_FIELDS = 10
@@ -69,7 +70,7 @@ class _Parts:
         self._name = options.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" in options and self._name == FILE_FIELD:
             if self.handle is not None:
-                raise ServiceError(400, "the form holds more than one file; send one zip in the field 'file'")
+                raise Invalid("the form holds more than one file; send one zip in the field 'file'")
             self._is_file = True
             self.incoming.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(dir=self.incoming, prefix="upload-", suffix=".zip")
@@ -77,8 +78,8 @@ class _Parts:
             self.received.filename = options[b"filename"].decode("utf-8", "replace")[:300]
             self.handle = os.fdopen(fd, "wb")
         elif len(self.received.fields) >= _MAX_FIELDS:
-            raise ServiceError(400, f"the form has more than {_MAX_FIELDS} fields; "
-                                    "send the zip in the field 'file'")
+            raise Invalid(f"the form has more than {_MAX_FIELDS} fields; "
+                          "send the zip in the field 'file'")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._is_file:
@@ -89,7 +90,7 @@ class _Parts:
         elif self._name != FILE_FIELD:  # a file sent in another field is ignored, unread
             self._data += data[start:end]
             if len(self._data) > _MAX_FIELD_BYTES:
-                raise ServiceError(400, f"the form field {self._name[:40]!r} is over {_MAX_FIELD_BYTES} bytes")
+                raise Invalid(f"the form field {self._name[:40]!r} is over {_MAX_FIELD_BYTES} bytes")
 
     def on_part_end(self) -> None:
         if not self._is_file and self._name != FILE_FIELD:
@@ -119,8 +120,8 @@ async def receive_upload(request: Request, incoming: Path, cap: int) -> Received
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         shown = request.headers.get("content-type", "")
-        raise ServiceError(415, "send the zip as multipart/form-data with the field 'file' "
-                                f"(got {shown[:100] or 'no content type'!r})")
+        raise UnsupportedMedia("send the zip as multipart/form-data with the field 'file' "
+                               f"(got {shown[:100] or 'no content type'!r})")
     parts = _Parts(incoming, cap)
     try:
         parser = MultipartParser(options[b"boundary"], parts.callbacks())
@@ -129,11 +130,11 @@ async def receive_upload(request: Request, incoming: Path, cap: int) -> Received
         parser.finalize()
     except FormParserError:
         parts.received.discard()
-        raise ServiceError(400, "the upload is not a well-formed multipart form; send the zip as "
-                                "-F file=@submission.zip") from None
+        raise Invalid("the upload is not a well-formed multipart form; send the zip as "
+                      "-F file=@submission.zip") from None
     except ClientDisconnect:
         parts.received.discard()
-        raise ServiceError(400, "the upload was cut off before it was complete") from None
+        raise Invalid("the upload was cut off before it was complete") from None
     except BaseException:
         parts.received.discard()
         raise

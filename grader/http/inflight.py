@@ -1,4 +1,4 @@
-"""InFlight: how many uploads each student has in flight in this process; one over the limit is refused at once.
+"""InFlight: each student's uploads in flight in this process; one over the limit is refused at once.
 
 A student's slow uploads then hold at most ``limit`` slots, and only their own: the rest get 429 before a byte
 of their body is read. The count lives in this process (one API process serves the course; with several, each
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from grader.service.errors import ServiceError
+from grader.service.errors import RateLimited
 
 
 class InFlight:
@@ -26,8 +26,8 @@ class InFlight:
         """
         held = self._count.get(user_id, 0)
         if held >= self.limit:
-            raise ServiceError(429, f"you already have {held} upload(s) in progress (at most {self.limit} at a "
-                                    "time); wait for them to finish, then submit again", retry_after_s=5)
+            raise RateLimited(f"you already have {held} upload(s) in progress (at most {self.limit} at a "
+                              "time); wait for them to finish, then submit again", retry_after_s=5)
         self._count[user_id] = held + 1
         try:
             yield

@@ -1,0 +1,1 @@
+"""Request plumbing both audiences share (the JSON API and the pages): callers and roles, uploads, guards."""
