@@ -61,9 +61,10 @@ def grade_command(
     Exit status: 0 graded (whatever the score), 1 the zip was refused, 2 bad arguments,
     3 the grader failed (nothing scored).
     """
+    from grader.result import ResultStatus
     from worker.grading.grade import grade_zip
     from worker.grading.report import format_table
-    from worker.grading.results import ERROR, REJECTED, write_results
+    from worker.grading.results import write_results
     from worker.sandbox import SandboxUnavailable, choose_sandbox
 
     if not submission.exists():
@@ -81,19 +82,20 @@ def grade_command(
     if json_out is not None:
         write_results(result, json_out)
     if quiet:
-        typer.echo(f"{submission.name}: {result['status']} {result['score']:g}/{result['max_score']:g}")
+        typer.echo(f"{submission.name}: {result.status} {result.score:g}/{result.max_score:g}")
     else:
         typer.echo(format_table(result, submission.name))
-    if result["status"] == REJECTED:
+    if result.status is ResultStatus.REJECTED:
         raise typer.Exit(EXIT_REJECTED)
-    if result["status"] == ERROR:
+    if result.status is ResultStatus.ERROR:
         raise typer.Exit(EXIT_NOT_GRADED)
 
 
 def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: Path | None, seed, jobs: int) -> None:
+    from grader.result import BATCH_FAILURE_KEYS, GradeResult, ResultStatus
     from worker.grading.grade import grade_zip
     from worker.grading.report import csv_row, format_csv
-    from worker.grading.results import ERROR, write_results
+    from worker.grading.results import write_results
 
     zips = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".zip")
     if not zips:
@@ -112,8 +114,9 @@ def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: P
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - one submission's grader failure must not lose the batch
-                result = {"status": ERROR, "score": 0.0, "max_score": 0.0, "tests": [], "seed": seed,
-                          "output": f"Could not be graded: the grader failed ({type(error).__name__}: {error})"}
+                result = GradeResult.not_graded(
+                    f"Could not be graded: the grader failed ({type(error).__name__}: {error})", BATCH_FAILURE_KEYS,
+                    seed=seed)
             rows[path] = csv_row(path.name, result)
             if json_dir is not None:
                 write_results(result, json_dir / f"{path.stem}.json")
@@ -124,7 +127,7 @@ def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: P
         typer.echo(f"{row['submission']:<40} {row['status']:<9} {row['score']:>8g} / {row['max_score']:g}"
                    + (f"  {row['message']}" if row["message"] else ""))
     typer.echo(f"wrote {csv_path}")
-    if any(row["status"] == ERROR for row in ordered):
+    if any(row["status"] == ResultStatus.ERROR for row in ordered):
         raise typer.Exit(EXIT_NOT_GRADED)
 
 
@@ -146,7 +149,14 @@ def image_build(
     """
     from worker.sandbox import SandboxUnavailable
     from worker.sandbox.docker import DockerSandbox
-    from worker.sandbox.image import build_rootfs, image_exists, image_tag, import_image, rootfs_dir, rootfs_ready
+    from worker.sandbox.image import (
+        build_rootfs,
+        image_exists,
+        image_tag,
+        import_image,
+        rootfs_dir,
+        rootfs_ready,
+    )
 
     if docker not in ("auto", "yes", "no"):
         _fail(f"--docker {docker!r}: expected auto, yes or no")
