@@ -127,6 +127,8 @@ class Environment(_Frozen):
     python: str | None = None
     numpy: str | None = None
     pytest: str | None = None
+    # False until the launcher's reading is in: a result that never reached the sandbox writes no versions.
+    read_in_sandbox: bool = Field(False, exclude=True)
 
 
 class Resources(_Frozen):
@@ -223,6 +225,8 @@ class GradeResult(_Frozen):
         for key in ("logs", "replay"):
             if data[key] is None:
                 del data[key]
+        if not self.environment.read_in_sandbox:
+            data["environment"] = {key: data["environment"][key] for key in ("backend", "image")}
         return data
 
     @classmethod
@@ -236,4 +240,6 @@ class GradeResult(_Frozen):
         for key in ("resources", "submission"):
             if fixed.get(key) == {}:
                 fixed[key] = None
+        if isinstance(fixed.get("environment"), dict) and "python" in fixed["environment"]:
+            fixed["environment"] = {**fixed["environment"], "read_in_sandbox": True}
         return cls.model_validate(fixed)

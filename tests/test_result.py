@@ -70,6 +70,8 @@ def test_a_rejected_result_keeps_its_empty_resources_and_submission_and_writes_n
     written = rejected.to_json()
     assert written["resources"] == {} and written["submission"] == {}
     assert "logs" not in written and "replay" not in written
+    # No versions: it never reached a sandbox.
+    assert written["environment"] == {"backend": None, "image": None}
     assert written["status"] == "rejected" and json.loads(json.dumps(written))["status"] == "rejected"
     assert GradeResult.from_json(written).to_json() == written
 

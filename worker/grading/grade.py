@@ -184,7 +184,7 @@ def _environment(run, launcher: dict) -> Environment:
     seen = seen if isinstance(seen, dict) else {}
     versions = {name: seen.get(name) if isinstance(seen.get(name), str) else None
                 for name in ("python", *RECORDED)}
-    return Environment(backend=run.backend, image=run.image, **versions)
+    return Environment(backend=run.backend, image=run.image, read_in_sandbox=True, **versions)
 
 
 def _read_json(path: Path) -> dict | None:
