@@ -32,9 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from grader.authoring.release import stage_autograder  # noqa: E402
+from grader.authoring.released import load_released  # noqa: E402
 from grader.authoring.suite import run_suite  # noqa: E402
 from worker.grading.grade import grade_zip, sandbox_limits  # noqa: E402
-from grader.authoring.released import load_released  # noqa: E402
 from worker.grading.samples import build_zip, reference_files, samples  # noqa: E402
 from worker.sandbox import SandboxUnavailable, choose_sandbox  # noqa: E402
 

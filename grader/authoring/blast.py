@@ -20,8 +20,8 @@ import hashlib
 import json
 import os
 import platform
-import sys
 import shutil
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +46,8 @@ class UnitOutcome:
         unit: ``<file>::<qualname>``.
         tests_run: how many tests were rerun (those that entered the unit in the reference run).
         lost: test id -> (group, points) of each test that passed on the reference and not with the stub.
-        refused: group -> the test ids whose loss that group may not have (neither ``units`` nor ``depends_on``).
+        refused: group -> the test ids whose loss that group may not have (neither ``units`` nor
+            ``depends_on``).
         cached: whether the outcome came from the cache.
         problem: why the unit could not be measured (the run gave no results), or None.
     """
@@ -67,7 +68,8 @@ class UnitOutcome:
 
     def row(self) -> dict[str, Any]:
         """The outcome as the report's dict keeps it (release.json, the web gate page)."""
-        return {"unit": self.unit, "tests_run": self.tests_run, "cached": self.cached, "problem": self.problem,
+        return {"unit": self.unit, "tests_run": self.tests_run, "cached": self.cached,
+                "problem": self.problem,
                 "points_lost": {group: round(points, 6) for group, points in self.by_group().items()},
                 "refused": {group: tests for group, tests in self.refused.items()}}
 
@@ -127,7 +129,7 @@ def plan(assignment: Assignment, trees: Trees, solved: Path, stage: Path, calls_
 
 
 def affected_tests(unit: Unit, calls_by_test: dict[str, list[str]], test_ids: Iterable[str]) -> list[str]:
-    """The tests whose result stubbing ``unit`` can change: those that entered its function (all, outside one)."""
+    """The tests whose result stubbing ``unit`` can change: those entering its function (all, outside one)."""
     if not unit.in_function:
         return list(test_ids)
     return [test for test in test_ids if unit.name in calls_by_test.get(test, ())]
@@ -207,15 +209,15 @@ def tree_digest(*roots: Path) -> str:
 
 
 def base_key(assignment_dir: Path, reference: Path, submission: Path, seed: int, all_ids: list[str]) -> str:
-    """The digest of what every unit's run shares: tests, reference, solved submission, harness, versions, seed."""
+    """The digest of what all units' runs share: tests, reference, solved code, harness, versions, seed."""
     import numpy
     import pytest
 
     harness = Path(__file__).resolve().parents[1] / "harness"
     digest = hashlib.sha256(CACHE_FORMAT.encode())
-    for part in (tree_digest(assignment_dir), tree_digest(reference), tree_digest(submission), tree_digest(harness),
-                 str(seed), json.dumps(all_ids), sys.version, platform.machine(), numpy.__version__,
-                 pytest.__version__):
+    for part in (tree_digest(assignment_dir), tree_digest(reference), tree_digest(submission),
+                 tree_digest(harness), str(seed), json.dumps(all_ids), sys.version, platform.machine(),
+                 numpy.__version__, pytest.__version__):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()
 
@@ -239,7 +241,8 @@ def describe(outcomes: list[UnitOutcome], assignment: Assignment) -> tuple[list[
             refusals.append(f"{found.unit}: not measured: {found.problem}")
             continue
         in_order = sorted(found.by_group().items(), key=lambda item: order.get(item[0], len(order)))
-        losses = ", ".join(f"{group} {lost:g}{'!' if group in found.refused else ''}" for group, lost in in_order)
+        losses = ", ".join(f"{group} {lost:g}{'!' if group in found.refused else ''}"
+                           for group, lost in in_order)
         table.append(f"{found.unit:<{width}}  {found.tests_run:>5}  {losses or 'nothing'}")
         for group, tests in found.refused.items():
             lost = sum(found.lost[test][1] for test in tests)

@@ -22,6 +22,7 @@ from grader.authoring.config import (
     load_assignment,
 )
 from grader.authoring.release import stage_autograder
+from grader.result import GradeResult
 
 
 @dataclass
@@ -59,13 +60,7 @@ def points_table(assignment: Assignment, test_ids: Sequence[str]) -> Section:
     return Section(f"tests -> groups -> points ({len(points)} tests)", True, lines)
 
 
-def lost_groups(result: dict) -> list[str]:
-    """The groups in which a graded result lost points, in the order of its tests."""
-    return list(dict.fromkeys(test["tags"][0] for test in result.get("tests", [])
-                              if test["score"] < test["max_score"]))
-
-
-def sample_line(name: str, expected: Sequence[str] | None, result: dict) -> tuple[bool, str]:
+def sample_line(name: str, expected: Sequence[str] | None, result: GradeResult) -> tuple[bool, str]:
     """Whether a graded sample scored as declared, and a line saying so.
 
     Args:
@@ -73,13 +68,13 @@ def sample_line(name: str, expected: Sequence[str] | None, result: dict) -> tupl
         expected: the groups it must lose; () for full marks; None for a score of 0.
         result: its grade result.
     """
-    score = f"{result.get('score', 0):g}/{result.get('max_score', 0):g}"
-    if result.get("status") != "graded":
-        reason = (result.get("output") or "").strip().splitlines()[:1]
-        return False, f"{name}: not graded ({result.get('status')}): {reason[0] if reason else 'no reason given'}"
-    lost = lost_groups(result)
+    score = f"{result.score:g}/{result.max_score:g}"
+    if not result.graded:
+        reason = result.output.strip().splitlines()[:1]
+        return False, f"{name}: not graded ({result.status}): {reason[0] if reason else 'no reason given'}"
+    lost = result.lost_groups()
     if expected is None:
-        ok = result.get("score") == 0
+        ok = result.score == 0
         return ok, f"{name}: {score}" + ("" if ok else f"; expected 0 (groups that scored: "
                                          f"{', '.join(_scored_groups(result)) or 'none'})")
     if not expected:
@@ -91,15 +86,16 @@ def sample_line(name: str, expected: Sequence[str] | None, result: dict) -> tupl
     if missing:
         line += f"; declared but not lost (a test too weak to catch the bug?): {', '.join(missing)}"
     if extra:
-        line += f"; lost but not declared (declare it, or keep the group's tests off this code): {', '.join(extra)}"
+        line += ("; lost but not declared (declare it, or keep the group's tests off this code): "
+                 f"{', '.join(extra)}")
     return ok, line
 
 
-def _scored_groups(result: dict) -> list[str]:
-    return list(dict.fromkeys(test["tags"][0] for test in result.get("tests", []) if test["score"] > 0))
+def _scored_groups(result: GradeResult) -> list[str]:
+    return list(dict.fromkeys(test.group for test in result.tests if test.score > 0))
 
 
-def flaky_tests(runs: Sequence[tuple[int, dict]]) -> list[str]:
+def flaky_tests(runs: Sequence[tuple[int, GradeResult]]) -> list[str]:
     """The tests whose outcome differs between the reference's runs, each with its outcome per seed.
 
     Args:
@@ -107,14 +103,15 @@ def flaky_tests(runs: Sequence[tuple[int, dict]]) -> list[str]:
     """
     outcomes: dict[str, dict[int, str]] = {}
     for seed, result in runs:
-        for test in result.get("tests", []):
-            outcomes.setdefault(test["name"], {})[seed] = test.get("status", "?")
+        for test in result.tests:
+            outcomes.setdefault(test.name, {})[seed] = test.status.value
     seeds = [seed for seed, _ in runs]
     flaky = []
     for name, by_seed in outcomes.items():
         seen = [by_seed.get(seed, "missing") for seed in seeds]
         if len(set(seen)) > 1:
-            flaky.append(f"{name}: " + ", ".join(f"seed {seed} {outcome}" for seed, outcome in zip(seeds, seen)))
+            flaky.append(f"{name}: "
+                         + ", ".join(f"seed {seed} {outcome}" for seed, outcome in zip(seeds, seen)))
     return flaky
 
 
@@ -151,7 +148,7 @@ def check_config(folder: Path, reference: Path, scratch: Path) -> tuple[list[Sec
     return [config, table], staged if table.ok else None
 
 
-def grade_sections(batch: Sequence[Graded], broken: Sequence[str], grade: Callable[[bytes, int], dict],
+def grade_sections(batch: Sequence[Graded], broken: Sequence[str], grade: Callable[[bytes, int], GradeResult],
                    first: int, seeds: int) -> list[Section]:
     """Grade each sample once under ``first`` and the reference under ``seeds`` seeds; their sections.
 

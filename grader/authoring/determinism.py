@@ -25,10 +25,11 @@ def check_determinism(first: SuiteRun, second: SuiteRun, seed: int) -> Check:
                  f"{'identical' if not details else f'{differ} differ'} ({len(one)} tests)", details)
 
 
-_UNSEEDED_FIX = ("to fix: draw every random input from the test's `rng` (or `seed`) fixture, never from "
-                 "np.random or an unseeded default_rng(); and seed Beras's own generator (weights, shuffling) "
-                 "from it before building layers: `student.beras.set_seed(seed)` (and `reference.beras.set_seed"
-                 "(seed)`), as hidden_tests/conftest.py of beras-mlp does in an autouse fixture")
+_UNSEEDED_FIX = ("to fix: draw every random input from the test's `rng` (or `seed`) fixture, never "
+                 "from np.random or an unseeded default_rng(); and seed Beras's own generator (weights, "
+                 "shuffling) from it before building layers: `student.beras.set_seed(seed)` (and "
+                 "`reference.beras.set_seed(seed)`), as hidden_tests/conftest.py of beras-mlp does in an "
+                 "autouse fixture")
 
 
 def _difference(one: dict | None, two: dict | None) -> str:
@@ -53,7 +54,8 @@ def _first_fetch(one: dict, two: dict) -> str:
         return ""
     for a, b in zip(first, second):
         if a != b:
-            return f", first at fetch {a.split(':')[0].split(' ', 1)[0]} ({a.split(' ', 1)[-1].rsplit(':', 1)[0]})"
+            number, what = a.split(':')[0].split(' ', 1)[0], a.split(' ', 1)[-1].rsplit(':', 1)[0]
+            return f", first at fetch {number} ({what})"
     if len(first) != len(second):
         return f", {len(first)} fetches then {len(second)}"
     return ""

@@ -33,14 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from grader.authoring import blast, degenerate, leaks, shipped
-from grader.authoring.determinism import check_determinism
 from grader.authoring.build import Trees, stub_scopes, write_tree
 from grader.authoring.config import Assignment, PointsError, Verdict, assign_points
 from grader.authoring.degenerate import Base, Degenerate, DegenerateError
+from grader.authoring.determinism import check_determinism
 from grader.authoring.markers import MarkerError
 from grader.authoring.stubs import RenderError
 from grader.authoring.suite import SuiteRun, run_suite
 from grader.authoring.verdicts import TITLES, Check, CheckState
+from grader.harness.results import write_points
 
 CHECKS = len(TITLES)
 # Suite runs side by side: each is one pytest process (plus a student process), mostly waiting on one core.
@@ -136,7 +137,7 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     why = "check 1 failed" if not first.ok else None
     if why is None:
         try:
-            assign_points(assignment, test_ids)
+            points = assign_points(assignment, test_ids)
         except PointsError as error:
             # Said once, here: every suite run would report the same table, and their scores mean nothing.
             report.stopped.append(_points_problem(error))
@@ -149,7 +150,11 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     public, hidden = assignment.tests.public, assignment.tests.hidden
     ids_file = layout.assignment_dir.parent / "test-ids.json"
     ids_file.write_text(json.dumps(test_ids))
-    run = dict(seed=seed, timeout_s=limit, all_test_ids=ids_file)
+    # The points the release ships, in the file the worker's judge reads (one way to feed the plugin);
+    # in the stage, beside the degenerate cases, not in the autograder folder that ships.
+    points_file = layout.graded_stub_root.parent / "points.json"
+    write_points(points, points_file)
+    run = dict(seed=seed, timeout_s=limit, points=points_file)
     suites = [public, hidden]
     degenerates, case_problem = _degenerates(assignment, trees, layout)
     staged = _stage_degenerates(degenerates, assignment, trees, layout.graded_stub_root.parent / "degenerate")

@@ -53,7 +53,7 @@ def run_suite(
     trace_dir: Path | None = None,
     trace_lines: bool = True,
     trace_calls: bool = False,
-    all_test_ids: Path | None = None,
+    points: Path | None = None,
     only_tests: Path | None = None,
     call_timeout_s: float | None = None,
     fetch_log: bool = False,
@@ -69,7 +69,8 @@ def run_suite(
         timeout_s: wall-clock limit of the whole run.
         trace_dir: record what ran of the files under this folder: the lines (``trace_lines``), and
             per test the functions it entered (``trace_calls``).
-        all_test_ids: JSON list of every test id of the assignment (points split over all of them).
+        points: the points file (``grader.harness.results.write_points``) of every test id of the
+            assignment, as the release computes it; None: every test is worth 0.
         only_tests: JSON list of the test ids to run; the others are left out.
         call_timeout_s: run the submission in its own process (``--student-process``) with this deadline
             on every call, as grading does; None imports it in the judge's process.
@@ -84,7 +85,7 @@ def run_suite(
             sys.executable, "-m", "pytest", *([suite] if isinstance(suite, str) else suite),
             *judge_pytest_args(assignment_dir),
             "--submission", str(submission), "--seed", str(seed),
-            "--assignment", str(assignment_dir), "--results", str(results_path),
+            "--results", str(results_path),
         ]
         if reference is not None:
             command += ["--reference", str(reference)]
@@ -92,8 +93,8 @@ def run_suite(
             command += ["--trace-dir", str(trace_dir)]
             command += ["--trace-calls"] if trace_calls else []
             command += ["--trace-calls-only"] if trace_calls and not trace_lines else []
-        if all_test_ids is not None:
-            command += ["--all-test-ids", str(all_test_ids)]
+        if points is not None:
+            command += ["--points", str(points)]
         if fetch_log:
             command += ["--fetch-log"]
         if only_tests is not None:
@@ -102,7 +103,8 @@ def run_suite(
             command += ["--student-process", "--call-timeout", str(call_timeout_s),
                         "--student-log", str(Path(scratch) / "student.log")]
         # No bytecode files in the trees that later ship; one BLAS thread keeps runs comparable.
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
+               "OMP_NUM_THREADS": "1"}
         env.pop("PYTHONPATH", None)
         try:
             process = subprocess.run(
@@ -114,7 +116,8 @@ def run_suite(
             return SuiteRun(None, -1, log[-LOG_TAIL_CHARS:], f"{suite} did not finish within {timeout_s:g} s")
         log = (process.stdout + process.stderr)[-LOG_TAIL_CHARS:]
         if not results_path.is_file():
-            return SuiteRun(None, process.returncode, log, f"{suite} wrote no results (pytest exit {process.returncode})")
+            return SuiteRun(None, process.returncode, log,
+                            f"{suite} wrote no results (pytest exit {process.returncode})")
         results = json.loads(results_path.read_text())
         problem = None
         if not results["tests"]:

@@ -68,9 +68,10 @@ def grade_command(
     Exit status: 0 graded (whatever the score), 1 the zip was refused, 2 bad arguments,
     3 the grader failed (nothing scored).
     """
+    from grader.result import ResultStatus
     from worker.grading.grade import grade_zip
     from worker.grading.report import format_table
-    from worker.grading.results import ERROR, REJECTED, write_results
+    from worker.grading.results import write_results
     from worker.sandbox import SandboxUnavailable, choose_sandbox
 
     try:
@@ -86,20 +87,21 @@ def grade_command(
     if json_out is not None:
         write_results(result, json_out)
     if quiet:
-        typer.echo(f"{submission.name}: {result['status']} {result['score']:g}/{result['max_score']:g}")
+        typer.echo(f"{submission.name}: {result.status} {result.score:g}/{result.max_score:g}")
     else:
         typer.echo(format_table(result, submission.name))
-    if result["status"] == REJECTED:
+    if result.status is ResultStatus.REJECTED:
         raise typer.Exit(EXIT_FAILED)
-    if result["status"] == ERROR:
+    if result.status is ResultStatus.ERROR:
         raise typer.Exit(EXIT_UNAVAILABLE)
 
 
 def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: Path | None, seed,
                  jobs: int) -> None:
+    from grader.result import BATCH_FAILURE_KEYS, GradeResult, ResultStatus
     from worker.grading.grade import grade_zip
     from worker.grading.report import csv_row, format_csv
-    from worker.grading.results import ERROR, write_results
+    from worker.grading.results import write_results
 
     zips = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".zip")
     if not zips:
@@ -118,9 +120,9 @@ def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: P
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - one submission's grader failure must not lose the batch
-                result = {"status": ERROR, "score": 0.0, "max_score": 0.0, "tests": [], "seed": seed,
-                          "output": "Could not be graded: the grader failed "
-                                    f"({type(error).__name__}: {error})"}
+                result = GradeResult.not_graded(
+                    f"Could not be graded: the grader failed ({type(error).__name__}: {error})",
+                    BATCH_FAILURE_KEYS, seed=seed)
             rows[path] = csv_row(path.name, result)
             if json_dir is not None:
                 write_results(result, json_dir / f"{path.stem}.json")
@@ -131,5 +133,5 @@ def _grade_batch(released, folder: Path, box, json_dir: Path | None, csv_path: P
         typer.echo(f"{row['submission']:<40} {row['status']:<9} {row['score']:>8g} / {row['max_score']:g}"
                    + (f"  {row['message']}" if row["message"] else ""))
     typer.echo(f"wrote {csv_path}")
-    if any(row["status"] == ERROR for row in ordered):
+    if any(row["status"] == ResultStatus.ERROR for row in ordered):
         raise typer.Exit(EXIT_UNAVAILABLE)

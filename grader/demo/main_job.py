@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from grader.result import GradeResult, ResultStatus
 from grader.settings import Settings
 from worker.runtime import WorkerRuntime
 
@@ -59,14 +60,14 @@ def run_main_job(assignments_dir: Path, reference: Path, out: Path | None, sandb
                 typer.echo("\n".join(lines))
                 lost = lost_groups(result)
                 if sample.losing_groups is None:
-                    expected_ok = result["status"] == "graded" and result["score"] == 0
+                    expected_ok = result.graded and result.score == 0
                 else:
                     planted = sample.losing_groups
-                    expected_ok = result["status"] == "graded" and sorted(lost) == sorted(planted)
+                    expected_ok = result.graded and sorted(lost) == sorted(planted)
                     verdict = "as planted" if expected_ok else "NOT as planted: " + ", ".join(planted)
                     typer.echo(f"groups that lost points: {', '.join(lost) or 'none'} ({verdict})")
                 if not expected_ok:
-                    surprises.append(f"{name}/{sample.name}: scored {result['score']:g}, not as expected")
+                    surprises.append(f"{name}/{sample.name}: scored {result.score:g}, not as expected")
         runtime.dispatcher.close()
     typer.echo("")
     if surprises:
@@ -95,7 +96,7 @@ def open_embedded(settings: Settings) -> WorkerRuntime | None:
     return runtime
 
 
-def _grade_through_service(runtime: WorkerRuntime, outcome, name: str, batch) -> list[dict]:
+def _grade_through_service(runtime: WorkerRuntime, outcome, name: str, batch) -> list[GradeResult]:
     """Publish the release, submit each sample as its own student, and wait for the pool to grade them all."""
     import time
 
@@ -121,10 +122,11 @@ def _grade_through_service(runtime: WorkerRuntime, outcome, name: str, batch) ->
             with runtime.sessions() as session:
                 row = session.get(Submission, submission_id)
                 if row.status not in WAITING:
-                    data = row.current_result.data if row.current_result else {
-                        "status": "error", "score": 0.0, "max_score": 0.0, "tests": [],
-                        "output": row.failure_reason}
-                    results.append(data)
+                    if row.current_result is not None:
+                        results.append(GradeResult.from_json(row.current_result.data))  # parsed once, here
+                    else:
+                        results.append(GradeResult(status=ResultStatus.ERROR,
+                                                   output=row.failure_reason or ""))
                     break
             time.sleep(0.2)
     return results

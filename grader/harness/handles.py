@@ -15,6 +15,8 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,34 @@ from grader.harness import codec
 from grader.harness.deadlines import CallDeadlines, Deadline
 
 MAX_DESCRIPTION = 160
+
+
+class FailureKind(str, Enum):
+    """How a student process failed a call, decided where it happened (the deadline, the wait status).
+
+    ``str``-valued: it travels as plain text in the launcher's replies and the results file.
+    """
+
+    TIMEOUT = "timeout"  # the call's deadline passed
+    CRASHED = "crashed"  # the process exited, or a signal other than SIGKILL ended it
+    OUT_OF_MEMORY = "out_of_memory"  # SIGKILL: the kernel's OOM killer (the sandbox's memory limit)
+    PROTOCOL = "protocol"  # it broke the message protocol
+
+
+def after_stop(kind: FailureKind) -> FailureKind:
+    """The kind of a later call's failure that follows from an earlier stop (a stale handle, a failed import).
+
+    Running out of memory stays that: the later call lost its object to it; anything else is a crash.
+    """
+    return FailureKind.OUT_OF_MEMORY if kind is FailureKind.OUT_OF_MEMORY else FailureKind.CRASHED
+
+
+@dataclass(frozen=True)
+class Exit:
+    """How a student process ended: in words for the student, and its kind, from the wait status."""
+
+    how: str  # completes "the student process ...", e.g. "was killed by SIGKILL (...)"
+    kind: FailureKind
 
 
 class StudentError(Exception):
@@ -48,10 +78,10 @@ class StudentProcessFailed(StudentError):
     """The student process itself failed during a call: a timeout, a crash, an exit, a protocol violation.
 
     Attributes:
-        kind: ``"timeout"``, ``"crashed"`` or ``"protocol"``.
+        kind: a ``FailureKind``.
     """
 
-    def __init__(self, call: str, kind: str, detail: str) -> None:
+    def __init__(self, call: str, kind: FailureKind, detail: str) -> None:
         Exception.__init__(self, f"{call} {detail}")
         self.call, self.type_name, self.kind = call, kind, kind
         self.message, self.student_traceback = detail, ""
@@ -61,12 +91,12 @@ class StudentProcessError(Exception):
     """Raised by a transport when the student process fails; the session names the call.
 
     Attributes:
-        kind: ``"timeout"``, ``"crashed"`` or ``"protocol"``.
+        kind: a ``FailureKind``.
         detail: what happened, completing "<call> ...", e.g. "did not finish within 30 s".
         seconds: for a timeout, the deadline the call had; else None.
     """
 
-    def __init__(self, kind: str, detail: str, seconds: float | None = None) -> None:
+    def __init__(self, kind: FailureKind, detail: str, seconds: float | None = None) -> None:
         super().__init__(detail)
         self.kind, self.detail, self.seconds = kind, detail, seconds
 
@@ -78,7 +108,7 @@ class ReleaseFailed(Exception):
         kind, detail: as for ``StudentProcessError``, about the release.
     """
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: FailureKind, detail: str) -> None:
         super().__init__(detail)
         self.kind, self.detail = kind, detail
 
@@ -122,7 +152,7 @@ class Transport(ABC):
         """Which student process answers; a transport that restarts it counts up."""
         return 0
 
-    def refresh(self) -> str | None:
+    def refresh(self) -> StudentProcessError | None:
         """Before a call: drop a student side that stopped since the last one and say how (None: it
         is fine)."""
         return None
@@ -152,8 +182,10 @@ class Session:
         self.transport = transport
         self.deadlines = deadlines  # None: every call gets the transport's own limit
         self._dead_refs: list[int] = []
-        self._import_failures: dict[str, str] = {}  # module -> how its import hung or crashed: not retried
+        # module -> how its import hung or crashed: not retried
+        self._import_failures: dict[str, tuple[FailureKind, str]] = {}
         self._last_failure = ""
+        self._last_failure_kind = FailureKind.CRASHED
 
     def root(self, name: str = "student") -> "Handle":
         return Handle._make(self, 0, name, "student", self.transport.generation)
@@ -168,12 +200,13 @@ class Session:
         __tracebackhide__ = True  # pytest shows the test's line, not the harness's
         stopped = self.transport.refresh()
         if stopped:
-            self._last_failure = stopped
+            self._last_failure, self._last_failure_kind = stopped.detail, stopped.kind
         self._check_generation(ref, generation, description)
         importing = args.get("name") if op == "getattr" and ref == 0 else None
         if importing in self._import_failures:
-            raise StudentProcessFailed(f"importing {description}", "crashed",
-                                       f"{self._import_failures[importing]} earlier; not retried")
+            kind, detail = self._import_failures[importing]
+            raise StudentProcessFailed(f"importing {description}", after_stop(kind),
+                                       f"{detail} earlier; not retried")
         payload = codec.encode(args, ref_of=self._ref_of)
         message = codec.pack({"op": op, "ref": ref, "args": payload.tree}, payload.blobs)
         deadline = self.deadlines.for_call(method) if self.deadlines else None
@@ -185,6 +218,7 @@ class Session:
             # The process stopped while freeing objects, before this request: decide again (a handle
             # of the stopped process now says so; anything else goes to a fresh process).
             self._last_failure = f"freeing unused student objects {failure.detail}"
+            self._last_failure_kind = failure.kind
             return self.request(op, ref, description, generation, method=method, **args)
         except StudentProcessError as failure:
             raise self._stopped(failure, description, importing, method, deadline, timeout_s) from None
@@ -210,14 +244,14 @@ class Session:
         failed import is remembered, so the module is not imported again.
         """
         detail = failure.detail
-        if failure.kind == "timeout" and self.deadlines is not None:
+        if failure.kind is FailureKind.TIMEOUT and self.deadlines is not None:
             if deadline.earlier and failure.seconds == deadline.seconds:
                 detail = f"{detail}: {deadline.earlier}"
             self.deadlines.timed_out(method, failure.seconds or timeout_s)
         if importing is not None:
             description = f"importing {description}"
-            self._import_failures[importing] = detail
-        self._last_failure = f"{description} {detail}"
+            self._import_failures[importing] = (failure.kind, detail)
+        self._last_failure, self._last_failure_kind = f"{description} {detail}", failure.kind
         return StudentProcessFailed(description, failure.kind, detail)
 
     def _read_reply(self, raw: bytes, op: str, description: str) -> dict:
@@ -234,8 +268,8 @@ class Session:
         except codec.CodecError as error:
             self.transport.close()  # the replies may be out of step with the requests: start afresh
             detail = f"sent a malformed reply ({error})"
-            self._last_failure = f"{description} {detail}"
-            raise StudentProcessFailed(description, "protocol", detail) from None
+            self._last_failure, self._last_failure_kind = f"{description} {detail}", FailureKind.PROTOCOL
+            raise StudentProcessFailed(description, FailureKind.PROTOCOL, detail) from None
         if "error" in reply:
             self._raise(reply["error"], description)
         if "value" in reply:
@@ -253,7 +287,7 @@ class Session:
         __tracebackhide__ = True
         if ref != 0 and generation is not None and generation != self.transport.generation:
             raise StudentProcessFailed(
-                description, "crashed",
+                description, after_stop(self._last_failure_kind),
                 "refers to an object of a student process that has since stopped "
                 f"(after: {self._last_failure})")
 

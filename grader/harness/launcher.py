@@ -1,4 +1,4 @@
-"""The sandbox's first process: starts the judge and, on the judge's request, student processes, each under its own uid.
+"""The sandbox's first process: starts the judge and, as the judge asks, student processes, under their uids.
 
 Run as ``python3 -m grader.harness.launcher --job /job --out /out --work /work`` (see
 ``jobspec`` for the folders). As root (with CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_FOWNER,
@@ -28,10 +28,23 @@ import sys
 import time
 from pathlib import Path
 
-from grader.harness.jobspec import (DEADLINES_FILE, JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE, STUDENT_LOG, JobSpec,
-                                    judge_pytest_args)
-from grader.harness.limits import (INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits, describe_exit,
-                                   others_running)
+from grader.harness.jobspec import (
+    DEADLINES_FILE,
+    JUDGE_LOG,
+    LAUNCHER_FILE,
+    RESULTS_FILE,
+    STUDENT_LOG,
+    JobSpec,
+    judge_pytest_args,
+)
+from grader.harness.limits import (
+    INTERRUPT_SIGNAL,
+    PINNED_THREADS,
+    ProcessLimits,
+    describe_exit,
+    describe_student_exit,
+    others_running,
+)
 
 MAX_MESSAGE = 4096
 # The libraries whose versions a result records (as ``grader.environment.RECORDED``; the harness imports
@@ -139,14 +152,14 @@ class Launcher:
                 os.killpg(pid, signal.SIGKILL)  # the group: whatever it forked goes too
             except ProcessLookupError:
                 pass
-        how = describe_exit(self._reap(pid))
+        ended = describe_student_exit(self._reap(pid))
         if self.separate:
             self._kill_student_uid()
-        self.report["student_exits"].append(how)
-        return {"how": how}
+        self.report["student_exits"].append(ended.how)
+        return {"how": ended.how, "kind": ended.kind.value}
 
     def interrupt_student(self, pid: int) -> dict:
-        """Ask one student process to abandon the call it serves (its deadline passed): ``INTERRUPT_SIGNAL``."""
+        """Ask a student process to abandon the call it serves (its deadline passed): ``INTERRUPT_SIGNAL``."""
         process = self.students.get(pid)
         if process is None:
             return {"error": f"no student process {pid}"}
@@ -208,7 +221,8 @@ class Launcher:
                     time.sleep(0.001)
             finally:
                 os._exit(0)
-        os.waitpid(helper, 0)  # orphans go to the sandbox's init (bubblewrap's, or docker-init), which reaps them
+        # Orphans go to the sandbox's init (bubblewrap's, or docker-init), which reaps them.
+        os.waitpid(helper, 0)
 
     def _reap(self, pid: int) -> int:
         _, status, usage = os.wait4(pid, 0)
@@ -247,7 +261,6 @@ class Launcher:
             "--basetemp", str(self.judge_home / "pytest"),
             "--seed", str(spec.seed), "--reference", str(self.judge_dir / "reference"),
             "--points", str(self.judge_dir / "points.json"),
-            "--all-test-ids", str(self.judge_dir / "test-ids.json"),
             "--results", str(self.out / RESULTS_FILE),
             "--spawner-fd", str(theirs.fileno()), "--call-timeout", str(spec.call_timeout_s),
             "--beras-backend", spec.beras_backend, *spec.extra_pytest_args,
@@ -356,7 +369,7 @@ _CGROUP = Path("/sys/fs/cgroup")
 
 
 def _number(*paths: str) -> int | None:
-    """The first of ``paths`` (under /sys/fs/cgroup) that holds a number (or the first word of ``cpu.max``)."""
+    """The first of ``paths`` (under /sys/fs/cgroup) holding a number (or the first word of ``cpu.max``)."""
     for path in paths:
         try:
             word = (_CGROUP / path).read_text().split()[0]

@@ -10,6 +10,8 @@ import resource
 import signal
 from dataclasses import dataclass
 
+from grader.harness.handles import Exit, FailureKind
+
 # One BLAS/OpenMP thread: results and timings must not depend on the machine's load or core count,
 # and per-thread stacks must not eat a small address-space limit.
 PINNED_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -48,6 +50,16 @@ def describe_exit(returncode: int) -> str:
                signal.SIGXCPU: "the CPU-time limit", signal.SIGXFSZ: "the output-size limit"}.get(number)
         return f"was killed by {name}" + (f" ({why})" if why else "")
     return f"exited with status {returncode}"
+
+
+def describe_student_exit(returncode: int) -> Exit:
+    """How a student process ended, with its kind read from the wait status, never from the words.
+
+    In the sandbox nothing but the kernel's OOM killer sends a running student process SIGKILL (the
+    judge's own kill comes after the failure is decided), so SIGKILL is out of memory.
+    """
+    kind = FailureKind.OUT_OF_MEMORY if returncode == -signal.SIGKILL else FailureKind.CRASHED
+    return Exit(describe_exit(returncode), kind)
 
 
 def others_running(pid: int, uid: int | None = None) -> bool:

@@ -42,21 +42,26 @@ _NO_REFERENCE = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("beras", "Beras Grader harness")
-    group.addoption("--submission", default=None, help="folder holding the student's beras/ (default: rootdir)")
+    group.addoption("--submission", default=None,
+                    help="folder holding the student's beras/ (default: rootdir)")
     group.addoption("--reference", default=None, help="folder holding the reference beras/ (hidden tests)")
-    group.addoption("--seed", type=int, default=None, help="seed of this run's random inputs (default: random)")
+    group.addoption("--seed", type=int, default=None,
+                    help="seed of this run's random inputs (default: random)")
     group.addoption("--beras-backend", choices=("numpy", "cupy"), default="numpy",
                     help="array backend both libraries use")
     group.addoption("--student-process", action="store_true",
                     help="run the student's code in its own process, with a deadline on every call")
-    group.addoption("--call-timeout", type=float, default=30.0, help="per-call limit in seconds (--student-process)")
+    group.addoption("--call-timeout", type=float, default=30.0,
+                    help="per-call limit in seconds (--student-process)")
     group.addoption("--deadlines", default=None,
-                    help="JSON file of the reference's time for each test and the assignment's deadline settings "
-                         "(see grader.harness.deadlines; default: every call gets --call-timeout)")
-    group.addoption("--student-memory-mb", type=int, default=None, help="address-space limit of the student process")
+                    help="JSON file of the reference's time for each test and the assignment's deadline "
+                         "settings (see grader.harness.deadlines; default: every call gets --call-timeout)")
+    group.addoption("--student-memory-mb", type=int, default=None,
+                    help="address-space limit of the student process")
     group.addoption("--student-log", default=None, help="file for the student process's output")
     group.addoption("--spawner-fd", type=int, default=None,
-                    help="the sandbox launcher's socket: student processes come from it (implies --student-process)")
+                    help="the sandbox launcher's socket: student processes come from it "
+                         "(implies --student-process)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -125,7 +130,8 @@ def student_session(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPa
         session = Session(ProcessTransport(spawner, pytestconfig.getoption("--call-timeout")), deadlines)
     else:
         session = connect(_submission_dir(pytestconfig))
-        session.deadlines = deadlines  # nothing times out in process, but each call's time is noted (the gate's)
+        # Nothing times out in process, but each call's time is noted (the gate's).
+        session.deadlines = deadlines
     backend = pytestconfig.getoption("--beras-backend")
     if backend != "numpy":
         session.root().beras.set_backend(backend)

@@ -23,9 +23,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grader.harness import framing
-from grader.harness.handles import HarnessError, ReleaseFailed, StudentProcessError, Transport
-from grader.harness.limits import (INTERRUPT_SIGNAL, PINNED_THREADS, ProcessLimits,  # noqa: F401
-                                   describe_exit, others_running)
+from grader.harness.handles import (
+    Exit,
+    FailureKind,
+    HarnessError,
+    ReleaseFailed,
+    StudentProcessError,
+    Transport,
+)
+from grader.harness.limits import (  # noqa: F401
+    INTERRUPT_SIGNAL,
+    PINNED_THREADS,
+    ProcessLimits,
+    describe_exit,
+    describe_student_exit,
+    others_running,
+)
 
 KILL_WAIT_S = 5.0
 # How long a process asked to abandon a call past its deadline has to answer before it is stopped:
@@ -40,8 +53,8 @@ class StudentProcess(ABC):
     from_student: int
 
     @abstractmethod
-    def stop(self) -> str:
-        """Kill the process (and its children) if still running; return how it ended, in words."""
+    def stop(self) -> Exit:
+        """Kill the process (and its children) if still running; return how it ended, and its kind."""
 
     @abstractmethod
     def pause(self, paused: bool) -> None:
@@ -49,7 +62,7 @@ class StudentProcess(ABC):
 
     @abstractmethod
     def interrupt(self) -> None:
-        """Ask the process to abandon the call it is serving (``INTERRUPT_SIGNAL``); it answers with an error."""
+        """Ask the process to abandon the call it serves (``INTERRUPT_SIGNAL``); it answers with an error."""
 
     @abstractmethod
     def alone(self) -> bool:
@@ -75,7 +88,7 @@ class _Popened(StudentProcess):
     def __init__(self, process: subprocess.Popen, to_student: int, from_student: int) -> None:
         self.process, self.to_student, self.from_student = process, to_student, from_student
 
-    def stop(self) -> str:
+    def stop(self) -> Exit:
         if self.process.returncode is None:  # not reaped yet, so the group id is still ours
             try:
                 # The group, even when its leader has already exited: forks die with it.
@@ -85,10 +98,10 @@ class _Popened(StudentProcess):
         try:
             returncode = self.process.wait(KILL_WAIT_S)
         except subprocess.TimeoutExpired:
-            return "could not be stopped"
+            return Exit("could not be stopped", FailureKind.CRASHED)
         finally:
             self._close_pipes()
-        return describe_exit(returncode)
+        return describe_student_exit(returncode)
 
     def pause(self, paused: bool) -> None:
         if self.process.returncode is None:
@@ -135,7 +148,8 @@ class DirectSpawner(Spawner):
                      "--in-fd", str(request_read), "--out-fd", str(reply_write)],
                     pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     cwd=self.submission, start_new_session=True, preexec_fn=self.limits.apply,
-                    env={**os.environ, **PINNED_THREADS, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": self.pythonpath},
+                    env={**os.environ, **PINNED_THREADS, "PYTHONDONTWRITEBYTECODE": "1",
+                         "PYTHONPATH": self.pythonpath},
                 )
         except OSError as error:
             for fd in (request_read, request_write, reply_read, reply_write):
@@ -149,7 +163,7 @@ class DirectSpawner(Spawner):
 
 
 class ProcessTransport(Transport):
-    """Exchange messages with a student process, each within its deadline and never past ``call_timeout_s``."""
+    """Exchange messages with a student process, each within its deadline, never past ``call_timeout_s``."""
 
     def __init__(self, spawner: Spawner, call_timeout_s: float) -> None:
         self.spawner, self.call_timeout_s = spawner, call_timeout_s
@@ -162,16 +176,17 @@ class ProcessTransport(Transport):
     def generation(self) -> int:
         return self._generation
 
-    def _drop(self, process: StudentProcess) -> str:
+    def _drop(self, process: StudentProcess) -> Exit:
         self._process = self._reader = None
         self._generation += 1
         return process.stop()
 
-    def refresh(self) -> str | None:
+    def refresh(self) -> StudentProcessError | None:
         process = self._process
         if process is None or not framing.hung_up(process.from_student):
             return None
-        return f"the student process {self._drop(process)} between calls"
+        ended = self._drop(process)
+        return StudentProcessError(ended.kind, f"the student process {ended.how} between calls")
 
     def _start(self) -> StudentProcess:
         if self._process is None:
@@ -181,7 +196,7 @@ class ProcessTransport(Transport):
         return self._process
 
     def start_ahead(self) -> None:
-        """Start the student process now rather than at the first call (its startup overlaps the judge's work).
+        """Start the student process now, not at the first call (its startup overlaps the judge's work).
 
         A failure to start is not reported here: the first call tries again and says why.
         """
@@ -191,7 +206,7 @@ class ProcessTransport(Transport):
             pass
 
     def _seconds(self, timeout_s: float | None) -> float:
-        """A call's deadline: ``timeout_s`` within the limit, but the limit itself for a fresh process's first.
+        """A call's deadline: ``timeout_s`` within the limit, but the limit itself for a new process's first.
 
         A fresh process spends its first call starting up (the interpreter, the submission's import):
         no per-test deadline holds that.
@@ -212,7 +227,7 @@ class ProcessTransport(Transport):
         return self._reply(process, deadline, seconds)
 
     def _reply(self, process: StudentProcess, deadline: float, seconds: float) -> bytes:
-        """The reply to the last request sent, by ``deadline``; past it, the call is abandoned (see ``_abandon``)."""
+        """The reply to the last request, by ``deadline``; past it, the call is abandoned (``_abandon``)."""
         try:
             return self._reader.recv_reply(self._requests, deadline)
         except framing.Timeout:
@@ -235,8 +250,8 @@ class ProcessTransport(Transport):
             kept = False
         if not kept:
             return self._failed(process, framing.Timeout(), seconds)
-        return StudentProcessError("timeout", f"did not finish within {seconds:g} s (the per-call time limit)",
-                                   seconds)
+        return StudentProcessError(FailureKind.TIMEOUT,
+                                   f"did not finish within {seconds:g} s (the per-call time limit)", seconds)
 
     def exchange_after_release(self, release: bytes, request: bytes, timeout_s: float | None = None) -> bytes:
         """Both in one write; the release's reply within its deadline, then the request's within its own.
@@ -256,7 +271,8 @@ class ProcessTransport(Transport):
             raise ReleaseFailed(failure.kind, failure.detail) from None
         return self._reply(process, time.monotonic() + seconds, seconds)
 
-    def _failed(self, process: StudentProcess, error: framing.FramingError, seconds: float) -> StudentProcessError:
+    def _failed(self, process: StudentProcess, error: framing.FramingError,
+                seconds: float) -> StudentProcessError:
         """Stop ``process`` after ``error`` on its pipes; the failure to raise, in words for the student."""
         if isinstance(error, framing.Timeout):
             self._drop(process)
@@ -264,11 +280,13 @@ class ProcessTransport(Transport):
             # test: a hang then costs its deadline and little of a restart.
             self.start_ahead()
             return StudentProcessError(
-                "timeout", f"did not finish within {seconds:g} s (the per-call time limit)", seconds)
+                FailureKind.TIMEOUT, f"did not finish within {seconds:g} s (the per-call time limit)",
+                seconds)
         if isinstance(error, framing.Closed):
-            return StudentProcessError("crashed", f"failed: the student process {self._drop(process)}")
+            ended = self._drop(process)
+            return StudentProcessError(ended.kind, f"failed: the student process {ended.how}")
         self._drop(process)
-        return StudentProcessError("protocol", f"broke the protocol ({error})")
+        return StudentProcessError(FailureKind.PROTOCOL, f"broke the protocol ({error})")
 
     def close(self) -> None:
         """Stop the student process (at the end of the run, or after a malformed reply)."""
@@ -277,7 +295,7 @@ class ProcessTransport(Transport):
 
     @contextmanager
     def paused(self) -> Iterator[None]:
-        """Stop the student process, and everything it started, for the block (none running: nothing to do)."""
+        """Stop the student process and all it started, for the block (none running: nothing to do)."""
         process = self._process
         if process is None:
             yield
@@ -293,10 +311,12 @@ class _Launched(StudentProcess):
     def __init__(self, spawner: LauncherSpawner, pid: int, to_student: int, from_student: int) -> None:
         self.spawner, self.pid, self.to_student, self.from_student = spawner, pid, to_student, from_student
 
-    def stop(self) -> str:
+    def stop(self) -> Exit:
         try:
             reply, _ = self.spawner.ask({"op": "stop", "pid": self.pid})
-            return reply.get("how", "could not be stopped")
+            if "how" not in reply:
+                return Exit("could not be stopped", FailureKind.CRASHED)
+            return Exit(reply["how"], FailureKind(reply.get("kind", FailureKind.CRASHED)))
         finally:
             self._close_pipes()
 

@@ -1,6 +1,7 @@
 """pytest plugin: scores each test with the assignment's points and writes the results file.
 
-Load it with ``-p grader.harness.results --assignment DIR --results FILE``. The file is
+Load it with ``-p grader.harness.results --points FILE --results FILE`` (``write_points`` writes the
+points file, for the worker's job folder and for the release gate alike). The file is
 Gradescope-shaped JSON (``score``, ``max_score``, ``tests`` with ``name``, ``score``,
 ``max_score``, ``status``, ``output``, ``visibility``), plus ``seed``, per-test
 ``fetch_digest`` (a digest of every value the test fetched, for the determinism check)
@@ -19,6 +20,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,10 +45,9 @@ NOT_RUN = "not_run"  # the run stopped (wall-time limit, crash) before this test
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("beras-results", "Beras Grader results")
-    group.addoption("--assignment", default=None, help="assignment folder (its assignment.toml gives the points)")
     group.addoption("--points", default=None,
-                    help="JSON file of each test id's points, group and visibility (instead of --assignment; "
-                         "the sandbox's judge reads no assignment.toml)")
+                    help="JSON file of each test id's points, group and visibility (see write_points; the "
+                         "judge reads no assignment.toml)")
     group.addoption("--results", default=None, help="write the results JSON here")
     group.addoption("--trace-dir", default=None, help="record which lines of the files under this folder ran")
     group.addoption("--trace-calls", action="store_true",
@@ -54,12 +55,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--trace-calls-only", action="store_true",
                     help="with --trace-calls: do not record lines (cheaper)")
     group.addoption("--fetch-log", action="store_true",
-                    help="list, per test, what each fetch fetched and its digest (for the gate's determinism check)")
+                    help="list, per test, what each fetch fetched and its digest (for the gate's "
+                         "determinism check)")
     group.addoption("--only-tests", default=None,
                     help="JSON file listing the test ids to run; the others are deselected")
-    group.addoption("--all-test-ids", default=None,
-                    help="JSON file listing every test id of the assignment, when this run holds only some "
-                         "(so a group's points split the same way in every run)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before the recorder lists the collected tests
@@ -88,6 +87,20 @@ class Weight:
     visibility: str
 
 
+def write_points(points: Mapping[str, Any], path: Path) -> None:
+    """Write the ``--points`` file: each test id's points, group and visibility.
+
+    Args:
+        points: test id -> an object with ``points``, ``group`` and ``visibility`` (the release's
+            points table, computed over every test id of the assignment, so that a run of some tests
+            splits a group's points as a run of all of them does).
+        path: where to write it.
+    """
+    table = {test_id: {"points": p.points, "group": p.group, "visibility": str(p.visibility)}
+             for test_id, p in points.items()}
+    path.write_text(json.dumps(table))
+
+
 class LineTracer:
     """Records what ran of the files under one folder (cheap: other frames are not traced).
 
@@ -102,7 +115,8 @@ class LineTracer:
         self.record_lines, self.record_calls = lines, calls
         self.lines: dict[str, set[int]] = {}
         self.calls: dict[str, set[str]] = {}  # test id -> functions entered
-        self.fixture_calls: dict[int, set[str]] = {}  # id(fixturedef) -> functions entered while setting it up
+        # id(fixturedef) -> functions entered while setting it up
+        self.fixture_calls: dict[int, set[str]] = {}
         self._sinks: list[set[str]] = []  # the current test's set, then those of fixtures being set up
 
     def _global(self, frame, event, arg):
@@ -158,17 +172,12 @@ class ResultsRecorder:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.path = Path(config.getoption("--results"))
-        folder = config.getoption("--assignment")
         self.points_file = config.getoption("--points")
-        self.assignment = None
-        if folder:
-            from grader.authoring.config import load_assignment  # pydantic: the judge in a sandbox does without
-
-            self.assignment = load_assignment(folder)
         trace_dir = config.getoption("--trace-dir")
         calls = bool(config.getoption("--trace-calls"))
         if calls and not trace_dir:
-            raise pytest.UsageError("--trace-calls needs --trace-dir (the folder whose functions are recorded)")
+            raise pytest.UsageError("--trace-calls needs --trace-dir "
+                                    "(the folder whose functions are recorded)")
         self.tracer = LineTracer(Path(trace_dir), lines=not config.getoption("--trace-calls-only"),
                                  calls=calls) if trace_dir else None
         self.records: dict[str, dict[str, Any]] = {}
@@ -178,7 +187,6 @@ class ResultsRecorder:
         self.started = time.monotonic()
         self.finished = False
         self.points: dict[str, Weight] = {}
-        self.point_problems: list[str] = []
         handles.fetch_listeners.append(self._on_fetch)
 
     def _on_fetch(self, description: str, payload) -> None:
@@ -190,23 +198,14 @@ class ResultsRecorder:
         self.collected = [item.nodeid for item in items]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._assign_points()
+        self._read_points()
         self._write()  # from here on a killed run still leaves every test's state on disk
 
-    def _assign_points(self) -> None:
-        """Give each collected test its points, once: the ids do not change during the run."""
-        all_ids_file = self.config.getoption("--all-test-ids")
-        universe = json.loads(Path(all_ids_file).read_text()) if all_ids_file else []
+    def _read_points(self) -> None:
+        """Read each test's points, once: the ids do not change during the run (no file: all are worth 0)."""
         if self.points_file:
             table = json.loads(Path(self.points_file).read_text())
             self.points = {test_id: Weight(**entry) for test_id, entry in table.items()}
-        elif self.assignment is not None:
-            from grader.authoring.config import PointsError, assign_points
-
-            try:
-                self.points = assign_points(self.assignment, [*universe, *self.collected], every_group_used=False)
-            except PointsError as error:
-                self.point_problems = list(error.problems)
 
     def _write(self, final: bool = False) -> None:
         """Replace the results file atomically, so a reader never sees half of one.
@@ -247,8 +246,10 @@ class ResultsRecorder:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         yield
-        if call.excinfo is not None and not call.excinfo.errisinstance((pytest.skip.Exception, pytest.xfail.Exception)):
-            record = self.records.setdefault(item.nodeid, {"status": "passed", "output": "", "duration_s": 0.0})
+        skipped = (pytest.skip.Exception, pytest.xfail.Exception)
+        if call.excinfo is not None and not call.excinfo.errisinstance(skipped):
+            record = self.records.setdefault(item.nodeid,
+                                             {"status": "passed", "output": "", "duration_s": 0.0})
             record.setdefault("outcome", _outcome(call.excinfo.value))
 
     @pytest.hookimpl(hookwrapper=True)
@@ -284,7 +285,7 @@ class ResultsRecorder:
 
     def _results(self, final: bool = False) -> dict[str, Any]:
         ids = self.collected or list(self.records)
-        points, problems = self.points, [fit(p, MAX_OUTPUT_CHARS, MAX_OUTPUT_BYTES) for p in self.point_problems[:50]]
+        points = self.points
         tests = []
         for test_id in ids:
             record = self.records.get(test_id, {"status": NOT_RUN, "output": "did not run: the grading run "
@@ -311,13 +312,14 @@ class ResultsRecorder:
             "max_score": round(sum(t["max_score"] for t in tests), 6),
             "seed": self.config.stash[SEED],
             "tests": tests,
-            "problems": problems,
+            "problems": [],
             "execution_time_s": round(time.monotonic() - self.started, 3),
         }
         if self.tracer and self.tracer.record_lines:
             results["lines_run"] = {path: sorted(lines) for path, lines in sorted(self.tracer.lines.items())}
         if self.tracer and self.tracer.record_calls and final:  # once, at the end: it grows with every test
-            results["calls_by_test"] = {test: sorted(names) for test, names in sorted(self.tracer.calls.items())}
+            results["calls_by_test"] = {test: sorted(names)
+                                        for test, names in sorted(self.tracer.calls.items())}
         return results
 
 
@@ -334,9 +336,8 @@ def output_budget(tests: int) -> int:
 def _outcome(error: BaseException) -> str:
     """Why a test did not pass, as one word the grade reports use."""
     if isinstance(error, handles.StudentProcessFailed):
-        if "memory" in error.message:
-            return "out_of_memory"
-        return {"timeout": "timeout", "crashed": "crashed", "protocol": "crashed"}.get(error.kind, "crashed")
+        kind = handles.FailureKind
+        return {kind.TIMEOUT: "timeout", kind.OUT_OF_MEMORY: "out_of_memory"}.get(error.kind, "crashed")
     if isinstance(error, handles.StudentError):
         return "out_of_memory" if error.type_name == "MemoryError" else "failed"
     if isinstance(error, (handles.HarnessError, OSError)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from enum import Enum
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -15,7 +16,18 @@ from grader.service.errors import Invalid
 from grader.service.submissions import lateness
 from grader.spreadsheet import csv_text
 
-POLICIES = ("best", "latest")
+
+class Policy(str, Enum):
+    """Which of a student's graded submissions counts: the best (after late penalties) or the latest."""
+
+    BEST = "best"
+    LATEST = "latest"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+POLICIES = tuple(policy.value for policy in Policy)
 
 
 @dataclass(frozen=True)
@@ -96,7 +108,7 @@ class Row:
 
 def check_policy(policy: str) -> None:
     """Raise a 400 ``ServiceError`` unless ``policy`` is ``best`` or ``latest``."""
-    if policy not in POLICIES:
+    if policy not in POLICIES:  # the API passes the query's text
         raise Invalid(f"unknown policy {policy!r}; expected best or latest")
 
 
@@ -169,12 +181,12 @@ def choose(attempts: Iterable[Attempt], schedules: dict[int, Schedule], extensio
         late = lateness(schedule, extension, attempt.created_at).days
         penalty = min(1.0, late * schedule.late_penalty_per_day)
         final = round((attempt.raw_score or 0.0) * (1 - penalty), 6)
-        if chosen is None or policy == "latest" or final > chosen.score:
+        if chosen is None or policy == Policy.LATEST or final > chosen.score:
             chosen = Counted(attempt, late, penalty, final)
     return chosen
 
 
-def gradebook(session: Session, assignment: Assignment, policy: str = "best") -> list[Row]:
+def gradebook(session: Session, assignment: Assignment, policy: Policy | str = Policy.BEST) -> list[Row]:
     """One row per student on the roster (students who never submitted get an empty score).
 
     See ``choose`` for the policies and how late days are counted.

@@ -16,8 +16,17 @@ from grader.authoring.config import Schedule
 from grader.authoring.released import ReleaseError, released_at
 from grader.authoring.schedule import moment
 from grader.blobs import BlobStore
-from grader.db import (Assignment, AssignmentVersion, Extension, RefusedUpload, Role, Status, Submission, User,
-                       utcnow)
+from grader.db import (
+    Assignment,
+    AssignmentVersion,
+    Extension,
+    RefusedUpload,
+    Role,
+    Status,
+    Submission,
+    User,
+    utcnow,
+)
 from grader.dispatch import queue_for
 from grader.intake import IntakeError, IntakeLimits, read_submission
 from grader.runtime import Runtime

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.db import AssignmentVersion, Result, Role, Submission, User, utcnow
+from grader.result import GradeResult
 from grader.service.errors import Forbidden, not_found
 
 _STUDENT_KEYS = ("complete", "seed", "execution_time", "integrity", "submission")
+_STUDENT_TEST_KEYS = {"name", "number", "score", "max_score", "status", "outcome", "output", "tags"}
 
 
 def shown_to_student(visibility: str, due: datetime | None, now: datetime) -> tuple[bool, bool]:
@@ -102,14 +104,13 @@ def submission_view(submission: Submission, user: User, now: datetime | None = N
                     result_id=result.id, worker=result.worker)
         return view
     tests, score, max_score, withheld = [], 0.0, 0.0, 0
-    for test in data.get("tests", []):
-        shown, counted = shown_to_student(test.get("visibility", "hidden"), version.due_at, now)
+    for test in GradeResult.from_json(data).tests:  # the stored JSON, parsed once
+        shown, counted = shown_to_student(test.visibility, version.due_at, now)
         if counted:
-            score += test["score"]
-            max_score += test["max_score"]
+            score += test.score
+            max_score += test.max_score
         if shown:
-            tests.append({k: test[k] for k in ("name", "number", "score", "max_score", "status", "outcome",
-                                              "output", "tags") if k in test})
+            tests.append(test.model_dump(mode="json", include=_STUDENT_TEST_KEYS))
         else:
             withheld += 1
     view.update({k: data[k] for k in _STUDENT_KEYS if k in data})

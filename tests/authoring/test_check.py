@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.authoring.check import Section, check_config, grade_sections, verdict
+from grader.result import GradeResult
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,18 +19,19 @@ class FakeSample:
     losing_groups: tuple[str, ...] | None
 
 
-def _result(*scores: float, status: str = "graded") -> dict:
+def _result(*scores: float, status: str = "graded") -> GradeResult:
     """A grade result with one test per group A, B, ... of 1 point each, scoring ``scores``."""
     tests = [{"name": f"t{i}", "score": s, "max_score": 1.0, "tags": [chr(65 + i)],
               "status": "passed" if s else "failed"} for i, s in enumerate(scores)]
-    return {"status": status, "score": sum(scores), "max_score": float(len(scores)), "tests": tests}
+    return GradeResult.from_json({"status": status, "score": sum(scores), "max_score": float(len(scores)),
+                                  "tests": tests})
 
 
 def test_grade_sections_grade_each_sample_once_and_the_reference_under_every_seed():
     graded: list[tuple[bytes, int]] = []
     results = {b"ref": _result(1, 1), b"start": _result(0, 0), b"bug": _result(0, 1)}
 
-    def grade(zipped: bytes, seed: int) -> dict:
+    def grade(zipped: bytes, seed: int) -> GradeResult:
         graded.append((zipped, seed))
         return results[zipped]
 

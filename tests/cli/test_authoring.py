@@ -13,6 +13,7 @@ from grader.authoring import ripple
 from grader.authoring.check import flaky_tests, sample_line
 from grader.authoring.release import _load, _zip_tree, stage_release
 from grader.cli import app
+from grader.result import GradeResult
 from tests.grading.conftest import require_local_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +139,7 @@ def test_check_reports_a_points_pattern_that_matches_nothing_before_grading(repo
 
 def test_flaky_tests_name_each_test_whose_outcome_differs_by_seed():
     def run(*statuses):
-        return {"tests": [{"name": f"t{i}", "status": s} for i, s in enumerate(statuses)]}
+        return GradeResult.from_json({"tests": [{"name": f"t{i}", "status": s} for i, s in enumerate(statuses)]})
 
     flaky = flaky_tests([(1, run("passed", "passed")), (2, run("passed", "failed")),
                          (3, run("passed", "passed"))])
@@ -147,16 +148,16 @@ def test_flaky_tests_name_each_test_whose_outcome_differs_by_seed():
 
 
 def test_a_sample_line_says_which_groups_were_declared_and_which_were_lost():
-    result = {"status": "graded", "score": 8, "max_score": 10, "tests": [
+    result = GradeResult.from_json({"status": "graded", "score": 8, "max_score": 10, "tests": [
         {"name": "a", "score": 0, "max_score": 2, "tags": ["A"]}, {"name": "b", "score": 8, "max_score": 8,
-                                                                    "tags": ["B"]}]}
+                                                                    "tags": ["B"]}]})
     assert sample_line("bug", ["A"], result) == (True, "bug: 8/10, lost A")
     ok, line = sample_line("bug", ["B"], result)
     assert not ok and "declared but not lost (a test too weak to catch the bug?): B" in line
     assert sample_line("reference", (), result)[0] is False
     assert sample_line("starter", None, result)[0] is False
-    errored = {"status": "error", "output": "boom\nmore"}
-    assert sample_line("x", (), errored) == (False, "x: not graded (error): boom")
+    not_graded = GradeResult.from_json({"status": "error", "output": "boom\nmore"})
+    assert sample_line("x", (), not_graded) == (False, "x: not graded (error): boom")
 
 
 def test_ripple_lists_nothing_when_the_reference_did_not_change_and_the_files_when_it_did(repo):

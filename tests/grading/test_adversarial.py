@@ -31,8 +31,8 @@ import pytest
 
 from grader.authoring.released import Released
 from grader.harness.jobspec import JobSpec
-from tests.grading.conftest import REFERENCE, require, submission
-from worker.grading.grade import grade_zip, sandbox_limits
+from tests.grading.conftest import REFERENCE, grade_json, require, submission
+from worker.grading.grade import sandbox_limits
 from worker.sandbox import Sandbox
 
 METRICS = "hidden_tests/test_metrics_onehot.py"
@@ -54,7 +54,7 @@ def grade(released: Released, sandbox: Sandbox, zip_bytes: bytes, *, suite: str 
           call_timeout_s: float = CALM_S, **kwargs) -> dict:
     """Grade one zip over one suite with a fixed seed; the run must leave no process behind on the host."""
     watched = _Watched(sandbox)
-    result = grade_zip(released, zip_bytes, watched, seed=SEED, suites=(suite,),
+    result = grade_json(released, zip_bytes, watched, seed=SEED, suites=(suite,),
                        call_timeout_s=call_timeout_s, **kwargs)
     _assert_no_stray_processes(watched.uids)
     return result
@@ -1105,8 +1105,7 @@ def test_messages_of_astral_characters_are_graded_not_lost(mlp, sandbox, baselin
     graded")."""
     zip_bytes = submission(mlp, append=at_import("metrics.py", ASTRAL_IMPORT_ERROR))
     watched = _Watched(sandbox)
-    result = grade_zip(mlp, zip_bytes, watched, seed=SEED, suites=(METRICS, ACTIVATIONS),
-                       call_timeout_s=CALM_S)
+    result = grade_json(mlp, zip_bytes, watched, seed=SEED, suites=(METRICS, ACTIVATIONS), call_timeout_s=CALM_S)
     _assert_no_stray_processes(watched.uids)
     assert result["status"] == "graded" and result["complete"] is True, result["output"]
     assert len(result["tests"]) == len(baseline[METRICS]["tests"]) + len(baseline[ACTIVATIONS]["tests"])

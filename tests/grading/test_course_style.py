@@ -40,8 +40,8 @@ def _zip(released, name: str) -> bytes:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_course_style_submission_loses_only_what_it_lacks(mlp, local_sandbox, name):
     result = grade_zip(mlp, _zip(mlp, name), local_sandbox, seed=11)
-    assert result["status"] == "graded", result["output"]
-    failed = {t["name"]: t["output"][:300] for t in result["tests"] if t["score"] < t["max_score"]}
+    assert result.status == "graded", result.output
+    failed = {t.name: t.output[:300] for t in result.tests if t.score < t.max_score}
     assert sorted(lost_groups(result)) == sorted(CASES[name]), failed
-    lost_points = result["max_score"] - result["score"]
+    lost_points = result.max_score - result.score
     assert lost_points <= 7.0 + 1e-9, f"{name} lost {lost_points} points: {failed}"

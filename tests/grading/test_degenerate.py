@@ -18,8 +18,7 @@ import pytest
 
 from grader.authoring.release import stage_autograder
 from grader.authoring.released import load_released
-from tests.grading.conftest import REPO
-from worker.grading.grade import grade_zip
+from tests.grading.conftest import REPO, grade_json
 from worker.grading.samples import build_zip, degenerates
 
 # The test files each case earned points in before the suites were fixed.
@@ -42,8 +41,7 @@ def test_every_case_is_graded_here(releases):
 
 def _graded(releases, sandbox, assignment: str, case: str, seed: int) -> dict:
     sample = next(s for s in degenerates(releases[assignment]) if s.name == case)
-    result = grade_zip(releases[assignment], sample.zip_bytes, sandbox, seed=seed,
-                       suites=EXPLOITED[assignment, case])
+    result = grade_json(releases[assignment], sample.zip_bytes, sandbox, seed=seed, suites=EXPLOITED[assignment, case])
     assert result["status"] == "graded" and result["complete"], result["output"]
     return result
 
@@ -119,7 +117,7 @@ def test_pause_student_stops_the_student_in_the_sandbox(tmp_path, sandbox):
     (toy / "assignments/toy/hidden_tests/test_pause.py").write_text(PAUSE_TEST)
     released = load_released(stage_autograder(toy / "assignments/toy", tmp_path / "out",
                                               reference_package=toy / "reference/beras"))
-    result = grade_zip(released, build_zip({"beras/ops.py": CLOCK}), sandbox, seed=1,
+    result = grade_json(released, build_zip({"beras/ops.py": CLOCK}), sandbox, seed=1,
                        suites=("hidden_tests/test_pause.py",))
     assert result["status"] == "graded" and result["integrity"]["tamper_proof"], result["output"]
     assert [t["outcome"] for t in result["tests"]] == ["passed"], result["tests"][0]["output"]

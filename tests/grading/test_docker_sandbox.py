@@ -139,11 +139,10 @@ def test_jobs_reaping_the_same_orphans_at_once_all_go_on(docker_sandbox, monkeyp
 
 
 def test_no_container_is_left_after_grading(docker_sandbox, mlp):
-    from tests.grading.conftest import submission
-    from worker.grading.grade import grade_zip
+    from tests.grading.conftest import grade_json, submission
 
     before = {c.id for c in docker_sandbox.client.containers.list(all=True, filters={"label": LABEL})}
-    result = grade_zip(mlp, submission(mlp), docker_sandbox, suites=("public_tests",))
+    result = grade_json(mlp, submission(mlp), docker_sandbox, suites=("public_tests",))
     assert result["status"] == "graded"
     after = {c.id for c in docker_sandbox.client.containers.list(all=True, filters={"label": LABEL})}
     assert after <= before

@@ -13,9 +13,9 @@ from __future__ import annotations
 import pytest
 
 from grader import environment
-from tests.grading.conftest import _sandbox, submission
+from grader.result import GradeResult
+from tests.grading.conftest import _sandbox, grade_json, submission
 from tests.grading.test_adversarial import ACCURACY_RETURN, METRICS, replace_line
-from worker.grading.grade import grade_zip
 from worker.grading.report import format_table
 from worker.sandbox import SandboxUnavailable
 from worker.sandbox.local import LocalSandbox
@@ -36,9 +36,8 @@ def backends():
 def _graded(mlp, backends, zip_bytes: bytes) -> dict[str, dict]:
     results = {}
     for name, sandbox in backends.items():
-        result = grade_zip(mlp, zip_bytes, sandbox, seed=SEED, suites=(METRICS,))
-        assert result["status"] == "graded" and result["complete"], (name, result["output"],
-                                                                     result["problems"])
+        result = grade_json(mlp, zip_bytes, sandbox, seed=SEED, suites=(METRICS,))
+        assert result["status"] == "graded" and result["complete"], (name, result["output"], result["problems"])
         results[name] = result
     return results
 
@@ -85,13 +84,13 @@ def test_a_call_only_numpy_2_has_passes_on_every_backend(mlp, backends):
 
 
 def test_the_result_and_its_table_record_the_environment(mlp, backends):
-    result = grade_zip(mlp, submission(mlp), backends["local"], seed=SEED, suites=(METRICS,))
+    result = grade_json(mlp, submission(mlp), backends["local"], seed=SEED, suites=(METRICS,))
     recorded = result["environment"]
     assert recorded == {"backend": "local", "image": environment.image_tag(), "python": environment.PYTHON,
                         "numpy": environment.WHEELS["numpy"], "pytest": environment.WHEELS["pytest"]}
     assert (f"Environment: Python {environment.PYTHON}, numpy {environment.WHEELS['numpy']}, pytest "
-            f"{environment.WHEELS['pytest']} (image {environment.image_tag()}, backend local)"
-            in format_table(result))
+            f"{environment.WHEELS['pytest']} (image {environment.image_tag()}, backend local)") in format_table(
+        GradeResult.from_json(result))
 
 
 def test_the_local_backend_refuses_without_the_environments_root_file_system(tmp_path, backends):

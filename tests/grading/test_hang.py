@@ -21,9 +21,9 @@ import pytest
 from grader.authoring.gate import reference_times
 from grader.authoring.released import Released
 from grader.authoring.suite import run_suite
-from tests.grading.conftest import submission
+from grader.harness.results import write_points
+from tests.grading.conftest import grade_json, submission
 from tests.grading.test_adversarial import _assert_no_stray_processes, _Watched, inject, short
-from worker.grading.grade import grade_zip
 from worker.sandbox import Sandbox
 
 SOFTMAX_SUITES = ("public_tests", "hidden_tests/test_activations.py", "hidden_tests/test_gradient_tape.py",
@@ -48,13 +48,14 @@ while index >= 0:
 
 
 @pytest.fixture(scope="module")
-def timed(mlp: Released) -> Released:
+def timed(mlp: Released, tmp_path_factory: pytest.TempPathFactory) -> Released:
     """beras-mlp with each test's reference time, measured as the release gate does (in process, the
     reference submitted as a student would), over every suite used here."""
     suites = sorted(set(SOFTMAX_SUITES) | set(TAPE_SUITES))
-    run = run_suite(mlp.assignment_dir, suites, mlp.reference.parent, reference=mlp.reference.parent,
-                    seed=SEED,
-                    timeout_s=mlp.assignment.limits.wall_time_s, all_test_ids=mlp.root / "test-ids.json")
+    points_file = tmp_path_factory.mktemp("points") / "points.json"
+    write_points(mlp.points, points_file)
+    run = run_suite(mlp.assignment_dir, suites, mlp.reference.parent, reference=mlp.reference.parent, seed=SEED,
+                    timeout_s=mlp.assignment.limits.wall_time_s, points=points_file)
     assert run.problem is None and run.score == run.max_score, run.problem or run.log_tail
     times = reference_times(run)
     assert len(times) == len(run.tests())
@@ -67,8 +68,8 @@ def grade_both(released: Released, sandbox: Sandbox, anchor: tuple[str, str], ha
     results = []
     for code in (crash, hang):
         watched = _Watched(sandbox)
-        results.append(grade_zip(released, submission(released, replace=inject(anchor, code)), watched,
-                                 seed=SEED, suites=suites))
+        results.append(grade_json(released, submission(released, replace=inject(anchor, code)), watched, seed=SEED,
+                                 suites=suites))
         _assert_no_stray_processes(watched.uids)
     for result in results:
         assert result["status"] == "graded" and result["complete"] is True, result["output"]

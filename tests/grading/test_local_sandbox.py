@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tests.grading.conftest import submission
+from grader.result import GradeResult
+from tests.grading.conftest import grade_json, submission
 from tests.grading.test_adversarial import (
     ACCURACY_BODY,
     CPU_HOG,
@@ -16,7 +17,6 @@ from tests.grading.test_adversarial import (
     _keyctl,
     inject,
 )
-from worker.grading.grade import grade_zip
 from worker.grading.report import format_table
 from worker.sandbox import seccomp
 from worker.sandbox.local import LocalSandbox
@@ -34,7 +34,7 @@ def bare(local_sandbox, monkeypatch) -> LocalSandbox:
 
 
 def test_without_cgroups_and_seccomp_the_result_names_what_is_missing(mlp, bare):
-    result = grade_zip(mlp, submission(mlp), bare, seed=5, suites=SUITE)
+    result = grade_json(mlp, submission(mlp), bare, seed=5, suites=SUITE)
     assert result["status"] == "graded" and result["complete"], result["output"]
     assert result["score"] == pytest.approx(result["max_score"])
     integrity = result["integrity"]
@@ -45,24 +45,24 @@ def test_without_cgroups_and_seccomp_the_result_names_what_is_missing(mlp, bare)
                        "job_pids_limit": "this machine has no cgroup file system",
                        "syscall_filter": "this kernel has no seccomp"}
     assert result["resources"]["memory_limit_mb"] is None and result["resources"]["cpu_s"] is not None
-    table = format_table(result)
+    table = format_table(GradeResult.from_json(result))
     assert "Not confined: job_memory_limit: this machine has no cgroup file system" in table
     assert "syscall_filter: this kernel has no seccomp" in table
 
 
 def test_a_confined_run_says_so(mlp, local_sandbox):
-    result = grade_zip(mlp, submission(mlp), local_sandbox, seed=5, suites=SUITE)
+    result = grade_json(mlp, submission(mlp), local_sandbox, seed=5, suites=SUITE)
     assert result["integrity"]["confined"] is True and result["integrity"]["missing"] == []
-    assert "Not confined" not in format_table(result)
+    assert "Not confined" not in format_table(GradeResult.from_json(result))
 
 
 def test_each_job_has_its_own_session_keyring_even_without_the_filter(mlp, bare):
     """With keyring calls allowed (no seccomp), a key a job stores stays in the job's own session keyring."""
     assert _keyctl("keyctl", 1, None) >= 0  # the grading process has a session keyring to leak (see the corpus)
     name = f"beras-local-{time.monotonic_ns()}"
-    store = grade_zip(mlp, submission(mlp, replace=inject(ACCURACY_BODY, STORE_KEY.format(name=name))), bare,
+    store = grade_json(mlp, submission(mlp, replace=inject(ACCURACY_BODY, STORE_KEY.format(name=name))), bare,
                       seed=5, suites=SUITE)
-    read = grade_zip(mlp, submission(mlp, replace=inject(ACCURACY_BODY, READ_KEY.format(name=name))), bare,
+    read = grade_json(mlp, submission(mlp, replace=inject(ACCURACY_BODY, READ_KEY.format(name=name))), bare,
                      seed=5, suites=SUITE)
     assert not _key_on_host(name)
     for result in (store, read):  # storing worked (nothing refused it) and reading found nothing
@@ -82,7 +82,7 @@ def test_two_jobs_in_flight_do_not_count_each_others_cpu(mlp, local_sandbox):
     results = {}
 
     def run(name: str, zip_bytes: bytes) -> None:
-        results[name] = grade_zip(mlp, zip_bytes, local_sandbox, seed=5, suites=SUITE, call_timeout_s=120)
+        results[name] = grade_json(mlp, zip_bytes, local_sandbox, seed=5, suites=SUITE, call_timeout_s=120)
 
     run("alone", sleeper)
     threads = [threading.Thread(target=run, args=("sleeper", sleeper)), threading.Thread(target=run, args=("hog", hog))]

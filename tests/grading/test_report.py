@@ -5,15 +5,17 @@ from __future__ import annotations
 import csv
 import io
 
+from grader.result import GradeResult
 from worker.grading.report import CSV_FIELDS, csv_row, format_csv
 
 
 def test_the_batch_csv_escapes_formulas_and_keeps_numbers():
-    graded = {"status": "graded", "complete": True, "score": 10.0, "max_score": 100.0, "seed": 7,
-              "integrity": {"tamper_proof": False}, "execution_time": 1.5,
-              "tests": [{"outcome": "passed"}, {"outcome": "failed"}]}
-    refused = {"status": "rejected", "output": "=HYPERLINK(\"http://evil.example\") is not a zip",
-               "tests": []}
+    graded = GradeResult.from_json({"status": "graded", "complete": True, "score": 10.0, "max_score": 100.0,
+                                    "seed": 7, "integrity": {"tamper_proof": False}, "execution_time": 1.5,
+                                    "tests": [{"name": "a", "outcome": "passed"},
+                                              {"name": "b", "outcome": "failed"}]})
+    refused = GradeResult.from_json({"status": "rejected", "tests": [],
+                                     "output": "=HYPERLINK(\"http://evil.example\") is not a zip"})
     text = format_csv([csv_row("=cmd|' /C calc'!A0.zip", graded), csv_row("-2.zip", refused)])
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0]) == CSV_FIELDS

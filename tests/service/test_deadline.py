@@ -10,8 +10,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from grader.http.throttle import Throttle, keys_for
 from grader.db import Extension, RefusedUpload, Submission, User, engine_for
+from grader.http.throttle import Throttle, keys_for
 from grader.runtime import Runtime
 from grader.service.errors import ServiceError
 from grader.service.releases import publish

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import event, update
 
 from grader.db import AssignmentVersion, BatchKind, Result, Status, Submission, engine_for, utcnow
+from grader.result import GradeResult, ResultStatus
 from grader.service.errors import ServiceError
 from grader.service.regrade import batch_progress, regrade, replay, start_regrade
 from grader.service.releases import publish
@@ -167,8 +168,8 @@ def test_the_worker_grades_with_a_replay_seed_and_says_so(course, monkeypatch):
 
     def engine(released, data, sandbox, *, seed=None, keep=None):
         seeds.append(seed)
-        return {"status": "graded", "score": 1.0, "max_score": 2.0, "tests": [], "output": "",
-                "seed": seed if seed is not None else 7}
+        return GradeResult(status=ResultStatus.GRADED, score=1.0, max_score=2.0,
+                           seed=seed if seed is not None else 7)
 
     monkeypatch.setattr(grading, "grade_zip", engine)
     monkeypatch.setattr(course, "sandbox", lambda: None)

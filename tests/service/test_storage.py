@@ -10,6 +10,7 @@ from sqlalchemy import func, inspect, select
 
 from grader.blobs import BlobStore
 from grader.db import Result, Role, Status, Submission, TokenKind, User, engine_for, migrate
+from grader.result import GradeResult, ResultStatus
 from grader.service.errors import ServiceError
 from grader.service.releases import publish
 from grader.service.submissions import accept, lateness
@@ -173,7 +174,7 @@ def test_only_one_claim_wins_and_a_stale_holder_cannot_store(service):
         session.get(Submission, submission_id).lease_expires_at = datetime.now(UTC) - timedelta(seconds=1)
         session.commit()
     assert claim(service, submission_id, "c" * 32) is not None
-    result = {"status": "graded", "score": 1.0, "max_score": 1.0, "output": "", "tests": []}
+    result = GradeResult(status=ResultStatus.GRADED, score=1.0, max_score=1.0)
     now = datetime.now(UTC)
     stamps = {"received_at": now, "queued_at": now, "started_at": now, "finished_at": now}
     assert _store(service, submission_id, "a" * 32, 1, result, Status.GRADED, 1, stamps) is False

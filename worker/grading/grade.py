@@ -14,6 +14,17 @@ from grader.authoring.released import Released
 from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE
 from grader.harness.launcher import RECORDED
 from grader.intake import IntakeError, IntakeLimits, read_submission
+from grader.result import (
+    AssignmentRef,
+    Environment,
+    GradeResult,
+    Integrity,
+    MissingGuarantee,
+    Resources,
+    ResultStatus,
+    SandboxRef,
+    SubmissionFiles,
+)
 from worker.grading import results as R
 from worker.grading.job import prepare_job
 from worker.sandbox import Guarantee, Sandbox, SandboxLimits, SandboxUnavailable
@@ -25,23 +36,22 @@ def sandbox_limits(released: Released, gpu: bool = False) -> SandboxLimits:
     return SandboxLimits.from_table(released.assignment.limits, gpu=gpu)
 
 
-def _base(released: Released, seed: int, sandbox: Sandbox | None, suites: tuple[str, ...] | None) -> dict:
+def _base(released: Released, seed: int, sandbox: Sandbox | None,
+          suites: tuple[str, ...] | None) -> GradeResult:
+    """The result before anything ran: an error (never a zero) until the run says otherwise."""
     max_score = round(sum(released.points[t].points for t in R.selected_ids(released, suites)), 6)
-    return {
-        "score": 0.0, "max_score": max_score, "execution_time": 0.0, "output": "", "visibility": "visible",
-        "stdout_visibility": "hidden", "tests": [], "status": R.ERROR, "complete": False, "seed": seed,
-        "assignment": {"name": released.name, "version": released.version},
-        "integrity": {"tamper_proof": False, "note": "not graded", "confined": False, "missing": []},
-        "sandbox": {"backend": sandbox.name if sandbox else None},
-        "environment": {"backend": sandbox.name if sandbox else None, "image": getattr(sandbox, "image", None)},
-        "resources": {}, "phases": {}, "submission": {}, "problems": [],
-    }
+    backend = sandbox.name if sandbox else None
+    return GradeResult(max_score=max_score, status=ResultStatus.ERROR, seed=seed,
+                       assignment=AssignmentRef(name=released.name, version=released.version),
+                       integrity=Integrity(tamper_proof=False, note="not graded"),
+                       sandbox=SandboxRef(backend=backend),
+                       environment=Environment(backend=backend, image=getattr(sandbox, "image", None)))
 
 
-def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: Sandbox, *, seed: int | None = None,
-              limits: SandboxLimits | None = None, work_root: Path | None = None, keep: Path | None = None,
-              intake_limits: IntakeLimits | None = None, backend: str = "numpy",
-              suites: tuple[str, ...] | None = None, call_timeout_s: float | None = None) -> dict:
+def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: Sandbox, *,
+              seed: int | None = None, limits: SandboxLimits | None = None, work_root: Path | None = None,
+              keep: Path | None = None, intake_limits: IntakeLimits | None = None, backend: str = "numpy",
+              suites: tuple[str, ...] | None = None, call_timeout_s: float | None = None) -> GradeResult:
     """Grade one submission zip against a release in ``sandbox``; never raises for anything the zip holds.
 
     Args:
@@ -58,24 +68,25 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
         call_timeout_s: override the assignment's per-call limit.
 
     Returns:
-        The grade result (see ``worker.grading.results``). ``status`` is ``graded`` (whatever the
+        The grade result (``grader.result.GradeResult``). ``status`` is ``graded`` (whatever the
         score), ``rejected`` (the zip was refused: ``output`` says why) or ``error`` (the grader
         failed: ``output`` says so; the student is not given a zero).
     """
     seed = seed if seed is not None else secrets.randbits(31)
     result = _base(released, seed, sandbox, suites)
     started = time.monotonic()
-    phases = result["phases"]
+    phases: dict[str, float] = {}
     try:
         intake = read_submission(source, released.assignment.files.owned, intake_limits or IntakeLimits())
     except IntakeError as error:
-        result.update(status=R.REJECTED, output=f"Your submission was not graded: {error}")
-        return result
+        return result.model_copy(update={"status": ResultStatus.REJECTED,
+                                         "output": f"Your submission was not graded: {error}"})
     phases["intake_s"] = round(time.monotonic() - started, 4)
-    result["submission"] = {"taken": [f"{intake.package}/{rel}" for rel in intake.files],
-                            "missing": [f"{intake.package}/{rel}" for rel in intake.missing],
-                            "ignored": [f"{name} ({why})" for name, why in intake.ignored][:50],
-                            "summary": intake.summary()}
+    result = result.model_copy(update={"submission": SubmissionFiles(
+        taken=tuple(f"{intake.package}/{rel}" for rel in intake.files),
+        missing=tuple(f"{intake.package}/{rel}" for rel in intake.missing),
+        ignored=tuple(f"{name} ({why})" for name, why in intake.ignored)[:50],
+        summary=intake.summary())})
     limits = limits or sandbox_limits(released)
     with tempfile.TemporaryDirectory(prefix="beras-job-", dir=work_root) as scratch:
         prepare_started = time.monotonic()
@@ -85,23 +96,25 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
         try:
             run = sandbox.run(job.job_dir, job.out_dir, limits)
         except SandboxUnavailable as error:
-            result.update(output=f"Could not be graded: the sandbox failed ({error}). Nothing was scored; "
-                                 "ask your TA to regrade.")
-            result["problems"].append(str(error))
-            return result
+            return result.model_copy(update={
+                "output": f"Could not be graded: the sandbox failed ({error}). Nothing was scored; "
+                          "ask your TA to regrade.",
+                "problems": (*result.problems, str(error)), "phases": phases})
         collect_started = time.monotonic()
-        _collect(result, released, run, job.out_dir, limits, suites)
+        result = _collect(result, released, run, job.out_dir, limits, suites)
         if keep is not None:
             shutil.copytree(job.out_dir, keep, dirs_exist_ok=True)
+        phases.update(result.phases)  # the launcher's, after intake's and prepare's as before
         phases.update({k: v for k, v in run.phases.items() if k != "prepare_s"})
         phases["sandbox_prepare_s"] = run.phases.get("prepare_s", 0.0)
         phases["collect_s"] = round(time.monotonic() - collect_started, 4) + run.phases.get("collect_s", 0.0)
-    result["execution_time"] = round(time.monotonic() - started, 3)
-    return result
+    return result.model_copy(update={"phases": phases,
+                                     "execution_time": round(time.monotonic() - started, 3)})
 
 
-def _collect(result: dict, released: Released, run, out_dir: Path, limits: SandboxLimits,
-             suites: tuple[str, ...] | None) -> None:
+def _collect(result: GradeResult, released: Released, run, out_dir: Path, limits: SandboxLimits,
+              suites: tuple[str, ...] | None) -> GradeResult:
+    """``result`` with what the sandbox run left: integrity, resources, environment, and the tests."""
     launcher = _read_json(out_dir / LAUNCHER_FILE) or {}
     # No launcher report (killed at the wall clock): the backend's own word stands.
     tamper_proof = run.tamper_proof and (not launcher or bool(launcher.get("separate_uids")))
@@ -109,12 +122,12 @@ def _collect(result: dict, released: Released, run, out_dir: Path, limits: Sandb
     missing = {str(guarantee.value): why for guarantee, why in run.missing.items()}
     if not tamper_proof:
         missing.setdefault(Guarantee.SEPARATE_UIDS.value, note)
-    result["integrity"] = {
-        "tamper_proof": tamper_proof,
-        "note": note or "judge and student ran under separate uids in an isolated sandbox",
-        "confined": not missing,
-        "missing": [{"guarantee": guarantee, "why": why} for guarantee, why in missing.items()],
-    }
+    integrity = Integrity(
+        tamper_proof=tamper_proof,
+        note=note or "judge and student ran under separate uids in an isolated sandbox",
+        confined=not missing,
+        missing=tuple(MissingGuarantee(guarantee=guarantee, why=why) for guarantee, why in missing.items()),
+    )
     peak = launcher.get("cgroup_peak_memory_bytes")
     max_rss_kb = launcher.get("max_rss_kb")
     if run.usage.peak_memory_mb is not None:
@@ -129,44 +142,49 @@ def _collect(result: dict, released: Released, run, out_dir: Path, limits: Sandb
     applied = applied if isinstance(applied, dict) else {}
     cpu_s = next((v for v in (run.usage.cpu_s, launcher.get("cgroup_cpu_s"), launcher.get("cpu_s")) if v is not None),
                  None)
-    result["resources"] = {
-        "wall_s": run.usage.wall_s,
-        "cpu_s": round(cpu_s, 3) if isinstance(cpu_s, (int, float)) else None,
-        "peak_memory_mb": peak_mb,
-        "student_processes": launcher.get("students_started"),
-        "student_output_bytes": launcher.get("student_output_bytes"),
-        "oom_killed": run.oom_killed,
-        "memory_limit_mb": applied.get("memory_mb"),
-        "cpu_limit": applied.get("cpus"),
-        "pids_limit": applied.get("pids"),
-    }
-    result["phases"].update({f"launcher_{k}": v for k, v in launcher.get("phases", {}).items()})
-    result["environment"] = _environment(run, launcher)
+    resources = Resources(
+        wall_s=run.usage.wall_s,
+        cpu_s=round(cpu_s, 3) if isinstance(cpu_s, (int, float)) else None,
+        peak_memory_mb=peak_mb,
+        student_processes=launcher.get("students_started"),
+        student_output_bytes=launcher.get("student_output_bytes"),
+        oom_killed=run.oom_killed,
+        memory_limit_mb=applied.get("memory_mb"),
+        cpu_limit=applied.get("cpus"),
+        pids_limit=applied.get("pids"),
+    )
+    result = result.model_copy(update={
+        "integrity": integrity, "resources": resources, "environment": _environment(run, launcher),
+        "phases": {f"launcher_{k}": v for k, v in launcher.get("phases", {}).items()}})
     try:
         judge = R.read_judge_results(out_dir / RESULTS_FILE, released)
     except R.ResultsInvalid as error:
         detail = "the wall-clock limit was reached before any test ran" if run.timed_out else str(error)
-        result["output"] = f"Could not be graded: {detail}. Nothing was scored; ask your TA to regrade."
-        result["problems"] += [str(error), "judge log: " + _tail(out_dir / JUDGE_LOG), "sandbox log: " + run.log[-LOG_TAIL:]]
-        return
+        return result.model_copy(update={
+            "output": f"Could not be graded: {detail}. Nothing was scored; ask your TA to regrade.",
+            "problems": (*result.problems, str(error), "judge log: " + _tail(out_dir / JUDGE_LOG),
+                         "sandbox log: " + run.log[-LOG_TAIL:])})
     crashed = None if judge.complete else launcher.get("judge_ended", "the judge stopped")
     unfinished = R.not_run_reason(run.timed_out, run.oom_killed, limits.wall_s, crashed)
     tests = R.build_tests(judge, released, unfinished, suites)
-    score = round(sum(t["score"] for t in tests), 6)
-    result.update(tests=tests, score=score, status=R.GRADED, complete=judge.complete, problems=list(judge.problems))
-    note = "" if judge.complete else unfinished[1].removeprefix("not run: ").capitalize() + "; unfinished tests score 0."
-    missing = result["submission"].get("missing")
-    if missing:
-        note = (note + " " if note else "") + f"Missing from your zip: {', '.join(missing)}."
-    result["output"] = R.summary_output(R.GRADED, score, result["max_score"], note)
+    score = round(sum(t.score for t in tests), 6)
+    note = ("" if judge.complete
+            else unfinished[1].removeprefix("not run: ").capitalize() + "; unfinished tests score 0.")
+    if result.missing_files:
+        note = (note + " " if note else "") + f"Missing from your zip: {', '.join(result.missing_files)}."
+    return result.model_copy(update={
+        "tests": tuple(tests), "score": score, "status": ResultStatus.GRADED, "complete": judge.complete,
+        "problems": tuple(judge.problems),
+        "output": R.summary_output(ResultStatus.GRADED, score, result.max_score, note)})
 
 
-def _environment(run, launcher: dict) -> dict:
+def _environment(run, launcher: dict) -> Environment:
     """Backend, image and the versions the launcher read inside the sandbox (None where it could not say)."""
     seen = launcher.get("environment")
     seen = seen if isinstance(seen, dict) else {}
-    versions = {name: seen.get(name) if isinstance(seen.get(name), str) else None for name in ("python", *RECORDED)}
-    return {"backend": run.backend, "image": run.image, **versions}
+    versions = {name: seen.get(name) if isinstance(seen.get(name), str) else None
+                for name in ("python", *RECORDED)}
+    return Environment(backend=run.backend, image=run.image, read_in_sandbox=True, **versions)
 
 
 def _read_json(path: Path) -> dict | None:

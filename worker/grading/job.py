@@ -14,6 +14,7 @@ from pathlib import Path
 from grader.authoring.released import Released
 from grader.harness.deadlines import DeadlineRule
 from grader.harness.jobspec import DEADLINES_FILE, JobSpec
+from grader.harness.results import write_points
 from grader.intake import Intake, write_submission
 
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
@@ -53,12 +54,13 @@ def deadline_rule(released: Released) -> DeadlineRule:
     """What the judge derives each call's deadline from: the release's reference times and ``[limits]``."""
     limits = released.assignment.limits
     return DeadlineRule(factor=limits.call_time_factor, floor_s=limits.call_time_floor_s,
-                        repeat_floor_s=limits.call_time_repeat_floor_s, reference_s=dict(released.reference_times))
+                        repeat_floor_s=limits.call_time_repeat_floor_s,
+                        reference_s=dict(released.reference_times))
 
 
 def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, backend: str = "numpy",
                 suites: tuple[str, ...] | None = None, call_timeout_s: float | None = None) -> PreparedJob:
-    """Write the job folder for grading ``intake`` against ``released`` under ``root`` (which must be empty)."""
+    """Write the job folder for grading ``intake`` against ``released`` under ``root`` (it must be empty)."""
     job, out = root / "job", root / "out"
     job.mkdir(parents=True)
     out.mkdir()
@@ -66,9 +68,7 @@ def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, ba
     shutil.copytree(released.assignment_dir, judge / released.name, ignore=_IGNORED)
     shutil.copytree(released.reference, judge / "reference" / "beras", ignore=_IGNORED)
     (judge / "test-ids.json").write_text(json.dumps(list(released.test_ids)))
-    table = {test_id: {"points": p.points, "group": p.group, "visibility": str(p.visibility)}
-             for test_id, p in released.points.items()}
-    (judge / "points.json").write_text(json.dumps(table))
+    write_points(released.points, judge / "points.json")
 
     package = job / "student" / intake.package
     shutil.copytree(released.starter, package, ignore=_IGNORED)

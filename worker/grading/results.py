@@ -1,15 +1,10 @@
-"""The judge's results file, checked before anything uses it, and the grade result built from it.
+"""The judge's results file, checked before anything uses it, and the grade result's tests built from it.
 
 The judge is trusted, but its file is still read as untrusted input: size-capped, parsed,
 schema-checked (pydantic), and every test's points compared with the release's own
 points table; scores are recomputed here from the statuses, so nothing in the file can
-raise a score. The grade result is Gradescope's ``results.json`` (``score``,
-``max_score``, ``execution_time``, ``output``, ``visibility``, ``tests[]`` with ``name``,
-``number``, ``score``, ``max_score``, ``status``, ``output``, ``visibility``, ``tags``)
-plus our fields: ``status`` (graded / rejected / error: "could not be graded" is never a
-zero), ``seed``, ``integrity``, ``sandbox``, ``environment`` (backend, image tag, and the
-Python, numpy and pytest versions read inside the sandbox), ``resources``, ``phases``,
-``submission``, and per test ``outcome`` (passed, failed, timeout, out_of_memory, crashed, not_run, ...).
+raise a score. The grade result itself is ``grader.result.GradeResult`` (Gradescope's
+``results.json`` plus our fields), written once, by ``write_results``.
 """
 
 from __future__ import annotations
@@ -23,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.authoring.released import Released
 from grader.harness.jobspec import RESULTS_MAX_BYTES as MAX_RESULTS_BYTES
+from grader.result import GradeResult, Outcome, ResultStatus, TestResult, TestStatus
 
 MAX_TEST_OUTPUT = 8000
-GRADED, REJECTED, ERROR = "graded", "rejected", "error"
-OUTCOMES = ("passed", "failed", "skipped", "not_run", "timeout", "out_of_memory", "crashed", "infrastructure_error")
+# The old names of the statuses, for callers that still import them from here.
+GRADED, REJECTED, ERROR = ResultStatus.GRADED, ResultStatus.REJECTED, ResultStatus.ERROR
 
 
 class ResultsInvalid(Exception):
@@ -37,7 +33,7 @@ class _JudgeTest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     name: str = Field(max_length=1000)
     status: Literal["passed", "failed", "skipped", "not_run"]
-    outcome: Literal[OUTCOMES] = "failed"  # type: ignore[valid-type]
+    outcome: Outcome = Outcome.FAILED
     score: float = Field(ge=0, allow_inf_nan=False)
     max_score: float = Field(ge=0, allow_inf_nan=False)
     output: str = Field("", max_length=MAX_TEST_OUTPUT * 2)
@@ -80,15 +76,18 @@ def read_judge_results(path: Path, released: Released) -> _JudgeResults:
     return results
 
 
-def not_run_reason(timed_out: bool, oom_killed: bool, wall_s: float, crashed: str | None) -> tuple[str, str]:
+def not_run_reason(timed_out: bool, oom_killed: bool, wall_s: float,
+                   crashed: str | None) -> tuple[Outcome, str]:
     """The outcome and message of a test the run never finished."""
     if timed_out:
-        return "timeout", f"not run: the grading run reached its wall-clock limit of {wall_s:g} s before this test"
+        return (Outcome.TIMEOUT,
+                f"not run: the grading run reached its wall-clock limit of {wall_s:g} s before this test")
     if oom_killed:
-        return "out_of_memory", "not run: the grading run ran out of memory before this test"
+        return Outcome.OUT_OF_MEMORY, "not run: the grading run ran out of memory before this test"
     if crashed:
-        return "infrastructure_error", f"not run: the grader itself failed ({crashed}); ask your TA to regrade"
-    return "not_run", "not run: the grading run stopped before this test"
+        return (Outcome.INFRASTRUCTURE_ERROR,
+                f"not run: the grader itself failed ({crashed}); ask your TA to regrade")
+    return Outcome.NOT_RUN, "not run: the grading run stopped before this test"
 
 
 def selected_ids(released: Released, suites: tuple[str, ...] | None) -> list[str]:
@@ -100,8 +99,8 @@ def selected_ids(released: Released, suites: tuple[str, ...] | None) -> list[str
             if any(t == p or t.startswith(p + "/") or t.startswith(p + "::") for p in prefixes)]
 
 
-def build_tests(judge: _JudgeResults, released: Released, unfinished: tuple[str, str],
-                suites: tuple[str, ...] | None = None) -> list[dict]:
+def build_tests(judge: _JudgeResults, released: Released, unfinished: tuple[Outcome, str],
+                suites: tuple[str, ...] | None = None) -> list[TestResult]:
     """Gradescope-shaped tests with the release's points; unfinished ones say why."""
     tests = []
     by_name = {test.name: test for test in judge.tests}
@@ -111,23 +110,24 @@ def build_tests(judge: _JudgeResults, released: Released, unfinished: tuple[str,
         if test is None or test.status == "not_run":
             outcome, output = unfinished
         else:
-            outcome, output = (test.outcome if test.status != "passed" else "passed"), test.output
-        passed = outcome == "passed"
-        tests.append({
-            "name": test_id, "number": str(number),
-            "score": weight.points if passed else 0.0, "max_score": weight.points,
-            "status": "passed" if passed else "failed", "outcome": outcome,
-            "output": output[:MAX_TEST_OUTPUT], "visibility": str(weight.visibility), "tags": [weight.group],
-            "duration_s": test.duration_s if test else 0.0, "fetch_digest": test.fetch_digest if test else "",
-        })
+            outcome, output = (test.outcome if test.status != "passed" else Outcome.PASSED), test.output
+        passed = outcome is Outcome.PASSED
+        tests.append(TestResult(
+            name=test_id, number=str(number),
+            score=weight.points if passed else 0.0, max_score=weight.points,
+            status=TestStatus.PASSED if passed else TestStatus.FAILED, outcome=outcome,
+            output=output[:MAX_TEST_OUTPUT], visibility=str(weight.visibility), tags=(weight.group,),
+            duration_s=test.duration_s if test else 0.0, fetch_digest=test.fetch_digest if test else "",
+        ))
     return tests
 
 
-def summary_output(status: str, score: float, max_score: float, message: str = "") -> str:
-    if status == GRADED:
+def summary_output(status: ResultStatus, score: float, max_score: float, message: str = "") -> str:
+    if status is ResultStatus.GRADED:
         return f"Score: {score:g} / {max_score:g}." + (f" {message}" if message else "")
     return message
 
 
-def write_results(result: dict, path: Path) -> None:
-    path.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n")
+def write_results(result: GradeResult, path: Path) -> None:
+    """Write ``results.json``: the one place a grade result becomes a file."""
+    path.write_text(json.dumps(result.to_json(), indent=1, sort_keys=False) + "\n")

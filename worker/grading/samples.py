@@ -1,4 +1,4 @@
-"""Sample submissions of an assignment: the reference solution, the untouched starter, planted bugs, degenerates.
+"""Sample submissions of an assignment: the reference, the untouched starter, planted bugs, degenerates.
 
 ``assignments/<name>/samples/*.toml`` each describe a submission as the reference solution
 with bugs planted by exact text replacement, and the point groups those bugs must cost::
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from grader.authoring.degenerate import Base, load_cases
 from grader.authoring.released import Released
+from grader.result import GradeResult
 
 
 class SampleError(Exception):
@@ -32,7 +33,7 @@ class SampleError(Exception):
 
 @dataclass(frozen=True)
 class Sample:
-    """One sample submission: its name, zip bytes, and the groups expected to lose points (None: all, or none)."""
+    """One sample submission: its name, zip bytes, the groups it should lose points in (None: all or none)."""
 
     name: str
     description: str
@@ -64,7 +65,8 @@ def planted(released: Released, path: Path) -> Sample:
         spec = tomllib.loads(path.read_text())
         bugs = spec["bugs"]
     except (OSError, tomllib.TOMLDecodeError, KeyError) as error:
-        raise SampleError(f"{path}: not a sample file ({error}); expected `description` and [[bugs]]") from None
+        raise SampleError(f"{path}: not a sample file ({error}); "
+                          "expected `description` and [[bugs]]") from None
     files = reference_files(released)
     groups: list[str] = []
     for number, bug in enumerate(bugs, start=1):
@@ -110,13 +112,9 @@ def degenerates(released: Released) -> list[Sample]:
     return found
 
 
-def lost_groups(result: dict) -> list[str]:
+def lost_groups(result: GradeResult) -> list[str]:
     """The point groups in which a graded result lost points."""
-    lost = {}
-    for test in result.get("tests", []):
-        if test["score"] < test["max_score"]:
-            lost[test["tags"][0]] = True
-    return list(lost)
+    return result.lost_groups()
 
 
 def check_samples(released: Released, folder: Path) -> tuple[list[Sample], list[str]]:

@@ -1,4 +1,4 @@
-"""grade_submission(id): the task body, whatever the transport; claims the job in the database so it runs once."""
+"""grade_submission(id): the task body, whatever the transport; a claim in the database makes it run once."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from grader.authoring.released import released_at
 from grader.db import AssignmentVersion, Result, Status, Submission, utcnow
 from grader.db.retry import retry_database
 from grader.harness.jobspec import JUDGE_LOG, STUDENT_LOG
+from grader.result import WORKER_FAILURE_KEYS, GradeResult, ResultStatus
 from grader.runtime import Runtime
-from worker.grading import results as R
 from worker.grading.grade import grade_zip
 from worker.runtime import WorkerRuntime
 
@@ -31,7 +31,7 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one call did: ``graded``, ``failed``, ``retry`` (after ``retry_in_s``), ``skipped`` or ``lost``."""
+    """What one call did: ``graded``, ``failed``, ``retry`` (after ``retry_in_s``), ``skipped``, ``lost``."""
 
     action: str
     detail: str = ""
@@ -64,23 +64,25 @@ def grade_submission(submission_id: int, runtime: WorkerRuntime) -> Outcome:
     finally:
         heartbeat.stop()
     finished = utcnow()
-    stamps = {"received_at": received_at, "queued_at": queued_at, "started_at": started, "finished_at": finished}
-    if result["status"] == R.ERROR and attempt < runtime.settings.grade_attempts:
+    stamps = {"received_at": received_at, "queued_at": queued_at, "started_at": started,
+              "finished_at": finished}
+    if result.status is ResultStatus.ERROR and attempt < runtime.settings.grade_attempts:
         backoff = runtime.settings.retry_backoff_s * 2 ** (attempt - 1)
-        why = result["output"]
+        why = result.output
         if retry_database(runtime, lambda: _requeue(runtime, submission_id, token, backoff, why),
                           f"re-queue submission {submission_id}"):
             log.warning("submission %s: infrastructure error on attempt %s (%s); retrying in %.0f s",
                         submission_id, attempt, why, backoff)
             return Outcome("retry", why, backoff, queue)
         return Outcome("lost", "another worker took the job over")
-    status = Status.FAILED if result["status"] == R.ERROR else Status.GRADED
+    status = Status.FAILED if result.status is ResultStatus.ERROR else Status.GRADED
     stored = retry_database(runtime, lambda: _store(runtime, submission_id, token, version_id, result, status,
-                                                     attempt, stamps), f"store the result of submission {submission_id}")
+                                                     attempt, stamps),
+                            f"store the result of submission {submission_id}")
     if not stored:
         return Outcome("lost", "the lease passed to another worker before the result was stored")
-    log.info("submission %s: %s, %s/%s", submission_id, status, result["score"], result["max_score"])
-    return Outcome("graded" if status == Status.GRADED else "failed", result["output"])
+    log.info("submission %s: %s, %s/%s", submission_id, status, result.score, result.max_score)
+    return Outcome("graded" if status == Status.GRADED else "failed", result.output)
 
 
 def claim(runtime: Runtime, submission_id: int, token: str) -> datetime | None:
@@ -92,7 +94,8 @@ def claim(runtime: Runtime, submission_id: int, token: str) -> datetime | None:
     with runtime.sessions() as session:
         claimed = session.execute(
             update(Submission).where(Submission.id == submission_id, waiting)
-            .values(status=Status.RUNNING, lease_token=token, attempts=Submission.attempts + 1, started_at=now,
+            .values(status=Status.RUNNING, lease_token=token, attempts=Submission.attempts + 1,
+                    started_at=now,
                     worker=WORKER,
                     lease_expires_at=now + timedelta(seconds=runtime.settings.lease_s))
             .execution_options(synchronize_session=False)).rowcount
@@ -100,7 +103,8 @@ def claim(runtime: Runtime, submission_id: int, token: str) -> datetime | None:
     return now if claimed == 1 else None
 
 
-def _run_engine(runtime: WorkerRuntime, blob: str, autograder_path: str, seed: int | None = None) -> dict:
+def _run_engine(runtime: WorkerRuntime, blob: str, autograder_path: str, seed: int | None = None
+                ) -> GradeResult:
     """The engine's result; anything that goes wrong on our side becomes an ``error`` result, never a zero.
 
     A ``seed`` (a replay's) repeats an earlier run; the result then says ``"replay": true``.
@@ -111,16 +115,17 @@ def _run_engine(runtime: WorkerRuntime, blob: str, autograder_path: str, seed: i
         sandbox = runtime.sandbox()
         with tempfile.TemporaryDirectory(prefix="beras-logs-") as logs:
             result = grade_zip(released, data, sandbox, seed=seed, keep=Path(logs))
-            result["logs"] = {name: runtime.blobs.put((Path(logs) / name).read_bytes())
-                              for name in (JUDGE_LOG, STUDENT_LOG) if (Path(logs) / name).is_file()}
+            result = result.model_copy(update={"logs": {
+                name: runtime.blobs.put((Path(logs) / name).read_bytes())
+                for name in (JUDGE_LOG, STUDENT_LOG) if (Path(logs) / name).is_file()}})
         if seed is not None:
-            result["replay"] = True
+            result = result.model_copy(update={"replay": True})
         return result
     except Exception as error:  # noqa: BLE001 (a grader bug or a lost sandbox must not lose the submission)
         log.error("grading failed on our side:\n%s", traceback.format_exc())
-        return {"status": R.ERROR, "score": 0.0, "max_score": 0.0, "tests": [],
-                "output": f"Could not be graded: {type(error).__name__}: {error}. Nothing was scored.",
-                "problems": [traceback.format_exc(limit=5)]}
+        return GradeResult.not_graded(
+            f"Could not be graded: {type(error).__name__}: {error}. Nothing was scored.", WORKER_FAILURE_KEYS,
+            problems=(traceback.format_exc(limit=5),))
 
 
 def _requeue(runtime: Runtime, submission_id: int, token: str, backoff: float, why: str) -> bool:
@@ -136,17 +141,17 @@ def _requeue(runtime: Runtime, submission_id: int, token: str, backoff: float, w
     return done == 1
 
 
-def _store(runtime: Runtime, submission_id: int, token: str, version_id: int, result: dict, status: Status,
-           attempt: int, stamps: dict) -> bool:
+def _store(runtime: Runtime, submission_id: int, token: str, version_id: int, result: GradeResult,
+           status: Status, attempt: int, stamps: dict) -> bool:
     """Write the result and make it current, in one transaction, only while this call holds the lease."""
     with runtime.sessions() as session:
-        row = Result(submission_id=submission_id, version_id=version_id, status=result["status"],
-                     score=float(result.get("score", 0.0)), max_score=float(result.get("max_score", 0.0)),
-                     data=result, worker=WORKER, attempt=attempt, stored_at=utcnow(), **stamps)
+        row = Result(submission_id=submission_id, version_id=version_id, status=result.status.value,
+                     score=float(result.score), max_score=float(result.max_score),
+                     data=result.to_json(), worker=WORKER, attempt=attempt, stored_at=utcnow(), **stamps)
         session.add(row)
         session.flush()
         values = {"status": status, "lease_token": None, "lease_expires_at": None,
-                  "failure_reason": result["output"][:2000] if status == Status.FAILED else ""}
+                  "failure_reason": result.output[:2000] if status == Status.FAILED else ""}
         if status == Status.GRADED:
             values["current_result_id"] = row.id
         # Still ours if no other worker claimed it since: a lapsed lease the reconciler re-queued keeps our
@@ -183,7 +188,8 @@ class _Heartbeat:
             try:
                 with self.runtime.sessions() as session:
                     session.execute(update(Submission)
-                                    .where(Submission.id == self.submission_id, Submission.lease_token == self.token)
+                                    .where(Submission.id == self.submission_id,
+                                           Submission.lease_token == self.token)
                                     .values(lease_expires_at=utcnow() + timedelta(seconds=lease))
                                     .execution_options(synchronize_session=False))
                     session.commit()
