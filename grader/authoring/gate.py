@@ -114,12 +114,14 @@ class GateReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"assignment": self.assignment, "seed": self.seed, "ok": self.ok, "seconds": round(self.seconds, 2),
+        return {"assignment": self.assignment, "seed": self.seed, "ok": self.ok,
+                "seconds": round(self.seconds, 2),
                 "checks": [{**asdict(check), "state": str(check.state)} for check in self.checks],
                 "notes": self.notes, "stopped": self.stopped}
 
 
-def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, test_ids: list[str]) -> GateReport:
+def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int,
+             test_ids: list[str]) -> GateReport:
     """Run the nine checks on a staged release; never raises for a failing release.
 
     ``test_ids`` are the ids of every public and hidden test (``suite.collect_ids``).
@@ -130,8 +132,8 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     report.notes += [f"ships {item} complete, as this assignment declares" for item in trees.released]
     report.notes += [f"{rel} is not in the starter (files.complete)" for rel in trees.withheld]
     if assignment.gpu_variant == "optional":
-        report.notes.append("the gpu variant (CuPy) is declared optional; run the suite with --beras-backend cupy "
-                            "on a GPU worker to prove it")
+        report.notes.append("the gpu variant (CuPy) is declared optional; run the suite with "
+                            "--beras-backend cupy on a GPU worker to prove it")
     first = _check_imports(trees, layout)
     report.checks.append(first)
     why = "check 1 failed" if not first.ok else None
@@ -162,7 +164,8 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     # students neither own nor get complete fails here, not in the first real grading run.
     solved = layout.reference_submission_root or layout.reference_root
     reference = layout.reference_root
-    # Both reference runs record which functions each test enters: check 8 reruns only the tests a unit can affect.
+    # Both reference runs record which functions each test enters: check 8 reruns only the tests a unit
+    # can affect.
     jobs = {  # the longest first, so that the side-by-side runs end together; the traced ones before the rest
         "hidden_ref": partial(run_suite, layout.assignment_dir, hidden, solved, reference=reference,
                               trace_dir=solved / "beras", trace_calls=True, fetch_log=True, **run),
@@ -172,12 +175,13 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
                                 fetch_log=True, **run),
         # Degenerate code runs in its own process, as in grading: a case may patch whatever it imports.
         **{f"degenerate/{case.name}": partial(run_suite, layout.assignment_dir, suites, staged[case.name],
-                                              reference=reference, call_timeout_s=assignment.limits.call_time_s,
+                                              reference=reference,
+                                              call_timeout_s=assignment.limits.call_time_s,
                                               **run) for case in degenerates},
         "hidden_stub": partial(run_suite, layout.assignment_dir, hidden, layout.graded_stub_root,
                                reference=reference, **run),
-        "public_starter": partial(run_suite, layout.assignment_dir, public, layout.starter_root, reference=None,
-                                  **run),
+        "public_starter": partial(run_suite, layout.assignment_dir, public, layout.starter_root,
+                                  reference=None, **run),
         # A plain subprocess of numpy-only Python over the unzipped starter: seconds, beside the rest.
         "shipped": partial(_check_shipped, layout.starter_zip, assignment, trees,
                            [t for t in test_ids if t.startswith(public + "/")], seed, limit),
@@ -185,8 +189,8 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     with ThreadPoolExecutor(GATE_JOBS) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
         # The blast-radius runs queue behind the others as soon as the traced reference runs are in.
-        steps, blast_problem = _plan_blast(assignment, trees, layout, seed, test_ids, futures["public_ref"].result(),
-                                           futures["hidden_ref"].result())
+        steps, blast_problem = _plan_blast(assignment, trees, layout, seed, test_ids,
+                                           futures["public_ref"].result(), futures["hidden_ref"].result())
         # Each collects only the files that hold its tests: collection is much of a short run's time.
         blast_futures = {step.unit.name: pool.submit(_timed, partial(
             run_suite, layout.assignment_dir, step.files(), step.submission, reference=reference,
@@ -207,8 +211,8 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int, te
     report.checks.append(_check_blast(assignment, steps, blast_runs, [public_ref, hidden_ref], blast_problem,
                                       blast_seconds))
     report.checks.append(runs["shipped"])
-    # Not the line-traced run: tracing every line makes the reference several times slower than grading sees it.
-    # public_ref traces calls only, which errs on the generous side.
+    # Not the line-traced run: tracing every line makes the reference several times slower than grading
+    # sees it. public_ref traces calls only, which errs on the generous side.
     report.reference_times = reference_times(public_ref, hidden_again)
     report.seconds = time.monotonic() - started
     return report
@@ -220,9 +224,9 @@ def _points_problem(error: PointsError) -> str:
     marker = f"{error.path.name}: "  # each problem starts with the file's path, said once here instead
     found = [problem.partition(marker)[2] or problem for problem in error.problems]
     shown = "; ".join(found[:6]) + (f"; and {len(found) - 6} more" if len(found) > 6 else "")
-    return (f"the [[points]] table does not match the tests: {shown}. To fix: correct the `tests` patterns in "
-            "assignment.toml so that every test is matched by exactly one [[points]] group and every group by at "
-            "least one test (SCHEMA.md, [[points]])")
+    return (f"the [[points]] table does not match the tests: {shown}. To fix: correct the `tests` patterns "
+            "in assignment.toml so that every test is matched by exactly one [[points]] group and every "
+            "group by at least one test (SCHEMA.md, [[points]])")
 
 
 def reference_times(*runs: SuiteRun) -> dict[str, float]:
@@ -240,7 +244,8 @@ def reference_times(*runs: SuiteRun) -> dict[str, float]:
             if test["status"] != "passed":
                 failed.add(test["name"])
             else:
-                times[test["name"]] = max(times.get(test["name"], 0.0), float(test.get("longest_call_s", 0.0)))
+                times[test["name"]] = max(times.get(test["name"], 0.0),
+                                          float(test.get("longest_call_s", 0.0)))
     return {name: seconds for name, seconds in times.items() if name not in failed}
 
 
@@ -264,15 +269,15 @@ def _check_imports(trees: Trees, layout: Layout) -> Check:
     if not details:
         for label, root in (("starter", layout.starter_root), ("graded stub", layout.graded_stub_root)):
             process = subprocess.run([sys.executable, "-c", _IMPORT_ALL, str(root.resolve())],
-                                     capture_output=True, text=True, timeout=120, env={"PYTHONDONTWRITEBYTECODE": "1",
-                                                                                      "PATH": "/usr/bin:/bin"})
+                                     capture_output=True, text=True, timeout=120,
+                                     env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"})
             if process.returncode != 0:
                 last = (process.stderr.strip().splitlines() or ["no output"])[-1]
                 details.append(f"the {label} package does not import: {last}")
             elif label == "starter":
                 modules = int(process.stdout.split()[-1])
-    figure = f"{len(stubs)} files parse, the starter package imports ({modules} modules)" if not details else \
-        f"{len(details)} problem(s)"
+    figure = (f"{len(stubs)} files parse, the starter package imports ({modules} modules)" if not details
+              else f"{len(details)} problem(s)")
     return Check(1, "stubs parse and import", not details, figure, details)
 
 
@@ -280,7 +285,8 @@ def _failures(run: SuiteRun, wanted: str) -> list[str]:
     if run.problem:
         return [run.problem + (f"; log: {run.log_tail[-600:]}" if run.log_tail else "")]
     problems = list(run.results.get("problems", []))
-    return problems + [f"{t['name']}: {t['status']}: {t['output'][:300]}" for t in run.tests() if t["status"] != wanted]
+    return problems + [f"{t['name']}: {t['status']}: {t['output'][:300]}" for t in run.tests()
+                       if t["status"] != wanted]
 
 
 def _fraction(run: SuiteRun) -> str:
@@ -294,11 +300,13 @@ def _check_reference(public: SuiteRun, hidden: SuiteRun, scopes: dict[str, tuple
         scopes: the stubbed scopes of other assignments' files (``build.stub_scopes``): a failure that
             reached one is explained, naming the file, its owner and the fix.
     """
-    details = [f"public: {d}" for d in _failures(public, "passed")] + [f"hidden: {d}" for d in _failures(hidden, "passed")]
+    details = ([f"public: {d}" for d in _failures(public, "passed")]
+               + [f"hidden: {d}" for d in _failures(hidden, "passed")])
     for suite, run in (("public", public), ("hidden", hidden)):
         for test in run.tests():
             if test["status"] != "passed":
-                details += [f"{suite}: {test['name']}: {why}" for why in shipped.stubbed_use(test["output"], scopes)]
+                details += [f"{suite}: {test['name']}: {why}"
+                            for why in shipped.stubbed_use(test["output"], scopes)]
     if hidden.results and hidden.max_score <= 0:
         details.append("the hidden tests are worth 0 points")
     return Check(2, "reference full marks", not details, f"reference public {_fraction(public)}, "
@@ -328,7 +336,8 @@ def _check_leaks(trees: Trees, layout: Layout, assignment: Assignment) -> Check:
     solution_lines = {}
     for rel in sorted(compared & set(trees.markups)):
         lines = trees.sources[rel].splitlines()
-        solution_lines[f"beras/{rel}"] = [(n, lines[n - 1]) for n in sorted(trees.markups[rel].solution_lines())]
+        solution_lines[f"beras/{rel}"] = [(n, lines[n - 1])
+                                          for n in sorted(trees.markups[rel].solution_lines())]
     # Files this assignment ships as released solutions are public by declaration: not scanned.
     released = {f"beras/{rel}" for rel in trees.released_files}
     starter = {p.relative_to(layout.starter_root).as_posix(): p.read_text(errors="replace")
@@ -357,18 +366,21 @@ def _check_coverage(trees: Trees, hidden: SuiteRun) -> Check:
                 uncovered += 1
                 details.append(f"beras/{rel}: {unit.qualname} (lines {unit.lines[0]}-{unit.lines[-1]}) "
                                "never runs in a hidden test; its student work would go ungraded")
-    return Check(5, "coverage of stubbed code", not details, f"{units} stubbed units, uncovered {uncovered}", details)
+    return Check(5, "coverage of stubbed code", not details, f"{units} stubbed units, uncovered {uncovered}",
+                 details)
 
 
 def _degenerates(assignment: Assignment, trees: Trees, layout: Layout) -> tuple[list[Degenerate], str | None]:
-    """The generic degenerate submissions and the assignment's own; a malformed case is a problem, not a raise."""
+    """The generic degenerate submissions and the assignment's own; a malformed case is a problem, not a
+    raise."""
     owned = list(assignment.files.owned)
     try:  # the stubs rendered (check 1), so only a rendering bug can stop the generic ones
         found = degenerate.generic(trees.sources, owned)
     except (MarkerError, RenderError) as error:
         return [], f"the generic degenerate submissions could not be rendered: {error}"
     try:
-        found += degenerate.load_cases(layout.assignment_dir, owned, [group.group for group in assignment.points])
+        found += degenerate.load_cases(layout.assignment_dir, owned,
+                                       [group.group for group in assignment.points])
     except DegenerateError as error:
         return found, str(error)
     return found, None
@@ -412,8 +424,8 @@ def _check_degenerates(graded: list[tuple[Degenerate, SuiteRun]], free_points: f
         if failed:
             shown = ", ".join(f"{t['name']} ({t['score']:g})" for t in earned[:8])
             more = f" and {len(earned) - 8} more" if len(earned) > 8 else ""
-            details.append(f"{case.name} ({case.description}) earns {sum(t['score'] for t in earned):g} points "
-                           f"({bound}) from {shown}{more}")
+            details.append(f"{case.name} ({case.description}) earns "
+                           f"{sum(t['score'] for t in earned):g} points ({bound}) from {shown}{more}")
     max_score = next((run.max_score for _, run in graded if run.results), 0.0)
     figure = f"{len(graded)} submissions, public + hidden of {max_score:g}: {', '.join(scores)} " \
              f"(free points allowed: {free_points:g})"
@@ -441,8 +453,8 @@ def _plan_blast(assignment: Assignment, trees: Trees, layout: Layout, seed: int,
         return [], f"not run: a unit could not be rendered stubbed alone: {error}"
 
 
-def _check_blast(assignment: Assignment, steps: list, runs: dict[str, SuiteRun], reference_runs: list[SuiteRun],
-                 problem: str | None, seconds: float) -> Check:
+def _check_blast(assignment: Assignment, steps: list, runs: dict[str, SuiteRun],
+                 reference_runs: list[SuiteRun], problem: str | None, seconds: float) -> Check:
     if problem:
         return Check(8, "blast radius", False, problem)
     passed = {t["name"] for run in reference_runs for t in run.tests() if t["status"] == "passed"}
@@ -458,10 +470,12 @@ def _check_blast(assignment: Assignment, steps: list, runs: dict[str, SuiteRun],
     spread = [found for found in outcomes if found.refused or found.problem]
     advisory = assignment.gate.blast_radius is Verdict.ADVISORY
     cached = sum(found.cached for found in outcomes)
-    figure = (f"{len(outcomes)} units, {len(outcomes) - len(spread)} confined, {len(spread)} cost points outside "
-              f"their groups; {len(runs)} runs of {sum(s.tests_run for s in outcomes if not s.cached)} tests, "
-              f"{cached} cached; the runs took {seconds:.1f} s together, side by side with the others")
+    figure = (f"{len(outcomes)} units, {len(outcomes) - len(spread)} confined, {len(spread)} cost points "
+              f"outside their groups; {len(runs)} runs of "
+              f"{sum(s.tests_run for s in outcomes if not s.cached)} tests, {cached} cached; the runs took "
+              f"{seconds:.1f} s together, side by side with the others")
     if advisory and spread:
-        figure += " — ADVISORY ONLY: assignment.toml [gate] blast_radius = \"advisory\" lets this release pass"
+        figure += (" — ADVISORY ONLY: assignment.toml [gate] blast_radius = \"advisory\" "
+                   "lets this release pass")
     return Check(8, "blast radius", advisory or not spread, figure, refusals, table,
                  [found.row() for found in outcomes])

@@ -186,10 +186,10 @@ def test_defaults(tmp_path):
     assert (a.tests.public, a.tests.hidden) == ("public_tests", "hidden_tests")
     assert a.points[0].visibility is Visibility.AFTER_DUE_DATE
     assert a.limits.model_dump() == {"wall_time_s": 600.0, "call_time_s": 30.0, "call_time_factor": 50.0,
-                                     "call_time_floor_s": 2.0, "call_time_repeat_floor_s": 0.5, "memory_mb": 2048,
-                                     "cpus": 2.0, "pids": 256, "output_kb": 1024, "judge_memory_mb": 512,
-                                     "judge_pids": 64, "judge_output_mb": 64, "work_tmpfs_mb": 256,
-                                     "tmp_tmpfs_mb": 64, "sandbox_log_kb": 64}
+                                     "call_time_floor_s": 2.0, "call_time_repeat_floor_s": 0.5,
+                                     "memory_mb": 2048, "cpus": 2.0, "pids": 256, "output_kb": 1024,
+                                     "judge_memory_mb": 512, "judge_pids": 64, "judge_output_mb": 64,
+                                     "work_tmpfs_mb": 256, "tmp_tmpfs_mb": 64, "sandbox_log_kb": 64}
     assert a.schedule is None
     assert (a.submissions.rate_limit_count, a.submissions.rate_limit_window_minutes) == (10, 60)
     folder = write(tmp_path / "s", MINIMAL + "[schedule]\ndue = 2026-12-04T23:59:00Z\n")
@@ -252,18 +252,18 @@ def test_not_utf8(tmp_path):
 def test_unknown_key_at_top_level_lists_the_allowed_keys(tmp_path):
     folder = write(tmp_path, 'titel = "x"\n' + MINIMAL)
     assert only_problem(folder) == (
-        f"{folder / 'assignment.toml'}: titel: unknown key (allowed at the top level: description, files, free_points, "
-        "gate, gpu_variant, limits, name, points, queue, schedule, submissions, tests, title); "
+        f"{folder / 'assignment.toml'}: titel: unknown key (allowed at the top level: description, files, "
+        "free_points, gate, gpu_variant, limits, name, points, queue, schedule, submissions, tests, title); "
         "did you mean 'title'?")
 
 
 def test_unknown_key_in_a_section(tmp_path):
     folder = write(tmp_path, MINIMAL + "[limits]\nmemroy_mb = 4096\n")
     assert only_problem(folder) == (
-        f"{folder / 'assignment.toml'}: limits.memroy_mb: unknown key (allowed in [limits]: call_time_factor, "
-        "call_time_floor_s, call_time_repeat_floor_s, call_time_s, cpus, judge_memory_mb, judge_output_mb, "
-        "judge_pids, memory_mb, output_kb, pids, sandbox_log_kb, tmp_tmpfs_mb, wall_time_s, work_tmpfs_mb); "
-        "did you mean 'memory_mb'?")
+        f"{folder / 'assignment.toml'}: limits.memroy_mb: unknown key (allowed in [limits]: "
+        "call_time_factor, call_time_floor_s, call_time_repeat_floor_s, call_time_s, cpus, judge_memory_mb, "
+        "judge_output_mb, judge_pids, memory_mb, output_kb, pids, sandbox_log_kb, tmp_tmpfs_mb, wall_time_s, "
+        "work_tmpfs_mb); did you mean 'memory_mb'?")
 
 
 def test_unknown_key_in_a_points_table_and_unknown_section(tmp_path):
@@ -291,10 +291,12 @@ def test_string_is_never_a_number(tmp_path):
     text = with_(MINIMAL, "points = 10", 'points = "10"') + '[limits]\ncpus = "2.5"\n'
     assert keyed(write(tmp_path, text)) == [
         "points[0].points: expected a number >= 0, received '10' (a string; write numbers without quotes)",
-        "limits.cpus: expected a number > 0 and <= 1024, received '2.5' (a string; write numbers without quotes)",
+        "limits.cpus: expected a number > 0 and <= 1024, received '2.5' "
+        "(a string; write numbers without quotes)",
     ]
     folder = write(tmp_path / "b", MINIMAL + '[limits]\npids = "many"\n')
-    assert only_keyed(folder) == "limits.pids: expected an integer between 1 and 4194304, received 'many' (a string)"
+    assert only_keyed(folder) == ("limits.pids: expected an integer between 1 and 4194304, "
+                                  "received 'many' (a string)")
 
 
 def test_bool_is_never_a_number(tmp_path):
@@ -310,7 +312,8 @@ def test_ints_fill_floats_but_floats_do_not_fill_ints(tmp_path):
     a = load_assignment(write(tmp_path, MINIMAL + "[limits]\ncpus = 3\nwall_time_s = 60\n"))
     assert a.limits.cpus == 3.0 and type(a.limits.cpus) is float and type(a.limits.wall_time_s) is float
     folder = write(tmp_path / "b", MINIMAL + "[limits]\nmemory_mb = 2048.5\n")
-    assert only_keyed(folder) == "limits.memory_mb: expected an integer between 1 and 1048576, received 2048.5 (a float)"
+    assert only_keyed(folder) == ("limits.memory_mb: expected an integer between 1 and 1048576, "
+                                  "received 2048.5 (a float)")
 
 
 def test_bad_enum(tmp_path):
@@ -663,8 +666,9 @@ def test_schema_md_examples_load(tmp_path):
 def test_schema_md_documents_every_key():
     text = SCHEMA_MD.read_text(encoding="utf-8")
     sections = ["files", "tests", "limits", "schedule", "submissions", "gate"]
-    models = [Assignment, PointsGroup, Schedule, *(Assignment.model_fields[name].annotation
-                                                   for name in ("files", "tests", "limits", "submissions", "gate"))]
+    models = [Assignment, PointsGroup, Schedule,
+              *(Assignment.model_fields[name].annotation
+                for name in ("files", "tests", "limits", "submissions", "gate"))]
     keys = {key for model in models for key in model.model_fields} - {"root", "points", *sections}
     assert {key for key in keys if f"| `{key}` |" not in text} == set()
     assert all(f"## `[{section}]`" in text for section in sections) and "## `[[points]]`" in text

@@ -139,7 +139,8 @@ def test_check_reports_a_points_pattern_that_matches_nothing_before_grading(repo
 
 def test_flaky_tests_name_each_test_whose_outcome_differs_by_seed():
     def run(*statuses):
-        return GradeResult.from_json({"tests": [{"name": f"t{i}", "status": s} for i, s in enumerate(statuses)]})
+        return GradeResult.from_json({"tests": [{"name": f"t{i}", "status": s}
+                                                for i, s in enumerate(statuses)]})
 
     flaky = flaky_tests([(1, run("passed", "passed")), (2, run("passed", "failed")),
                          (3, run("passed", "passed"))])

@@ -1105,7 +1105,8 @@ def test_messages_of_astral_characters_are_graded_not_lost(mlp, sandbox, baselin
     graded")."""
     zip_bytes = submission(mlp, append=at_import("metrics.py", ASTRAL_IMPORT_ERROR))
     watched = _Watched(sandbox)
-    result = grade_json(mlp, zip_bytes, watched, seed=SEED, suites=(METRICS, ACTIVATIONS), call_timeout_s=CALM_S)
+    result = grade_json(mlp, zip_bytes, watched, seed=SEED, suites=(METRICS, ACTIVATIONS),
+                        call_timeout_s=CALM_S)
     _assert_no_stray_processes(watched.uids)
     assert result["status"] == "graded" and result["complete"] is True, result["output"]
     assert len(result["tests"]) == len(baseline[METRICS]["tests"]) + len(baseline[ACTIVATIONS]["tests"])

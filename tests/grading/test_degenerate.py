@@ -41,7 +41,8 @@ def test_every_case_is_graded_here(releases):
 
 def _graded(releases, sandbox, assignment: str, case: str, seed: int) -> dict:
     sample = next(s for s in degenerates(releases[assignment]) if s.name == case)
-    result = grade_json(releases[assignment], sample.zip_bytes, sandbox, seed=seed, suites=EXPLOITED[assignment, case])
+    result = grade_json(releases[assignment], sample.zip_bytes, sandbox, seed=seed,
+                        suites=EXPLOITED[assignment, case])
     assert result["status"] == "graded" and result["complete"], result["output"]
     return result
 

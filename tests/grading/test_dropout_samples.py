@@ -47,7 +47,8 @@ def test_dropout_samples_score_as_planted(dropout: Released, local_sandbox) -> N
             assert sorted(lost_groups(result)) == sorted(sample.losing_groups), sample.name
     # the scale every student forgets costs every group that judges a value, and only those
     assert set(lost_groups(graded["missing-scale"])) == SCALE_GROUPS
-    # ... and every test that compares a value in training with the scale: none reads it off the student's output
+    # ... and every test that compares a value in training with the scale: none reads it off the
+    # student's output
     scaled = [test for test in graded["missing-scale"].tests
               if any(part in test.name for part in SCALE_TESTS)]
     assert len(scaled) == 6 + 6 + 3 + 2 and not [test.name for test in scaled if test.score > 0]

@@ -37,7 +37,8 @@ def _graded(mlp, backends, zip_bytes: bytes) -> dict[str, dict]:
     results = {}
     for name, sandbox in backends.items():
         result = grade_json(mlp, zip_bytes, sandbox, seed=SEED, suites=(METRICS,))
-        assert result["status"] == "graded" and result["complete"], (name, result["output"], result["problems"])
+        assert result["status"] == "graded" and result["complete"], (name, result["output"],
+                                                                     result["problems"])
         results[name] = result
     return results
 
@@ -89,8 +90,8 @@ def test_the_result_and_its_table_record_the_environment(mlp, backends):
     assert recorded == {"backend": "local", "image": environment.image_tag(), "python": environment.PYTHON,
                         "numpy": environment.WHEELS["numpy"], "pytest": environment.WHEELS["pytest"]}
     assert (f"Environment: Python {environment.PYTHON}, numpy {environment.WHEELS['numpy']}, pytest "
-            f"{environment.WHEELS['pytest']} (image {environment.image_tag()}, backend local)") in format_table(
-        GradeResult.from_json(result))
+            f"{environment.WHEELS['pytest']} (image {environment.image_tag()}, "
+            "backend local)") in format_table(GradeResult.from_json(result))
 
 
 def test_the_local_backend_refuses_without_the_environments_root_file_system(tmp_path, backends):

@@ -54,8 +54,8 @@ def timed(mlp: Released, tmp_path_factory: pytest.TempPathFactory) -> Released:
     suites = sorted(set(SOFTMAX_SUITES) | set(TAPE_SUITES))
     points_file = tmp_path_factory.mktemp("points") / "points.json"
     write_points(mlp.points, points_file)
-    run = run_suite(mlp.assignment_dir, suites, mlp.reference.parent, reference=mlp.reference.parent, seed=SEED,
-                    timeout_s=mlp.assignment.limits.wall_time_s, points=points_file)
+    run = run_suite(mlp.assignment_dir, suites, mlp.reference.parent, reference=mlp.reference.parent,
+                    seed=SEED, timeout_s=mlp.assignment.limits.wall_time_s, points=points_file)
     assert run.problem is None and run.score == run.max_score, run.problem or run.log_tail
     times = reference_times(run)
     assert len(times) == len(run.tests())
@@ -68,8 +68,8 @@ def grade_both(released: Released, sandbox: Sandbox, anchor: tuple[str, str], ha
     results = []
     for code in (crash, hang):
         watched = _Watched(sandbox)
-        results.append(grade_json(released, submission(released, replace=inject(anchor, code)), watched, seed=SEED,
-                                 suites=suites))
+        results.append(grade_json(released, submission(released, replace=inject(anchor, code)), watched,
+                                  seed=SEED, suites=suites))
         _assert_no_stray_processes(watched.uids)
     for result in results:
         assert result["status"] == "graded" and result["complete"] is True, result["output"]

@@ -1,4 +1,5 @@
-"""The local sandbox where the machine lacks a part: the run still works and its result names what is missing."""
+"""The local sandbox where the machine lacks a part: the run still works and its result names what is
+missing."""
 
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ def test_a_confined_run_says_so(mlp, local_sandbox):
 
 def test_each_job_has_its_own_session_keyring_even_without_the_filter(mlp, bare):
     """With keyring calls allowed (no seccomp), a key a job stores stays in the job's own session keyring."""
-    assert _keyctl("keyctl", 1, None) >= 0  # the grading process has a session keyring to leak (see the corpus)
+    # the grading process has a session keyring to leak (see the corpus)
+    assert _keyctl("keyctl", 1, None) >= 0
     name = f"beras-local-{time.monotonic_ns()}"
     store = grade_json(mlp, submission(mlp, replace=inject(ACCURACY_BODY, STORE_KEY.format(name=name))), bare,
                       seed=5, suites=SUITE)
@@ -70,10 +72,10 @@ def test_each_job_has_its_own_session_keyring_even_without_the_filter(mlp, bare)
 
 
 def test_two_jobs_in_flight_do_not_count_each_others_cpu(mlp, local_sandbox):
-    """Each job's CPU seconds are its own cgroup's: a job that sleeps while another burns CPU and ends costs what
-    it costs alone. The worker's RUSAGE_CHILDREN, read around one job (the figure before the job cgroups), saw
-    neither job's processes inside bubblewrap's pid namespace (0.008 s for a job alone: ``alone > 0.2`` fails on
-    it), nor could it tell two jobs apart (the sleeper's bound)."""
+    """Each job's CPU seconds are its own cgroup's: a job that sleeps while another burns CPU and ends costs
+    what it costs alone. The worker's RUSAGE_CHILDREN, read around one job (the figure before the job
+    cgroups), saw neither job's processes inside bubblewrap's pid namespace (0.008 s for a job alone:
+    ``alone > 0.2`` fails on it), nor could it tell two jobs apart (the sleeper's bound)."""
     import threading
 
     nap = "if probs.shape[0] == 37:\n    import time\n    time.sleep(10)\n"
@@ -85,7 +87,8 @@ def test_two_jobs_in_flight_do_not_count_each_others_cpu(mlp, local_sandbox):
         results[name] = grade_json(mlp, zip_bytes, local_sandbox, seed=5, suites=SUITE, call_timeout_s=120)
 
     run("alone", sleeper)
-    threads = [threading.Thread(target=run, args=("sleeper", sleeper)), threading.Thread(target=run, args=("hog", hog))]
+    threads = [threading.Thread(target=run, args=("sleeper", sleeper)),
+               threading.Thread(target=run, args=("hog", hog))]
     for thread in threads:
         thread.start()
         time.sleep(0.5)  # the sleeper first: the hog starts and ends while it sleeps
@@ -93,7 +96,8 @@ def test_two_jobs_in_flight_do_not_count_each_others_cpu(mlp, local_sandbox):
         thread.join()
     for result in results.values():
         assert result["score"] == pytest.approx(result["max_score"]), result["output"]
-    alone, sleeper_cpu, hog_cpu = (results[name]["resources"]["cpu_s"] for name in ("alone", "sleeper", "hog"))
+    alone, sleeper_cpu, hog_cpu = (results[name]["resources"]["cpu_s"]
+                                   for name in ("alone", "sleeper", "hog"))
     assert alone > 0.2  # the job's own processes are counted (pytest and numpy take more than this)
     assert hog_cpu > 2.0  # 64 processes for 4 s: at least one core for half of it
     assert sleeper_cpu <= alone * 1.5 + 0.5, (alone, sleeper_cpu, hog_cpu)

@@ -29,15 +29,17 @@ STUDENT_UID = 199_917
 def launcher(tmp_path: Path) -> Launcher:
     (tmp_path / "job").mkdir()
     table = Limits()
-    JobSpec("toy", ("hidden_tests",), seed=1, call_timeout_s=table.call_time_s, student_memory_mb=table.memory_mb,
-            pids=table.pids, output_kb=table.output_kb, judge_output_mb=table.judge_output_mb,
-            judge_uid=STUDENT_UID - 1, student_uid=STUDENT_UID).write(tmp_path / "job")
+    JobSpec("toy", ("hidden_tests",), seed=1, call_timeout_s=table.call_time_s,
+            student_memory_mb=table.memory_mb, pids=table.pids, output_kb=table.output_kb,
+            judge_output_mb=table.judge_output_mb, judge_uid=STUDENT_UID - 1,
+            student_uid=STUDENT_UID).write(tmp_path / "job")
     return Launcher(tmp_path / "job", tmp_path / "out", tmp_path / "work")
 
 
 @pytest.fixture
 def sleepers(launcher: Launcher):
-    """Start sleeping processes as the launcher would start students (own session, the student uid as root)."""
+    """Start sleeping processes as the launcher would start students (own session, the student uid as
+    root)."""
     started = []
 
     def start() -> subprocess.Popen:

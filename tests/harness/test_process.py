@@ -603,11 +603,13 @@ def test_sys_exit_at_import_is_a_student_error_each_time(open_session, tmp_path)
 
 @pytest.mark.parametrize(("call", "words", "kind"), ids=["SIGKILL", "SIGSEGV", "segfault"], argvalues=[
     # SIGKILL is what the kernel's OOM killer sends: the wait status says out of memory, not the words.
-    (lambda beras: beras.kill_self("SIGKILL"), "student.beras.kill_self('SIGKILL') failed: the student process "
-                                               "was killed by SIGKILL (out of memory, or stopped by a limit)",
+    (lambda beras: beras.kill_self("SIGKILL"),
+     "student.beras.kill_self('SIGKILL') failed: the student process "
+     "was killed by SIGKILL (out of memory, or stopped by a limit)",
      FailureKind.OUT_OF_MEMORY),
-    (lambda beras: beras.kill_self("SIGSEGV"), "student.beras.kill_self('SIGSEGV') failed: the student process "
-                                               "was killed by SIGSEGV (a segmentation fault)", FailureKind.CRASHED),
+    (lambda beras: beras.kill_self("SIGSEGV"),
+     "student.beras.kill_self('SIGSEGV') failed: the student process "
+     "was killed by SIGSEGV (a segmentation fault)", FailureKind.CRASHED),
     (lambda beras: beras.segfault(), "student.beras.segfault() failed: the student process "
                                      "was killed by SIGSEGV (a segmentation fault)", FailureKind.CRASHED),
 ])

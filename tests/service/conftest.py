@@ -62,7 +62,8 @@ class Api:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
     def submit(self, who: str, data: bytes, **kwargs):
-        return self.client.post(URL, headers=self.auth(who), files={"file": ("s.zip", data, "application/zip")}, **kwargs)
+        return self.client.post(URL, headers=self.auth(who),
+                                files={"file": ("s.zip", data, "application/zip")}, **kwargs)
 
     def count(self, model=Submission) -> int:
         with self.runtime.sessions() as session:

@@ -140,8 +140,8 @@ def _collect(result: GradeResult, released: Released, run, out_dir: Path, limits
     # reaped), else the launcher's wait4 per process; never a figure of the whole worker process.
     applied = run.limits_applied or launcher.get("cgroup_limits")
     applied = applied if isinstance(applied, dict) else {}
-    cpu_s = next((v for v in (run.usage.cpu_s, launcher.get("cgroup_cpu_s"), launcher.get("cpu_s")) if v is not None),
-                 None)
+    cpu_s = next((v for v in (run.usage.cpu_s, launcher.get("cgroup_cpu_s"), launcher.get("cpu_s"))
+                  if v is not None), None)
     resources = Resources(
         wall_s=run.usage.wall_s,
         cpu_s=round(cpu_s, 3) if isinstance(cpu_s, (int, float)) else None,
