@@ -51,6 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="array backend both libraries use")
     group.addoption("--student-process", action="store_true",
                     help="run the student's code in its own process, with a deadline on every call")
+    # Only a hand run (no job spec) uses this default: it is the table's call_time_s, pinned by a test.
     group.addoption("--call-timeout", type=float, default=30.0,
                     help="per-call limit in seconds (--student-process)")
     group.addoption("--deadlines", default=None,

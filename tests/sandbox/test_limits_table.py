@@ -97,3 +97,26 @@ def test_the_job_spec_carries_the_harness_figures(tmp_path):
 def test_new_assignments_start_from_the_tables_defaults():
     written = tomllib.loads(DEFAULT_LIMITS)["limits"]
     assert written and all(value == getattr(Limits(), key) for key, value in written.items())
+
+
+def test_the_plugin_s_hand_run_call_limit_is_the_table_s_default():
+    """A hand run (an author's `pytest -p grader.harness.plugin --student-process`) has no job spec: the
+    plugin falls back to a per-call limit of its own, which the harness cannot read from grader.authoring.
+    The gate and the sandbox always pass the table's figure; this keeps the fallback from drifting."""
+    from grader.harness import plugin
+
+    options = {}
+
+    class Group:
+        def addoption(self, name, **kwargs):
+            options[name] = kwargs
+
+    class Parser:
+        def getgroup(self, *args, **kwargs):
+            return Group()
+
+        def addini(self, *args, **kwargs):
+            pass
+
+    plugin.pytest_addoption(Parser())
+    assert options["--call-timeout"]["default"] == Limits().call_time_s
