@@ -7,8 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.engine import make_url
-
+from grader.db.engine import printable_url
 from grader.dispatch import QUEUES, QueueName
 from grader.settings import Settings
 from worker.queue.celery_app import CeleryDispatcher
@@ -80,7 +79,8 @@ def run_worker(settings: Settings, queues: Sequence[str], concurrency: int, heal
     runtime = _worker_runtime(settings)
     _, report = check(runtime)
     if report["broker"] != "ok":
-        raise WorkerError(f"cannot reach the broker at {_safe(settings.broker_url)}: {report['broker']}")
+        raise WorkerError(f"cannot reach the broker at {printable_url(settings.broker_url)}: "
+                          f"{report['broker']}")
     try:
         sandbox = runtime.sandbox()
     except Exception as error:  # noqa: BLE001
@@ -106,7 +106,7 @@ def reconcile_once(settings: Settings) -> list[int]:
     if not settings.broker_url:
         raise WorkerError("reconcile re-sends jobs through the broker; set GRADER_BROKER_URL (embedded "
                           "`serve` reconciles itself)", 2)
-    runtime = _migrated(WorkerRuntime(settings))
+    runtime = open_runtime(settings)
     runtime.dispatcher = CeleryDispatcher(runtime)
     return reconcile(runtime)
 
@@ -115,21 +115,19 @@ def _worker_runtime(settings: Settings) -> WorkerRuntime:
     if not settings.broker_url:
         raise WorkerError("a worker needs a broker: set GRADER_BROKER_URL (e.g. redis://127.0.0.1:6379/0). "
                           "Without one, `beras-grader serve` grades in-process.", 2)
-    return _migrated(WorkerRuntime(settings))
+    return open_runtime(settings)
 
 
-def _migrated(runtime: WorkerRuntime) -> WorkerRuntime:
+def open_runtime(settings: Settings) -> WorkerRuntime:
+    """A runtime over ``settings`` with the database migrated (the CLI's and the worker's).
+
+    Raises:
+        WorkerError: the database cannot be opened (the message names it, its password blanked).
+    """
+    runtime = WorkerRuntime(settings)
     try:
         runtime.migrate()
     except Exception as error:  # noqa: BLE001 (a wrong URL or a database that is down: say which)
-        raise WorkerError(f"cannot open the database {_safe(runtime.settings.database)}: "
+        raise WorkerError(f"cannot open the database {printable_url(runtime.settings.database)}: "
                           f"{str(error).splitlines()[0]}") from None
     return runtime
-
-
-def _safe(url: str) -> str:
-    """The URL with any password blanked, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001
-        return "(unparsable URL)"

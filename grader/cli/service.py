@@ -30,25 +30,12 @@ def _settings():
 
 def _runtime(settings=None):
     """The runtime over ``settings`` (default: read now), with the database migrated."""
-    from worker.runtime import WorkerRuntime  # the CLI composes; a sandbox is chosen only by what grades
-
-    runtime = WorkerRuntime(settings or _settings())
-    try:
-        runtime.migrate()
-    except Exception as error:  # noqa: BLE001 (a wrong URL or a database that is down: say which)
-        fail(f"cannot open the database {_safe(runtime.settings.database)}: {str(error).splitlines()[0]}",
-             EXIT_FAILED)
-    return runtime
-
-
-def _safe(url: str) -> str:
-    """The URL with any password blanked, for messages."""
-    from sqlalchemy.engine import make_url
+    from worker.main import WorkerError, open_runtime  # the CLI composes the process
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001
-        return "(unparsable URL)"
+        return open_runtime(settings or _settings())
+    except WorkerError as error:
+        fail(str(error), error.code)
 
 
 def _logging(level: str) -> None:

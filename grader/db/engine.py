@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -33,6 +34,14 @@ class PoolLimits:
 
 # The health probe's own pool: one connection, never shared with requests, so it cannot queue behind them.
 PROBE = PoolLimits(connections=1, wait_s=0.5, busy_s=0.5)
+
+
+def printable_url(url: str) -> str:
+    """The database URL with any password blanked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is named as such, never echoed
+        return "(unparsable URL)"
 
 
 def engine_for(url: str, pool: PoolLimits | None = None, purpose: str = "main") -> Engine:
