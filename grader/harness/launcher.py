@@ -31,10 +31,10 @@ from pathlib import Path
 from grader.harness.jobspec import (
     DEADLINES_FILE,
     JUDGE_LOG,
-    LAUNCHER_FILE,
     RESULTS_FILE,
     STUDENT_LOG,
     JobSpec,
+    LauncherReport,
     judge_pytest_args,
 )
 from grader.harness.limits import (
@@ -79,11 +79,11 @@ class Launcher:
         self.python = sys.executable
         self.students: dict[int, subprocess.Popen] = {}
         self.outputs: dict[int, int] = {}  # read end of a student's stdout/stderr pipe -> its pid
-        self.report: dict = {"separate_uids": self.separate, "students_started": 0, "student_exits": [],
-                             "student_output_bytes": 0, "student_output_dropped": 0, "max_rss_kb": 0,
-                             "cpu_s": 0.0}
+        self.report = LauncherReport(
+            separate_uids=self.separate, students_started=0, student_exits=[], student_output_bytes=0,
+            student_output_dropped=0, max_rss_kb=0, cpu_s=0.0)
         if self.spec.separate_uids and not self.separate:
-            self.report["why_not_separate"] = "the launcher is not root, so judge and student share one uid"
+            self.report.why_not_separate = "the launcher is not root, so judge and student share one uid"
         self.phases: dict[str, float] = {}
 
     # -- preparing the folders -------------------------------------------------------------------------------
@@ -139,8 +139,8 @@ class Launcher:
         os.set_blocking(output_read, False)
         self.students[process.pid] = process
         self.outputs[output_read] = process.pid
-        self.report["students_started"] += 1
-        self._log(f"\n--- student process {self.report['students_started']} started ---\n".encode())
+        self.report.students_started += 1
+        self._log(f"\n--- student process {self.report.students_started} started ---\n".encode())
         return {"pid": process.pid}, [request_write, reply_read]
 
     def stop_student(self, pid: int) -> dict:
@@ -155,7 +155,7 @@ class Launcher:
         ended = describe_student_exit(self._reap(pid))
         if self.separate:
             self._kill_student_uid()
-        self.report["student_exits"].append(ended.how)
+        self.report.student_exits.append(ended.how)
         return {"how": ended.how, "kind": ended.kind.value}
 
     def interrupt_student(self, pid: int) -> dict:
@@ -230,17 +230,17 @@ class Launcher:
         return os.waitstatus_to_exitcode(status)
 
     def _account(self, usage: resource.struct_rusage) -> None:
-        self.report["max_rss_kb"] = max(self.report["max_rss_kb"], usage.ru_maxrss)
-        self.report["cpu_s"] = round(self.report["cpu_s"] + usage.ru_utime + usage.ru_stime, 4)
+        self.report.max_rss_kb = max(self.report.max_rss_kb, usage.ru_maxrss)
+        self.report.cpu_s = round(self.report.cpu_s + usage.ru_utime + usage.ru_stime, 4)
 
     def _log(self, data: bytes) -> None:
         """Keep student output up to the cap; count the rest."""
-        self.report["student_output_bytes"] += len(data)
+        self.report.student_output_bytes += len(data)
         room = self.spec.output_kb * 1024 - self.student_log.tell()
         if room > 0:
             self.student_log.write(data[:room])
             self.student_log.flush()
-        self.report["student_output_dropped"] += max(0, len(data) - max(room, 0))
+        self.report.student_output_dropped += max(0, len(data) - max(room, 0))
 
     def _drain(self, fd: int) -> None:
         try:
@@ -343,9 +343,10 @@ class Launcher:
         for fd in list(self.outputs):
             self._drain(fd)
         self.phases["run_s"] = round(time.monotonic() - started - self.phases["start_s"], 4)
-        self.report.update(judge_exit=judge_exit, judge_ended=describe_exit(judge_exit), phases=self.phases,
-                           environment=environment(), **_cgroup_report())
-        (self.out / LAUNCHER_FILE).write_text(json.dumps(self.report, indent=1))
+        self.report.judge_exit, self.report.judge_ended = judge_exit, describe_exit(judge_exit)
+        self.report.phases, self.report.environment = self.phases, environment()
+        _cgroup_report(self.report)
+        self.report.write(self.out)
         return 0 if judge_exit in (0, 1) else 3
 
 
@@ -379,8 +380,9 @@ def _number(*paths: str) -> int | None:
     return None
 
 
-def _cgroup_report() -> dict:
-    """The sandbox's own cgroup, where it can see one (Docker mounts it at /sys/fs/cgroup; v1 or v2).
+def _cgroup_report(report: LauncherReport) -> None:
+    """Fill ``report``'s figures of the sandbox's own cgroup, where it can see one (Docker mounts it at
+    /sys/fs/cgroup; v1 or v2).
 
     Peak memory, CPU seconds, and the limits the kernel holds; None for what it cannot read.
     """
@@ -402,8 +404,9 @@ def _cgroup_report() -> dict:
     limits = {"memory_mb": memory / 2**20 if memory else None,
               "cpus": quota / period if quota and quota > 0 and period else None,
               "pids": _number("pids.max", "pids/pids.max")}
-    return {"cgroup_peak_memory_bytes": peak, "cgroup_cpu_s": cpu_ns / 1e9 if cpu_ns is not None else None,
-            "cgroup_limits": {k: v for k, v in limits.items() if v is not None}}
+    report.cgroup_peak_memory_bytes = peak
+    report.cgroup_cpu_s = cpu_ns / 1e9 if cpu_ns is not None else None
+    report.cgroup_limits = {k: v for k, v in limits.items() if v is not None}
 
 
 def main(argv: list[str] | None = None) -> int:

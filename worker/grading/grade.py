@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -11,7 +10,7 @@ import time
 from pathlib import Path
 
 from grader.authoring.released import Released
-from grader.harness.jobspec import JUDGE_LOG, LAUNCHER_FILE, RESULTS_FILE
+from grader.harness.jobspec import JUDGE_LOG, RESULTS_FILE, LauncherReport
 from grader.harness.launcher import RECORDED
 from grader.intake import IntakeError, IntakeLimits, read_submission
 from grader.result import (
@@ -115,10 +114,11 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
 def _collect(result: GradeResult, released: Released, run, out_dir: Path, limits: SandboxLimits,
               suites: tuple[str, ...] | None) -> GradeResult:
     """``result`` with what the sandbox run left: integrity, resources, environment, and the tests."""
-    launcher = _read_json(out_dir / LAUNCHER_FILE) or {}
+    read = LauncherReport.read(out_dir)
     # No launcher report (killed at the wall clock): the backend's own word stands.
-    tamper_proof = run.tamper_proof and (not launcher or bool(launcher.get("separate_uids")))
-    note = run.integrity_note or launcher.get("why_not_separate", "")
+    tamper_proof = run.tamper_proof and (read is None or bool(read.separate_uids))
+    launcher = read or LauncherReport()  # without one, every figure is None: not reported
+    note = run.integrity_note or launcher.why_not_separate or ""
     missing = {str(guarantee.value): why for guarantee, why in run.missing.items()}
     if not tamper_proof:
         missing.setdefault(Guarantee.SEPARATE_UIDS.value, note)
@@ -128,8 +128,8 @@ def _collect(result: GradeResult, released: Released, run, out_dir: Path, limits
         confined=not missing,
         missing=tuple(MissingGuarantee(guarantee=guarantee, why=why) for guarantee, why in missing.items()),
     )
-    peak = launcher.get("cgroup_peak_memory_bytes")
-    max_rss_kb = launcher.get("max_rss_kb")
+    peak = launcher.cgroup_peak_memory_bytes
+    max_rss_kb = launcher.max_rss_kb
     if run.usage.peak_memory_mb is not None:
         peak_mb = run.usage.peak_memory_mb
     else:
@@ -138,16 +138,16 @@ def _collect(result: GradeResult, released: Released, run, out_dir: Path, limits
     # launcher read of its cgroup from inside (Docker), else the launcher's sum over the processes it reaped.
     # CPU seconds are the job's own either way: its cgroup's (which also sees orphans the sandbox's init
     # reaped), else the launcher's wait4 per process; never a figure of the whole worker process.
-    applied = run.limits_applied or launcher.get("cgroup_limits")
+    applied = run.limits_applied or launcher.cgroup_limits
     applied = applied if isinstance(applied, dict) else {}
-    cpu_s = next((v for v in (run.usage.cpu_s, launcher.get("cgroup_cpu_s"), launcher.get("cpu_s"))
+    cpu_s = next((v for v in (run.usage.cpu_s, launcher.cgroup_cpu_s, launcher.cpu_s)
                   if v is not None), None)
     resources = Resources(
         wall_s=run.usage.wall_s,
         cpu_s=round(cpu_s, 3) if isinstance(cpu_s, (int, float)) else None,
         peak_memory_mb=peak_mb,
-        student_processes=launcher.get("students_started"),
-        student_output_bytes=launcher.get("student_output_bytes"),
+        student_processes=launcher.students_started,
+        student_output_bytes=launcher.student_output_bytes,
         oom_killed=run.oom_killed,
         memory_limit_mb=applied.get("memory_mb"),
         cpu_limit=applied.get("cpus"),
@@ -155,7 +155,7 @@ def _collect(result: GradeResult, released: Released, run, out_dir: Path, limits
     )
     result = result.model_copy(update={
         "integrity": integrity, "resources": resources, "environment": _environment(run, launcher),
-        "phases": {f"launcher_{k}": v for k, v in launcher.get("phases", {}).items()}})
+        "phases": {f"launcher_{k}": v for k, v in (launcher.phases or {}).items()}})
     try:
         judge = R.read_judge_results(out_dir / RESULTS_FILE, released)
     except R.ResultsInvalid as error:
@@ -164,7 +164,7 @@ def _collect(result: GradeResult, released: Released, run, out_dir: Path, limits
             "output": f"Could not be graded: {detail}. Nothing was scored; ask your TA to regrade.",
             "problems": (*result.problems, str(error), "judge log: " + _tail(out_dir / JUDGE_LOG),
                          "sandbox log: " + run.log[-LOG_TAIL:])})
-    crashed = None if judge.complete else launcher.get("judge_ended", "the judge stopped")
+    crashed = None if judge.complete else launcher.judge_ended or "the judge stopped"
     unfinished = R.not_run_reason(run.timed_out, run.oom_killed, limits.wall_s, crashed)
     tests = R.build_tests(judge, released, unfinished, suites)
     score = round(sum(t.score for t in tests), 6)
@@ -178,23 +178,13 @@ def _collect(result: GradeResult, released: Released, run, out_dir: Path, limits
         "output": R.summary_output(ResultStatus.GRADED, score, result.max_score, note)})
 
 
-def _environment(run, launcher: dict) -> Environment:
+def _environment(run, launcher: LauncherReport) -> Environment:
     """Backend, image and the versions the launcher read inside the sandbox (None where it could not say)."""
-    seen = launcher.get("environment")
+    seen = launcher.environment
     seen = seen if isinstance(seen, dict) else {}
     versions = {name: seen.get(name) if isinstance(seen.get(name), str) else None
                 for name in ("python", *RECORDED)}
     return Environment(backend=run.backend, image=run.image, read_in_sandbox=True, **versions)
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        if path.stat().st_size > 2**20:
-            return None
-        data = json.loads(path.read_text())
-        return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None
 
 
 def _tail(path: Path) -> str:
