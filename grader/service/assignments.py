@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.db import Assignment
+from grader.db import Assignment, Status, Submission
 from grader.service.errors import not_found
 from grader.service.submissions import release_schedule
 
@@ -48,6 +49,31 @@ def released_assignments(session: Session) -> list[Assignment]:
     """Every assignment with a current version, by name."""
     return list(session.scalars(select(Assignment).where(Assignment.current_version_id.is_not(None))
                                 .order_by(Assignment.name)))
+
+
+def all_assignments(session: Session) -> list[Assignment]:
+    """Every assignment in the database (released or not), by name."""
+    return list(session.scalars(select(Assignment).order_by(Assignment.name)))
+
+
+def submission_counts(session: Session, statuses: Iterable[Status] | None = None) -> dict[int, int]:
+    """How many submissions each assignment has, by assignment id (one without any is left out).
+
+    Args:
+        statuses: count only submissions in one of these (e.g. ``WAITING``); default every submission.
+    """
+    query = select(Submission.assignment_id, func.count())
+    if statuses is not None:
+        query = query.where(Submission.status.in_(list(statuses)))
+    return {assignment_id: count
+            for assignment_id, count in session.execute(query.group_by(Submission.assignment_id))}
+
+
+def status_counts(session: Session, assignment_id: int) -> dict[str, int]:
+    """How many of the assignment's submissions are in each status, by the status's value (none: left out)."""
+    rows = session.execute(select(Submission.status, func.count())
+                           .where(Submission.assignment_id == assignment_id).group_by(Submission.status))
+    return {str(status): count for status, count in rows}
 
 
 def assignment_view(assignment: Assignment, extension: int = 0) -> dict:

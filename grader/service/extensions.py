@@ -12,6 +12,13 @@ from grader.service.errors import UnknownUser, Unprocessable
 MAX_DAYS = 365  # the longest extension: a year
 
 
+def assignment_extensions(session: Session, assignment_id: int) -> list[tuple[str, int]]:
+    """The assignment's extensions as ``(email, days)``, by email."""
+    rows = session.execute(select(User.email, Extension.days).join(Extension, Extension.user_id == User.id)
+                           .where(Extension.assignment_id == assignment_id).order_by(User.email))
+    return [(email, days) for email, days in rows]
+
+
 def grant_extension(session: Session, name: str, email: str, days: int, by: User) -> dict:
     """Set (not add to) the student's extension on ``name``; 0 days takes it back.
 

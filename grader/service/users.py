@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.db import Role, Token, TokenKind, User, utcnow
@@ -213,3 +213,16 @@ def drop_token(session: Session, token: str, kind: TokenKind = TokenKind.SESSION
     if row is not None:
         session.delete(row)
         session.commit()
+
+
+def roster(session: Session) -> list[tuple[User, int]]:
+    """Every user with how many tokens (API tokens and sign-in sessions) they hold, by role and then email."""
+    rows = session.execute(select(User, func.count(Token.id)).outerjoin(Token, Token.user_id == User.id)
+                           .group_by(User.id).order_by(User.role, User.email))
+    return [(user, tokens) for user, tokens in rows]
+
+
+def role_counts(session: Session) -> dict[str, int]:
+    """How many users have each role, by the role's value (a role nobody has is left out)."""
+    rows = session.execute(select(User.role, func.count()).group_by(User.role))
+    return {str(role): count for role, count in rows}

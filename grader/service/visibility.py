@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.db import AssignmentVersion, Result, Role, Submission, User, utcnow
@@ -55,6 +55,32 @@ def result_history(session: Session, submission_id: int) -> list[Result]:
     """Every result the submission ever got (regrades included), newest first."""
     return list(session.scalars(select(Result).where(Result.submission_id == submission_id)
                                 .order_by(Result.id.desc())))
+
+
+def get_result(session: Session, submission_id: int, result_id: int) -> Result:
+    """Result ``result_id`` of submission ``submission_id`` (for staff).
+
+    Raises:
+        NotFound: there is none, or it belongs to another submission.
+    """
+    result = session.get(Result, result_id)
+    if result is None or result.submission_id != submission_id:
+        raise not_found("result", result_id)
+    return result
+
+
+def own_submission_counts(session: Session, user: User) -> dict[int, int]:
+    """How many submissions ``user`` made to each assignment, by assignment id (none: left out)."""
+    rows = session.execute(select(Submission.assignment_id, func.count()).where(Submission.user_id == user.id)
+                           .group_by(Submission.assignment_id))
+    return {assignment_id: count for assignment_id, count in rows}
+
+
+def latest_submission(session: Session, user: User, assignment_id: int) -> Submission | None:
+    """``user``'s newest submission to the assignment, or None before their first."""
+    return session.scalar(select(Submission).where(Submission.user_id == user.id,
+                                                   Submission.assignment_id == assignment_id)
+                          .order_by(Submission.id.desc()).limit(1))
 
 
 def history_view(result: Result) -> dict:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.db import Token, User, utcnow
+from grader.db import User, utcnow
 from grader.http.deps import DbSession
 from grader.reports import (
     assignment_report,
@@ -21,7 +20,8 @@ from grader.reports import (
 from grader.service.assignments import get_released
 from grader.service.errors import ServiceError
 from grader.service.gradebook import check_policy
-from grader.service.users import import_roster
+from grader.service.users import import_roster, role_counts
+from grader.service.users import roster as people_on_roster
 from grader.web.deps import CheckedForm, InstructorViewer
 from grader.web.render import page
 
@@ -87,11 +87,8 @@ def gradescope(name: str, user: InstructorViewer, session: DbSession, policy: st
 
 
 def _roster_page(request: Request, session: Session, user: User, status_code: int = 200, **context):
-    people = session.execute(select(User, func.count(Token.id)).outerjoin(Token, Token.user_id == User.id)
-                             .group_by(User.id).order_by(User.role, User.email)).all()
-    counts = dict(session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    return page(request, "instructor/roster.html", status_code=status_code, user=user, people=people,
-                counts={str(k): v for k, v in counts.items()}, **context)
+    return page(request, "instructor/roster.html", status_code=status_code, user=user,
+                people=people_on_roster(session), counts=role_counts(session), **context)
 
 
 @router.get("/roster")

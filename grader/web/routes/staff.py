@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.db import WAITING, Assignment, Extension, GateRun, Result, Submission, User, utcnow
+from grader.db import WAITING, Assignment, User, utcnow
 from grader.http.deps import DbSession
 from grader.http.params import RowId
 from grader.service import assignment_folders
 from grader.service import assignment_settings as settings_service
-from grader.service.assignments import find_assignment, get_assignment
+from grader.service.assignments import (
+    all_assignments,
+    find_assignment,
+    get_assignment,
+    status_counts,
+    submission_counts,
+)
 from grader.service.errors import Invalid, NotFound, ServiceError, UnknownUser, Unprocessable, not_found
-from grader.service.extensions import MAX_DAYS, grant_extension
+from grader.service.extensions import MAX_DAYS, assignment_extensions, grant_extension
 from grader.service.gates import (
     MAX_SEED,
     NOTHING_PUBLISHED,
@@ -22,6 +27,7 @@ from grader.service.gates import (
     get_gate,
     launch_gate,
     publish_gate,
+    recent_gates,
     start_gate,
 )
 from grader.service.numbers import MAX_ID, whole_number
@@ -35,7 +41,13 @@ from grader.service.regrade import (
 )
 from grader.service.releases import published_names
 from grader.service.submissions import shown_schedule
-from grader.service.visibility import get_submission, result_history, submission_view
+from grader.service.visibility import (
+    assignment_submissions,
+    get_result,
+    get_submission,
+    result_history,
+    submission_view,
+)
 from grader.web.deps import CheckedForm, StaffViewer
 from grader.web.render import page
 
@@ -82,12 +94,9 @@ def _upcoming(assignment: Assignment | None):
 def overview(request: Request, user: StaffViewer, session: DbSession):
     settings = request.app.state.runtime.settings
     folders = {f["name"]: f for f in settings_service.list_assignment_folders(settings)}
-    released = {a.name: a for a in session.scalars(select(Assignment))}
-    counts = dict(session.execute(select(Submission.assignment_id, func.count())
-                                  .group_by(Submission.assignment_id)).all())
-    waiting = dict(session.execute(select(Submission.assignment_id, func.count())
-                                   .where(Submission.status.in_(WAITING))
-                                   .group_by(Submission.assignment_id)).all())
+    released = {a.name: a for a in all_assignments(session)}
+    counts = submission_counts(session)
+    waiting = submission_counts(session, WAITING)
     rows = []
     for name in sorted(set(folders) | set(released)):
         assignment = released.get(name)
@@ -157,23 +166,16 @@ def _assignment_page(request: Request, session: Session, user: User, name: str, 
         if assignment is None:
             raise
         current, error = {}, error or missing.message  # released, but its folder is gone from this server
-    gates = session.scalars(select(GateRun).where(GateRun.assignment_name == name)
-                            .order_by(GateRun.id.desc()).limit(10)).all()
-    submissions, extensions, status_counts = [], [], {}
+    gates = recent_gates(session, name, limit=10)
+    submissions, extensions, statuses = [], [], {}
     if assignment is not None:
-        submissions = session.scalars(select(Submission).where(Submission.assignment_id == assignment.id)
-                                      .order_by(Submission.id.desc()).limit(200)).all()
-        extensions = session.execute(select(User.email, Extension.days)
-                                     .join(Extension, Extension.user_id == User.id)
-                                     .where(Extension.assignment_id == assignment.id)
-                                     .order_by(User.email)).all()
-        status_counts = dict(session.execute(select(Submission.status, func.count())
-                                             .where(Submission.assignment_id == assignment.id)
-                                             .group_by(Submission.status)).all())
+        submissions = assignment_submissions(session, assignment.id, user, everyone=True, limit=200)
+        extensions = assignment_extensions(session, assignment.id)
+        statuses = status_counts(session, assignment.id)
     return page(request, "staff/assignment.html", status_code=status_code, user=user, name=name,
                 assignment=assignment, fields=settings_service.EDITABLE, values=values or current,
                 problems=problems or [], gates=gates, submissions=submissions, extensions=extensions,
-                status_counts={str(k): v for k, v in status_counts.items()}, error=error,
+                status_counts=statuses, error=error,
                 opens=_upcoming(assignment),
                 schedule=_schedule(assignment),
                 notice=notice or _notice(request))
@@ -323,9 +325,7 @@ def replay_run(submission_id: RowId, request: Request, user: StaffViewer, data: 
 @router.get("/submissions/{submission_id}/logs/{result_id}/{log_name}")
 def log(submission_id: RowId, result_id: RowId, log_name: str, request: Request, user: StaffViewer,
         session: DbSession) -> PlainTextResponse:
-    result = session.get(Result, result_id)
-    if result is None or result.submission_id != submission_id:
-        raise not_found("result", result_id)
+    result = get_result(session, submission_id, result_id)
     sha = (result.data.get("logs") or {}).get(log_name)
     if not sha:
         raise not_found("log", log_name)

@@ -7,10 +7,9 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.db import WAITING, Assignment, Role, Submission, User, utcnow
+from grader.db import WAITING, Assignment, Role, User, utcnow
 from grader.http.deps import SESSION_COOKIE, DbSession
 from grader.http.params import RowId
 from grader.http.uploads import in_upload_thread, take
@@ -26,7 +25,13 @@ from grader.service.submissions import (
     release_config,
     release_schedule,
 )
-from grader.service.visibility import submission_view, visible_submission
+from grader.service.visibility import (
+    assignment_submissions,
+    latest_submission,
+    own_submission_counts,
+    submission_view,
+    visible_submission,
+)
 from grader.web import csrf
 from grader.web.deps import Viewer, page_user
 from grader.web.render import page
@@ -82,14 +87,10 @@ def _ago(span: timedelta) -> str:
 @router.get("/assignments")
 def assignments(request: Request, user: Viewer, session: DbSession):
     rows = released_assignments(session)
-    mine = dict(session.execute(
-        select(Submission.assignment_id, func.count()).where(Submission.user_id == user.id)
-        .group_by(Submission.assignment_id)).all())
+    mine = own_submission_counts(session, user)
     listed = []
     for assignment in rows:
-        latest = session.scalar(select(Submission).where(Submission.user_id == user.id,
-                                                         Submission.assignment_id == assignment.id)
-                                .order_by(Submission.id.desc()).limit(1))
+        latest = latest_submission(session, user, assignment.id)
         listed.append({"assignment": assignment, "deadline": deadline(session, user, assignment),
                        "submissions": mine.get(assignment.id, 0),
                        "latest": submission_view(latest, user) if latest else None})
@@ -99,9 +100,7 @@ def assignments(request: Request, user: Viewer, session: DbSession):
 def _assignment_page(request: Request, session: Session, user: User, name: str, status_code: int = 200,
                      error: str | None = None):
     assignment, version = current_version(session, name)
-    history = session.scalars(select(Submission).where(Submission.user_id == user.id,
-                                                       Submission.assignment_id == assignment.id)
-                              .order_by(Submission.id.desc()).limit(100)).all()
+    history = assignment_submissions(session, assignment.id, user, limit=100)
     return page(request, "student/assignment.html", status_code=status_code, user=user, assignment=assignment,
                 version=version, deadline=deadline(session, user, assignment), error=error,
                 description=release_config(version).description,
