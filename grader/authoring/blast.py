@@ -143,12 +143,12 @@ def outcome(unit: Unit, run: SuiteRun, reference_passed: set[str], assignment: A
     groups = {group.group: group for group in assignment.points}
     found = UnitOutcome(unit.name, tests_run)
     for test in run.tests():
-        if test["status"] == "passed" or test["name"] not in reference_passed or test["max_score"] <= 0:
+        if test.status == "passed" or test.name not in reference_passed or test.max_score <= 0:
             continue
-        group = test["group"] or "(no group)"
-        found.lost[test["name"]] = (group, float(test["max_score"]))
+        group = test.group or "(no group)"
+        found.lost[test.name] = (group, test.max_score)
         if group not in groups or not groups[group].may_lose_to(unit.name):
-            found.refused.setdefault(group, []).append(test["name"])
+            found.refused.setdefault(group, []).append(test.name)
     return found
 
 

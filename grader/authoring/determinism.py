@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grader.authoring.suite import SuiteRun
 from grader.authoring.verdicts import Check
+from grader.judge_results import JudgeTest
 
 
 def check_determinism(first: SuiteRun, second: SuiteRun, seed: int) -> Check:
@@ -11,8 +12,8 @@ def check_determinism(first: SuiteRun, second: SuiteRun, seed: int) -> Check:
     test, what differed (status, score, fetched values) and how to seed it."""
     if not first.results or not second.results:
         return Check(6, "deterministic", False, "a reference run gave no results")
-    one = {t["name"]: t for t in first.tests()}
-    two = {t["name"]: t for t in second.tests()}
+    one = {t.name: t for t in first.tests()}
+    two = {t.name: t for t in second.tests()}
     details = []
     for name in sorted(one.keys() | two.keys()):
         what = _difference(one.get(name), two.get(name))
@@ -32,24 +33,24 @@ _UNSEEDED_FIX = ("to fix: draw every random input from the test's `rng` (or `see
                  "autouse fixture")
 
 
-def _difference(one: dict | None, two: dict | None) -> str:
+def _difference(one: JudgeTest | None, two: JudgeTest | None) -> str:
     """How one test's two records differ ('' when they do not): status, score, or the values it fetched."""
     if one is None or two is None:
         return f"it ran only in the {'second' if one is None else 'first'} run"
     parts = []
-    if one["status"] != two["status"]:
-        parts.append(f"status {one['status']} then {two['status']}")
-    if one["score"] != two["score"]:
-        parts.append(f"score {one['score']:g} then {two['score']:g}")
-    if one["fetch_digest"] != two["fetch_digest"]:
+    if one.status != two.status:
+        parts.append(f"status {one.status} then {two.status}")
+    if one.score != two.score:
+        parts.append(f"score {one.score:g} then {two.score:g}")
+    if one.fetch_digest != two.fetch_digest:
         parts.append("the values it fetched from the student's side" + _first_fetch(one, two) + (
             "" if parts else " (same status and score: the inputs or Beras's weights were drawn unseeded)"))
     return "; ".join(parts)
 
 
-def _first_fetch(one: dict, two: dict) -> str:
+def _first_fetch(one: JudgeTest, two: JudgeTest) -> str:
     """Where the two runs' fetch logs (``--fetch-log``) part: the first fetch that differs, or ''."""
-    first, second = one.get("fetches"), two.get("fetches")
+    first, second = one.fetches, two.fetches
     if first is None or second is None:
         return ""
     for a, b in zip(first, second):

@@ -241,11 +241,10 @@ def reference_times(*runs: SuiteRun) -> dict[str, float]:
     failed: set[str] = set()
     for run in runs:
         for test in run.tests():
-            if test["status"] != "passed":
-                failed.add(test["name"])
+            if test.status != "passed":
+                failed.add(test.name)
             else:
-                times[test["name"]] = max(times.get(test["name"], 0.0),
-                                          float(test.get("longest_call_s", 0.0)))
+                times[test.name] = max(times.get(test.name, 0.0), test.longest_call_s)
     return {name: seconds for name, seconds in times.items() if name not in failed}
 
 
@@ -284,9 +283,8 @@ def _check_imports(trees: Trees, layout: Layout) -> Check:
 def _failures(run: SuiteRun, wanted: str) -> list[str]:
     if run.problem:
         return [run.problem + (f"; log: {run.log_tail[-600:]}" if run.log_tail else "")]
-    problems = list(run.results.get("problems", []))
-    return problems + [f"{t['name']}: {t['status']}: {t['output'][:300]}" for t in run.tests()
-                       if t["status"] != wanted]
+    problems = list(run.results.problems)
+    return problems + [f"{t.name}: {t.status}: {t.output[:300]}" for t in run.tests() if t.status != wanted]
 
 
 def _fraction(run: SuiteRun) -> str:
@@ -304,9 +302,9 @@ def _check_reference(public: SuiteRun, hidden: SuiteRun, scopes: dict[str, tuple
                + [f"hidden: {d}" for d in _failures(hidden, "passed")])
     for suite, run in (("public", public), ("hidden", hidden)):
         for test in run.tests():
-            if test["status"] != "passed":
-                details += [f"{suite}: {test['name']}: {why}"
-                            for why in shipped.stubbed_use(test["output"], scopes)]
+            if test.status != "passed":
+                details += [f"{suite}: {test.name}: {why}"
+                            for why in shipped.stubbed_use(test.output, scopes)]
     if hidden.results and hidden.max_score <= 0:
         details.append("the hidden tests are worth 0 points")
     return Check(2, "reference full marks", not details, f"reference public {_fraction(public)}, "
@@ -315,9 +313,9 @@ def _check_reference(public: SuiteRun, hidden: SuiteRun, scopes: dict[str, tuple
 
 def _check_stub(hidden: SuiteRun, free_points: float, public_starter: SuiteRun) -> Check:
     details = [] if hidden.results else [hidden.problem or "no results"]
-    earned = [t for t in hidden.tests() if t["score"] > 0]
+    earned = [t for t in hidden.tests() if t.score > 0]
     if hidden.results and hidden.score > free_points + 1e-9:
-        details += [f"{t['name']} passes on the untouched starter ({t['score']:g} points)" for t in earned]
+        details += [f"{t.name} passes on the untouched starter ({t.score:g} points)" for t in earned]
     figure = f"stub hidden {_fraction(hidden)} (free points allowed: {free_points:g}); " \
              f"starter public {_fraction(public_starter)}"
     return Check(3, "stub scores nothing", not details, figure, details)
@@ -352,9 +350,9 @@ def _check_leaks(trees: Trees, layout: Layout, assignment: Assignment) -> Check:
 
 
 def _check_coverage(trees: Trees, hidden: SuiteRun) -> Check:
-    if not hidden.results or "lines_run" not in hidden.results:
+    if not hidden.results or hidden.results.lines_run is None:
         return Check(5, "coverage of stubbed code", False, "no trace from the reference run")
-    ran = hidden.results["lines_run"]
+    ran = hidden.results.lines_run
     units = uncovered = 0
     details = []
     for rel, stubbed in sorted(trees.stubbed.items()):
@@ -412,20 +410,20 @@ def _check_degenerates(graded: list[tuple[Degenerate, SuiteRun]], free_points: f
             continue
         tests = run.tests()
         if case.groups:
-            earned = [t for t in tests if t["group"] in case.groups and t["score"] > 0]
-            scores.append(f"{case.name} {sum(t['score'] for t in earned):g} in its groups")
+            earned = [t for t in tests if t.group in case.groups and t.score > 0]
+            scores.append(f"{case.name} {sum(t.score for t in earned):g} in its groups")
             bound = f"{len(case.groups)} group(s) it must earn nothing in: {', '.join(case.groups)}"
             failed = bool(earned)
         else:
-            earned = [t for t in tests if t["score"] > 0]
+            earned = [t for t in tests if t.score > 0]
             scores.append(f"{case.name} {run.score:g}")
             bound = f"free points allowed: {free_points:g}"
             failed = run.score > free_points + 1e-9
         if failed:
-            shown = ", ".join(f"{t['name']} ({t['score']:g})" for t in earned[:8])
+            shown = ", ".join(f"{t.name} ({t.score:g})" for t in earned[:8])
             more = f" and {len(earned) - 8} more" if len(earned) > 8 else ""
             details.append(f"{case.name} ({case.description}) earns "
-                           f"{sum(t['score'] for t in earned):g} points ({bound}) from {shown}{more}")
+                           f"{sum(t.score for t in earned):g} points ({bound}) from {shown}{more}")
     max_score = next((run.max_score for _, run in graded if run.results), 0.0)
     figure = f"{len(graded)} submissions, public + hidden of {max_score:g}: {', '.join(scores)} " \
              f"(free points allowed: {free_points:g})"
@@ -441,9 +439,9 @@ def _timed(job) -> tuple[SuiteRun, float]:
 def _plan_blast(assignment: Assignment, trees: Trees, layout: Layout, seed: int, test_ids: list[str],
                 *traced: SuiteRun) -> tuple[list, str | None]:
     """Check 8's steps (``blast.plan``), or why there are none: a reference run without its per-test trace."""
-    if not all(run.results and "calls_by_test" in run.results for run in traced):
+    if not all(run.results and run.results.calls_by_test is not None for run in traced):
         return [], "not run: a reference run gave no per-test trace (see check 2)"
-    calls = {test: names for run in traced for test, names in run.results["calls_by_test"].items()}
+    calls = {test: names for run in traced for test, names in run.results.calls_by_test.items()}
     solved = layout.reference_submission_root or layout.reference_root
     stage = layout.graded_stub_root.parent / "blast"
     base = blast.base_key(layout.assignment_dir, layout.reference_root, solved, seed, test_ids)
@@ -457,7 +455,7 @@ def _check_blast(assignment: Assignment, steps: list, runs: dict[str, SuiteRun],
                  reference_runs: list[SuiteRun], problem: str | None, seconds: float) -> Check:
     if problem:
         return Check(8, "blast radius", False, problem)
-    passed = {t["name"] for run in reference_runs for t in run.tests() if t["status"] == "passed"}
+    passed = {t.name for run in reference_runs for t in run.tests() if t.status == "passed"}
     outcomes = []
     for step in steps:
         if isinstance(step, blast.Planned):

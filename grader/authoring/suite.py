@@ -7,16 +7,17 @@ values), and the results file is the one the engine will write.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from grader.harness.jobspec import judge_pytest_args
+from grader.judge_results import JudgeResults, JudgeTest
 
 LOG_TAIL_CHARS = 4000
 
@@ -25,21 +26,21 @@ LOG_TAIL_CHARS = 4000
 class SuiteRun:
     """What one run gave back: the parsed results file, or why there is none."""
 
-    results: dict[str, Any] | None
+    results: JudgeResults | None
     returncode: int
     log_tail: str
     problem: str | None = None
 
     @property
     def score(self) -> float:
-        return float(self.results["score"]) if self.results else 0.0
+        return self.results.score if self.results else 0.0
 
     @property
     def max_score(self) -> float:
-        return float(self.results["max_score"]) if self.results else 0.0
+        return self.results.max_score if self.results else 0.0
 
-    def tests(self) -> list[dict[str, Any]]:
-        return list(self.results["tests"]) if self.results else []
+    def tests(self) -> list[JudgeTest]:
+        return list(self.results.tests) if self.results else []
 
 
 def run_suite(
@@ -118,9 +119,13 @@ def run_suite(
         if not results_path.is_file():
             return SuiteRun(None, process.returncode, log,
                             f"{suite} wrote no results (pytest exit {process.returncode})")
-        results = json.loads(results_path.read_text())
+        try:
+            results = JudgeResults.model_validate_json(results_path.read_bytes())
+        except ValidationError as error:
+            return SuiteRun(None, process.returncode, log,
+                            f"{suite} wrote a malformed results file: {str(error)[:500]}")
         problem = None
-        if not results["tests"]:
+        if not results.tests:
             problem = f"{suite} collected no tests"
         elif process.returncode not in (0, 1):  # 1 = some tests failed, which is a result
             problem = f"{suite}: pytest exit {process.returncode}"

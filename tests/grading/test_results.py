@@ -54,5 +54,5 @@ def test_scores_come_from_the_release_not_the_file(mlp, tmp_path):
         data["tests"][0].update(status="failed", outcome="failed", score=data["tests"][0]["max_score"])
     judge = R.read_judge_results(_judge_file(mlp, tmp_path, forge), mlp)
     tests = R.build_tests(judge, mlp, ("not_run", "not run"))
-    assert tests[0]["score"] == 0.0 and tests[0]["status"] == "failed"
-    assert all(t["status"] in ("passed", "failed") for t in tests)  # Gradescope's two statuses
+    assert tests[0].score == 0.0 and tests[0].status == "failed"
+    assert all(t.status in ("passed", "failed") for t in tests)  # Gradescope's two statuses

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from grader.authoring.released import Released
 from grader.harness.jobspec import RESULTS_MAX_BYTES as MAX_RESULTS_BYTES
+from grader.judge_results import JudgeResults
 from grader.result import GradeResult, Outcome, ResultStatus, TestResult, TestStatus
 
 MAX_TEST_OUTPUT = 8000
@@ -29,28 +29,7 @@ class ResultsInvalid(Exception):
     """The judge's results file is missing, too large or malformed; the message says which."""
 
 
-class _JudgeTest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    name: str = Field(max_length=1000)
-    status: Literal["passed", "failed", "skipped", "not_run"]
-    outcome: Outcome = Outcome.FAILED
-    score: float = Field(ge=0, allow_inf_nan=False)
-    max_score: float = Field(ge=0, allow_inf_nan=False)
-    output: str = Field("", max_length=MAX_TEST_OUTPUT * 2)
-    duration_s: float = Field(0.0, ge=0, allow_inf_nan=False)
-    fetch_digest: str = Field("", max_length=128)
-
-
-class _JudgeResults(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    complete: bool
-    seed: int
-    tests: list[_JudgeTest] = Field(max_length=100_000)
-    problems: list[str] = []
-    execution_time_s: float = Field(0.0, ge=0, allow_inf_nan=False)
-
-
-def read_judge_results(path: Path, released: Released) -> _JudgeResults:
+def read_judge_results(path: Path, released: Released) -> JudgeResults:
     """Read and check the judge's file against the release.
 
     Raises:
@@ -63,7 +42,7 @@ def read_judge_results(path: Path, released: Released) -> _JudgeResults:
     if size > MAX_RESULTS_BYTES:
         raise ResultsInvalid(f"the results file is {size} bytes, over the {MAX_RESULTS_BYTES}-byte cap")
     try:
-        results = _JudgeResults.model_validate(json.loads(path.read_bytes()))
+        results = JudgeResults.model_validate(json.loads(path.read_bytes()))
     except (ValueError, ValidationError) as error:
         raise ResultsInvalid(f"the results file is malformed: {str(error)[:500]}") from None
     for test in results.tests:
@@ -99,7 +78,7 @@ def selected_ids(released: Released, suites: tuple[str, ...] | None) -> list[str
             if any(t == p or t.startswith(p + "/") or t.startswith(p + "::") for p in prefixes)]
 
 
-def build_tests(judge: _JudgeResults, released: Released, unfinished: tuple[Outcome, str],
+def build_tests(judge: JudgeResults, released: Released, unfinished: tuple[Outcome, str],
                 suites: tuple[str, ...] | None = None) -> list[TestResult]:
     """Gradescope-shaped tests with the release's points; unfinished ones say why."""
     tests = []
