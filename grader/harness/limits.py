@@ -10,7 +10,7 @@ import resource
 import signal
 from dataclasses import dataclass
 
-from grader.harness.handles import Exit, FailureKind
+from grader.harness.failures import Exit, FailureKind
 
 # One BLAS/OpenMP thread: results and timings must not depend on the machine's load or core count,
 # and per-thread stacks must not eat a small address-space limit.

@@ -23,9 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grader.harness import framing
+from grader.harness.failures import Exit, FailureKind
 from grader.harness.handles import (
-    Exit,
-    FailureKind,
     HarnessError,
     ReleaseFailed,
     StudentProcessError,
