@@ -28,14 +28,12 @@ from grader import environment
 from grader.authoring.build import Trees, build_trees, ownership, write_tree
 from grader.authoring.config import Assignment, PointsError, TestPoints, assign_points, load_assignment
 from grader.authoring.gate import GateReport, Layout, run_gate
+from grader.authoring.harness_files import harness_files
 from grader.authoring.ripple import Published, zips_in
 from grader.authoring.ripple import notes as ripple_notes
 from grader.authoring.schedule import check_released_solutions, readme_schedule
 from grader.authoring.suite import collect_ids
 
-HARNESS_FILES = ("__init__.py", "checks.py", "codec.py", "deadlines.py", "handles.py", "inprocess.py",
-                 # numpy-only: they ship to students
-                 "minirunner.py", "notes.py", "plugin.py", "seeds.py", "server.py")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same release gives the same bytes
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
@@ -147,7 +145,7 @@ def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: l
     write_tree(trees.starter, starter / "beras")
     shutil.copytree(assignment.public_dir, starter / assignment.tests.public, ignore=_IGNORED)
     harness = resources.files("grader.harness")
-    for file in HARNESS_FILES:
+    for file in harness_files():
         target = starter / "grader" / "harness" / file
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(harness.joinpath(file).read_text())

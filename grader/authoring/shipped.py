@@ -105,7 +105,12 @@ def check_starter_zip(starter_zip: Path, assignment: Assignment, trees: Trees, p
     seconds = time.monotonic() - started
     output = process.stdout + process.stderr
     details, passed = _judge(output, assignment, public_ids, stub_scopes(trees))
-    if process.returncode != 0 and not details:
+    reported = any(_RESULT.match(line) for line in output.splitlines())
+    if process.returncode != 0 and not reported:
+        # run_tests.py itself broke before any test: its traceback is the finding, not the missing tests
+        details.insert(0, f"run_tests.py exited with {process.returncode} before running any test: "
+                          f"{output[-LOG_TAIL_CHARS:]}")
+    elif process.returncode != 0 and not details:
         details.append(f"run_tests.py exited with {process.returncode}: {output[-LOG_TAIL_CHARS:]}")
     figure = (f"run_tests.py with numpy only (no pytest), the owned files solved: {passed} of "
               f"{len(public_ids)} public tests pass ({seconds:.1f} s)")

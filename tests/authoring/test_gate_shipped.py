@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.authoring import leaks
+from grader.authoring.harness_files import closure, harness_files
 from grader.authoring.release import release
 
 TOY = Path(__file__).parent / "toy"
@@ -123,6 +124,36 @@ def test_the_sound_toy_passes_check_9_in_a_numpy_only_python(toy: Path) -> None:
     assert ("run_tests.py with numpy only (no pytest), the owned files solved: 1 of 1 public tests pass"
             in check.figure)
     assert "[  ok] 9. the starter zip works as shipped" in outcome.report.format()
+
+
+def test_a_starter_missing_a_harness_module_fails_check_9_with_run_tests_traceback(
+        toy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # what happened when failures.py was split out of handles.py and the shipped list was by hand
+    from grader.authoring import release as release_module
+
+    shipped = tuple(f for f in harness_files() if f != "failures.py")
+    monkeypatch.setattr(release_module, "harness_files", lambda: shipped)
+    check = _check(_release(toy), 9)
+    assert not check.ok
+    assert "run_tests.py exited with 1 before running any test" in check.details[0]
+    assert "No module named 'grader.harness.failures'" in check.details[0]
+
+
+def test_the_shipped_harness_is_closed_under_its_module_level_imports(tmp_path: Path) -> None:
+    folder = tmp_path / "harness"
+    folder.mkdir()
+    (folder / "entry.py").write_text("from grader.harness import helper\nimport grader.harness.deep as d\n"
+                                     "from grader.harness.typed import X  # noqa\n"
+                                     "if TYPE_CHECKING:\n    from grader.harness import only_types\n"
+                                     "def lazy():\n    from grader.harness import sandbox_only\n")
+    (folder / "helper.py").write_text("try:\n    from grader.harness.nested import y\n"
+                                      "except ImportError:\n    pass\n")
+    for name in ("deep", "typed", "nested", "only_types", "sandbox_only"):
+        (folder / f"{name}.py").write_text("")
+    assert closure(folder, ["entry.py"]) == ("deep.py", "entry.py", "helper.py", "nested.py", "typed.py")
+    real = harness_files()
+    assert {"failures.py", "handles.py", "minirunner.py", "plugin.py"} <= set(real)
+    assert not {"launcher.py", "process.py", "limits.py"} & set(real)  # sandbox-side, never in a starter
 
 
 def test_a_points_typo_is_one_problem_before_any_suite_and_every_later_check_is_not_run(toy: Path) -> None:
