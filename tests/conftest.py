@@ -50,14 +50,31 @@ def rng():
 
 
 @pytest.fixture(scope="session")
-def mlp_outcome(tmp_path_factory: pytest.TempPathFactory):
+def gate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's GRADER_GATE_CACHE: the real assignments' releases (seed 7) pass the gate once, and the tests
+    that release them again only to stand a service around them (the demo, the cluster) reuse the reports.
+    Only those tests opt in: every other gate test runs the gate."""
+    return tmp_path_factory.mktemp("gate-cache")
+
+
+def release_with_cache(gate_cache: Path, *args, **kwargs):
+    """``release`` with ``gate_cache`` on for this call only."""
+    from grader.authoring.gate_cache import CACHE_ENV
+    from grader.authoring.release import release
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(gate_cache))
+        return release(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def mlp_outcome(tmp_path_factory: pytest.TempPathFactory, gate_cache: Path):
     """beras-mlp released once through the real gate (seed 7) for the whole run: the gate is the costliest
     step."""
-    from grader.authoring.release import release
     from tests.grading.conftest import ASSIGNMENTS, REFERENCE
 
     out = tmp_path_factory.mktemp("service-release")
-    return release(ASSIGNMENTS / "beras-mlp", out, reference_package=REFERENCE, seed=7)
+    return release_with_cache(gate_cache, ASSIGNMENTS / "beras-mlp", out, reference_package=REFERENCE, seed=7)
 
 
 @pytest.fixture(scope="session")

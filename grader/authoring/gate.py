@@ -87,6 +87,8 @@ class GateReport:
     # test id -> the reference's time for it, as graded here (its untraced runs): the release records
     # them, and grading derives each test's per-call deadline from them (harness/deadlines.py)
     reference_times: dict[str, float] = field(default_factory=dict)
+    # when this byte-identical release was gated, if its report was reused (gate_cache); None: gated now
+    cached_from: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -110,6 +112,9 @@ class GateReport:
             verdict = f"refused: check {', '.join(failed)} failed"
         else:
             verdict = "refused: the gate stopped before its checks ran"
+        if self.cached_from:
+            lines.append(f"  reused: the report of this byte-identical release, gated at {self.cached_from} "
+                         "(GRADER_GATE_CACHE; set it to off to run the gate again)")
         lines.append(f"Release {verdict} ({self.seconds:.1f} s).")
         return "\n".join(lines)
 
@@ -117,7 +122,7 @@ class GateReport:
         return {"assignment": self.assignment, "seed": self.seed, "ok": self.ok,
                 "seconds": round(self.seconds, 2),
                 "checks": [{**asdict(check), "state": str(check.state)} for check in self.checks],
-                "notes": self.notes, "stopped": self.stopped}
+                "notes": self.notes, "stopped": self.stopped, "cached_from": self.cached_from}
 
 
 def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int,
@@ -127,13 +132,7 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int,
     ``test_ids`` are the ids of every public and hidden test (``suite.collect_ids``).
     """
     started = time.monotonic()
-    report = GateReport(assignment.name, seed)
-    report.notes += trees.notes
-    report.notes += [f"ships {item} complete, as this assignment declares" for item in trees.released]
-    report.notes += [f"{rel} is not in the starter (files.complete)" for rel in trees.withheld]
-    if assignment.gpu_variant == "optional":
-        report.notes.append("the gpu variant (CuPy) is declared optional; run the suite with "
-                            "--beras-backend cupy on a GPU worker to prove it")
+    report = GateReport(assignment.name, seed, notes=gate_notes(assignment, trees))
     first = _check_imports(trees, layout)
     report.checks.append(first)
     why = "check 1 failed" if not first.ok else None
@@ -216,6 +215,17 @@ def run_gate(assignment: Assignment, trees: Trees, layout: Layout, seed: int,
     report.reference_times = reference_times(public_ref, hidden_again)
     report.seconds = time.monotonic() - started
     return report
+
+
+def gate_notes(assignment: Assignment, trees: Trees) -> list[str]:
+    """The report's notes on what the release ships, which do not depend on any suite run."""
+    notes = list(trees.notes)
+    notes += [f"ships {item} complete, as this assignment declares" for item in trees.released]
+    notes += [f"{rel} is not in the starter (files.complete)" for rel in trees.withheld]
+    if assignment.gpu_variant == "optional":
+        notes.append("the gpu variant (CuPy) is declared optional; run the suite with "
+                     "--beras-backend cupy on a GPU worker to prove it")
+    return notes
 
 
 def _points_problem(error: PointsError) -> str:

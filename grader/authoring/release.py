@@ -25,9 +25,10 @@ from importlib import resources
 from pathlib import Path
 
 from grader import environment
+from grader.authoring import gate_cache
 from grader.authoring.build import Trees, build_trees, ownership, write_tree
 from grader.authoring.config import Assignment, PointsError, TestPoints, assign_points, load_assignment
-from grader.authoring.gate import GateReport, Layout, run_gate
+from grader.authoring.gate import GateReport, Layout, gate_notes, run_gate
 from grader.authoring.harness_files import harness_files
 from grader.authoring.ripple import Published, zips_in
 from grader.authoring.ripple import notes as ripple_notes
@@ -80,7 +81,13 @@ def release(
     with tempfile.TemporaryDirectory(prefix="beras-release-") as scratch:
         stage = Path(stage_dir) if stage_dir else Path(scratch)
         layout = stage_release(assignment, trees, stage, test_ids)
-        report = run_gate(assignment, trees, layout, seed, test_ids)
+        key = gate_cache.release_key(layout, seed, test_ids)
+        report = gate_cache.load(key, assignment.name, seed)
+        if report is None:
+            report = run_gate(assignment, trees, layout, seed, test_ids)
+            gate_cache.store(key, report)
+        else:
+            report.notes = gate_notes(assignment, trees)  # they name the current neighbours, so never kept
         autograder_root = layout.assignment_dir.parent
         (autograder_root / "gate-report.txt").write_text(report.format() + "\n")
         if not report.ok:
@@ -128,7 +135,6 @@ def stage_autograder(assignment_dir: Path, out: Path, *, reference_package: Path
     with tempfile.TemporaryDirectory(prefix="beras-stage-") as scratch:
         layout = stage_release(assignment, trees, Path(scratch), test_ids)
         autograder_root = layout.assignment_dir.parent
-        (autograder_root / "test-ids.json").write_text(json.dumps(test_ids))
         target = Path(out) / f"{assignment.name}-autograder"
         target.parent.mkdir(parents=True, exist_ok=True)
         _replace_dir(autograder_root, target)
@@ -166,6 +172,7 @@ def stage_release(assignment: Assignment, trees: Trees, stage: Path, test_ids: l
     autograder = stage / f"{name}-autograder"
     assignment_copy = autograder / name
     shutil.copytree(assignment.root, assignment_copy, ignore=_IGNORED)
+    (autograder / "test-ids.json").write_text(json.dumps(test_ids))  # the points table's ids, for grading
     write_tree(trees.reference, autograder / "reference" / "beras")
     # The student's package as it is graded: grading puts the submission's files into a copy of it. It is
     # the starter's beras/ file for file, so the judge grades with exactly what the students get.

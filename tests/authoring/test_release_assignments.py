@@ -14,7 +14,8 @@ import pytest
 from grader import environment
 from grader.authoring.build import build_trees, owners
 from grader.authoring.config import discover_assignments, load_assignment
-from grader.authoring.release import release, student_readme
+from grader.authoring.release import student_readme
+from tests.conftest import release_with_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "reference" / "beras"
@@ -66,13 +67,14 @@ def test_the_starter_readme_names_the_grading_environment(name: str, monkeypatch
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory: pytest.TempPathFactory, mlp_outcome) -> dict[str, object]:
+def released(tmp_path_factory: pytest.TempPathFactory, mlp_outcome, gate_cache: Path) -> dict[str, object]:
     """Release every assignment once (the gate runs each suite several times); beras-mlp's release is the
     session's (tests/conftest.py), so its gate runs once per test run."""
     out = tmp_path_factory.mktemp("releases")
     # Seed 7, as the session's beras-mlp release: check 8 caches its runs by seed.
     return {name: mlp_outcome if name == "beras-mlp" else
-            release(ROOT / "assignments" / name, out, reference_package=REFERENCE, seed=7)
+            release_with_cache(gate_cache, ROOT / "assignments" / name, out, reference_package=REFERENCE,
+                               seed=7)
             for name in ASSIGNMENTS}
 
 

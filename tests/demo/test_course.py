@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from grader.authoring.gate_cache import CACHE_ENV
 from tests.grading.conftest import REPO, require_local_sandbox
 from tests.service.processes import BIN, free_port
 
@@ -29,7 +30,7 @@ def _read_until(process: subprocess.Popen, pattern: str, timeout: float) -> str:
     raise TimeoutError("".join(seen))
 
 
-def test_demo_serve_seeds_a_course_and_prints_logins_that_sign_in(tmp_path):
+def test_demo_serve_seeds_a_course_and_prints_logins_that_sign_in(tmp_path, gate_cache):
     require_local_sandbox()
     port = free_port()
     process = subprocess.Popen([str(BIN / "beras-grader"), "demo", "--serve", "--sandbox", "local", "--port",
@@ -38,7 +39,8 @@ def test_demo_serve_seeds_a_course_and_prints_logins_that_sign_in(tmp_path):
                                 # (~/.cache/beras-grader).
                                 "--seed", "7"], cwd=REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               # the gate tests' reports of the same releases (the gate is tested there)
+                               env={**os.environ, "PYTHONUNBUFFERED": "1", CACHE_ENV: str(gate_cache)},
                                start_new_session=True)
     try:
         output = _read_until(process, r"Ctrl-C stops the server", timeout=900)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from grader.authoring.gate_cache import CACHE_ENV
 from grader.db import Result, Submission, sessions
 from tests.grading.conftest import REQUIRE_SANDBOXES
 from tests.service.conftest import ASSIGNMENTS, REFERENCE, submission
@@ -33,7 +34,7 @@ LEASE_S = 6
 
 
 class Cluster:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, gate_cache: Path) -> None:
         self.folder = folder
         self.redis = RedisServer(folder / "redis").start()
         self.postgres = Postgres(folder / "pg").init()
@@ -44,7 +45,9 @@ class Cluster:
                     "GRADER_DATA_DIR": str(folder / "data"),
                     "GRADER_ASSIGNMENTS_DIR": str(ASSIGNMENTS), "GRADER_REFERENCE": str(REFERENCE),
                     "GRADER_LEASE_S": str(LEASE_S), "GRADER_RECONCILE_EVERY_S": "1",
-                    "GRADER_QUEUED_DEADLINE_S": "15", "GRADER_RETRY_BACKOFF_S": "1"}
+                    "GRADER_QUEUED_DEADLINE_S": "15", "GRADER_RETRY_BACKOFF_S": "1",
+                    # the session's beras-mlp report (seed 7): the gate is tested in tests/authoring
+                    CACHE_ENV: str(gate_cache)}
         self.server = Service(["serve", "--port", str(self.api_port)], self.env, folder / "api.log").start()
         self.workers = [self._worker(i) for i in range(2)]
         wait_healthy(f"{self.api}/healthz")
@@ -97,7 +100,7 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory):
+def cluster(tmp_path_factory: pytest.TempPathFactory, gate_cache: Path):
     missing = [p for p in ("redis-server", "docker-compose") if not have(p)]
     try:
         choose_sandbox("docker")
@@ -107,7 +110,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         if REQUIRE_SANDBOXES:
             pytest.fail(f"the distributed tests need {', '.join(missing)} (make test installs them)")
         pytest.skip(f"not run: {', '.join(missing)} unavailable here")
-    cluster = Cluster(tmp_path_factory.mktemp("cluster"))
+    cluster = Cluster(tmp_path_factory.mktemp("cluster"), gate_cache)
     try:
         cluster.staff = cluster.user("ta@course.edu", "ta")
         cluster.instructor = cluster.user("prof@course.edu", "instructor")
