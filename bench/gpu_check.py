@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -123,11 +124,29 @@ def cupy_package(cuda: str) -> str:
                      "(install CuPy from source for another version)")
 
 
+def run_group(cmd: list[str], *, timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run`` in a process group of its own, the whole group killed at the timeout.
+
+    A step's grandchildren (the judge and students of a grading run, pytest's) must not outlive their
+    step and hold the GPU while the next one runs.
+    """
+    kwargs.pop("capture_output", None)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                          stdin=subprocess.DEVNULL, **kwargs) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(cmd, process.returncode, out, err)
+
+
 def _call(run: Runner, cmd: Sequence[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
     return run(list(cmd), capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
-def detect_gpu(run: Runner = subprocess.run) -> Gpu:
+def detect_gpu(run: Runner = run_group) -> Gpu:
     """Ask ``nvidia-smi`` for the GPUs and the driver's CUDA, ``nvcc`` for a toolkit's.
 
     Raises:
@@ -198,7 +217,7 @@ def pytest_summary(output: str) -> str:
 class Check:
     """The steps after the GPU was found: each runs a command under its limit and appends its row."""
 
-    def __init__(self, venv: Path, wheels: Path | None, run: Runner = subprocess.run,
+    def __init__(self, venv: Path, wheels: Path | None, run: Runner = run_group,
                  budget_s: float = BUDGET_S) -> None:
         self.venv, self.wheels, self.run = venv, wheels, run
         self.python = str(venv / "bin" / "python")
@@ -210,14 +229,17 @@ class Check:
                     "PYTHONUNBUFFERED": "1"}
         self.env.pop("BERAS_BACKEND", None)
 
-    def left(self, name: str) -> float:
-        """The step's limit: its own, capped by what is left of the whole budget."""
-        return max(1.0, min(STEP_LIMITS_S[name], self.budget_s - (time.monotonic() - self.started)))
+    def left(self, name: str, start: float) -> float:
+        """What step ``name`` (begun at ``start``) has left: its own limit, capped by the whole budget's."""
+        now = time.monotonic()
+        return max(1.0, min(STEP_LIMITS_S[name] - (now - start), self.budget_s - (now - self.started)))
 
-    def command(self, name: str, cmd: Sequence[str]) -> tuple[subprocess.CompletedProcess | None, float]:
-        """Run ``cmd`` as step ``name``; None (and the row written) when it ran past its limit."""
-        start = time.monotonic()
-        limit = self.left(name)
+    def command(self, name: str, cmd: Sequence[str],
+                start: float | None = None) -> tuple[subprocess.CompletedProcess | None, float]:
+        """Run ``cmd`` as (part of) step ``name``, begun at ``start`` (now if None); None (and the row
+        written) when it ran past the step's limit."""
+        start = time.monotonic() if start is None else start
+        limit = self.left(name, start)
         try:
             done = _call(self.run, cmd, limit, env=self.env, cwd=ROOT)
         except subprocess.TimeoutExpired:
@@ -237,16 +259,17 @@ class Check:
         start = time.monotonic()
         if not (self.venv / "bin" / "python").exists():
             # --without-pip: the launching interpreter's pip serves (ensurepip may be missing, and offline)
-            made, _ = self.command("env", [sys.executable, "-m", "venv", "--without-pip", str(self.venv)])
+            made, _ = self.command("env", [sys.executable, "-m", "venv", "--without-pip", str(self.venv)],
+                                   start)
             if made is None or made.returncode != 0:
                 return self._failed("env", made, start, "could not make the virtual environment")
         parents = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
         site, _ = self.command("env", [self.python, "-c",
-                                       "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+                                       "import sysconfig; print(sysconfig.get_paths()['purelib'])"], start)
         if site is None or site.returncode != 0:
             return self._failed("env", site, start, "the virtual environment's python does not start")
         Path(site.stdout.strip(), "_gpu_check_parent.pth").write_text("\n".join(parents) + "\n")
-        done, _ = self.command("env", self.pip(*project_requirements()))
+        done, _ = self.command("env", self.pip(*project_requirements()), start)
         if done is None or done.returncode != 0:
             return self._failed("env", done, start, "pip could not install the project's dependencies")
         self.add("env", State.PASS, start, f"{self.venv} (sees {sys.executable}'s packages)")
@@ -263,8 +286,10 @@ class Check:
         start = time.monotonic()
         probe = ("import cupy; r = cupy.cuda.runtime; "
                  "print(cupy.__version__, r.getDeviceCount(), r.runtimeGetVersion())")
-        done, _ = self.command("cupy", [self.python, "-c", probe])
-        if done is not None and done.returncode == 0:
+        done, _ = self.command("cupy", [self.python, "-c", probe], start)
+        if done is None:
+            return False
+        if done.returncode == 0:
             self.add("cupy", State.PASS, start, f"CuPy {done.stdout.strip()} (version, devices, runtime)")
             return True
         if gpu.cuda is None:
@@ -277,10 +302,10 @@ class Check:
             self.add("cupy", State.FAIL, start, str(error))
             return False
         extra = "[ctk]" if gpu.toolkit_cuda is None and package != "cupy-cuda11x" else ""
-        done, _ = self.command("cupy", self.pip(package + extra))
+        done, _ = self.command("cupy", self.pip(package + extra), start)
         if done is None or done.returncode != 0:
             return self._failed("cupy", done, start, f"pip could not install {package}{extra}")
-        done, _ = self.command("cupy", [self.python, "-c", probe])
+        done, _ = self.command("cupy", [self.python, "-c", probe], start)
         if done is None or done.returncode != 0:
             return self._failed("cupy", done, start, f"{package} installed but does not see the GPU")
         self.add("cupy", State.PASS, start, f"installed {package}{extra}: CuPy {done.stdout.strip()}")
@@ -326,7 +351,7 @@ class Check:
         return time.monotonic() - self.started
 
 
-def main(argv: Sequence[str] | None = None, run: Runner = subprocess.run) -> int:
+def main(argv: Sequence[str] | None = None, run: Runner = run_group) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--venv", type=Path, default=Path("/tmp/beras-gpu-check/venv"),
                         help="the virtual environment to make or reuse (outside a home folder: the judge and "
@@ -338,7 +363,7 @@ def main(argv: Sequence[str] | None = None, run: Runner = subprocess.run) -> int
     parser.add_argument("--python-version", default="3.12", help="the GPU machine's Python, for the wheels")
     args = parser.parse_args(argv)
     if args.download_wheels:
-        return download_wheels(args.download_wheels, args.python_version, run)
+        return download_wheels(args.download_wheels, args.python_version)
     started = time.monotonic()
     try:
         gpu = detect_gpu(run)

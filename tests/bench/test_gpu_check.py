@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -167,8 +168,10 @@ def test_on_a_gpu_machine_without_cupy_it_installs_the_wheel_for_the_driver_from
     assert pips[1][-1] == "cupy-cuda13x[ctk]"  # no toolkit: the CUDA libraries come with the wheel
     assert all(cmd[6:9] == ["--no-index", "--find-links", str(tmp_path / "whl")] for cmd in pips)
     assert "pydantic>=2.6" in pips[0]
-    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[-9:-1]]
-    assert names == ["gpu", "env", "cupy", "torch", "tests", "bench", "grade"][-len(names):]
+    table = capsys.readouterr().out.splitlines()
+    steps = ("gpu", "env", "cupy", "torch", "tests", "bench", "grade")
+    assert [line.split()[:2] for line in table[-8:-1]] == [[name, "pass"] for name in steps]
+    assert "installed cupy-cuda13x[ctk]: CuPy 14.2.0 1 13000" in table[-6]
     parent = (tmp_path / "site" / "_gpu_check_parent.pth").read_text().split()
     assert parent and all(p.endswith(("site-packages", "dist-packages")) for p in parent)
 
@@ -182,3 +185,24 @@ def test_cupy_already_there_is_used_as_it_is_and_a_failed_step_fails_the_check(t
     out = capsys.readouterr().out
     assert "CuPy 14.2.0 1 13000" in out
     assert "tests  FAIL" in out and "3 failed, 207 passed" in out and out.rstrip().endswith("FAILED")
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended; only its parent has not read its status yet
+
+
+def test_a_step_past_its_limit_takes_its_grandchildren_with_it(tmp_path):
+    """A grading run's judge and students, pytest's workers: nothing of a stopped step keeps the GPU."""
+    pid_file = tmp_path / "pid"
+    with pytest.raises(subprocess.TimeoutExpired):
+        gpu_check.run_group(["sh", "-c", f"sleep 60 & echo $! > {pid_file}; wait"], timeout=1.0,
+                            capture_output=True, text=True)
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _running(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(grandchild)
