@@ -92,15 +92,19 @@ def beras_fb(np, beras, backend: str, shape, filters, k, s, padding, repeats: in
     return timed(fb, repeats, beras_sync(beras))
 
 
-def torch_fb(np, torch, shape, filters, k, s, padding, repeats: int) -> float:
-    """Median forward+backward seconds of PyTorch's conv2d on CUDA, the faster memory layout."""
+def torch_fb(np, torch, beras, shape, filters, k, s, padding, repeats: int) -> float:
+    """Median forward+backward seconds of PyTorch's conv2d on CUDA, the faster memory layout.
+
+    Torch's input is padded exactly as beras' layer pads (the TF rule), then both run an unpadded conv.
+    """
     from bench.conv import timed, torch_sync
 
     F = torch.nn.functional
     x_host = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    (top, bottom), (left, right) = beras.Conv2D(filters, k, strides=s, padding=padding,
+                                                input_channels=shape[3]).output_geometry(*shape[1:3])[2:]
     w = torch.randn(filters, shape[3], k, k, device="cuda", requires_grad=True)
     b = torch.zeros(filters, device="cuda", requires_grad=True)
-    pad = "same" if padding == "same" and s == 1 else (0 if padding == "valid" else k // 2)
     best = float("inf")
     for channels_last in (False, True):
         x = torch.tensor(x_host.transpose(0, 3, 1, 2).copy(), device="cuda")
@@ -109,7 +113,7 @@ def torch_fb(np, torch, shape, filters, k, s, padding, repeats: int) -> float:
         x.requires_grad_(True)
 
         def fb(x=x):
-            y = F.conv2d(x, w, b, stride=s, padding=pad)
+            y = F.conv2d(F.pad(x, (left, right, top, bottom)), w, b, stride=s)
             y.backward(torch.ones_like(y))
 
         best = min(best, timed(fb, repeats, torch_sync(torch, "cuda")))
@@ -147,7 +151,9 @@ def training(np, torch, beras, batch: int, seconds: float) -> str:
         model = build_cnn()
         figures[backend] = per_second(lambda: model.batch_step(x, y), seconds, beras_sync(beras)) * batch
     said = ", ".join(f"{name} {rate:,.0f} ex/s" for name, rate in figures.items())
-    return f"RESULT digits CNN training, batch {batch}: {said}"
+    vs_torch = f", CuPy/torch {figures['cupy'] / figures['torch']:.2f}" if "torch" in figures else ""
+    return (f"RESULT digits CNN training, batch {batch}: {said}{vs_torch}, "
+            f"CuPy/numpy {figures['cupy'] / figures['numpy']:.1f}")
 
 
 def main() -> int:
@@ -175,7 +181,7 @@ def main() -> int:
     for config in SHAPES:
         rows.append(Row(label(*config), beras_fb(np, beras, "cupy", *config, args.repeats),
                         beras_fb(np, beras, "numpy", *config, max(3, args.repeats // 3)),
-                        torch_fb(np, torch, *config, args.repeats) if torch else None, config == WIDE))
+                        torch_fb(np, torch, beras, *config, args.repeats) if torch else None, config == WIDE))
     print(format_rows(rows))
     print(training(np, torch, beras, args.batch, args.seconds))
     lines, missed = verdict(rows)
