@@ -326,13 +326,15 @@ class Check:
 
     def tests(self) -> None:
         start = time.monotonic()
-        cmd = [self.python, "-m", "pytest", "tests", "-k", PYTEST_SELECTION, "-q", "-p", "no:cacheprovider",
-               "-o", "addopts=", "--ignore=tests/browser", "--continue-on-collection-errors",
-               "--basetemp", str(self.venv.parent / "pytest")]
+        cmd = [self.python, "-m", "pytest", "tests", "-k", PYTEST_SELECTION, "-q", "-rfEs", "--tb=line",
+               "-p", "no:cacheprovider", "-o", "addopts=", "--ignore=tests/browser",
+               "--continue-on-collection-errors", "--basetemp", str(self.venv.parent / "pytest")]
         done, _ = self.command("tests", cmd)
         if done is not None:
             summary = pytest_summary(done.stdout + done.stderr)
             ok = done.returncode == 0 and " passed" in summary
+            if not ok:  # each failure and skip on one line: a GPU session's time is short
+                print("\n".join((done.stdout + done.stderr).splitlines()[-120:]), flush=True)
             self.add("tests", State.PASS if ok else State.FAIL, start,
                      f"pytest -k '{PYTEST_SELECTION}': {summary}")
 

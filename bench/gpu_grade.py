@@ -26,12 +26,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from grader.authoring.check import sample_line  # noqa: E402  (after the path set-up above)
 from grader.authoring.release import stage_autograder  # noqa: E402
 from grader.authoring.released import load_released  # noqa: E402
-from grader.harness.jobspec import JobSpec  # noqa: E402
+from grader.harness.jobspec import JUDGE_LOG, STUDENT_LOG, JobSpec  # noqa: E402
 from worker.grading.grade import grade_zip, sandbox_limits  # noqa: E402
 from worker.grading.samples import samples  # noqa: E402
 from worker.sandbox.base import Sandbox, SandboxLimits, SandboxRun, SandboxUnavailable, Usage  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+LOG_LINES = 25  # of the judge's and the student's log, shown for a sample that did not score as declared
 
 
 class HostRun(Sandbox):
@@ -92,6 +93,16 @@ class HostRun(Sandbox):
                           integrity_note="graded on the host by the GPU check, not in a sandbox")
 
 
+def log_tails(folder: Path) -> list[str]:
+    """The last ``LOG_LINES`` lines of the judge's and the student's logs in a kept output folder."""
+    lines = []
+    for name in (JUDGE_LOG, STUDENT_LOG):
+        path = folder / name
+        text = path.read_text(errors="replace").splitlines() if path.is_file() else ["(no log)"]
+        lines += [f"--- {name}, last {LOG_LINES} lines", *text[-LOG_LINES:]]
+    return lines
+
+
 def grade_samples(assignment: str, backend: str, python: str, seed: int = 1,
                   same_uid: bool = False) -> tuple[list[str], bool]:
     """Grade every sample of ``assignment`` but the starter on ``backend``; a line each, and whether all
@@ -107,11 +118,14 @@ def grade_samples(assignment: str, backend: str, python: str, seed: int = 1,
             if sample.name == "starter":  # it raises NotImplementedError everywhere: no GPU code runs
                 continue
             started = time.monotonic()
+            kept = Path(scratch) / "logs" / sample.name
             result = grade_zip(released, sample.zip_bytes, box, seed=seed, limits=limits, backend=backend,
-                               work_root=Path(scratch))
+                               work_root=Path(scratch), keep=kept)
             good, line = sample_line(sample.name, sample.losing_groups, result)
             ok &= good
             lines.append(f"RESULT {'ok' if good else 'WRONG'} {line} ({time.monotonic() - started:.0f} s)")
+            if not good:  # what a GPU session needs to see at once: its device time is short
+                lines += [*result.problems, *log_tails(kept)]
     return lines, ok
 
 

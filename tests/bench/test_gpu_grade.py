@@ -45,3 +45,13 @@ def test_without_root_there_is_one_uid_and_nothing_to_check(open_dir, monkeypatc
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     _, python = _python_in(0o700, open_dir)
     HostRun(open_dir, str(python)).check()
+
+
+def test_a_wrong_sample_shows_the_end_of_the_judge_log_and_says_when_a_log_is_missing(tmp_path):
+    from bench.gpu_grade import LOG_LINES, log_tails
+
+    (tmp_path / "judge.log").write_text("".join(f"line {i}\n" for i in range(100)))
+    lines = log_tails(tmp_path)
+    assert lines[0] == f"--- judge.log, last {LOG_LINES} lines"
+    assert lines[1:LOG_LINES + 1] == [f"line {i}" for i in range(100 - LOG_LINES, 100)]
+    assert lines[LOG_LINES + 1:] == [f"--- student.log, last {LOG_LINES} lines", "(no log)"]
