@@ -5,7 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test bench bench-sandbox bench-surge bench-burst bench-pages clean
+.PHONY: demo test install install-test bench bench-sandbox bench-surge bench-burst bench-pages gpu-check gpu-wheels \
+	clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,16 @@ bench-burst: install-test
 
 bench-pages: install-test
 	$(BIN)/python bench/pages.py
+
+# On a machine with an NVIDIA GPU (8 minutes at most): CuPy for its CUDA, every CuPy test on the device,
+# bench/gpu.py, beras-cnn graded on the CuPy backend, one summary table (bench/gpu_check.py). Without a GPU
+# it exits 2 before installing anything. No index reachable there: `make gpu-wheels` where pip works, carry
+# .gpu-wheels along, and run `make gpu-check GPU_WHEELS=.gpu-wheels`.
+gpu-check:
+	$(PYTHON) bench/gpu_check.py $(if $(GPU_WHEELS),--wheels $(GPU_WHEELS))
+
+gpu-wheels:
+	$(PYTHON) bench/gpu_check.py --download-wheels .gpu-wheels
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
