@@ -22,8 +22,24 @@ def toy_as(root: Path, name: str, queue: str) -> Path:
     return folder
 
 
-def publish_toys(runtime, root: Path) -> None:
-    """Publish ``toy-gpu`` and ``toy-cpu`` in ``runtime``'s database."""
+def stage_toys(root: Path) -> list[tuple[Path, Path]]:
+    """``toy-gpu`` and ``toy-cpu`` staged under ``root``: each ``(autograder folder, starter zip)``.
+
+    Staging takes seconds, so toy-cpu is toy-gpu's release copied, renamed and moved to the cpu queue.
+    """
+    gpu_autograder, gpu_starter = stage(toy_as(root, "toy-gpu", "gpu"), root / "out", "1")
+    cpu_autograder = root / "out" / "toy-cpu-autograder"
+    shutil.copytree(gpu_autograder, cpu_autograder)
+    (cpu_autograder / "toy-gpu").rename(cpu_autograder / "toy-cpu")
+    toml = cpu_autograder / "toy-cpu" / "assignment.toml"
+    toml.write_text(toml.read_text().replace('name = "toy-gpu"\nqueue = "gpu"',
+                                             'name = "toy-cpu"\nqueue = "cpu"'))
+    cpu_starter = shutil.copy(gpu_starter, root / "out" / "toy-cpu-starter.zip")
+    return [(gpu_autograder, gpu_starter), (cpu_autograder, Path(cpu_starter))]
+
+
+def publish_toys(runtime, staged: list[tuple[Path, Path]]) -> None:
+    """Publish the staged toys in ``runtime``'s database (tests may share the folders: they are only read)."""
     with runtime.sessions() as session:
-        for name, queue in (("toy-gpu", "gpu"), ("toy-cpu", "cpu")):
-            publish(session, runtime.blobs, *stage(toy_as(root, name, queue), root / "out" / name, "1"))
+        for autograder, starter in staged:
+            publish(session, runtime.blobs, autograder, starter)

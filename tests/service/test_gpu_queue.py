@@ -15,7 +15,7 @@ from grader.service.users import add_user
 from grader.service.visibility import submission_view
 from grader.settings import GpuMode
 from tests.grading.conftest import require_local_sandbox
-from tests.service.gpu_toy import CORRECT, publish_toys
+from tests.service.gpu_toy import CORRECT, publish_toys, stage_toys
 from tests.service.test_storage import Recorder
 from worker.grading.submission import claim, grade_submission
 from worker.queue.reconciler import reconcile
@@ -26,10 +26,15 @@ from worker.sandbox.local import LocalSandbox
 UTC = timezone.utc
 
 
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory: pytest.TempPathFactory) -> list:
+    return stage_toys(tmp_path_factory.mktemp("toys"))
+
+
 @pytest.fixture
-def toys(runtime: WorkerRuntime, tmp_path):
+def toys(runtime: WorkerRuntime, staged):
     runtime.dispatcher = Recorder(runtime)
-    publish_toys(runtime, tmp_path)
+    publish_toys(runtime, staged)
     with runtime.sessions() as session:
         add_user(session, "s@course.edu", "student")
     return runtime

@@ -22,7 +22,7 @@ from grader.service.users import add_user
 from grader.service.visibility import submission_view
 from grader.settings import Settings
 from tests.grading.conftest import REQUIRE_SANDBOXES
-from tests.service.gpu_toy import CORRECT, publish_toys
+from tests.service.gpu_toy import CORRECT, publish_toys, stage_toys
 from tests.service.processes import Postgres, RedisServer, Service, free_port, have, wait_for, wait_healthy
 from worker.queue.celery_app import CeleryDispatcher
 from worker.runtime import WorkerRuntime
@@ -45,7 +45,7 @@ class Course:
                                               data_dir=folder / "data"))
         self.runtime.migrate()
         self.runtime.dispatcher = CeleryDispatcher(self.runtime)
-        publish_toys(self.runtime, folder)
+        publish_toys(self.runtime, stage_toys(folder))
         with self.runtime.sessions() as session:
             self.student = add_user(session, "s@course.edu", "student")[0].id
         self.workers: list[Service] = []
