@@ -156,8 +156,9 @@ def _run_engine(runtime: WorkerRuntime, blob: str, autograder_path: str, seed: i
         data = runtime.blobs.get(blob)
         sandbox = runtime.sandbox()
         with tempfile.TemporaryDirectory(prefix="beras-logs-") as logs:
-            result = grade_zip(released, data, sandbox, seed=seed, keep=Path(logs),
-                               limits=sandbox_limits(released, gpu=gpu))
+            # A gpu job's limits ask for a GPU; any other's are the assignment's, as grade_zip reads them.
+            gpu_limits = {"limits": sandbox_limits(released, gpu=True)} if gpu else {}
+            result = grade_zip(released, data, sandbox, seed=seed, keep=Path(logs), **gpu_limits)
             result = result.model_copy(update={"logs": {
                 name: runtime.blobs.put((Path(logs) / name).read_bytes())
                 for name in (JUDGE_LOG, STUDENT_LOG) if (Path(logs) / name).is_file()}})
