@@ -258,6 +258,7 @@ def test_a_gpu_job_waits_for_a_gpu_worker_is_failed_over_by_one_without_a_gpu_an
 
     no_gpu = course.worker("gpu", GRADER_SANDBOX="docker", GRADER_GPU="auto")
     assert "cannot give a sandbox a GPU: Docker has no NVIDIA container runtime" in no_gpu.text()
+    assert wait_healthy(no_gpu.health)["gpu"].startswith("none: Docker has no NVIDIA container runtime")
     course.wait_status(gpu_job, Status.FAILED)
     row, results, view = course.row(gpu_job)
     assert row.awaiting_worker and row.current_result_id is None
@@ -271,6 +272,7 @@ def test_a_gpu_job_waits_for_a_gpu_worker_is_failed_over_by_one_without_a_gpu_an
     wait_for(lambda: course.waiting("gpu") == 1, 30, "the job to be back in the gpu queue")
 
     with_gpu = course.worker("gpu", GRADER_SANDBOX="local", GRADER_GPU="yes")
+    assert wait_healthy(with_gpu.health)["gpu"] == "ok"
     course.wait_status(gpu_job, Status.GRADED)
     row, results, view = course.row(gpu_job)
     assert [r.status for r in results] == ["error", "graded"] and row.current_result_id == results[1].id
