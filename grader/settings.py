@@ -21,6 +21,14 @@ class SecureCookies(StrEnum):
     NEVER = "never"  # plain http on a private network only
 
 
+class GpuMode(StrEnum):
+    """Whether a worker's sandbox can have a GPU: probed (``auto``), or declared by whoever runs it."""
+
+    AUTO = "auto"  # probe once on start: Docker's GPU request, or the local machine's /dev/nvidia* nodes
+    YES = "yes"  # declared present: no probe (a GPU request Docker cannot serve still fails the job over)
+    NO = "no"  # declared absent: gpu-queue jobs are handed back without running
+
+
 class Settings(BaseSettings):
     """Where the data lives, which broker and sandbox to use, and the service's timing knobs.
 
@@ -34,6 +42,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     broker_url: str | None = None
     sandbox: str = "auto"
+    # Whether this worker's sandbox can have a GPU (the gpu queue's jobs need one); see GpuMode.
+    gpu: GpuMode = GpuMode.AUTO
     assignments_dir: Path = Path("assignments")
     reference: Path = Path("reference/beras")
 

@@ -85,16 +85,35 @@ def run_worker(settings: Settings, queues: Sequence[str], concurrency: int, heal
         sandbox = runtime.sandbox()
     except Exception as error:  # noqa: BLE001
         raise WorkerError(f"no sandbox can run on this worker: {error}") from None
+    gpu_note = _check_gpu(runtime) if QueueName.GPU in names else ""
     dispatcher = CeleryDispatcher(runtime).grades(runtime)
     runtime.dispatcher = dispatcher
     Reconciler(runtime).start()
     if health_port is not None:
         serve_health(runtime, health_host, health_port)
-    print(f"worker: queues {','.join(names)}, concurrency {concurrency}, sandbox {sandbox.name}",
+    print(f"worker: queues {','.join(names)}, concurrency {concurrency}, sandbox {sandbox.name}{gpu_note}",
           file=sys.stderr)
     dispatcher.app.worker_main(["worker", "-Q", ",".join(names), "-c", str(concurrency), "--pool", "threads",
                                 "-l", log_level.upper(), "-n", f"beras-{os.getpid()}@%h",
                                 "--without-gossip", "--without-mingle"])
+
+
+def _check_gpu(runtime: WorkerRuntime) -> str:
+    """The GPU check of a worker that serves the gpu queue, run once on start: a note for its start line.
+
+    A worker without a GPU still starts: the first gpu job it takes is recorded as failed to grade, with the
+    reason, and handed back; from then on it takes no more from the gpu queue (its other queues go on).
+    """
+    try:
+        missing = runtime.gpu_missing()
+    except Exception as error:  # noqa: BLE001 (it is checked again, and said, at the first gpu job)
+        missing = f"the GPU check could not run: {error}"
+    if missing is None:
+        return f", GPU: yes (GRADER_GPU={runtime.settings.gpu})"
+    print(f"worker: WARNING: this worker serves the gpu queue but cannot give a sandbox a GPU: {missing}. "
+          "Its first gpu job is recorded as failed to grade and handed back for a worker with a GPU.",
+          file=sys.stderr)
+    return ", GPU: none"
 
 
 def reconcile_once(settings: Settings) -> list[int]:

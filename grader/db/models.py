@@ -212,6 +212,9 @@ class Submission(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failure_reason: Mapped[str] = mapped_column(Text, default="")
+    # failed_to_grade on a worker that could not run it (a gpu job, no GPU there) and sent back to its queue:
+    # the next worker that can grades it and its result replaces the failure.
+    awaiting_worker: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     current_result_id: Mapped[int | None] = mapped_column(
         ForeignKey("results.id", use_alter=True, name="fk_submission_current_result"), nullable=True)
     user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -26,7 +26,8 @@ from grader.service.numbers import check_id
 REGRADABLE = (Status.GRADED, Status.FAILED)
 _CHUNK = 500  # ids per IN (...): well under every backend's limit on bound parameters
 # A queued job starts afresh: not yet sent, no back-off, no attempts, no old failure.
-_FRESH_QUEUE = {"enqueued_at": None, "not_before": None, "attempts": 0, "failure_reason": ""}
+_FRESH_QUEUE = {"enqueued_at": None, "not_before": None, "attempts": 0, "failure_reason": "",
+                "awaiting_worker": False}
 
 
 def regrade(session: Session, assignment: Assignment, submission_ids: list[int] | None = None) -> list[int]:

@@ -118,7 +118,8 @@ def submission_view(submission: Submission, user: User, now: datetime | None = N
     staff = user.role in (Role.TA, Role.INSTRUCTOR)
     if staff:
         view.update(student=submission.user.email, attempts=submission.attempts, queue=submission.queue,
-                    failure_reason=submission.failure_reason, blob_sha256=submission.blob_sha256)
+                    failure_reason=submission.failure_reason, awaiting_worker=submission.awaiting_worker,
+                    blob_sha256=submission.blob_sha256)
     result: Result | None = submission.current_result
     if result is None:
         return view
@@ -166,7 +167,9 @@ def _status_line(submission: Submission) -> str:
     return {
         "queued": "Waiting for a grader.", "running": "Being graded now.",
         "failed_to_grade": "Could not be graded because of a problem on our side (not your code); "
-                           "your TAs have been told. " + submission.failure_reason,
+                           + ("it is graded again as soon as a grader that can run it is free. "
+                              if submission.awaiting_worker else "your TAs have been told. ")
+                           + submission.failure_reason,
         "superseded": "Not graded: a newer submission replaced it while it was waiting.",
         "deferred": "Waiting: your newer submission is graded first; this one is graded once the queue has "
                     "drained, and still counts if your course takes your best score.",

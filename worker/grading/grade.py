@@ -70,6 +70,10 @@ def grade_zip(released: Released, source: bytes | os.PathLike[str], sandbox: San
         The grade result (``grader.result.GradeResult``). ``status`` is ``graded`` (whatever the
         score), ``rejected`` (the zip was refused: ``output`` says why) or ``error`` (the grader
         failed: ``output`` says so; the student is not given a zero).
+
+    Raises:
+        GpuUnavailable: ``limits.gpu`` and the sandbox cannot have a GPU on this machine (not the zip's
+            doing: the job belongs on another worker).
     """
     seed = seed if seed is not None else secrets.randbits(31)
     result = _base(released, seed, sandbox, suites)

@@ -79,7 +79,24 @@ def _grade(runtime: WorkerRuntime, task: Task, submission_id: int) -> str:
         log.warning("submission %s: database unavailable (%s); retrying", submission_id,
                     str(error).splitlines()[0])
         raise task.retry(countdown=5) from None
-    if outcome.action == "retry":
-        queue = task.request.delivery_info.get("routing_key") or outcome.queue
+    queue = task.request.delivery_info.get("routing_key") or outcome.queue
+    if outcome.action == "handed_back":
+        # This worker cannot run the queue's jobs: it stops taking them before sending this one back, so the
+        # job goes to a worker that can (or waits for one) instead of coming back here.
+        _stop_consuming(task, queue)
+        runtime.dispatcher.enqueue(submission_id, queue)
+    elif outcome.action == "retry":
         runtime.dispatcher.enqueue(submission_id, queue, outcome.retry_in_s)
     return outcome.action
+
+
+def _stop_consuming(task: Task, queue: str) -> None:
+    """Tell this worker process (by its node name) to stop consuming ``queue``; it keeps its other queues."""
+    hostname = task.request.hostname
+    try:
+        replies = task.app.control.cancel_consumer(queue, destination=[hostname], reply=True, timeout=5)
+    except Exception as error:  # noqa: BLE001 (the job is sent back either way)
+        replies = []
+        log.warning("could not stop consuming %s: %s", queue, error)
+    log.warning("worker %s stopped taking jobs from the %s queue: it cannot give a sandbox a GPU (%s)",
+                hostname, queue, replies or "no reply")

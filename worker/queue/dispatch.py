@@ -92,6 +92,8 @@ class EmbeddedDispatcher(SendingDispatcher):
             submission_id, queue = job
             try:
                 outcome = grade_submission(submission_id, self.runtime)
+                # Not "handed_back": this process is the only grader, and it has no GPU; the reconciler sends
+                # the job again after the queued deadline, so a GPU added meanwhile grades it.
                 if outcome.action == "retry":
                     self.enqueue(submission_id, queue, outcome.retry_in_s)
             except Exception:  # noqa: BLE001 (the row stays queued or running; the reconciler hands it on)

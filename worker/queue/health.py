@@ -26,6 +26,9 @@ def check(runtime: WorkerRuntime) -> tuple[bool, dict]:
             session.execute(text("SELECT 1"))
     except Exception as error:  # noqa: BLE001
         report["database"] = f"unreachable: {str(error).splitlines()[0]}"
+    if runtime.gpu_checked:  # a gpu-queue worker: whether its sandbox can have a GPU (informative only)
+        missing = runtime.gpu_missing()
+        report["gpu"] = "ok" if missing is None else f"none: {missing}"
     healthy = report["broker"] == "ok" and report["database"] == "ok"
     return healthy, {"status": "ok" if healthy else "unhealthy", **report}
 

@@ -51,14 +51,16 @@ def reconcile(runtime: Runtime) -> list[int]:
         stale = or_(and_(Submission.enqueued_at.is_(None),
                          Submission.queued_at < now - timedelta(seconds=SEND_GRACE_S)),
                     Submission.enqueued_at < now - timedelta(seconds=settings.queued_deadline_s))
+        # Waiting to be sent: queued, or failed to grade on a worker without a GPU and handed back.
+        waiting = or_(Submission.status == Status.QUEUED,
+                      and_(Submission.status == Status.FAILED, Submission.awaiting_worker.is_(True)))
         due = session.execute(
             select(Submission.id, Submission.queue, Submission.regrade, Submission.enqueued_at)
-            .where(Submission.status == Status.QUEUED, stale,
-                   or_(Submission.not_before.is_(None), Submission.not_before <= now))).all()
+            .where(waiting, stale, or_(Submission.not_before.is_(None), Submission.not_before <= now))).all()
         for submission_id, queue, regrade, enqueued_at in due:
             # Only one reconciler sends it: the one whose update still sees the old enqueued_at.
             taken = session.execute(update(Submission).where(
-                Submission.id == submission_id, Submission.status == Status.QUEUED,
+                Submission.id == submission_id, waiting,
                 (Submission.enqueued_at.is_(None) if enqueued_at is None
                  else Submission.enqueued_at == enqueued_at))
                 .values(enqueued_at=now).execution_options(synchronize_session=False)).rowcount

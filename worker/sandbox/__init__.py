@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker.sandbox.base import Guarantee, Sandbox, SandboxLimits, SandboxRun, SandboxUnavailable, Usage
+from worker.sandbox.base import (
+    GpuUnavailable,
+    Guarantee,
+    Sandbox,
+    SandboxLimits,
+    SandboxRun,
+    SandboxUnavailable,
+    Usage,
+)
 
-__all__ = ["BACKENDS", "Guarantee", "Sandbox", "SandboxLimits", "SandboxRun", "SandboxUnavailable", "Usage",
-           "choose_sandbox"]
+__all__ = ["BACKENDS", "GpuUnavailable", "Guarantee", "Sandbox", "SandboxLimits", "SandboxRun",
+           "SandboxUnavailable", "Usage", "choose_sandbox"]
 
 
 def _docker() -> Sandbox:

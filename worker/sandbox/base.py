@@ -24,6 +24,14 @@ class SandboxUnavailable(Exception):
     """This backend cannot run here (no daemon, no image, no bubblewrap); the message says what to do."""
 
 
+class GpuUnavailable(Exception):
+    """A job asked for a GPU and this machine cannot give its sandbox one; the message says why.
+
+    Not a ``SandboxUnavailable``: the sandbox works, the machine lacks a GPU, so the job is handed to another
+    worker instead of being retried here.
+    """
+
+
 @dataclass(frozen=True)
 class SandboxLimits:
     """The resources of one grading run: values only, taken from the limits table (``from_table``).
@@ -143,10 +151,18 @@ class Sandbox(ABC):
     def check(self) -> None:
         """Raise SandboxUnavailable, naming what is missing, when this backend cannot run here."""
 
+    def gpu_missing(self) -> str | None:
+        """Why this backend cannot give a job's sandbox a GPU on this machine, or None when it can.
+
+        A probe, run once by the worker (``GRADER_GPU=auto``); backends that never give a GPU say so.
+        """
+        return f"the {self.name} sandbox cannot give a job a GPU"
+
     @abstractmethod
     def run(self, job_dir: Path, out_dir: Path, limits: SandboxLimits) -> SandboxRun:
         """Run the launcher over ``job_dir`` (mounted read-only at /job), writing to ``out_dir`` (/out).
 
         Raises:
             SandboxUnavailable: the backend itself failed (daemon gone, image missing).
+            GpuUnavailable: ``limits.gpu`` and this machine cannot give the sandbox a GPU.
         """

@@ -18,10 +18,12 @@ import threading
 import time
 from pathlib import Path
 
+from worker.sandbox import gpu
 from worker.sandbox.base import (
     LAUNCHER_CAPS,
     LAUNCHER_COMMAND,
     SANDBOX_PYTHON,
+    GpuUnavailable,
     Sandbox,
     SandboxLimits,
     SandboxRun,
@@ -144,7 +146,7 @@ class DockerSandbox(Sandbox):
         try:
             phases["prepare_s"] = round(time.monotonic() - started, 4)
             run_started = time.monotonic()
-            container.start()
+            self._start(container, limits)
             phases["start_s"] = round(time.monotonic() - run_started, 4)
             timed_out, exit_code = False, None
             try:
@@ -170,6 +172,52 @@ class DockerSandbox(Sandbox):
                 container.remove(force=True)
             except docker.errors.APIError:
                 pass
+
+    def _start(self, container, limits: SandboxLimits) -> None:
+        """Start the container; a GPU request the daemon cannot serve is ``GpuUnavailable``, naming why.
+
+        Raises:
+            GpuUnavailable: the job asked for a GPU and Docker has no device driver for it.
+            SandboxUnavailable: Docker refused to start the container for another reason.
+        """
+        import docker.errors
+
+        try:
+            container.start()
+        except docker.errors.APIError as error:
+            message = str(error.explanation or error)
+            if limits.gpu and gpu.NO_DRIVER in message:
+                raise GpuUnavailable(gpu.docker_no_runtime(self._runtimes(), message)) from None
+            raise SandboxUnavailable(f"Docker could not start the sandbox container: {message}") from None
+
+    def _runtimes(self) -> list[str]:
+        try:
+            return list(self.client.info().get("Runtimes") or {})
+        except Exception:  # noqa: BLE001 (only for the message)
+            return []
+
+    def gpu_missing(self) -> str | None:
+        """Start a throw-away container from the sandbox image with the GPU request every GPU job makes."""
+        import docker.errors
+        from docker.types import DeviceRequest
+
+        container = self.client.containers.create(
+            self.image, ["/bin/true"], network_mode="none", labels={LABEL: "1", LABEL_DEADLINE: "0"},
+            device_requests=[DeviceRequest(count=1, capabilities=[["gpu"]])])
+        try:
+            container.start()
+            container.wait(timeout=60)
+        except docker.errors.APIError as error:
+            message = str(error.explanation or error)
+            if gpu.NO_DRIVER in message:
+                return gpu.docker_no_runtime(self._runtimes(), message)
+            return f"Docker cannot start a container with a GPU: {message}; {gpu.DOCKER_FIX}"
+        finally:
+            try:
+                container.remove(force=True)
+            except docker.errors.APIError:
+                pass
+        return None
 
 
 def _labels(limits: SandboxLimits) -> dict[str, str]:

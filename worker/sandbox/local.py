@@ -26,7 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from worker.sandbox import cgroups, image, seccomp
+from worker.sandbox import cgroups, gpu, image, seccomp
 from worker.sandbox.base import (
     LAUNCHER_CAPS,
     LAUNCHER_COMMAND,
@@ -144,6 +144,9 @@ class LocalSandbox(Sandbox):
         if probe.returncode != 0:
             raise SandboxUnavailable(f"bubblewrap cannot make a sandbox here: {probe.stderr.strip()}")
 
+    def gpu_missing(self) -> str | None:
+        return gpu.local_gpu_missing()
+
     def _namespaces(self) -> list[str]:
         # As root there is no user namespace: uids inside are real, so judge and student differ.
         user = [] if self.as_root else ["--unshare-user"]
@@ -162,6 +165,9 @@ class LocalSandbox(Sandbox):
             "--size", str(limits.tmpfs_mb * 2**20), "--tmpfs", "/work",
             "--size", str(limits.tmp_tmpfs_mb * 2**20), "--perms", "1777", "--tmpfs", "/tmp",
             "--proc", "/proc", "--dev", "/dev",
+            # A GPU job sees the machine's NVIDIA device nodes on its fresh /dev, nothing else of the host's.
+            *[arg for node in (gpu.nvidia_devices() if limits.gpu else ())
+              for arg in ("--dev-bind", node, node)],
             "--ro-bind", str(job_dir), "/job", "--bind", str(out_dir), "/out",
             "--chdir", "/work", "--setenv", "PYTHONPATH", "/job/lib",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
