@@ -64,7 +64,8 @@ class JobSpec:
         seed: the run's seed.
         call_timeout_s: the most any call into student code may take (``judge/deadlines.json`` sets each
             test's own deadline within it).
-        student_memory_mb: address-space limit of each student process.
+        student_memory_mb: address-space limit of each student process; None on the CuPy backend, whose
+            CUDA context reserves far more address space than it uses (the sandbox's cgroup limits memory).
         pids: most processes the student uid may have at once.
         output_kb: most student output kept; the rest is counted and dropped.
         judge_output_mb: largest file the judge may write (its log included).
@@ -78,7 +79,7 @@ class JobSpec:
     suites: tuple[str, ...]
     seed: int
     call_timeout_s: float
-    student_memory_mb: int
+    student_memory_mb: int | None
     pids: int
     output_kb: int
     judge_output_mb: int

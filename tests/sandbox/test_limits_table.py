@@ -120,3 +120,12 @@ def test_the_plugin_s_hand_run_call_limit_is_the_table_s_default():
 
     plugin.pytest_addoption(Parser())
     assert options["--call-timeout"]["default"] == Limits().call_time_s
+
+
+def test_student_processes_on_cupy_have_no_address_space_cap_but_numpy_ones_do():
+    """A CUDA context maps tens of GiB it never touches: an RLIMIT_AS of the table's memory would stop CuPy
+    before the first test, so on the GPU backend the sandbox's cgroup alone confines memory."""
+    from worker.grading.job import student_address_space
+
+    assert student_address_space(TABLE.memory_mb, "numpy") == 1111
+    assert student_address_space(TABLE.memory_mb, "cupy") is None

@@ -58,6 +58,16 @@ def deadline_rule(released: Released) -> DeadlineRule:
                         reference_s=dict(released.reference_times))
 
 
+def student_address_space(memory_mb: int, backend: str) -> int | None:
+    """The address-space rlimit of student processes: the table's memory, except on CuPy.
+
+    A CUDA context maps tens of GiB of virtual address space it never touches, so an address-space
+    cap of a few GiB stops CuPy from starting at all; on the GPU backend the sandbox's cgroup (RAM,
+    swap and tmpfs together) is what confines memory.
+    """
+    return None if backend == "cupy" else memory_mb
+
+
 def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, backend: str = "numpy",
                 suites: tuple[str, ...] | None = None, call_timeout_s: float | None = None) -> PreparedJob:
     """Write the job folder for grading ``intake`` against ``released`` under ``root`` (it must be empty)."""
@@ -91,7 +101,8 @@ def prepare_job(released: Released, intake: Intake, root: Path, *, seed: int, ba
     spec = JobSpec(
         assignment=released.name,
         suites=suites or (released.assignment.tests.public, released.assignment.tests.hidden),
-        seed=seed, call_timeout_s=call_timeout_s or limits.call_time_s, student_memory_mb=limits.memory_mb,
+        seed=seed, call_timeout_s=call_timeout_s or limits.call_time_s,
+        student_memory_mb=student_address_space(limits.memory_mb, backend),
         pids=limits.pids, output_kb=limits.output_kb, judge_output_mb=limits.judge_output_mb,
         judge_uid=judge_uid, student_uid=judge_uid + 1, beras_backend=backend,
     )
