@@ -232,7 +232,8 @@ class ndarray:
             yield self[i]
 
     def view(self, dtype: Any = None, type: Any = None) -> "ndarray":
-        """A view: ``view(Sub)`` is view casting (``Sub.__array_finalize__(self)``), ``view(dtype)`` reinterprets."""
+        """A view: ``view(Sub)`` is view casting (``Sub.__array_finalize__(self)``); ``view(dtype)``
+        reinterprets the memory."""
         cls = self.__class__
         if isinstance(dtype, _type) and issubclass(dtype, ndarray):
             dtype, type = None, dtype

@@ -52,7 +52,8 @@ def beras_on_standin() -> Iterator[ModuleType]:
 
 
 def copy_as_cupy(lib: Path) -> Path:
-    """Copy the stand-in to ``lib/cupy`` (a folder on a sandbox's PYTHONPATH): ``import cupy`` finds it there."""
+    """Copy the stand-in to ``lib/cupy`` (``lib``: a folder on a sandbox's PYTHONPATH), where
+    ``import cupy`` finds it."""
     target = lib / "cupy"
     shutil.copytree(HERE, target, ignore=shutil.ignore_patterns("__pycache__", "plug.py"))
     return target
