@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import numpy as np
 import pytest
 
 import beras
 from beras import backend
-from tests.cupy_standin.plug import as_cupy, beras_on_standin
+from tests.cupy_standin import ndarray as StandinArray
+from tests.cupy_standin.plug import HERE, as_cupy, beras_on_standin
 
 # The only device-to-host copies a training step may make: Model.batch_step's float(loss) and
 # float(acc), the figures fit() adds up for the progress bar and the history.
@@ -190,3 +194,24 @@ def test_accuracy_keeps_the_float_dtype_of_its_inputs(xp):
     accuracy = beras.CategoricalAccuracy()(probs, labels)
     assert accuracy.dtype == np.float32  # was float64: the mean of booleans
     assert beras.to_numpy(accuracy) == pytest.approx(2 / 3)
+
+
+def test_tensor_twins_follow_the_cupy_module_in_use(monkeypatch):
+    """A run with the stand-in and the real CuPy (a GPU machine runs both) builds one twin for each."""
+    spec = importlib.util.spec_from_file_location("second_cupy", HERE / "__init__.py",
+                                                  submodule_search_locations=[str(HERE)])
+    second = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "second_cupy", second)
+    spec.loader.exec_module(second)
+    assert second.ndarray is not StandinArray
+    with beras_on_standin():
+        first_tensor = beras.Tensor(np.ones(2, dtype=np.float32))
+    with as_cupy():
+        monkeypatch.setitem(sys.modules, "cupy", second)
+        backend.set_backend("cupy")
+        try:
+            tensor = beras.Tensor(np.ones(2, dtype=np.float32))
+        finally:
+            backend.set_backend("numpy")
+    assert isinstance(first_tensor, StandinArray)
+    assert isinstance(tensor, second.ndarray) and isinstance(tensor, beras.Tensor)
