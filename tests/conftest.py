@@ -10,17 +10,24 @@ import pytest
 import beras
 from beras import backend
 
-BACKENDS = ["numpy", "cupy"]
+# cupy-standin: beras' CuPy path on tests/cupy_standin (a strict numpy-backed CuPy), in every run.
+BACKENDS = ["numpy", "cupy-standin", "cupy"]
 
 
 @pytest.fixture(params=BACKENDS)
 def xp(request):
-    """Run the test once per array backend; CuPy cases skip visibly without a GPU.
+    """Run the test once per array backend; real-CuPy cases skip visibly without a GPU.
 
-    Yields the active array module (numpy or cupy). Compare results on the host with
-    ``beras.to_numpy``.
+    Yields the active array module (numpy, the CuPy stand-in, or cupy). Compare results on the
+    host with ``beras.to_numpy``.
     """
     name = request.param
+    if name == "cupy-standin":
+        from tests.cupy_standin.plug import beras_on_standin
+
+        with beras_on_standin() as module:
+            yield module
+        return
     if name == "cupy" and not backend.gpu_available():
         pytest.skip("not run: no GPU (CuPy backend needs CuPy and a CUDA device)")
     previous = backend.get_backend()

@@ -65,7 +65,9 @@ class LeakyReLU(Activation):
         """1 where the input was positive, else ``alpha``."""
         # BEGIN SOLUTION
         x = backend.asarray(self.inputs[0])
-        return [backend.xp().where(x > 0, 1.0, self.alpha).astype(_float(x))]
+        xp = backend.xp()
+        dtype = xp.dtype(_float(x))  # not where(x > 0, 1.0, alpha): two Python floats make a float64 array
+        return [xp.where(x > 0, dtype.type(1), dtype.type(self.alpha))]
         # END SOLUTION
 
 

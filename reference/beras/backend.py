@@ -29,7 +29,7 @@ BACKENDS = ("numpy", "cupy")
 ENV_VAR = "BERAS_BACKEND"
 
 _active: dict[str, Any] = {"name": None, "xp": None, "floatx": "float32"}
-_twins: dict[type, type] = {}
+_twins: dict[tuple[type, type], type] = {}  # (cls, the array module's ndarray) -> twin
 
 
 class BackendError(RuntimeError):
@@ -140,18 +140,20 @@ def asarray(array: Any, dtype: Any = None) -> Any:
 def device_class(cls: type) -> type:
     """Return the class that ``cls`` (Tensor or a subclass) uses for arrays on the GPU.
 
-    Built once per class: ``type(cls.__name__, (mixin, cupy.ndarray), {})``, registered
-    as a virtual subclass of ``cls`` so that ``isinstance`` checks hold.
+    Built once per class and array module: ``type(cls.__name__, (mixin, cupy.ndarray), {})``,
+    registered as a virtual subclass of ``cls`` so that ``isinstance`` checks hold. Keyed by the
+    module's ``ndarray`` too, so a twin never outlives the ``cupy`` it was built on (the test
+    suite swaps a stand-in in and out).
     """
-    twin = _twins.get(cls)
+    module = xp()
+    twin = _twins.get((cls, module.ndarray))
     if twin is None:
-        module = xp()
         mixin = getattr(cls, "_device_mixin", None)
         if mixin is None:
             raise TypeError(f"{cls.__name__} has no device mixin; it cannot live on the GPU.")
         twin = type(cls.__name__, (mixin, module.ndarray), {"__module__": cls.__module__})
         cls.register(twin)
-        _twins[cls] = twin
+        _twins[cls, module.ndarray] = twin
     return twin
 
 

@@ -20,6 +20,12 @@ class Add(Diffable):
         return backend.asarray(a) + backend.asarray(b)
 
     def get_input_gradients(self) -> list:
-        """``dy/da`` and ``dy/db`` are ones."""
+        """``dy/da`` and ``dy/db`` are ones (in the input's float dtype: a float64 one would make every
+        gradient behind a residual connection float64)."""
         xp = backend.xp()
-        return [xp.ones(self.inputs[0].shape), xp.ones(self.inputs[1].shape)]
+        return [xp.ones(x.shape, dtype=_float(x)) for x in self.inputs]
+
+
+def _float(x: Any) -> Any:
+    dtype = getattr(x, "dtype", None)
+    return dtype if dtype is not None and dtype.kind == "f" else backend.floatx()
