@@ -30,7 +30,7 @@ fi
 build() {  # build TAG CONTEXT NETWORK [docker build arguments]
   local tag="$1" started=$SECONDS
   # The legacy builder's deprecation notice is noise here (Debian's docker.io has no buildx).
-  docker build --quiet --network "$3" --build-arg "BASE=$base" -t "$tag" "${@:4}" "$2" \
+  docker build --quiet --force-rm --network "$3" --build-arg "BASE=$base" -t "$tag" "${@:4}" "$2" \
     2> >(grep -v -e DEPRECATED -e "legacy builder" -e buildx -e '^ *$' >&2) >/dev/null
   echo "built $tag in $((SECONDS - started)) s"
 }

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from grader.blobs import BlobStore
+from grader.db import Result, sessions
+from grader.service.releases import publish
+from grader.settings import Settings
 from tests.grading.conftest import REQUIRE_SANDBOXES, reference_files, submission
 from tests.service.processes import BIN, REPO, free_port, have, wait_for
 from worker.sandbox import SandboxUnavailable, choose_sandbox
@@ -24,15 +30,19 @@ from worker.sandbox import SandboxUnavailable, choose_sandbox
 pytestmark = pytest.mark.docker
 SERVICES = ("api", "worker-cpu", "redis", "postgres")  # worker-gpu is in the gpu profile: not started here
 # Short leases, so that a crashed worker's job is taken again within seconds (as tests/service does).
+# The data folder is a host folder at the same path inside (not the named volume), so that the test can
+# publish the session's gated release into it: the gate takes minutes on a 2-core machine, and `make test`
+# has already run it (tests/conftest.py's mlp_outcome).
 TEST_SETTINGS = """version: "3.8"
 x-quick: &quick
   GRADER_LEASE_S: "6"
   GRADER_RECONCILE_EVERY_S: "1"
   GRADER_QUEUED_DEADLINE_S: "15"
   GRADER_RETRY_BACKOFF_S: "1"
+  GRADER_DATA_DIR: {data}
 services:
-  api: {environment: *quick}
-  worker-cpu: {environment: *quick}
+  api: {{environment: *quick, volumes: ["{data}:{data}"]}}
+  worker-cpu: {{environment: *quick, volumes: ["{data}:{data}"]}}
 """
 
 
@@ -42,7 +52,9 @@ class Deployment:
     def __init__(self, folder: Path) -> None:
         self.jobs = folder / "jobs"
         self.jobs.mkdir()
-        (folder / "test.yml").write_text(TEST_SETTINGS)
+        self.data = folder / "data"
+        self.data.mkdir()
+        (folder / "test.yml").write_text(TEST_SETTINGS.format(data=self.data))
         self.api_port = free_port()
         self.env = {**os.environ, "POSTGRES_PASSWORD": secrets.token_hex(8),
                     "GRADER_JOBS_DIR": str(self.jobs),
@@ -52,6 +64,8 @@ class Deployment:
         self.files = ["-f", str(REPO / "docker-compose.yml"), "-f", str(REPO / "docker-compose.local.yml"),
                       "-f", str(folder / "test.yml")]
         self.api = f"http://127.0.0.1:{self.api_port}"
+        self.database_url = (f"postgresql+psycopg://grader:{self.env['POSTGRES_PASSWORD']}@127.0.0.1:"
+                             f"{self.env['BERAS_POSTGRES_PORT']}/grader")
         self.timeline: dict[str, float] = {}
 
     def compose(self, *args: str, timeout: float = 300) -> str:
@@ -69,18 +83,16 @@ class Deployment:
 
     def wait_healthy(self, services=SERVICES, timeout: float = 120) -> None:
         for service in services:
-            wait_for(lambda s=service: self.inspect(s, "{{.State.Health.Status}}") == "healthy", timeout,
-                     f"{service} to be healthy", interval=0.5)
+            try:
+                wait_for(lambda s=service: self.inspect(s, "{{.State.Health.Status}}") == "healthy", timeout,
+                         f"{service} to be healthy", interval=0.5)
+            except TimeoutError as error:
+                raise AssertionError(f"{error}; its log:\n{self.compose('logs', '--tail', '40', service)}")
 
     def user(self, email: str, role: str = "student") -> dict[str, str]:
         token = self.compose("exec", "-T", "api", "beras-grader", "users", "add", email, "--role",
                              role).strip()
         return {"Authorization": f"Bearer {token.splitlines()[-1]}"}
-
-    def sql(self, query: str) -> str:
-        return self.compose("exec", "-T", "postgres", "psql", "-h", "127.0.0.1", "-p",
-                            self.env["BERAS_POSTGRES_PORT"], "-U", "grader", "-d", "grader", "-tAc",
-                            query).strip()
 
     def submit(self, headers: dict, data: bytes) -> int:
         response = httpx.post(f"{self.api}/api/assignments/beras-mlp/submissions", headers=headers,
@@ -96,8 +108,18 @@ class Deployment:
                                  and v),
                         timeout, f"submission {submission_id} to be graded", interval=0.5)
 
+    def publish(self, release: tuple[Path, Path]) -> None:
+        """Publish a gated release (autograder folder, starter zip) as the service would after its gate."""
+        settings = Settings(data_dir=self.data, database_url=self.database_url)
+        autograder = settings.releases_dir / "beras-mlp" / release[0].name
+        shutil.copytree(release[0], autograder)
+        with sessions(settings.database_url)() as session:
+            publish(session, BlobStore(settings.blobs_dir), autograder, release[1])
+
     def results_of(self, submission_id: int) -> int:
-        return int(self.sql(f"select count(*) from results where submission_id = {int(submission_id)}"))
+        with sessions(self.database_url)() as session:
+            return session.scalar(select(func.count()).select_from(Result)
+                                  .where(Result.submission_id == submission_id))
 
 
 def networks() -> set[str]:
@@ -106,7 +128,7 @@ def networks() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory):
+def deployment(tmp_path_factory: pytest.TempPathFactory, mlp_release):
     missing = [p for p in ("docker-compose",) if not have(p)]
     try:
         choose_sandbox("docker")
@@ -131,13 +153,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory):
         # No bridge (the machine's Docker has none to give), so compose made no network of its own.
         assert networks() == before
         deployment.staff = deployment.user("ta@course.edu", "ta")
-        released = httpx.post(f"{deployment.api}/api/assignments/beras-mlp/release?seed=7",
-                              headers=deployment.staff, timeout=600)
+        deployment.publish(mlp_release)
+        released = httpx.get(f"{deployment.api}/api/assignments/beras-mlp", headers=deployment.staff,
+                             timeout=30)
         assert released.status_code == 200, released.text
         deployment.timeline["released"] = time.monotonic() - started
         yield deployment
     finally:
-        subprocess.run(["docker-compose", *deployment.files, "down", "-v", "--remove-orphans"],
+        # A short stop timeout: the worker's grace period (11 min) is for production's warm shutdowns.
+        subprocess.run(["docker-compose", *deployment.files, "down", "-v", "--remove-orphans", "-t", "5"],
                        env=deployment.env, cwd=REPO, capture_output=True, timeout=300)
         print("compose timeline (s): " + ", ".join(f"{k} {v:.0f}" for k, v in deployment.timeline.items()))
 
@@ -152,7 +176,8 @@ def mlp_zips(deployment, mlp) -> tuple[bytes, bytes]:
 
 
 def test_up_starts_every_service_but_the_gpu_worker(deployment):
-    assert deployment.compose("ps", "--services", "--filter", "status=running").split() == sorted(SERVICES)
+    running = deployment.compose("ps", "--services", "--filter", "status=running").split()
+    assert sorted(running) == sorted(SERVICES)
     assert deployment.container("worker-gpu") == ""
     assert deployment.inspect("worker-cpu", "{{.HostConfig.NetworkMode}}") == "host"
 
