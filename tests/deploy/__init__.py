@@ -1,0 +1,1 @@
+"""The deployment as a user runs it: docker-compose on locally built images."""
