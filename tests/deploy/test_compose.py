@@ -24,7 +24,9 @@ from grader.db import Result, sessions
 from grader.service.releases import publish
 from grader.settings import Settings
 from tests.grading.conftest import REQUIRE_SANDBOXES, reference_files, submission
+from tests.service.gpu_toy import CORRECT as TOY_CORRECT
 from tests.service.processes import BIN, REPO, free_port, have, wait_for
+from tests.service.staged import TOY
 from worker.sandbox import SandboxUnavailable, choose_sandbox
 
 pytestmark = pytest.mark.docker
@@ -41,7 +43,14 @@ x-quick: &quick
   GRADER_RETRY_BACKOFF_S: "1"
   GRADER_DATA_DIR: {data}
 services:
-  api: {{environment: *quick, volumes: ["{data}:{data}"]}}
+  # The api container also holds a small course (the toy) at the same path, to release over HTTP: its gate
+  # runs in the container's own Python in seconds.
+  api:
+    environment:
+      <<: *quick
+      GRADER_ASSIGNMENTS_DIR: {course}/assignments
+      GRADER_REFERENCE: {course}/reference/beras
+    volumes: ["{data}:{data}", "{course}:{course}:ro"]
   worker-cpu: {{environment: *quick, volumes: ["{data}:{data}"]}}
 """
 
@@ -54,7 +63,9 @@ class Deployment:
         self.jobs.mkdir()
         self.data = folder / "data"
         self.data.mkdir()
-        (folder / "test.yml").write_text(TEST_SETTINGS.format(data=self.data))
+        self.course = folder / "course"
+        shutil.copytree(TOY, self.course, ignore=shutil.ignore_patterns("__pycache__"))
+        (folder / "test.yml").write_text(TEST_SETTINGS.format(data=self.data, course=self.course))
         self.api_port = free_port()
         self.env = {**os.environ, "POSTGRES_PASSWORD": secrets.token_hex(8),
                     "GRADER_JOBS_DIR": str(self.jobs),
@@ -94,8 +105,8 @@ class Deployment:
                              role).strip()
         return {"Authorization": f"Bearer {token.splitlines()[-1]}"}
 
-    def submit(self, headers: dict, data: bytes) -> int:
-        response = httpx.post(f"{self.api}/api/assignments/beras-mlp/submissions", headers=headers,
+    def submit(self, headers: dict, data: bytes, assignment: str = "beras-mlp") -> int:
+        response = httpx.post(f"{self.api}/api/assignments/{assignment}/submissions", headers=headers,
                               files={"file": ("submission.zip", data, "application/zip")}, timeout=30)
         assert response.status_code == 201, response.text
         return response.json()["id"]
@@ -195,6 +206,24 @@ def test_a_correct_and_a_buggy_zip_are_graded_by_the_worker_container(deployment
     lost = [test["name"] for test in bad["tests"] if test["score"] < test["max_score"]]
     assert any(name.startswith("public_tests/") for name in lost), lost
     assert list(deployment.jobs.iterdir()) == []  # the job folders, on the host's side, are cleaned up
+
+
+def test_an_assignment_released_over_http_is_gated_in_the_api_container_and_graded(deployment):
+    """The release path a TA takes: POST .../release runs the gate in the api container (the toy's takes
+    seconds; beras-mlp's, gated the same way, takes minutes on two cores, so the other tests publish the
+    session's gated beras-mlp release instead)."""
+    started = time.monotonic()
+    student = deployment.user("toy-student@course.edu")
+    refused = httpx.post(f"{deployment.api}/api/assignments/toy/release?seed=7", headers=student, timeout=30)
+    assert refused.status_code == 403, refused.text
+    released = httpx.post(f"{deployment.api}/api/assignments/toy/release?seed=7", headers=deployment.staff,
+                          timeout=600)
+    assert released.status_code == 200, released.text
+    assert released.json()["gate"]["ok"] is True and released.json()["gate"]["seed"] == 7
+    deployment.timeline["toy released over HTTP"] = time.monotonic() - started
+    graded = deployment.wait_done(deployment.submit(student, TOY_CORRECT, "toy"))
+    assert graded["status"] == "graded" and graded["score"] == graded["max_score"] > 0, graded
+    assert graded["sandbox"]["backend"] == "docker"
 
 
 def test_a_worker_container_that_dies_mid_job_is_restarted_and_grades_the_job_once(deployment, mlp_zips):
