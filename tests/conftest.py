@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,18 @@ def xp(request):
         yield backend.xp()
     finally:
         backend.set_backend(previous)
+
+
+@pytest.fixture(autouse=True)
+def _no_standin_left_as_cupy():
+    """Fail the test that leaves the stand-in in ``sys.modules["cupy"]``: every later real-CuPy case would
+    run on it and pass as if a GPU had run it."""
+    yield
+    leaked = sys.modules.get("cupy")
+    if getattr(leaked, "STANDIN", False):
+        sys.modules.pop("cupy", None)
+        sys.modules.pop("cupy.cuda", None)
+        pytest.fail("this test left the CuPy stand-in in sys.modules['cupy']; use tests.cupy_standin.plug")
 
 
 @pytest.fixture

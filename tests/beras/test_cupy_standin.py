@@ -206,8 +206,8 @@ def test_tensor_twins_follow_the_cupy_module_in_use(monkeypatch):
     assert second.ndarray is not StandinArray
     with beras_on_standin():
         first_tensor = beras.Tensor(np.ones(2, dtype=np.float32))
-    with as_cupy():
-        monkeypatch.setitem(sys.modules, "cupy", second)
+    with as_cupy():  # it restores sys.modules["cupy"] on leaving (a monkeypatch would put the stand-in back)
+        sys.modules["cupy"] = second
         backend.set_backend("cupy")
         try:
             tensor = beras.Tensor(np.ones(2, dtype=np.float32))
