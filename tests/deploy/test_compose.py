@@ -23,11 +23,10 @@ from grader.blobs import BlobStore
 from grader.db import Result, sessions
 from grader.service.releases import publish
 from grader.settings import Settings
-from tests.grading.conftest import REQUIRE_SANDBOXES, reference_files, submission
+from tests.grading.conftest import reference_files, submission
 from tests.service.gpu_toy import CORRECT as TOY_CORRECT
-from tests.service.processes import BIN, REPO, free_port, have, wait_for
+from tests.service.processes import BIN, REPO, free_port, require, wait_for
 from tests.service.staged import TOY
-from worker.sandbox import SandboxUnavailable, choose_sandbox
 
 pytestmark = pytest.mark.docker
 SERVICES = ("api", "worker-cpu", "redis", "postgres")  # worker-gpu is in the gpu profile: not started here
@@ -140,15 +139,7 @@ def networks() -> set[str]:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, mlp_release):
-    missing = [p for p in ("docker-compose",) if not have(p)]
-    try:
-        choose_sandbox("docker")
-    except SandboxUnavailable as why:
-        missing.append(f"the docker sandbox ({why})")
-    if missing:
-        if REQUIRE_SANDBOXES:
-            pytest.fail(f"the compose test needs {', '.join(missing)} (make test installs them)")
-        pytest.skip(f"not run: {', '.join(missing)} unavailable here")
+    require("the compose tests", ("docker-compose",), ("docker",))
     deployment = Deployment(tmp_path_factory.mktemp("compose"))
     before = networks()
     started = time.monotonic()

@@ -167,3 +167,23 @@ def wait_healthy(url: str, timeout: float = 60) -> dict:
 
 def have(program: str) -> bool:
     return shutil.which(program) is not None
+
+
+def require(who: str, programs: tuple[str, ...] = (), sandboxes: tuple[str, ...] = ()) -> None:
+    """Skip ``who`` visibly when a program or a sandbox backend is missing; fail instead under
+    BERAS_REQUIRE_SANDBOXES=1, as `make test` runs, which installs them all."""
+    import pytest
+
+    from tests.grading.conftest import REQUIRE_SANDBOXES
+    from worker.sandbox import SandboxUnavailable, choose_sandbox
+
+    missing = [program for program in programs if not have(program)]
+    for backend in sandboxes:
+        try:
+            choose_sandbox(backend)
+        except SandboxUnavailable as why:
+            missing.append(f"the {backend} sandbox ({why})")
+    if missing and REQUIRE_SANDBOXES:
+        pytest.fail(f"{who} need {', '.join(missing)} (make test installs them)")
+    if missing:
+        pytest.skip(f"not run: {', '.join(missing)} unavailable here")

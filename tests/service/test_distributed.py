@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from grader.authoring.gate_cache import CACHE_ENV
 from grader.db import Result, Submission, sessions
-from tests.grading.conftest import REQUIRE_SANDBOXES
 from tests.service.conftest import ASSIGNMENTS, REFERENCE, submission
 from tests.service.processes import (
     BIN,
@@ -23,11 +22,10 @@ from tests.service.processes import (
     RedisServer,
     Service,
     free_port,
-    have,
+    require,
     wait_for,
     wait_healthy,
 )
-from worker.sandbox import SandboxUnavailable, choose_sandbox
 
 pytestmark = pytest.mark.docker
 LEASE_S = 6
@@ -101,15 +99,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, gate_cache: Path):
-    missing = [p for p in ("redis-server", "docker-compose") if not have(p)]
-    try:
-        choose_sandbox("docker")
-    except SandboxUnavailable as why:
-        missing.append(f"the docker sandbox ({why})")
-    if missing:
-        if REQUIRE_SANDBOXES:
-            pytest.fail(f"the distributed tests need {', '.join(missing)} (make test installs them)")
-        pytest.skip(f"not run: {', '.join(missing)} unavailable here")
+    require("the distributed tests", ("redis-server", "docker-compose"), ("docker",))
     cluster = Cluster(tmp_path_factory.mktemp("cluster"), gate_cache)
     try:
         cluster.staff = cluster.user("ta@course.edu", "ta")

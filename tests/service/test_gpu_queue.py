@@ -26,9 +26,9 @@ from grader.service.submissions import accept, admit, take_upload
 from grader.service.users import add_user
 from grader.service.visibility import submission_view
 from grader.settings import GpuMode, Settings
-from tests.grading.conftest import REQUIRE_SANDBOXES, require_local_sandbox
+from tests.grading.conftest import require_local_sandbox
 from tests.service.gpu_toy import CORRECT, publish_toys, stage_toys
-from tests.service.processes import Postgres, RedisServer, Service, free_port, have, wait_for, wait_healthy
+from tests.service.processes import Postgres, RedisServer, Service, free_port, require, wait_for, wait_healthy
 from tests.service.test_storage import Recorder
 from worker.grading.submission import claim, grade_submission
 from worker.queue.celery_app import CeleryDispatcher
@@ -226,16 +226,7 @@ class Course:
 
 @pytest.fixture
 def course(tmp_path: Path, staged):
-    missing = [p for p in ("redis-server", "redis-cli", "bwrap") if not have(p)]
-    for backend in ("docker", "local"):
-        try:
-            choose_sandbox(backend)
-        except SandboxUnavailable as why:
-            missing.append(f"the {backend} sandbox ({why})")
-    if missing:
-        if REQUIRE_SANDBOXES:
-            pytest.fail(f"the gpu-queue tests need {', '.join(missing)} (make test installs them)")
-        pytest.skip(f"not run: {', '.join(missing)} unavailable here")
+    require("the gpu-queue tests", ("redis-server", "redis-cli", "bwrap"), ("docker", "local"))
     if "nvidia" in choose_sandbox("docker").client.info().get("Runtimes", {}):
         pytest.skip("not run: this Docker has the NVIDIA runtime (the real GPU path is `make gpu-check`'s)")
     course = Course(tmp_path, staged)
