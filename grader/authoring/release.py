@@ -81,12 +81,9 @@ def release(
     with tempfile.TemporaryDirectory(prefix="beras-release-") as scratch:
         stage = Path(stage_dir) if stage_dir else Path(scratch)
         layout = stage_release(assignment, trees, stage, test_ids)
-        key = gate_cache.release_key(layout, seed, test_ids)
-        report = gate_cache.load(key, assignment.name, seed)
-        if report is None:
-            report = run_gate(assignment, trees, layout, seed, test_ids)
-            gate_cache.store(key, report)
-        else:
+        report = gate_cache.gated(layout, seed, test_ids, assignment.name,
+                                  lambda: run_gate(assignment, trees, layout, seed, test_ids))
+        if report.cached_from:
             report.notes = gate_notes(assignment, trees)  # they name the current neighbours, so never kept
         autograder_root = layout.assignment_dir.parent
         (autograder_root / "gate-report.txt").write_text(report.format() + "\n")
