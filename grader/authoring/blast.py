@@ -175,11 +175,16 @@ def store(key: str, found: UnitOutcome) -> None:
     folder = cache_dir()
     if folder is None or found.problem:
         return
+    keep(folder, key, {"unit": found.unit, "tests_run": found.tests_run,
+                       "lost": {test: list(loss) for test, loss in found.lost.items()}})
+
+
+def keep(folder: Path, key: str, entry: dict[str, Any]) -> None:
+    """Write ``folder/<key>.json`` whole or not at all (a reader never sees half an entry)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f"{key}.json.{os.getpid()}.partial"
-        partial.write_text(json.dumps({"unit": found.unit, "tests_run": found.tests_run,
-                                       "lost": {test: list(loss) for test, loss in found.lost.items()}}))
+        partial.write_text(json.dumps(entry))
         partial.replace(folder / f"{key}.json")
     except OSError:
         return  # a cache that cannot be written only costs time

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import grader
-from grader.authoring.blast import tree_digest
+from grader.authoring.blast import keep, tree_digest
 from grader.authoring.gate import GateReport, Layout
 from grader.authoring.verdicts import Check
 
@@ -97,10 +97,4 @@ def store(key: str, report: GateReport) -> None:
     entry = {"format": FORMAT, "gated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
              "seconds": report.seconds, "reference_times": report.reference_times,
              "checks": [asdict(check) for check in report.checks]}
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f"{key}.json.{os.getpid()}.partial"
-        partial.write_text(json.dumps(entry))
-        partial.replace(folder / f"{key}.json")
-    except OSError:
-        return  # a cache that cannot be written only costs time
+    keep(folder, key, entry)
