@@ -1,0 +1,120 @@
+"""compare_submissions: every pair's similarity over the owned files, the starter's code excluded."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from copydetect import CodeFingerprint, compare_files
+
+from grader.similarity.fingerprint import boilerplate_hashes, fingerprint
+from grader.similarity.model import FileMatch, LineRange, PairResult, SimilaritySettings, Submission
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One submission's fingerprints, by owned path, and its own code's size (the score's denominator)."""
+
+    submission: Submission
+    prints: dict[str, CodeFingerprint]
+    coverage: float
+
+
+def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission],
+                        archive: Sequence[Submission] = (),
+                        settings: SimilaritySettings = SimilaritySettings()) -> list[PairResult]:
+    """Compare every two current submissions, and each current one with each archived one.
+
+    Only the same owned file is compared across two submissions (the owned files are fixed per
+    assignment, so a copied ``Dense`` lands in ``layers/dense.py`` in both). Everything the starter ships
+    in the owned files (stubs, docstrings, given preludes) is left out of both fingerprints, so two
+    untouched starters share nothing.
+
+    Args:
+        starter: the owned files as the starter ships them, path -> text.
+        current: this offering's submissions; names must be unique.
+        archive: earlier offerings' submissions, compared with ``current`` only (never with each other).
+        settings: k-gram length, window, threshold.
+
+    Returns:
+        Every pair with a nonzero score, highest first (ties by names). ``files`` (matched lines) is filled
+        for the pairs at or above ``settings.threshold`` only: the rest are not shown side by side.
+
+    Raises:
+        ValueError: two submissions share a name.
+    """
+    names = [sub.name for sub in (*current, *archive)]
+    if len(set(names)) != len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(f"submission names must be unique. Received twice: {', '.join(twice)}")
+    boilerplate = boilerplate_hashes(starter.items(), settings)
+    order = list(starter)
+    now = [_prepare(sub, order, boilerplate, settings) for sub in current]
+    old = [_prepare(sub, order, boilerplate, settings) for sub in archive]
+    pairs = []
+    for i, a in enumerate(now):
+        for b in (*now[i + 1:], *old):
+            pair = compare_pair(a, b, order, settings)
+            if pair is not None:
+                pairs.append(pair)
+    pairs.sort(key=lambda pair: (-pair.score, pair.a, pair.b))
+    return pairs
+
+
+def _prepare(sub: Submission, order: Sequence[str], boilerplate: np.ndarray,
+             settings: SimilaritySettings) -> _Prepared:
+    prints = {}
+    for path in order:
+        text = sub.files.get(path)
+        fp = fingerprint(path, text, settings, boilerplate) if text is not None else None
+        if fp is not None:
+            prints[path] = fp
+    return _Prepared(sub, prints, float(sum(fp.token_coverage for fp in prints.values())))
+
+
+def compare_pair(a: _Prepared, b: _Prepared, order: Sequence[str],
+                 settings: SimilaritySettings) -> PairResult | None:
+    """The two submissions' scores and, when flagged, their matched lines; None when nothing matches."""
+    matched_a = matched_b = 0.0
+    found = []
+    for path in order:
+        fa, fb = a.prints.get(path), b.prints.get(path)
+        if fa is None or fb is None or fa.hashes.isdisjoint(fb.hashes):
+            continue
+        _, (share_a, share_b), slices = compare_files(fa, fb)
+        if share_a == 0 and share_b == 0:
+            continue
+        # compare_files gives shares of each file's coverage; back to characters, to sum over files.
+        ca, cb = share_a * fa.token_coverage, share_b * fb.token_coverage
+        matched_a, matched_b = matched_a + ca, matched_b + cb
+        found.append((path, ca, cb, slices))
+    if min(matched_a, matched_b) < settings.min_matched:
+        return None
+    pair = PairResult(a.submission.name, b.submission.name, _share(matched_a, a.coverage),
+                      _share(matched_b, b.coverage), b_archived=b.submission.archived)
+    if pair.score < settings.threshold:
+        return pair
+    files = tuple(FileMatch(path, int(ca), int(cb), _lines(a.submission.files[path], slices[0]),
+                            _lines(b.submission.files[path], slices[1]))
+                  for path, ca, cb, slices in found)
+    return PairResult(pair.a, pair.b, pair.score_ab, pair.score_ba, files, pair.b_archived)
+
+
+def _share(matched: float, coverage: float) -> float:
+    return min(1.0, matched / coverage) if coverage else 0.0
+
+
+def _lines(text: str, slices: np.ndarray) -> tuple[LineRange, ...]:
+    """Character slices (copydetect's 2 x N starts/ends) as merged 1-based inclusive line ranges."""
+    starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+    ranges: list[list[int]] = []
+    for begin, end in zip(slices[0], slices[1]):
+        first = bisect.bisect_right(starts, int(begin))
+        last = bisect.bisect_right(starts, max(int(begin), int(end) - 1))
+        if ranges and first <= ranges[-1][1] + 1:
+            ranges[-1][1] = max(ranges[-1][1], last)
+        else:
+            ranges.append([first, last])
+    return tuple((first, last) for first, last in ranges)
