@@ -87,7 +87,7 @@ def compare_pair(a: _Prepared, b: _Prepared, order: Sequence[str],
         if share_a == 0 and share_b == 0:
             continue
         # compare_files gives shares of each file's coverage; back to characters, to sum over files.
-        ca, cb = share_a * fa.token_coverage, share_b * fb.token_coverage
+        ca, cb = float(share_a * fa.token_coverage), float(share_b * fb.token_coverage)
         matched_a, matched_b = matched_a + ca, matched_b + cb
         found.append((path, ca, cb, slices))
     if min(matched_a, matched_b) < settings.min_matched:
@@ -103,7 +103,7 @@ def compare_pair(a: _Prepared, b: _Prepared, order: Sequence[str],
 
 
 def _share(matched: float, coverage: float) -> float:
-    return min(1.0, matched / coverage) if coverage else 0.0
+    return float(min(1.0, matched / coverage)) if coverage else 0.0
 
 
 def _lines(text: str, slices: np.ndarray) -> tuple[LineRange, ...]:
