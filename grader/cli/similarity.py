@@ -22,6 +22,7 @@ def similarity_command(
     threshold: float = typer.Option(0.5, min=0.0, max=1.0, help="Flag pairs whose score reaches this."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the HTML report (side by side) here."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the flagged pairs as JSON here."),
+    jobs: int = typer.Option(1, min=1, max=32, help="Fingerprint the submissions in this many processes."),
     assignments_dir: AssignmentsDir = Path("assignments"),
     reference: Reference = Path("reference/beras"),
 ) -> None:
@@ -42,7 +43,7 @@ def similarity_command(
             starter = starter_files(released.starter, owned)
             current = read_zips(submissions, owned)
             old = read_zips(archive, owned, archived=True) if archive is not None else []
-            pairs = compare_submissions(starter, current, old, settings)
+            pairs = compare_submissions(starter, current, old, settings, jobs=jobs)
         except (SimilarityInputError, ValueError) as error:
             fail(str(error))
     flagged = [pair for pair in pairs if pair.score >= threshold]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
+from scipy import sparse
 
 from grader.similarity.fingerprint import boilerplate_hashes, fingerprint
 from grader.similarity.model import FileMatch, LineRange, PairResult, SimilaritySettings, Submission
@@ -24,7 +27,8 @@ class _Prepared:
 
 def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission],
                         archive: Sequence[Submission] = (),
-                        settings: SimilaritySettings = SimilaritySettings()) -> list[PairResult]:
+                        settings: SimilaritySettings = SimilaritySettings(), *,
+                        jobs: int = 1) -> list[PairResult]:
     """Compare every two current submissions, and each current one with each archived one.
 
     Only the same owned file is compared across two submissions (the owned files are fixed per
@@ -32,15 +36,21 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
     in the owned files (stubs, docstrings, given preludes) is left out of both fingerprints, so two
     untouched starters share nothing.
 
+    Two stages, so that hundreds of students take seconds: every pair's share of common fingerprints is
+    counted at once (a sparse product, see ``screen``); only the pairs whose share reaches
+    ``settings.screen`` are compared by copydetect (the score and the matched lines).
+
     Args:
         starter: the owned files as the starter ships them, path -> text.
         current: this offering's submissions; names must be unique.
         archive: earlier offerings' submissions, compared with ``current`` only (never with each other).
-        settings: k-gram length, window, threshold.
+        settings: k-gram length, window, screen, threshold.
+        jobs: processes that fingerprint the submissions (tokenizing is most of the time).
 
     Returns:
-        Every pair with a nonzero score, highest first (ties by names). ``files`` (matched lines) is filled
-        for the pairs at or above ``settings.threshold`` only: the rest are not shown side by side.
+        The pairs that pass the screen with a nonzero score, highest first (ties by names). ``files``
+        (matched lines) is filled for the pairs at or above ``settings.threshold`` only: the rest are
+        not shown side by side.
 
     Raises:
         ValueError: two submissions share a name.
@@ -51,16 +61,54 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
         raise ValueError(f"submission names must be unique. Received twice: {', '.join(twice)}")
     boilerplate = boilerplate_hashes(starter.items(), settings)
     order = list(starter)
-    now = [_prepare(sub, order, boilerplate, settings) for sub in current]
-    old = [_prepare(sub, order, boilerplate, settings) for sub in archive]
+    prepared = _prepare_all([*current, *archive], order, boilerplate, settings, jobs)
+    shares = screen(prepared, order)
     pairs = []
-    for i, a in enumerate(now):
-        for b in (*now[i + 1:], *old):
-            pair = compare_pair(a, b, order, settings)
-            if pair is not None:
-                pairs.append(pair)
+    for i, j in _candidates(len(current), len(prepared)):
+        if max(shares[i, j], shares[j, i]) < settings.screen:
+            continue
+        pair = compare_pair(prepared[i], prepared[j], order, settings)
+        if pair is not None:
+            pairs.append(pair)
     pairs.sort(key=lambda pair: (-pair.score, pair.a, pair.b))
     return pairs
+
+
+def _candidates(n_current: int, n_all: int):
+    """Index pairs: current with later current, and current with every archived one."""
+    for i in range(n_current):
+        for j in range(i + 1, n_all):
+            yield i, j
+
+
+def _prepare_all(subs: Sequence[Submission], order: Sequence[str], boilerplate: np.ndarray,
+                 settings: SimilaritySettings, jobs: int) -> list[_Prepared]:
+    if jobs <= 1 or len(subs) < 2 * jobs:
+        return [_prepare(sub, order, boilerplate, settings) for sub in subs]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(_prepare, subs, repeat(order), repeat(boilerplate), repeat(settings),
+                             chunksize=max(1, len(subs) // (4 * jobs))))
+
+
+def screen(prepared: Sequence[_Prepared], order: Sequence[str]) -> np.ndarray:
+    """``shares[i, j]``: the share of submission i's fingerprints (all files) that j has in the same file.
+
+    One sparse product of the submissions x fingerprints matrix with its transpose counts every pair's
+    common fingerprints at once.
+    """
+    columns: dict[tuple[int, int], int] = {}
+    rows, cols = [], []
+    for row, prep in enumerate(prepared):
+        for index, path in enumerate(order):
+            fp = prep.prints.get(path)
+            for value in fp.hashes if fp is not None else ():
+                rows.append(row)
+                cols.append(columns.setdefault((index, value), len(columns)))
+    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
+                               shape=(len(prepared), max(1, len(columns))))
+    common = (matrix @ matrix.T).toarray().astype(float)
+    sizes = np.maximum(common.diagonal(), 1.0)
+    return common / sizes[:, None]
 
 
 def _prepare(sub: Submission, order: Sequence[str], boilerplate: np.ndarray,

@@ -18,6 +18,9 @@ class SimilaritySettings:
         guarantee_t: every match at least this long is found (sets the winnowing window,
             ``guarantee_t - noise_t + 1``); equal to ``noise_t`` keeps every k-gram.
         threshold: a pair whose ``score`` reaches this is flagged.
+        screen: a pair is compared in full only when one of the two has at least this share of its
+            fingerprints in the other (a cheap count over all pairs at once). Copies share far more
+            than the threshold; the corpus in tests/similarity keeps this below every copy's share.
         min_matched: fewer matched characters than this (in the smaller direction) make no score at all,
             so that two students who each wrote one short function the same obvious way are not
             flagged at 100 %.
@@ -26,6 +29,7 @@ class SimilaritySettings:
     noise_t: int = 25
     guarantee_t: int = 25
     threshold: float = 0.5
+    screen: float = 0.2
     min_matched: int = 60
 
     def __post_init__(self) -> None:

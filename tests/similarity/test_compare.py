@@ -9,7 +9,7 @@ from grader.similarity import SimilaritySettings, Submission, compare_submission
 from grader.similarity.compare import _lines
 from tests.similarity import corpus
 
-ALL = SimilaritySettings(threshold=0.0)
+ALL = SimilaritySettings(threshold=0.0, screen=0.0)  # every pair compared in full, all lines
 
 
 def test_character_slices_become_merged_line_ranges():
@@ -71,3 +71,11 @@ def test_settings_are_checked():
         SimilaritySettings(threshold=1.5)
     with pytest.raises(ValueError, match="noise_t"):
         SimilaritySettings(noise_t=30, guarantee_t=20)
+
+
+def test_fingerprinting_in_processes_gives_the_same_pairs():
+    src = corpus.sources()
+    subs = [Submission(k, f) for k, f in src.items()] + [Submission("copy", corpus.reorder(src["C"]))]
+    alone = compare_submissions(corpus.starter(), subs, settings=ALL)
+    assert compare_submissions(corpus.starter(), subs, settings=ALL, jobs=2) == alone
+    assert len(alone) == 6
