@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import multiprocessing
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -85,7 +86,9 @@ def _prepare_all(subs: Sequence[Submission], order: Sequence[str], boilerplate: 
                  settings: SimilaritySettings, jobs: int) -> list[_Prepared]:
     if jobs <= 1 or len(subs) < 2 * jobs:
         return [_prepare(sub, order, boilerplate, settings) for sub in subs]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # fork, never spawn or forkserver: copydetect hashes k-grams with Python's hash(), salted per
+    # interpreter, so only forked children compute the same hashes as this process (and each other).
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         return list(pool.map(_prepare, subs, repeat(order), repeat(boilerplate), repeat(settings),
                              chunksize=max(1, len(subs) // (4 * jobs))))
 
