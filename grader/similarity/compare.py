@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
-from copydetect import CodeFingerprint, compare_files
+from copydetect import compare_files
 from scipy import sparse
 
-from grader.similarity.fingerprint import boilerplate_hashes, fingerprint
+from grader.similarity.fingerprint import Fingerprint, boilerplate_hashes, fingerprint
 from grader.similarity.model import FileMatch, LineRange, PairResult, SimilaritySettings, Submission
 
 
@@ -22,7 +22,7 @@ class _Prepared:
     """One submission's fingerprints, by owned path, and its own code's size (the score's denominator)."""
 
     submission: Submission
-    prints: dict[str, CodeFingerprint]
+    prints: dict[str, Fingerprint]
     coverage: float
 
 
@@ -140,16 +140,16 @@ def compare_pair(a: _Prepared, b: _Prepared, order: Sequence[str],
         # compare_files gives shares of each file's coverage; back to characters, to sum over files.
         ca, cb = float(share_a * fa.token_coverage), float(share_b * fb.token_coverage)
         matched_a, matched_b = matched_a + ca, matched_b + cb
-        found.append((path, ca, cb, slices))
+        found.append((path, ca, cb, fa.source_slices(slices[0]), fb.source_slices(slices[1])))
     if min(matched_a, matched_b) < settings.min_matched:
         return None
     pair = PairResult(a.submission.name, b.submission.name, _share(matched_a, a.coverage),
                       _share(matched_b, b.coverage), b_archived=b.submission.archived)
     if pair.score < settings.threshold:
         return pair
-    files = tuple(FileMatch(path, int(ca), int(cb), _lines(a.submission.files[path], slices[0]),
-                            _lines(b.submission.files[path], slices[1]))
-                  for path, ca, cb, slices in found)
+    files = tuple(FileMatch(path, int(ca), int(cb), _lines(a.submission.files[path], slices_a),
+                            _lines(b.submission.files[path], slices_b))
+                  for path, ca, cb, slices_a, slices_b in found)
     return PairResult(pair.a, pair.b, pair.score_ab, pair.score_ba, files, pair.b_archived)
 
 

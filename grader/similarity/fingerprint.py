@@ -1,27 +1,55 @@
-"""Fingerprints of one file's text through copydetect: normalized tokens, winnowed k-gram hashes."""
+"""Fingerprints of one file: normalized tokens (``normalize``), winnowed k-gram hashes (copydetect)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
-from copydetect import CodeFingerprint
+from copydetect.utils import get_document_fingerprints, get_token_coverage
 
 from grader.similarity.model import SimilaritySettings
+from grader.similarity.normalize import Normalized, normalize
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What copydetect's ``compare_files`` reads of a ``CodeFingerprint``, and the way back to the source.
+
+    ``offsets`` is empty on purpose: ``compare_files`` then gives slices of the normalized text, which
+    ``source_slices`` maps back exactly through ``normalized``.
+    """
+
+    filename: str
+    raw_code: str
+    normalized: Normalized
+    hashes: set
+    hash_idx: dict
+    k: int
+    token_coverage: float
+    offsets: np.ndarray = field(default_factory=lambda: np.array([]))
+
+    @property
+    def filtered_code(self) -> str:
+        return self.normalized.text
+
+    def source_slices(self, slices: np.ndarray) -> np.ndarray:
+        """copydetect's 2 x N starts/ends in the normalized text as starts/ends in the source."""
+        starts = self.normalized.starts[slices[0].astype(np.int64)]
+        ends = self.normalized.ends[slices[1].astype(np.int64) - 1]
+        return np.array([starts, ends])
 
 
 def fingerprint(path: str, text: str, settings: SimilaritySettings,
-                boilerplate: np.ndarray | None = None) -> CodeFingerprint | None:
+                boilerplate: np.ndarray | None = None) -> Fingerprint | None:
     """The winnowed fingerprints of ``text``, with every boilerplate hash left out.
 
-    copydetect tokenizes with Pygments (the lexer is chosen by ``path``'s extension) and replaces each
-    name with ``V``, each function name with ``F``, each class name with ``O``, and each string with
-    ``S``; whitespace and comments are dropped. So renamed identifiers, new comments and blank lines do
-    not change the fingerprints.
+    The text is normalized (``normalize``: every name ``V``, strings ``S``, no whitespace or comments),
+    so renamed identifiers, new comments and blank lines do not change the fingerprints. Hashing and
+    winnowing are copydetect's (``get_document_fingerprints``).
 
     Args:
-        path: the file's path (its extension picks the lexer).
+        path: the file's path (a ``.py`` file).
         text: its content.
         settings: ``noise_t`` and the winnowing window.
         boilerplate: hashes to drop (from ``boilerplate_hashes``).
@@ -30,11 +58,15 @@ def fingerprint(path: str, text: str, settings: SimilaritySettings,
         The fingerprint, or None when nothing of the text is left to match (shorter than one k-gram, or
         all of it boilerplate).
     """
-    if boilerplate is not None and not len(boilerplate):
-        boilerplate = None
-    fp = CodeFingerprint(path, settings.noise_t, settings.window, boilerplate=boilerplate,
-                         language=_language(path), fp=io.StringIO(text))
-    return fp if fp.hashes else None
+    normalized = normalize(path, text)
+    if len(normalized.text) < settings.noise_t:
+        return None
+    hashes, idx = get_document_fingerprints(normalized.text, settings.noise_t, settings.window,
+                                            boilerplate if boilerplate is not None else [])
+    if not hashes:
+        return None
+    coverage = float(get_token_coverage(idx, settings.noise_t, len(normalized.text)))
+    return Fingerprint(path, text, normalized, hashes, idx, settings.noise_t, coverage)
 
 
 def boilerplate_hashes(files: Iterable[tuple[str, str]], settings: SimilaritySettings) -> np.ndarray:
@@ -44,13 +76,7 @@ def boilerplate_hashes(files: Iterable[tuple[str, str]], settings: SimilaritySet
     """
     hashes: list[int] = []
     for path, text in files:
-        hashes.extend(CodeFingerprint(path, settings.noise_t, 1, language=_language(path),
-                                      fp=io.StringIO(text)).hashes)
+        normalized = normalize(path, text)
+        if len(normalized.text) >= settings.noise_t:
+            hashes.extend(get_document_fingerprints(normalized.text, settings.noise_t, 1)[0])
     return np.unique(np.array(hashes, dtype=np.int64))
-
-
-
-def _language(path: str) -> str | None:
-    # Naming the lexer skips Pygments' search of every lexer's filename patterns (most of the time
-    # taken on a small file); other extensions are left to that search.
-    return "python" if path.endswith(".py") else None
