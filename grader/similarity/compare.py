@@ -46,7 +46,7 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
         current: this offering's submissions; names must be unique.
         archive: earlier offerings' submissions, compared with ``current`` only (never with each other).
         settings: k-gram length, window, screen, threshold.
-        jobs: processes that fingerprint the submissions (tokenizing is most of the time).
+        jobs: processes that fingerprint the submissions and compare the pairs past the screen.
 
     Returns:
         The pairs that pass the screen with a nonzero score, highest first (ties by names). ``files``
@@ -64,13 +64,9 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
     order = list(starter)
     prepared = _prepare_all([*current, *archive], order, boilerplate, settings, jobs)
     shares = screen(prepared, order)
-    pairs = []
-    for i, j in _candidates(len(current), len(prepared)):
-        if max(shares[i, j], shares[j, i]) < settings.screen:
-            continue
-        pair = compare_pair(prepared[i], prepared[j], order, settings)
-        if pair is not None:
-            pairs.append(pair)
+    candidates = [(i, j) for i, j in _candidates(len(current), len(prepared))
+                  if max(shares[i, j], shares[j, i]) >= settings.screen]
+    pairs = [pair for pair in _compare_all(prepared, candidates, order, settings, jobs) if pair is not None]
     pairs.sort(key=lambda pair: (-pair.score, pair.a, pair.b))
     return pairs
 
@@ -82,13 +78,40 @@ def _candidates(n_current: int, n_all: int):
             yield i, j
 
 
+# The forked comparison workers read the prepared submissions from here (set just before the fork) rather
+# than receive them pickled with every chunk of pairs.
+_FORKED: tuple | None = None
+
+
+def _compare_all(prepared: Sequence[_Prepared], candidates: list[tuple[int, int]], order: Sequence[str],
+                 settings: SimilaritySettings, jobs: int) -> list[PairResult | None]:
+    global _FORKED
+    if jobs <= 1 or len(candidates) < 100:
+        return [compare_pair(prepared[i], prepared[j], order, settings) for i, j in candidates]
+    chunks = [candidates[start:start + 50] for start in range(0, len(candidates), 50)]
+    _FORKED = (prepared, order, settings)
+    try:
+        with _fork_pool(jobs) as pool:
+            return [pair for chunk in pool.map(_compare_chunk, chunks) for pair in chunk]
+    finally:
+        _FORKED = None
+
+
+def _compare_chunk(chunk: list[tuple[int, int]]) -> list[PairResult | None]:
+    prepared, order, settings = _FORKED
+    return [compare_pair(prepared[i], prepared[j], order, settings) for i, j in chunk]
+
+
+def _fork_pool(jobs: int) -> ProcessPoolExecutor:
+    # fork: the comparison workers find the prepared submissions in _FORKED without pickling them.
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+
+
 def _prepare_all(subs: Sequence[Submission], order: Sequence[str], boilerplate: np.ndarray,
                  settings: SimilaritySettings, jobs: int) -> list[_Prepared]:
     if jobs <= 1 or len(subs) < 2 * jobs:
         return [_prepare(sub, order, boilerplate, settings) for sub in subs]
-    # fork, never spawn or forkserver: copydetect hashes k-grams with Python's hash(), salted per
-    # interpreter, so only forked children compute the same hashes as this process (and each other).
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+    with _fork_pool(jobs) as pool:
         return list(pool.map(_prepare, subs, repeat(order), repeat(boilerplate), repeat(settings),
                              chunksize=max(1, len(subs) // (4 * jobs))))
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from copydetect.utils import get_document_fingerprints, get_token_coverage
+from copydetect.utils import get_token_coverage, winnow
 
 from grader.similarity.model import SimilaritySettings
 from grader.similarity.normalize import Normalized, normalize
@@ -45,8 +45,10 @@ def fingerprint(path: str, text: str, settings: SimilaritySettings,
     """The winnowed fingerprints of ``text``, with every boilerplate hash left out.
 
     The text is normalized (``normalize``: every name ``V``, strings ``S``, no whitespace or comments),
-    so renamed identifiers, new comments and blank lines do not change the fingerprints. Hashing and
-    winnowing are copydetect's (``get_document_fingerprints``).
+    so renamed identifiers, new comments and blank lines do not change the fingerprints. Winnowing and the
+    boilerplate removal are copydetect's (``winnow``, as its ``get_document_fingerprints``); the k-gram
+    hashes are ours (``kgram_hashes``), because copydetect's use Python's ``hash()``, salted per process,
+    which would make every run pick other fingerprints and give slightly other scores.
 
     Args:
         path: the file's path (a ``.py`` file).
@@ -61,8 +63,7 @@ def fingerprint(path: str, text: str, settings: SimilaritySettings,
     normalized = normalize(path, text)
     if len(normalized.text) < settings.noise_t:
         return None
-    hashes, idx = get_document_fingerprints(normalized.text, settings.noise_t, settings.window,
-                                            boilerplate if boilerplate is not None else [])
+    hashes, idx = _fingerprints(normalized.text, settings, boilerplate)
     if not hashes:
         return None
     coverage = float(get_token_coverage(idx, settings.noise_t, len(normalized.text)))
@@ -78,5 +79,34 @@ def boilerplate_hashes(files: Iterable[tuple[str, str]], settings: SimilaritySet
     for path, text in files:
         normalized = normalize(path, text)
         if len(normalized.text) >= settings.noise_t:
-            hashes.extend(get_document_fingerprints(normalized.text, settings.noise_t, 1)[0])
+            hashes.extend(kgram_hashes(normalized.text, settings.noise_t).tolist())
     return np.unique(np.array(hashes, dtype=np.int64))
+
+
+_BASE = np.uint64(1_000_003)
+
+
+def kgram_hashes(text: str, k: int) -> np.ndarray:
+    """A deterministic 64-bit hash of every k-character window of ``text`` (polynomial, wrapping)."""
+    if len(text) < k:
+        return np.array([], dtype=np.int64)
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    count = len(codes) - k + 1
+    hashes = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # wrapping modulo 2**64 is the hash
+        for offset in range(k):
+            hashes = hashes * _BASE + codes[offset:offset + count]
+    return hashes.view(np.int64)
+
+
+def _fingerprints(text: str, settings: SimilaritySettings,
+                  boilerplate: np.ndarray | None) -> tuple[set, dict]:
+    """copydetect's ``get_document_fingerprints`` over ``kgram_hashes``: the hashes kept, and where."""
+    hashes, idx = winnow(kgram_hashes(text, settings.noise_t), settings.window, remove_duplicates=False)
+    if boilerplate is not None and len(boilerplate):
+        keep = ~np.isin(hashes, boilerplate)
+        hashes, idx = hashes[keep], idx[keep]
+    where: dict[int, list[int]] = {}
+    for value, index in zip(hashes.tolist(), idx.tolist()):
+        where.setdefault(value, []).append(index)
+    return set(where), where

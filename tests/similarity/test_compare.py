@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -79,3 +83,17 @@ def test_fingerprinting_in_processes_gives_the_same_pairs():
     alone = compare_submissions(corpus.starter(), subs, settings=ALL)
     assert compare_submissions(corpus.starter(), subs, settings=ALL, jobs=2) == alone
     assert len(alone) == 6
+
+
+def test_scores_are_the_same_in_every_process():
+    # Python's str hash is salted per process: scores must not depend on it (copydetect's own hashes do)
+    script = ("from grader.similarity import Submission, compare_submissions\n"
+              "from tests.similarity import corpus\n"
+              "src = corpus.sources()\n"
+              "pair = compare_submissions(corpus.starter(), [Submission('a', src['A']),\n"
+              "                           Submission('b', corpus.reorder(src['A']))])[0]\n"
+              "print(pair.score_ab, pair.score_ba, pair.files[0].lines_a)\n")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              cwd=corpus.ROOT, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")}
+    assert len(outputs) == 1
