@@ -34,6 +34,8 @@ def starter_files(starter: Path, owned: Sequence[str]) -> dict[str, str]:
 def read_zips(folder: Path, owned: Sequence[str], *, archived: bool = False) -> list[Submission]:
     """Every ``.zip`` in ``folder`` as a Submission named by the zip's file name, in name order.
 
+    Archived zips are named ``<folder name>/<zip name>``: last year's alice.zip is not this year's.
+
     The zips are read as intake reads an upload (same checks, owned files only).
 
     Raises:
@@ -52,5 +54,5 @@ def read_zips(folder: Path, owned: Sequence[str], *, archived: bool = False) -> 
         except IntakeError as error:
             raise SimilarityInputError(f"{path}: {error}") from None
         files = {rel: data.decode("utf-8", errors="replace") for rel, data in intake.files.items()}
-        subs.append(Submission(path.name, files, archived))
+        subs.append(Submission(f"{folder.name}/{path.name}" if archived else path.name, files, archived))
     return subs

@@ -60,13 +60,13 @@ def test_json_lists_the_flagged_pairs_and_html_shows_them_side_by_side(release, 
 def test_archive_pairs_carry_the_flag(release, subs, tmp_path):
     old = tmp_path / "old"
     old.mkdir()
-    _zip(old / "last-year.zip", corpus.rename(corpus.sources()["B"], corpus.B_NAMES))
+    _zip(old / "carol.zip", corpus.rename(corpus.sources()["B"], corpus.B_NAMES))  # same zip name as now
     pairs = tmp_path / "pairs.json"
     result = runner.invoke(app, ["similarity", str(release), str(subs), "--archive", str(old),
                                  "--json", str(pairs)])
     assert result.exit_code == 0, result.output
     assert {(p["a"], p["b"]) for p in json.loads(pairs.read_text())} == {("alice.zip", "bob.zip"),
-                                                                        ("carol.zip", "last-year.zip")}
+                                                                        ("carol.zip", "old/carol.zip")}
 
 
 @pytest.mark.parametrize("case", ["missing folder", "not a zip", "no starter", "no zips"])
