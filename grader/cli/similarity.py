@@ -22,7 +22,10 @@ def similarity_command(
     threshold: float = typer.Option(0.5, min=0.0, max=1.0, help="Flag pairs whose score reaches this."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the HTML report (side by side) here."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the flagged pairs as JSON here."),
-    jobs: int = typer.Option(1, min=1, max=32, help="Fingerprint the submissions in this many processes."),
+    exclude: Optional[list[Path]] = typer.Option(None, help="More code to leave out like the starter's: an "
+                                                            "earlier starter's zip or package folder "
+                                                            "(repeatable)."),
+    jobs: int = typer.Option(1, min=1, max=32, help="Fingerprint and compare in this many processes."),
     assignments_dir: AssignmentsDir = Path("assignments"),
     reference: Reference = Path("reference/beras"),
 ) -> None:
@@ -32,7 +35,7 @@ def similarity_command(
     b's in a). Exit status: 0 done (whatever was found), 2 bad input.
     """
     from grader.similarity import SimilaritySettings, compare_submissions
-    from grader.similarity.inputs import SimilarityInputError, read_zips, starter_files
+    from grader.similarity.inputs import SimilarityInputError, excluded_files, read_zips, starter_files
     from grader.similarity.report import render_report
 
     settings = SimilaritySettings(threshold=threshold)
@@ -43,7 +46,8 @@ def similarity_command(
             starter = starter_files(released.starter, owned)
             current = read_zips(submissions, owned)
             old = read_zips(archive, owned, archived=True) if archive is not None else []
-            pairs = compare_submissions(starter, current, old, settings, jobs=jobs)
+            extra = [excluded_files(path, owned) for path in exclude or ()]
+            pairs = compare_submissions(starter, current, old, settings, excluded=extra, jobs=jobs)
         except (SimilarityInputError, ValueError) as error:
             fail(str(error))
     flagged = [pair for pair in pairs if pair.score >= threshold]

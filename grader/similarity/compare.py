@@ -29,7 +29,7 @@ class _Prepared:
 def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission],
                         archive: Sequence[Submission] = (),
                         settings: SimilaritySettings = SimilaritySettings(), *,
-                        jobs: int = 1) -> list[PairResult]:
+                        excluded: Sequence[Mapping[str, str]] = (), jobs: int = 1) -> list[PairResult]:
     """Compare every two current submissions, and each current one with each archived one.
 
     Only the same owned file is compared across two submissions (the owned files are fixed per
@@ -46,6 +46,8 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
         current: this offering's submissions; names must be unique.
         archive: earlier offerings' submissions, compared with ``current`` only (never with each other).
         settings: k-gram length, window, screen, threshold.
+        excluded: more code left out like the starter's, path -> text each: an earlier version of the
+            starter some students began from, code handed out in class.
         jobs: processes that fingerprint the submissions and compare the pairs past the screen.
 
     Returns:
@@ -60,7 +62,8 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
     if len(set(names)) != len(names):
         twice = sorted({name for name in names if names.count(name) > 1})
         raise ValueError(f"submission names must be unique. Received twice: {', '.join(twice)}")
-    boilerplate = boilerplate_hashes(starter.items(), settings)
+    boilerplate = boilerplate_hashes([item for files in (starter, *excluded) for item in files.items()],
+                                     settings)
     order = list(starter)
     prepared = _prepare_all([*current, *archive], order, boilerplate, settings, jobs)
     shares = screen(prepared, order)

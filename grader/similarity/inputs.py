@@ -56,3 +56,23 @@ def read_zips(folder: Path, owned: Sequence[str], *, archived: bool = False) -> 
         files = {rel: data.decode("utf-8", errors="replace") for rel, data in intake.files.items()}
         subs.append(Submission(f"{folder.name}/{path.name}" if archived else path.name, files, archived))
     return subs
+
+
+def excluded_files(path: Path, owned: Sequence[str]) -> dict[str, str]:
+    """Code to leave out like the starter's: a starter zip, or a package folder, holding owned files.
+
+    Raises:
+        SimilarityInputError: ``path`` is neither, or holds none of the owned files.
+    """
+    if path.is_file():
+        try:
+            intake = read_submission(path, owned)
+        except IntakeError as error:
+            raise SimilarityInputError(f"--exclude {path}: {error}") from None
+        return {rel: data.decode("utf-8", errors="replace") for rel, data in intake.files.items()}
+    found = {rel: (path / rel).read_text(encoding="utf-8", errors="replace")
+             for rel in owned if (path / rel).is_file()}
+    if not found:
+        raise SimilarityInputError(f"--exclude {path}: expected a zip or a package folder holding owned "
+                                   f"files (e.g. {path / owned[0]}); found none")
+    return found

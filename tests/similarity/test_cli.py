@@ -91,3 +91,27 @@ def test_bad_input_is_a_clear_error_and_exit_2(release, subs, tmp_path, case):
     result = runner.invoke(app, ["similarity", release_arg, subs_arg])
     assert result.exit_code == 2, result.output
     assert expected in result.output and "Traceback" not in result.output
+
+
+def test_an_earlier_starter_can_be_excluded_too(release, tmp_path):
+    # two students who began from an earlier starter and changed nothing share its differences from this one
+    marker = "        params, grads = list(params), list(grads)\n"
+    earlier = dict(corpus.starter())
+    assert marker in earlier["optimizers.py"]
+    earlier["optimizers.py"] = earlier["optimizers.py"].replace(marker, marker + (
+        "        if not isinstance(params, list) or not isinstance(grads, list):\n"
+        "            raise TypeError(f'{type(self).__name__}: expected lists, got {type(params)}')\n"
+        "        total = sum(getattr(p, 'size', 0) for p in params) + len(grads) * 0\n"))
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    _zip(folder / "dan.zip", earlier)
+    _zip(folder / "erin.zip", earlier)
+    _zip(tmp_path / "starter-v1.zip", earlier)
+    pairs = tmp_path / "pairs.json"
+    result = runner.invoke(app, ["similarity", str(release), str(folder), "--json", str(pairs)])
+    assert result.exit_code == 0, result.output
+    assert [(p["a"], p["b"]) for p in json.loads(pairs.read_text())] == [("dan.zip", "erin.zip")]
+    result = runner.invoke(app, ["similarity", str(release), str(folder), "--json", str(pairs),
+                                 "--exclude", str(tmp_path / "starter-v1.zip")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(pairs.read_text()) == []
