@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from grader import __version__
-from grader.cli import authoring, demo, grade, image, service
+from grader.cli import authoring, demo, grade, image, service, similarity
 
 app = typer.Typer(
     name="beras-grader",
@@ -36,6 +36,7 @@ app.command()(demo.demo)
 app.command("train")(demo.train)
 app.command()(authoring.release)
 app.command("grade")(grade.grade_command)
+app.command("similarity")(similarity.similarity_command)
 app.add_typer(image.image_app, name="image")
 app.command("serve")(service.serve_command)
 app.command("worker")(service.worker_command)
