@@ -32,10 +32,18 @@ def queue_for(queue: str, regrade: bool) -> QueueName:
 
 
 class Dispatcher(Protocol):
-    """Sends "grade submission N on queue Q" to whatever grades; the worker's transports implement it."""
+    """Sends "grade submission N on queue Q" (and "run similarity check N", on the regrade queue) to whatever
+    grades; the worker's transports implement it."""
 
     def enqueue(self, submission_id: int, queue: str, countdown_s: float = 0.0) -> bool:
         """Send ``submission_id`` to ``queue`` (after ``countdown_s``); False when it could not be sent.
+
+        Never raises: a lost send is picked up again by the reconciler.
+        """
+        ...
+
+    def enqueue_similarity(self, run_id: int) -> bool:
+        """Send similarity check ``run_id`` to the regrade queue; False when it could not be sent.
 
         Never raises: a lost send is picked up again by the reconciler.
         """

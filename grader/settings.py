@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Whether this worker's sandbox can have a GPU (the gpu queue's jobs need one); see GpuMode.
     gpu: GpuMode = GpuMode.AUTO
     assignments_dir: Path = Path("assignments")
+    # Earlier offerings' submissions for the similarity check: <this>/<assignment>/<offering>/*.zip; default
+    # <data_dir>/similarity-archive.
+    similarity_archive: Path | None = None
     reference: Path = Path("reference/beras")
 
     max_upload_mb: float = Field(20.0, gt=0)
@@ -120,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def similarity_archive_dir(self) -> Path:
+        return self.similarity_archive or self.data_dir / "similarity-archive"
 
     @property
     def releases_dir(self) -> Path:

@@ -15,6 +15,9 @@ from grader.db.models import (
                               RegradeBatch,
                               Result,
                               Role,
+                              SimilarityPair,
+                              SimilarityRun,
+                              SimilarityStatus,
                               Status,
                               Submission,
                               Token,
@@ -24,5 +27,6 @@ from grader.db.models import (
 )
 
 __all__ = ["TERMINAL", "WAITING", "Assignment", "AssignmentVersion", "Base", "BatchKind", "Extension",
-           "GateRun", "GateStatus", "PoolLimits", "RefusedUpload", "RegradeBatch", "Result", "Role", "Status",
+           "GateRun", "GateStatus", "PoolLimits", "RefusedUpload", "RegradeBatch", "Result", "Role",
+           "SimilarityPair", "SimilarityRun", "SimilarityStatus", "Status",
            "Submission", "Token", "TokenKind", "User", "engine_for", "migrate", "sessions", "utcnow"]

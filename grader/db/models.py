@@ -96,6 +96,15 @@ class BatchKind(StrEnum):
     REPLAY = "replay"
 
 
+class SimilarityStatus(StrEnum):
+    """A similarity check: ``queued``, ``running``, then ``done`` or ``failed`` (the message says why)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 def _enum(kind: type[StrEnum], name: str) -> Enum:
     return Enum(kind, name=name, values_callable=lambda k: [m.value for m in k], native_enum=False, length=20)
 
@@ -279,3 +288,61 @@ class Extension(Base):
     days: Mapped[int] = mapped_column(Integer)
     granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SimilarityRun(Base):
+    """One similarity check of an assignment's current submissions (and its archive), run on the regrade
+    queue; its flagged pairs are ``SimilarityPair`` rows, so the report opens without comparing again."""
+
+    __tablename__ = "similarity_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("assignment_versions.id"))  # whose starter is excluded
+    status: Mapped[SimilarityStatus] = mapped_column(_enum(SimilarityStatus, "similarity_status"),
+                                                     default=SimilarityStatus.QUEUED, index=True)
+    threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # Progress: the stage (reading, fingerprinting, comparing) and how far into it.
+    stage: Mapped[str] = mapped_column(String(40), default="")
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    submissions: Mapped[int] = mapped_column(Integer, default=0)  # current submissions compared
+    archived: Mapped[int] = mapped_column(Integer, default=0)  # archived submissions compared with them
+    pairs_compared: Mapped[int] = mapped_column(Integer, default=0)
+    # The archived submissions' owned files that flagged pairs show (the archive folder may change later).
+    archive_files: Mapped[dict] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    # Grading-style bookkeeping: the holder's lease, tries, when it was last sent to the queue.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    assignment: Mapped[Assignment] = relationship(foreign_keys=[assignment_id])
+    version: Mapped[AssignmentVersion] = relationship(foreign_keys=[version_id])
+
+
+class SimilarityPair(Base):
+    """Two submissions a run flagged: both directions' scores and, per owned file, the matched line ranges.
+
+    ``a`` is a current submission; ``b`` is another (``b_submission_id``) or an archived one (``b_name``,
+    its text in the run's ``archive_files``).
+    """
+
+    __tablename__ = "similarity_pairs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("similarity_runs.id", ondelete="CASCADE"), index=True)
+    a_submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    b_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
+                                                        nullable=True)
+    b_name: Mapped[str] = mapped_column(String(300), default="")  # the archived zip, folder/name.zip
+    score: Mapped[float] = mapped_column(Float, index=True)
+    score_ab: Mapped[float] = mapped_column(Float)
+    score_ba: Mapped[float] = mapped_column(Float)
+    # [{"path", "matched_a", "matched_b", "lines_a": [[first, last], ...], "lines_b": [...]}]
+    files: Mapped[list] = mapped_column(JSON, default=list)
+    a_submission: Mapped[Submission] = relationship(foreign_keys=[a_submission_id])
+    b_submission: Mapped[Submission | None] = relationship(foreign_keys=[b_submission_id])

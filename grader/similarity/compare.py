@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import multiprocessing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
@@ -29,7 +29,8 @@ class _Prepared:
 def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission],
                         archive: Sequence[Submission] = (),
                         settings: SimilaritySettings = SimilaritySettings(), *,
-                        excluded: Sequence[Mapping[str, str]] = (), jobs: int = 1) -> list[PairResult]:
+                        excluded: Sequence[Mapping[str, str]] = (), jobs: int = 1,
+                        progress: Callable[[str, int, int], None] | None = None) -> list[PairResult]:
     """Compare every two current submissions, and each current one with each archived one.
 
     Only the same owned file is compared across two submissions (the owned files are fixed per
@@ -49,6 +50,8 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
         excluded: more code left out like the starter's, path -> text each: an earlier version of the
             starter some students began from, code handed out in class.
         jobs: processes that fingerprint the submissions and compare the pairs past the screen.
+        progress: told ``(stage, done, total)`` as the check goes: ``fingerprinting`` (submissions), then
+            ``comparing`` (the pairs past the screen), after each step and at least every 50 pairs.
 
     Returns:
         The pairs that pass the screen with a nonzero score, highest first (ties by names). ``files``
@@ -65,11 +68,22 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
     boilerplate = boilerplate_hashes([item for files in (starter, *excluded) for item in files.items()],
                                      settings)
     order = list(starter)
+    tell = progress or (lambda stage, done, total: None)
+    tell("fingerprinting", 0, len(names))
     prepared = _prepare_all([*current, *archive], order, boilerplate, settings, jobs)
+    tell("fingerprinting", len(names), len(names))
     shares = screen(prepared, order)
     candidates = [(i, j) for i, j in _candidates(len(current), len(prepared))
                   if max(shares[i, j], shares[j, i]) >= settings.screen]
-    pairs = [pair for pair in _compare_all(prepared, candidates, order, settings, jobs) if pair is not None]
+    pairs: list[PairResult] = []
+    # In steps only when someone follows the progress: each pool round forks its processes anew.
+    step = (max(1, len(candidates)) if progress is None
+            else 50 if jobs <= 1 else max(50, len(candidates) // 10))
+    for start in range(0, len(candidates), step):
+        tell("comparing", start, len(candidates))
+        chunk = candidates[start:start + step]
+        pairs += [pair for pair in _compare_all(prepared, chunk, order, settings, jobs) if pair is not None]
+    tell("comparing", len(candidates), len(candidates))
     pairs.sort(key=lambda pair: (-pair.score, pair.a, pair.b))
     return pairs
 

@@ -35,6 +35,9 @@ class Recorder(SendingDispatcher):
     def _send(self, submission_id, queue, countdown_s):
         self.sent.append((submission_id, queue, countdown_s))
 
+    def _send_similarity(self, run_id):
+        self.sent.append((run_id, "similarity", 0.0))
+
 
 @pytest.fixture
 def service(runtime, mlp_release, mlp):

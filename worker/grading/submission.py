@@ -6,7 +6,6 @@ import logging
 import os
 import socket
 import tempfile
-import threading
 import traceback
 import uuid
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from grader.authoring.released import released_at
 from grader.db import AssignmentVersion, Result, Status, Submission, utcnow
@@ -24,6 +22,7 @@ from grader.harness.jobspec import JUDGE_LOG, STUDENT_LOG
 from grader.result import WORKER_FAILURE_KEYS, GradeResult, ResultStatus
 from grader.runtime import Runtime
 from worker.grading.grade import grade_zip, sandbox_limits
+from worker.lease import Heartbeat
 from worker.runtime import WorkerRuntime
 from worker.sandbox import GpuUnavailable
 
@@ -69,7 +68,7 @@ def grade_submission(submission_id: int, runtime: WorkerRuntime) -> Outcome:
     no_gpu = _gpu_missing(runtime) if gpu else None
     if no_gpu:
         return _hand_back(runtime, submission_id, token, version_id, no_gpu, attempt, stamps, queue)
-    heartbeat = _Heartbeat(runtime, submission_id, token)
+    heartbeat = Heartbeat(runtime, Submission, submission_id, token)
     heartbeat.start()
     try:
         result = _run_engine(runtime, blob, path, replay_seed, gpu)
@@ -217,35 +216,3 @@ def _store(runtime: Runtime, submission_id: int, token: str, version_id: int, re
             return False
         session.commit()
     return True
-
-
-class _Heartbeat:
-    """Renews the job's lease every quarter lease while the sandbox runs; a dead worker's lease lapses."""
-
-    def __init__(self, runtime: Runtime, submission_id: int, token: str) -> None:
-        self.runtime, self.submission_id, self.token = runtime, submission_id, token
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{submission_id}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        lease = self.runtime.settings.lease_s
-        while not self._stop.wait(lease / 4):
-            try:
-                with self.runtime.sessions() as session:
-                    session.execute(update(Submission)
-                                    .where(Submission.id == self.submission_id,
-                                           Submission.lease_token == self.token)
-                                    .values(lease_expires_at=utcnow() + timedelta(seconds=lease))
-                                    .execution_options(synchronize_session=False))
-                    session.commit()
-            except (OperationalError, DBAPIError) as error:
-                log.warning("submission %s: lease renewal failed (%s); trying again", self.submission_id,
-                            str(error).splitlines()[0])
-

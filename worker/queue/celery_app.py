@@ -1,5 +1,5 @@
-"""Celery on Redis: the app (queues cpu, gpu and regrade), its one task ``beras.grade``, and the dispatcher
-that sends it."""
+"""Celery on Redis: the app (queues cpu, gpu and regrade), its tasks ``beras.grade`` and ``beras.similarity``
+(on the regrade queue), and the dispatcher that sends them."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from grader.settings import Settings
 from worker.grading.submission import grade_submission
 from worker.queue.dispatch import SendingDispatcher
 from worker.runtime import WorkerRuntime
+from worker.similarity import run_similarity
 
 log = logging.getLogger("beras.worker")
 TASK = "beras.grade"
+SIMILARITY_TASK = "beras.similarity"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -60,14 +62,28 @@ class CeleryDispatcher(SendingDispatcher):
                            retry=True,
                            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
 
+    def _send_similarity(self, run_id: int) -> None:
+        self.app.send_task(SIMILARITY_TASK, args=[run_id], queue=QueueName.REGRADE.value, retry=True,
+                           retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
+
     def grades(self, runtime: WorkerRuntime) -> CeleryDispatcher:
-        """Register the task that grades on ``runtime`` (a worker process's), so ``self.app`` can run it."""
+        """Register the tasks that grade (and check similarity) on ``runtime`` (a worker process's), so
+        ``self.app`` can run them."""
 
         def grade(task: Task, submission_id: int) -> str:
             return _grade(runtime, task, submission_id)
 
-        self.app.task(name=TASK, bind=True, max_retries=None, acks_late=True,
-                      reject_on_worker_lost=True)(grade)
+        def similarity(task: Task, run_id: int) -> str:
+            try:
+                return run_similarity(int(run_id), runtime)
+            except OperationalError as error:  # the database is down before the run was claimed
+                log.warning("similarity check %s: database unavailable (%s); retrying", run_id,
+                            str(error).splitlines()[0])
+                raise task.retry(countdown=5) from None
+
+        for name, body in ((TASK, grade), (SIMILARITY_TASK, similarity)):
+            self.app.task(name=name, bind=True, max_retries=None, acks_late=True,
+                          reject_on_worker_lost=True)(body)
         return self
 
 

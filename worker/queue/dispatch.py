@@ -9,11 +9,12 @@ from collections import deque
 
 from sqlalchemy import update
 
-from grader.db import Submission, utcnow
+from grader.db import SimilarityRun, Submission, utcnow
 from grader.dispatch import QUEUES, QueueName
 from grader.runtime import Runtime
 from worker.grading.submission import grade_submission
 from worker.runtime import WorkerRuntime
+from worker.similarity import run_similarity
 
 log = logging.getLogger("beras.queue")
 
@@ -45,20 +46,42 @@ class SendingDispatcher(ABC):
             log.warning("sent submission %s but could not note it: %s", submission_id, error)
         return True
 
+    def enqueue_similarity(self, run_id: int) -> bool:
+        """Send similarity check ``run_id`` to the regrade queue and note when; False when it could not be
+        sent."""
+        try:
+            self._send_similarity(run_id)
+        except Exception as error:  # noqa: BLE001 (as enqueue: the run stays queued for the reconciler)
+            log.warning("could not enqueue similarity check %s: %s; the reconciler will retry", run_id, error)
+            return False
+        try:
+            with self.runtime.sessions() as session:
+                session.execute(update(SimilarityRun).where(SimilarityRun.id == run_id)
+                                .values(enqueued_at=utcnow()).execution_options(synchronize_session=False))
+                session.commit()
+        except Exception as error:  # noqa: BLE001
+            log.warning("sent similarity check %s but could not note it: %s", run_id, error)
+        return True
+
     @abstractmethod
     def _send(self, submission_id: int, queue: str, countdown_s: float) -> None: ...
+
+    @abstractmethod
+    def _send_similarity(self, run_id: int) -> None: ...
 
     def close(self) -> None:
         pass
 
 
 class EmbeddedDispatcher(SendingDispatcher):
-    """A pool of threads in this process; new submissions always go before regrades (FIFO within each)."""
+    """A pool of threads in this process; new submissions always go before regrades and similarity checks
+    (FIFO within each queue)."""
 
     def __init__(self, runtime: WorkerRuntime, workers: int | None = None) -> None:
         super().__init__(runtime)
         self.runtime: WorkerRuntime = runtime
-        self._queues: dict[str, deque[int]] = {name: deque() for name in QUEUES}
+        # Each queue holds (job, id): ("grade", submission id) or ("similarity", run id).
+        self._queues: dict[str, deque[tuple[str, int]]] = {name: deque() for name in QUEUES}
         self._ready = threading.Condition()
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"grader-{i}", daemon=True)
@@ -72,11 +95,17 @@ class EmbeddedDispatcher(SendingDispatcher):
             timer.daemon = True
             timer.start()
             return
+        self._put(queue, ("grade", submission_id))
+
+    def _send_similarity(self, run_id: int) -> None:
+        self._put(QueueName.REGRADE, ("similarity", run_id))
+
+    def _put(self, queue: str, job: tuple[str, int]) -> None:
         with self._ready:
-            self._queues.setdefault(queue, deque()).append(submission_id)
+            self._queues.setdefault(queue, deque()).append(job)
             self._ready.notify()
 
-    def _next(self) -> tuple[int, str] | None:
+    def _next(self) -> tuple[tuple[str, int], str] | None:
         with self._ready:
             while not self._closed:
                 for name, items in self._queues.items():
@@ -89,7 +118,13 @@ class EmbeddedDispatcher(SendingDispatcher):
 
     def _work(self) -> None:
         while (job := self._next()) is not None:
-            submission_id, queue = job
+            (kind, submission_id), queue = job
+            if kind == "similarity":
+                try:
+                    run_similarity(submission_id, self.runtime)
+                except Exception:  # noqa: BLE001 (the run stays queued or running; the reconciler resends it)
+                    log.exception("similarity check %s failed", submission_id)
+                continue
             try:
                 outcome = grade_submission(submission_id, self.runtime)
                 # Not "handed_back": this process is the only grader, and it has no GPU; the reconciler sends
