@@ -216,3 +216,66 @@ class Health(Out):
     database: str
     queue: str
     version: str | None = None
+
+
+class SimilarityRunOut(Out):
+    id: int
+    assignment: str
+    status: str
+    stage: str
+    done: int
+    total: int
+    percent: int
+    finished: bool
+    threshold: float
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    submissions: int
+    archived: int
+    pairs_compared: int
+    flagged: int
+    error: str
+    url: str
+
+
+class SimilaritySide(Out):
+    submission_id: int | None
+    student: str | None
+    name: str
+    label: str
+
+
+class SimilarityPairOut(Out):
+    id: int
+    score: float
+    score_ab: float
+    score_ba: float
+    a: SimilaritySide
+    b: SimilaritySide
+    b_archived: bool
+    files: list[str]
+
+
+class SimilarityLine(Out):
+    n: int
+    text: str
+    hit: bool
+
+
+class SimilarityFileOut(Out):
+    path: str
+    matched_a: int
+    matched_b: int
+    a: list[SimilarityLine]
+    b: list[SimilarityLine]
+
+
+class SimilarityPairView(Out):
+    pair: SimilarityPairOut
+    files: list[SimilarityFileOut]
+
+
+class SimilarityReport(Out):
+    run: SimilarityRunOut
+    pairs: list[SimilarityPairOut]

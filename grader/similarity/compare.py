@@ -72,6 +72,9 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
     tell("fingerprinting", 0, len(names))
     prepared = _prepare_all([*current, *archive], order, boilerplate, settings, jobs)
     tell("fingerprinting", len(names), len(names))
+    # The starter's lines, per file: never marked as matched (a match's edges can reach into a given prelude).
+    given = {path: frozenset(line.strip() for line in text.splitlines() if line.strip())
+             for files in (starter, *excluded) for path, text in files.items()}
     shares = screen(prepared, order)
     candidates = [(i, j) for i, j in _candidates(len(current), len(prepared))
                   if max(shares[i, j], shares[j, i]) >= settings.screen]
@@ -82,7 +85,8 @@ def compare_submissions(starter: Mapping[str, str], current: Sequence[Submission
     for start in range(0, len(candidates), step):
         tell("comparing", start, len(candidates))
         chunk = candidates[start:start + step]
-        pairs += [pair for pair in _compare_all(prepared, chunk, order, settings, jobs) if pair is not None]
+        pairs += [pair for pair in _compare_all(prepared, chunk, order, settings, jobs, given)
+                  if pair is not None]
     tell("comparing", len(candidates), len(candidates))
     pairs.sort(key=lambda pair: (-pair.score, pair.a, pair.b))
     return pairs
@@ -101,12 +105,13 @@ _FORKED: tuple | None = None
 
 
 def _compare_all(prepared: Sequence[_Prepared], candidates: list[tuple[int, int]], order: Sequence[str],
-                 settings: SimilaritySettings, jobs: int) -> list[PairResult | None]:
+                 settings: SimilaritySettings, jobs: int,
+                 given: Mapping[str, frozenset[str]]) -> list[PairResult | None]:
     global _FORKED
     if jobs <= 1 or len(candidates) < 100:
-        return [compare_pair(prepared[i], prepared[j], order, settings) for i, j in candidates]
+        return [compare_pair(prepared[i], prepared[j], order, settings, given) for i, j in candidates]
     chunks = [candidates[start:start + 50] for start in range(0, len(candidates), 50)]
-    _FORKED = (prepared, order, settings)
+    _FORKED = (prepared, order, settings, given)
     try:
         with _fork_pool(jobs) as pool:
             return [pair for chunk in pool.map(_compare_chunk, chunks) for pair in chunk]
@@ -115,8 +120,8 @@ def _compare_all(prepared: Sequence[_Prepared], candidates: list[tuple[int, int]
 
 
 def _compare_chunk(chunk: list[tuple[int, int]]) -> list[PairResult | None]:
-    prepared, order, settings = _FORKED
-    return [compare_pair(prepared[i], prepared[j], order, settings) for i, j in chunk]
+    prepared, order, settings, given = _FORKED
+    return [compare_pair(prepared[i], prepared[j], order, settings, given) for i, j in chunk]
 
 
 def _fork_pool(jobs: int) -> ProcessPoolExecutor:
@@ -165,9 +170,11 @@ def _prepare(sub: Submission, order: Sequence[str], boilerplate: np.ndarray,
     return _Prepared(sub, prints, float(sum(fp.token_coverage for fp in prints.values())))
 
 
-def compare_pair(a: _Prepared, b: _Prepared, order: Sequence[str],
-                 settings: SimilaritySettings) -> PairResult | None:
-    """The two submissions' scores and, when flagged, their matched lines; None when nothing matches."""
+def compare_pair(a: _Prepared, b: _Prepared, order: Sequence[str], settings: SimilaritySettings,
+                 given: Mapping[str, frozenset[str]] | None = None) -> PairResult | None:
+    """The two submissions' scores and, when flagged, their matched lines (a line the starter ships,
+    ``given[path]``, is never marked); None when nothing matches."""
+    given = given or {}
     matched_a = matched_b = 0.0
     found = []
     for path in order:
@@ -187,8 +194,9 @@ def compare_pair(a: _Prepared, b: _Prepared, order: Sequence[str],
                       _share(matched_b, b.coverage), b_archived=b.submission.archived)
     if pair.score < settings.threshold:
         return pair
-    files = tuple(FileMatch(path, int(ca), int(cb), _lines(a.submission.files[path], slices_a),
-                            _lines(b.submission.files[path], slices_b))
+    files = tuple(FileMatch(path, int(ca), int(cb),
+                            _lines(a.submission.files[path], slices_a, given.get(path, frozenset())),
+                            _lines(b.submission.files[path], slices_b, given.get(path, frozenset())))
                   for path, ca, cb, slices_a, slices_b in found)
     return PairResult(pair.a, pair.b, pair.score_ab, pair.score_ba, files, pair.b_archived)
 
@@ -197,8 +205,9 @@ def _share(matched: float, coverage: float) -> float:
     return float(min(1.0, matched / coverage)) if coverage else 0.0
 
 
-def _lines(text: str, slices: np.ndarray) -> tuple[LineRange, ...]:
-    """Character slices (copydetect's 2 x N starts/ends) as merged 1-based inclusive line ranges."""
+def _lines(text: str, slices: np.ndarray, given: frozenset[str] = frozenset()) -> tuple[LineRange, ...]:
+    """Character slices (copydetect's 2 x N starts/ends) as merged 1-based inclusive line ranges, leaving
+    out the lines whose text (stripped) is one of ``given`` (the starter's)."""
     starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
     ranges: list[list[int]] = []
     for begin, end in zip(slices[0], slices[1]):
@@ -208,4 +217,16 @@ def _lines(text: str, slices: np.ndarray) -> tuple[LineRange, ...]:
             ranges[-1][1] = max(ranges[-1][1], last)
         else:
             ranges.append([first, last])
-    return tuple((first, last) for first, last in ranges)
+    if not given:
+        return tuple((first, last) for first, last in ranges)
+    lines = text.splitlines()
+    kept: list[list[int]] = []
+    for first, last in ranges:
+        for n in range(first, last + 1):
+            if n <= len(lines) and lines[n - 1].strip() in given:
+                continue
+            if kept and kept[-1][1] == n - 1:
+                kept[-1][1] = n
+            else:
+                kept.append([n, n])
+    return tuple((first, last) for first, last in kept)

@@ -122,3 +122,15 @@ def disguises() -> list[tuple[str, str, dict[str, str]]]:
 
 def as_submission(name: str, files: dict[str, str]) -> Submission:
     return Submission(name, files)
+
+
+def zip_bytes(files: dict[str, str]) -> bytes:
+    """A submission zip of ``files`` (owned path -> text) as the starter's make_submission.py lays it out."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for rel, text in files.items():
+            archive.writestr(f"beras/{rel}", text)
+    return buffer.getvalue()

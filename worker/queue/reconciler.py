@@ -1,5 +1,5 @@
 """The reconciler: hands on jobs whose worker died (lease lapsed), re-sends queued ones the broker lost, and
-queues deferred submissions once their queue has drained."""
+queues deferred submissions once their queue has drained; the same for similarity checks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, true, update
 
-from grader.db import Status, Submission, utcnow
+from grader.db import SimilarityRun, SimilarityStatus, Status, Submission, utcnow
 from grader.dispatch import queue_for
 from grader.runtime import Runtime
 
@@ -76,7 +76,56 @@ def reconcile(runtime: Runtime) -> list[int]:
                 session.commit()
     if sent:
         log.info("re-sent %d submission(s): %s", len(sent), ", ".join(str(i) for i, _ in sent))
+    _resend_checks(runtime, now)
     return [i for i, _ in sent]
+
+
+def _resend_checks(runtime: Runtime, now) -> list[int]:
+    """Similarity checks: a lapsed lease is queued again (or failed after ``grade_attempts`` tries), and a
+    queued check that was never sent, or sent longer than the queued deadline ago, is sent again."""
+    settings = runtime.settings
+    resend: list[int] = []
+    with runtime.sessions() as session:
+        lapsed = session.execute(select(SimilarityRun.id, SimilarityRun.attempts).where(
+            SimilarityRun.status == SimilarityStatus.RUNNING, SimilarityRun.lease_expires_at < now)).all()
+        for run_id, attempts in lapsed:
+            give_up = attempts >= settings.grade_attempts
+            values = ({"status": SimilarityStatus.FAILED, "stage": "failed", "finished_at": now,
+                       "error": f"the worker running it stopped {attempts} times; start the check again"}
+                      if give_up else {"status": SimilarityStatus.QUEUED, "stage": "waiting for a worker",
+                                       "enqueued_at": now})
+            taken = session.execute(update(SimilarityRun).where(
+                SimilarityRun.id == run_id, SimilarityRun.status == SimilarityStatus.RUNNING,
+                SimilarityRun.lease_expires_at < now)
+                .values(lease_expires_at=None, **values)
+                .execution_options(synchronize_session=False)).rowcount
+            session.commit()
+            if taken == 1 and not give_up:
+                resend.append(run_id)
+        stale = or_(SimilarityRun.enqueued_at.is_(None),
+                    SimilarityRun.enqueued_at < now - timedelta(seconds=settings.queued_deadline_s))
+        for run_id, created_at, enqueued_at in session.execute(select(
+                SimilarityRun.id, SimilarityRun.created_at, SimilarityRun.enqueued_at)
+                .where(SimilarityRun.status == SimilarityStatus.QUEUED, stale)).all():
+            if enqueued_at is None and created_at > now - timedelta(seconds=SEND_GRACE_S):
+                continue  # just recorded: its starter is sending it now
+            taken = session.execute(update(SimilarityRun).where(
+                SimilarityRun.id == run_id, SimilarityRun.status == SimilarityStatus.QUEUED,
+                (SimilarityRun.enqueued_at.is_(None) if enqueued_at is None
+                 else SimilarityRun.enqueued_at == enqueued_at))
+                .values(enqueued_at=now).execution_options(synchronize_session=False)).rowcount
+            session.commit()
+            if taken == 1:
+                resend.append(run_id)
+    for run_id in resend:
+        if not runtime.dispatcher.enqueue_similarity(run_id):
+            with runtime.sessions() as session:  # not sent after all: the next pass tries again
+                session.execute(update(SimilarityRun).where(SimilarityRun.id == run_id)
+                                .values(enqueued_at=None).execution_options(synchronize_session=False))
+                session.commit()
+    if resend:
+        log.info("re-sent %d similarity check(s): %s", len(resend), ", ".join(map(str, resend)))
+    return resend
 
 
 def _undefer(session, now) -> list[tuple[int, str]]:
