@@ -224,6 +224,27 @@ def test_upload_errors_store_nothing(cluster, reference_zip):
         assert session.scalar(select(func.count()).select_from(Submission)) == before
 
 
+def test_a_similarity_check_runs_on_a_celery_worker_and_flags_the_copy(cluster):
+    from tests.similarity import corpus
+
+    source = corpus.sources()["A"]
+    first, second = cluster.user("sim-one@course.edu"), cluster.user("sim-two@course.edu")
+    one = cluster.submit(first, corpus.zip_bytes(source))
+    two = cluster.submit(second, corpus.zip_bytes(corpus.reorder(corpus.rename(source, corpus.A_NAMES))))
+    started = httpx.post(f"{cluster.api}/api/assignments/beras-mlp/similarity", headers=cluster.staff,
+                         json={"threshold": 0.5}, timeout=30)
+    assert started.status_code == 202, started.text
+    url = f"{cluster.api}{started.json()['url']}"
+    run = wait_for(lambda: (v := httpx.get(url, headers=cluster.staff, timeout=10).json())["finished"] and v,
+                   120, "the similarity check to finish", interval=0.5)
+    assert run["status"] == "done", run
+    report = httpx.get(f"{cluster.api}/api/assignments/beras-mlp/similarity", headers=cluster.staff,
+                       timeout=10).json()
+    pairs = {(p["a"]["submission_id"], p["b"]["submission_id"]) for p in report["pairs"]}
+    assert (one, two) in pairs
+    assert httpx.get(url, headers=first, timeout=10).status_code == 403
+
+
 def test_worker_without_a_broker_exits_with_a_clear_message(cluster):
     env = {**cluster.env, "GRADER_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
     done = subprocess.run([str(BIN / "beras-grader"), "worker", "--queues", "cpu"], env=env, cwd=REPO,
