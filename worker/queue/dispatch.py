@@ -6,6 +6,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable
 
 from sqlalchemy import update
 
@@ -20,8 +21,8 @@ log = logging.getLogger("beras.queue")
 
 
 class SendingDispatcher(ABC):
-    """A ``grader.dispatch.Dispatcher`` that notes when each submission was sent; subclasses say how
-    (``_send``).
+    """A ``grader.dispatch.Dispatcher`` that notes when each job (a submission, a similarity check) was sent;
+    subclasses say how (``_send``, ``_send_similarity``).
 
     ``enqueue`` never raises: a lost send is picked up again by the reconciler.
     """
@@ -31,36 +32,29 @@ class SendingDispatcher(ABC):
 
     def enqueue(self, submission_id: int, queue: str, countdown_s: float = 0.0) -> bool:
         """Send ``submission_id`` to ``queue`` and note when; return False when it could not be sent."""
-        try:
-            self._send(submission_id, queue, countdown_s)
-        except Exception as error:  # noqa: BLE001 (the broker may be down; the row stays queued)
-            log.warning("could not enqueue submission %s on %s: %s; the reconciler will retry",
-                        submission_id, queue, error)
-            return False
-        try:
-            with self.runtime.sessions() as session:
-                session.execute(update(Submission).where(Submission.id == submission_id)
-                                .values(enqueued_at=utcnow()).execution_options(synchronize_session=False))
-                session.commit()
-        except Exception as error:  # noqa: BLE001
-            log.warning("sent submission %s but could not note it: %s", submission_id, error)
-        return True
+        return self._sent(Submission, submission_id, f"submission {submission_id} on {queue}",
+                          lambda: self._send(submission_id, queue, countdown_s))
 
     def enqueue_similarity(self, run_id: int) -> bool:
         """Send similarity check ``run_id`` to the regrade queue and note when; False when it could not be
         sent."""
+        return self._sent(SimilarityRun, run_id, f"similarity check {run_id}",
+                          lambda: self._send_similarity(run_id))
+
+    def _sent(self, model: type, row_id: int, what: str, send: Callable[[], None]) -> bool:
+        """Call ``send``, then note the time on the job's row (``model``); False when it could not be sent."""
         try:
-            self._send_similarity(run_id)
-        except Exception as error:  # noqa: BLE001 (as enqueue: the run stays queued for the reconciler)
-            log.warning("could not enqueue similarity check %s: %s; the reconciler will retry", run_id, error)
+            send()
+        except Exception as error:  # noqa: BLE001 (the broker may be down; the row stays queued)
+            log.warning("could not enqueue %s: %s; the reconciler will retry", what, error)
             return False
         try:
             with self.runtime.sessions() as session:
-                session.execute(update(SimilarityRun).where(SimilarityRun.id == run_id)
+                session.execute(update(model).where(model.id == row_id)
                                 .values(enqueued_at=utcnow()).execution_options(synchronize_session=False))
                 session.commit()
         except Exception as error:  # noqa: BLE001
-            log.warning("sent similarity check %s but could not note it: %s", run_id, error)
+            log.warning("sent %s but could not note it: %s", what, error)
         return True
 
     @abstractmethod
