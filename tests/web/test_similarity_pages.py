@@ -109,6 +109,7 @@ def test_the_page_lists_the_copied_pair_by_score_and_not_the_independent_ones(ch
     assert row["score"] >= 0.5 and f"{round(100 * row['score'])}%" in row["words"]
     assert "layers/dense.py" in row["words"]
     assert f'href="{CSV}"' in page
+    assert "Check queued" not in text_of(site.get("tom", f"{PAGE}?notice=started").text)  # it has ended
     # The assignment's own page leads here.
     assert f'href="{PAGE}"' in site.get("tom", "/staff/assignments/beras-mlp").text
 

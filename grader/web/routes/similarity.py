@@ -69,10 +69,12 @@ def similarity(name: str, request: Request, user: StaffViewer, session: DbSessio
     view = run_view(session, run) if run is not None else None
     done = run is not None and run.status == SimilarityStatus.DONE
     pairs = flagged_pairs(session, run, min_score) if done else []
+    # The link keeps its notice after the check ends: it is said only while it still holds.
+    started = request.query_params.get("notice") == "started" and view is not None and not view["finished"]
     return page(request, "staff/similarity.html", user=user, name=name, assignment=assignment, run=view,
                 done=done, pairs=pairs, min_score=min_score,
                 threshold=run.threshold if run is not None else DEFAULT_THRESHOLD,
-                notice=STARTED if request.query_params.get("notice") == "started" else None)
+                notice=STARTED if started else None)
 
 
 @router.post("/assignments/{name}/similarity")
