@@ -3,9 +3,7 @@ opens side by side with the copied lines highlighted."""
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 import pytest
 
@@ -20,13 +18,9 @@ CHECK_MS = 180_000  # the check itself takes seconds; the embedded pool may firs
 
 def _seed(site, who: str, files: dict[str, str]) -> int:
     """``who``'s submission of ``files``, stored through intake; left out of grading (see below)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for rel, text in files.items():
-            archive.writestr(f"beras/{rel}", text)
     with site.runtime.sessions() as session:
         user = session.query(User).filter_by(email=f"{who}@course.edu").one()
-        row = accept(session, site.runtime.blobs, user, "beras-mlp", buffer.getvalue(), f"{who}.zip",
+        row = accept(session, site.runtime.blobs, user, "beras-mlp", corpus.zip_bytes(files), f"{who}.zip",
                      site.runtime.settings.max_upload_bytes)
         # Grading it in the sandbox would keep the live site's pool busy for minutes and is not what this
         # test is about; a check compares each student's latest submission whatever its state.

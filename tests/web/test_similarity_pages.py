@@ -7,7 +7,6 @@ import csv
 import html
 import io
 import re
-import zipfile
 
 import pytest
 
@@ -25,18 +24,10 @@ CSV = "/staff/assignments/beras-mlp/similarity.csv"
 HIT_LINE = re.compile(r'<span class="line( hit)?"><i>(\d+)</i>(.*?)</span>', re.S)
 
 
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for rel, text in files.items():
-            archive.writestr(f"beras/{rel}", text)
-    return buffer.getvalue()
-
-
 def _submit(site, who: str, files: dict[str, str]) -> int:
     with site.runtime.sessions() as session:
         user = session.query(User).filter_by(email=f"{who}@course.edu").one()
-        row = accept(session, site.runtime.blobs, user, "beras-mlp", _zip(files), f"{who}.zip",
+        row = accept(session, site.runtime.blobs, user, "beras-mlp", corpus.zip_bytes(files), f"{who}.zip",
                      site.runtime.settings.max_upload_bytes)
         session.commit()
         return row.id
