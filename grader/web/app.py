@@ -10,7 +10,7 @@ from grader.db import TokenKind
 from grader.http.deps import SESSION_COOKIE
 from grader.service.users import user_for_token
 from grader.web.render import STATIC, page
-from grader.web.routes import auth, instructor, staff, student
+from grader.web.routes import auth, instructor, similarity, staff, student
 
 _HEADINGS = {400: "That request was not right", 401: "Sign in first", 403: "Not allowed", 404: "Not found",
              408: "Too slow", 409: "Not now", 413: "Too large", 422: "Not accepted", 429: "Too many at once",
@@ -19,7 +19,7 @@ _HEADINGS = {400: "That request was not right", 401: "Sign in first", 403: "Not 
 
 def mount_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, student.router, staff.router, instructor.router):
+    for router in (auth.router, student.router, staff.router, similarity.router, instructor.router):
         app.include_router(router)
 
 

@@ -74,18 +74,26 @@ async function pollSubmission(panel) {
   }
 }
 
-// A regrade's progress bar, filled from the batch's counts until every submission is done.
+// A progress bar, filled from a job's counts until it is done: a regrade batch (its submissions' states), or
+// a similarity check (data-progress-kind="similarity": its stage; the page reloads to show the pairs).
 async function pollProgress(box) {
   const bar = box.querySelector("progress");
   const label = box.querySelector(".progress-label");
+  const similarity = box.dataset.progressKind === "similarity";
   for (;;) {
-    let batch;
-    try { batch = await getJson(box.dataset.progress); } catch (error) { await after(1000); continue; }
-    bar.max = Math.max(batch.total, 1);
-    bar.value = batch.total ? batch.done : 1;
-    label.textContent = `${batch.done} of ${batch.total} done (${batch.percent}%): ${batch.graded} graded, ` +
-      `${batch.failed} could not be graded, ${batch.running} running, ${batch.queued} waiting`;
-    if (batch.finished) { box.classList.add("finished"); box.dataset.finished = "yes"; return; }
+    let job;
+    try { job = await getJson(box.dataset.progress); } catch (error) { await after(1000); continue; }
+    bar.max = Math.max(job.total, 1);
+    if (similarity) {
+      bar.value = job.total ? job.done : 0;
+      label.textContent = `${job.stage || job.status}: ${job.done} of ${job.total} (${job.percent}%)`;
+      if (job.finished) { window.location.reload(); return; }
+    } else {
+      bar.value = job.total ? job.done : 1;
+      label.textContent = `${job.done} of ${job.total} done (${job.percent}%): ${job.graded} graded, ` +
+        `${job.failed} could not be graded, ${job.running} running, ${job.queued} waiting`;
+      if (job.finished) { box.classList.add("finished"); box.dataset.finished = "yes"; return; }
+    }
     await after(1000);
   }
 }
