@@ -85,10 +85,13 @@ def get_run(session: Session, run_id: int) -> SimilarityRun:
     return run
 
 
-def latest_run(session: Session, assignment: Assignment) -> SimilarityRun | None:
-    """The newest check of ``assignment``, whatever its state; None before the first."""
-    return session.scalar(select(SimilarityRun).where(SimilarityRun.assignment_id == assignment.id)
-                          .order_by(SimilarityRun.id.desc()).limit(1))
+def latest_run(session: Session, assignment: Assignment, *, done: bool = False) -> SimilarityRun | None:
+    """The newest check of ``assignment`` (with ``done``, the newest that ended with its pairs stored);
+    None when there is none."""
+    query = select(SimilarityRun).where(SimilarityRun.assignment_id == assignment.id)
+    if done:
+        query = query.where(SimilarityRun.status == SimilarityStatus.DONE)
+    return session.scalar(query.order_by(SimilarityRun.id.desc()).limit(1))
 
 
 def run_view(session: Session, run: SimilarityRun) -> dict:

@@ -7,7 +7,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from grader.api.models import SimilarityPairOut, SimilarityPairView, SimilarityReport, SimilarityRunOut
-from grader.db import SimilarityStatus
 from grader.http.deps import DbSession, StaffUser
 from grader.http.params import RowId
 from grader.service.assignments import get_assignment
@@ -57,12 +56,15 @@ def latest(name: str, user: StaffUser, session: DbSession, min_score: float | No
 
 @router.get("/assignments/{name}/similarity.csv")
 def export(name: str, user: StaffUser, session: DbSession, min_score: float | None = MinScore) -> Response:
-    """The newest finished check's flagged pairs as CSV, one row per pair."""
+    """The newest finished check's flagged pairs as CSV, one row per pair (while a newer check runs, the
+    one before it)."""
     assignment = get_assignment(session, name)
-    run = _latest(session, name)
-    if run.status != SimilarityStatus.DONE:
-        raise Conflict(f"the newest similarity check of {name} (#{run.id}) is {run.status}, not done: "
-                       f"export it once it is (follow it at /api/similarity/{run.id})")
+    run = latest_run(session, assignment, done=True)
+    if run is None:
+        newest = _latest(session, name)
+        raise Conflict(f"no similarity check of {name} has finished yet: the newest (#{newest.id}) is "
+                       f"{newest.status}; export it once it is done (follow it at "
+                       f"/api/similarity/{newest.id})")
     return Response(pairs_csv(flagged_pairs(session, run, min_score)), media_type="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="{assignment.name}-similarity-{run.id}.csv"'})

@@ -6,10 +6,8 @@ import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from grader.db import Assignment, SimilarityRun, SimilarityStatus
+from grader.db import SimilarityStatus
 from grader.http.deps import DbSession
 from grader.http.params import RowId
 from grader.service.assignments import get_assignment
@@ -50,13 +48,6 @@ def score_field(text: str, field: str) -> float:
         return float(value)
     shown = value if len(value) <= _SHOWN else value[:_SHOWN - 3] + "..."
     raise Unprocessable(f"{field} must be a number from 0 to 1, such as 0.7 (got {shown!r})")
-
-
-def _finished_run(session: Session, assignment: Assignment) -> SimilarityRun | None:
-    """The newest check of ``assignment`` that ended with its pairs stored."""
-    return session.scalar(select(SimilarityRun).where(SimilarityRun.assignment_id == assignment.id,
-                                                      SimilarityRun.status == SimilarityStatus.DONE)
-                          .order_by(SimilarityRun.id.desc()).limit(1))
 
 
 @router.get("/assignments/{name}/similarity")
@@ -114,7 +105,7 @@ def pair(name: str, pair_id: RowId, request: Request, user: StaffViewer, session
 def export(name: str, user: StaffViewer, session: DbSession) -> Response:
     """The latest finished check's flagged pairs as CSV."""
     assignment = get_assignment(session, name, "released assignment")
-    run = _finished_run(session, assignment)
+    run = latest_run(session, assignment, done=True)
     if run is None:
         raise Conflict(f"{name} has no finished similarity check yet; start one on "
                        f"/staff/assignments/{name}/similarity")
