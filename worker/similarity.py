@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import and_, delete, or_, update
 
 from grader.authoring.released import released_at
-from grader.db import SimilarityPair, SimilarityRun, SimilarityStatus, Submission, utcnow
+from grader.db import SimilarityPair, SimilarityRun, SimilarityStatus, utcnow
 from grader.runtime import Runtime
 from grader.service.similarity import students_latest, submission_files
 from worker.grading.submission import WORKER
@@ -98,10 +98,9 @@ def _check(runtime: Runtime, run_id: int, token: str) -> None:
     starter = starter_files(released.starter, owned)
     progress = _Progress(runtime, run_id, token)
     current, by_name = [], {}
-    progress("reading submissions", 0, len(latest), force=True)
-    for n, (submission_id, email, _) in enumerate(latest, 1):
-        with runtime.sessions() as session:
-            files = submission_files(runtime.blobs, session.get(Submission, submission_id), owned)
+    progress("reading submissions", 0, len(latest))
+    for n, (submission_id, email, blob) in enumerate(latest, 1):
+        files = submission_files(runtime.blobs, blob, owned)
         if files:  # a submission with no owned file left (a lost blob) has nothing to compare
             key = f"{email}#{submission_id}"
             current.append(Compared(key, files))
@@ -158,9 +157,9 @@ class _Progress:
         self.runtime, self.run_id, self.token = runtime, run_id, token
         self._last = 0.0
 
-    def __call__(self, stage: str, done: int, total: int, force: bool = False) -> None:
+    def __call__(self, stage: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if not (force or done in (0, total) or now - self._last >= PROGRESS_EVERY_S):
+        if not (done in (0, total) or now - self._last >= PROGRESS_EVERY_S):
             return
         self._last = now
         with self.runtime.sessions() as session:

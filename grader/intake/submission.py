@@ -35,6 +35,10 @@ class Intake:
     ignored: tuple[tuple[str, str], ...]
     package: str = "beras"
 
+    def texts(self) -> dict[str, str]:
+        """The owned files as text, undecodable bytes replaced: what a person reads or a comparison sees."""
+        return {rel: data.decode("utf-8", errors="replace") for rel, data in self.files.items()}
+
     def summary(self) -> str:
         """What was taken, missing and ignored, in one line for the student.
 

@@ -115,8 +115,10 @@ def run_view(session: Session, run: SimilarityRun) -> dict:
             "flagged": flagged, "error": run.error, "url": f"/api/similarity/{run.id}"}
 
 
-def flagged_pairs(session: Session, run: SimilarityRun, min_score: float | None = None) -> list[dict]:
-    """The check's stored pairs at or above ``min_score`` (default: its threshold), highest score first.
+def flagged_pairs(session: Session, run: SimilarityRun, min_score: float | None = None, *,
+                  pair_id: int | None = None) -> list[dict]:
+    """The check's stored pairs at or above ``min_score`` (default: its threshold), highest score first
+    (with ``pair_id``, that pair only).
 
     Returns:
         ``[{"id", "score", "score_ab", "score_ba", "a": side, "b": side, "b_archived", "files"}]``, each
@@ -130,14 +132,15 @@ def flagged_pairs(session: Session, run: SimilarityRun, min_score: float | None 
         raise Unprocessable(f"min_score must be from 0 to 1. Received: {min_score}")
     a_sub, b_sub = aliased(Submission), aliased(Submission)
     a_user, b_user = aliased(User), aliased(User)
-    rows = session.execute(
-        select(SimilarityPair, a_sub.id, a_user.email, a_user.name, b_sub.id, b_user.email, b_user.name)
-        .join(a_sub, a_sub.id == SimilarityPair.a_submission_id).join(a_user, a_user.id == a_sub.user_id)
-        .outerjoin(b_sub, b_sub.id == SimilarityPair.b_submission_id)
-        .outerjoin(b_user, b_user.id == b_sub.user_id)
-        .where(SimilarityPair.run_id == run.id,
-               SimilarityPair.score >= (run.threshold if min_score is None else min_score))
-        .order_by(SimilarityPair.score.desc(), SimilarityPair.id)).all()
+    query = (select(SimilarityPair, a_sub.id, a_user.email, a_user.name, b_sub.id, b_user.email, b_user.name)
+             .join(a_sub, a_sub.id == SimilarityPair.a_submission_id).join(a_user, a_user.id == a_sub.user_id)
+             .outerjoin(b_sub, b_sub.id == SimilarityPair.b_submission_id)
+             .outerjoin(b_user, b_user.id == b_sub.user_id)
+             .where(SimilarityPair.run_id == run.id,
+                    SimilarityPair.score >= (run.threshold if min_score is None else min_score)))
+    if pair_id is not None:
+        query = query.where(SimilarityPair.id == pair_id)
+    rows = session.execute(query.order_by(SimilarityPair.score.desc(), SimilarityPair.id)).all()
     return [{"id": pair.id, "score": round(pair.score, 4), "score_ab": round(pair.score_ab, 4),
              "score_ba": round(pair.score_ba, 4), "a": _side(a_id, a_email, a_name, ""),
              "b": _side(b_id, b_email, b_name, pair.b_name), "b_archived": b_id is None,
@@ -167,10 +170,10 @@ def pair_view(session: Session, blobs: BlobStore, run: SimilarityRun, pair: Simi
         ``{"pair": the pair as ``flagged_pairs`` lists it, "files": [{"path", "a": lines, "b": lines,
         "matched_a", "matched_b"}]}``, each of ``lines`` ``[{"n", "text", "hit"}]``.
     """
-    summary = next(row for row in flagged_pairs(session, run, 0.0) if row["id"] == pair.id)
+    summary = flagged_pairs(session, run, 0.0, pair_id=pair.id)[0]
     owned = [match["path"] for match in pair.files]
-    left = submission_files(blobs, pair.a_submission, owned)
-    right = (submission_files(blobs, pair.b_submission, owned) if pair.b_submission is not None
+    left = submission_files(blobs, pair.a_submission.blob_sha256, owned)
+    right = (submission_files(blobs, pair.b_submission.blob_sha256, owned) if pair.b_submission is not None
              else run.archive_files.get(pair.b_name, {}))
     files = [{"path": match["path"], "matched_a": match["matched_a"], "matched_b": match["matched_b"],
               "a": _lines(left.get(match["path"], ""), match["lines_a"]),
@@ -178,16 +181,17 @@ def pair_view(session: Session, blobs: BlobStore, run: SimilarityRun, pair: Simi
     return {"pair": summary, "files": files}
 
 
-def submission_files(blobs: BlobStore, submission: Submission, owned: list[str]) -> dict[str, str]:
-    """A stored submission's owned files as text (those of ``owned`` it has), read as intake reads them."""
+def submission_files(blobs: BlobStore, blob_sha256: str, owned: list[str]) -> dict[str, str]:
+    """A stored submission zip's owned files as text (those of ``owned`` it has), read as intake reads
+    them."""
     from grader.intake.errors import IntakeError
     from grader.intake.submission import read_submission
 
     try:
-        intake = read_submission(Path(blobs.path(submission.blob_sha256)), owned)
+        intake = read_submission(Path(blobs.path(blob_sha256)), owned)
     except (IntakeError, OSError):  # stored, so it passed intake once; a lost blob shows as empty files
         return {}
-    return {rel: data.decode("utf-8", errors="replace") for rel, data in intake.files.items()}
+    return intake.texts()
 
 
 def pairs_csv(pairs: list[dict]) -> str:

@@ -53,8 +53,8 @@ def read_zips(folder: Path, owned: Sequence[str], *, archived: bool = False) -> 
             intake = read_submission(path, owned)
         except IntakeError as error:
             raise SimilarityInputError(f"{path}: {error}") from None
-        files = {rel: data.decode("utf-8", errors="replace") for rel, data in intake.files.items()}
-        subs.append(Submission(f"{folder.name}/{path.name}" if archived else path.name, files, archived))
+        subs.append(Submission(f"{folder.name}/{path.name}" if archived else path.name, intake.texts(),
+                               archived))
     return subs
 
 
@@ -69,7 +69,7 @@ def excluded_files(path: Path, owned: Sequence[str]) -> dict[str, str]:
             intake = read_submission(path, owned)
         except IntakeError as error:
             raise SimilarityInputError(f"--exclude {path}: {error}") from None
-        return {rel: data.decode("utf-8", errors="replace") for rel, data in intake.files.items()}
+        return intake.texts()
     found = {rel: (path / rel).read_text(encoding="utf-8", errors="replace")
              for rel in owned if (path / rel).is_file()}
     if not found:
